@@ -1,0 +1,44 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../util/errors.js';
+
+/** One `covseg` subcommand. The CLI is a thin layer: parse flags, call a library function, print. */
+export interface Command {
+  name: string;
+  /** One line for `covseg --help`. */
+  summary: string;
+  /** Full help text for `covseg <name> --help`: usage, options with defaults, what is written where. */
+  help: string;
+  /** Runs the command; throws UsageError for bad usage (exit 2), any other error is a failure (exit 1). */
+  run(argv: string[]): Promise<void>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * `util.parseArgs` with errors turned into UsageError (exit code 2).
+ * Unknown flags are errors, so a typo never silently falls back to a default.
+ */
+export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = true) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** Parses a numeric flag, naming the flag in the error. */
+export function numberFlag(name: string, value: string | undefined, fallback: number, check?: (n: number) => boolean): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (check && !check(n))) throw new UsageError(`--${name}: invalid value '${value}'`);
+  return n;
+}
+
+/** Parses an enumerated flag, listing the valid values in the error. */
+export function choiceFlag<T extends string>(name: string, value: string | undefined, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new UsageError(`--${name}: '${value}' is not one of ${choices.join(', ')}`);
+  }
+  return value as T;
+}

@@ -1,0 +1,15 @@
+/**
+ * The subcommand registry. Commands load lazily so that, e.g., `covseg segment`
+ * never loads the libtorch training addon.
+ */
+import type { Command } from '../command.js';
+
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+export const COMMANDS: CommandEntry[] = [
+  // entries: { name, summary, load: async () => (await import('./<name>.js')).command }
+];
