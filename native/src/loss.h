@@ -1,0 +1,16 @@
+#pragma once
+#include <torch/torch.h>
+
+namespace covseg {
+
+enum class DiceReduction { Batch, Sample };
+
+// Negative Sørensen–Dice over the voxels inside the lung mask (the method's loss):
+//   L = −2·Σ_{i∈lung} p_i t_i / (Σ_{i∈lung} p_i + Σ_{i∈lung} t_i + ε)
+// prob, target, lung: same shape [N, 1, ...]; lung is 0/1.
+// Batch: sums run over the whole batch (one Dice; slices without lesion still
+// penalise false positives). Sample: one Dice per sample, averaged.
+torch::Tensor maskedDiceLoss(const torch::Tensor& prob, const torch::Tensor& target, const torch::Tensor& lung,
+                             double eps, DiceReduction reduction);
+
+}  // namespace covseg
