@@ -62,9 +62,24 @@ Napi::Array shapeToJs(Napi::Env env, const torch::Tensor& t) {
   return arr;
 }
 
+// Per-sample sums inside the lung mask: hard counts at threshold 0.5 (tp, fp, fn) and
+// the soft sums of the Dice loss (Σp·t, Σp, Σt), so TypeScript can compute per-slice,
+// per-case and whole-set Dice independent of how samples were batched.
 struct StepResult {
-  double loss = 0, tp = 0, fp = 0, fn = 0;
+  double loss = 0;
+  std::vector<double> tp, fp, fn, intersection, predSum, targetSum;
 };
+
+std::vector<double> perSample(const torch::Tensor& t) {
+  auto s = t.flatten(1).sum(1).to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
+}
+
+Napi::Array toJsArray(Napi::Env env, const std::vector<double>& v) {
+  auto arr = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) arr.Set(static_cast<uint32_t>(i), Napi::Number::New(env, v[i]));
+  return arr;
+}
 
 }  // namespace
 
@@ -165,13 +180,17 @@ class Model : public Napi::ObjectWrap<Model> {
       prob = torch::sigmoid(net_->forward(image));
       r.loss = maskedDiceLoss(prob, target, lung, lossEps_, reduction_).item<double>();
     }
-    // Counts at threshold 0.5 inside the lung, so TypeScript can report a hard Dice.
     torch::NoGradGuard noGrad;
+    auto p = prob.detach() * lung;
+    auto tl = target * lung;
+    r.intersection = perSample(p * tl);
+    r.predSum = perSample(p);
+    r.targetSum = perSample(tl);
     auto pred = (prob.detach() > 0.5).to(torch::kFloat32) * lung;
     auto t = (target > 0.5).to(torch::kFloat32) * lung;
-    r.tp = (pred * t).sum().item<double>();
-    r.fp = (pred * (1 - t)).sum().item<double>();
-    r.fn = ((1 - pred) * t).sum().item<double>();
+    r.tp = perSample(pred * t);
+    r.fp = perSample(pred * (1 - t));
+    r.fn = perSample((1 - pred) * t);
     return r;
   }
 
@@ -191,9 +210,12 @@ class Model : public Napi::ObjectWrap<Model> {
       m_->busy_ = false;
       auto o = Napi::Object::New(Env());
       o.Set("loss", r_.loss);
-      o.Set("tp", r_.tp);
-      o.Set("fp", r_.fp);
-      o.Set("fn", r_.fn);
+      o.Set("tp", toJsArray(Env(), r_.tp));
+      o.Set("fp", toJsArray(Env(), r_.fp));
+      o.Set("fn", toJsArray(Env(), r_.fn));
+      o.Set("intersection", toJsArray(Env(), r_.intersection));
+      o.Set("predSum", toJsArray(Env(), r_.predSum));
+      o.Set("targetSum", toJsArray(Env(), r_.targetSum));
       deferred_.Resolve(o);
     }
     void OnError(const Napi::Error& e) override {
@@ -245,7 +267,7 @@ class Model : public Napi::ObjectWrap<Model> {
     busy_ = true;
   }
 
-  // trainStep(image, target, lungMask, shape) → Promise<{loss, tp, fp, fn}>
+  // trainStep(image, target, lungMask, shape) → Promise<{loss, tp[], fp[], fn[], intersection[], predSum[], targetSum[]}>
   Napi::Value Step(const Napi::CallbackInfo& info, bool train) {
     auto env = info.Env();
     auto shape = shapeFrom(info[3], "shape");

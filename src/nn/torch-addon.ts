@@ -50,12 +50,21 @@ export interface OptimizerOptions {
   weightDecay?: number;
 }
 
-/** Loss and counts (threshold 0.5, inside the lung mask) of one batch. */
+/**
+ * One batch: its loss, and per sample (arrays of length N) the sums inside the lung
+ * mask: hard counts at threshold 0.5 and the soft sums of the Dice loss.
+ */
 export interface StepResult {
   loss: number;
-  tp: number;
-  fp: number;
-  fn: number;
+  tp: number[];
+  fp: number[];
+  fn: number[];
+  /** Σ p·t */
+  intersection: number[];
+  /** Σ p */
+  predSum: number[];
+  /** Σ t */
+  targetSum: number[];
 }
 
 export interface NamedTensor {
