@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include "loss.h"
@@ -104,6 +105,25 @@ class Model : public Napi::ObjectWrap<Model> {
                   auto l = tensorFrom(info[2], shape, "lungMask");
                   auto red = info[5].As<Napi::String>().Utf8Value() == "sample" ? DiceReduction::Sample : DiceReduction::Batch;
                   return Napi::Number::New(env, maskedDiceLoss(p, t, l, info[4].As<Napi::Number>().DoubleValue(), red).item<double>());
+                }));
+    // matmulGflops(n, iterations, threads, device) → achieved GFLOP/s of an n×n float32
+    // matrix product: the machine's practical peak, measured in the same process as the
+    // training benchmark so the two are comparable.
+    exports.Set("matmulGflops", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                  auto n = info[0].As<Napi::Number>().Int64Value();
+                  auto iters = info[1].As<Napi::Number>().Int32Value();
+                  auto threads = info[2].As<Napi::Number>().Int32Value();
+                  bool cuda = info.Length() > 3 && info[3].As<Napi::String>().Utf8Value() == "cuda";
+                  if (threads > 0) torch::set_num_threads(threads);
+                  auto dev = cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+                  auto a = torch::randn({n, n}, dev), b = torch::randn({n, n}, dev);
+                  auto c = torch::mm(a, b);
+                  if (cuda) torch::cuda::synchronize();
+                  auto t0 = std::chrono::steady_clock::now();
+                  for (int i = 0; i < iters; i++) c = torch::mm(a, b);
+                  if (cuda) torch::cuda::synchronize();
+                  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                  return Napi::Number::New(info.Env(), 2.0 * n * n * n * iters / s / 1e9);
                 }));
     exports.Set("cudaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                   return Napi::Boolean::New(info.Env(), torch::cuda::is_available());

@@ -98,6 +98,8 @@ export interface TorchAddon {
   Model: new (options: TorchModelOptions) => TorchModel;
   torchVersion: string;
   cudaAvailable(): boolean;
+  /** Achieved GFLOP/s of an n×n float32 matrix product (the practical peak). */
+  matmulGflops(n: number, iterations: number, threads: number, device?: 'cpu' | 'cuda'): number;
   maskedDiceLoss(prob: Float32Array, target: Float32Array, lungMask: Float32Array, shape: number[], eps: number, reduction: 'batch' | 'sample'): number;
 }
 

@@ -1,0 +1,40 @@
+/**
+ * Per-epoch training history: `history.csv` (what dashboards read) and a PNG plot of
+ * train/validation loss and Dice (what people look at).
+ */
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { CovsegError } from '../util/errors.js';
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  trainDice: number;
+  valLoss: number;
+  valDice: number;
+  lr: number;
+  seconds: number;
+}
+
+const COLUMNS = ['epoch', 'train_loss', 'train_dice', 'val_loss', 'val_dice', 'lr', 'seconds'] as const;
+
+export function historyToCsv(history: EpochRecord[]): string {
+  const rows = history.map((h) => [h.epoch, h.trainLoss, h.trainDice, h.valLoss, h.valDice, h.lr, h.seconds].map((v) => (Number.isInteger(v) ? String(v) : v.toPrecision(6))).join(','));
+  return [COLUMNS.join(','), ...rows].join('\n') + '\n';
+}
+
+export async function writeHistory(path: string, history: EpochRecord[]): Promise<void> {
+  await writeFileAtomic(path, historyToCsv(history));
+}
+
+export async function readHistory(path: string): Promise<EpochRecord[]> {
+  if (!existsSync(path)) return [];
+  const lines = (await readFile(path, 'utf8')).trim().split('\n');
+  const header = lines.shift()?.split(',') ?? [];
+  if (COLUMNS.some((c, i) => header[i] !== c)) throw new CovsegError(`unexpected header, expected ${COLUMNS.join(',')}`, { file: path });
+  return lines.map((line) => {
+    const v = line.split(',').map(Number);
+    return { epoch: v[0]!, trainLoss: v[1]!, trainDice: v[2]!, valLoss: v[3]!, valDice: v[4]!, lr: v[5]!, seconds: v[6]! };
+  });
+}

@@ -1,0 +1,240 @@
+/**
+ * The epoch loop: SGD (or Adam) over shuffled, augmented batches; validation every
+ * epoch; the weights with the lowest validation loss kept (the method's rule) plus the
+ * last; early stopping; an atomic checkpoint every epoch so a killed run resumes where
+ * it stopped; history.csv; ONNX export of the best weights.
+ *
+ * Determinism: weight init is seeded, and each epoch's order and augmentation come from
+ * Rng(seed, epoch), so a resumed run replays exactly what an uninterrupted one would.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createTorchModel, type StepResult, type TorchModel, type UNetConfig } from '../nn/torch-addon.js';
+import { exportUNetOnnx } from '../nn/unet-onnx.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { CovsegError } from '../util/errors.js';
+import { ProgressBar, formatDuration } from '../util/progress.js';
+import { Rng } from '../util/random.js';
+import { diceFromCounts } from '../eval/metrics.js';
+import { loadCheckpoint, networkTensors, saveCheckpoint } from './checkpoint.js';
+import { readHistory, writeHistory, type EpochRecord } from './history.js';
+import { allocateBatch, sliceBatch, type SampleSet } from './samples.js';
+import { learningRate, type LrSchedule } from './schedule.js';
+
+export interface TrainOptions {
+  /** Output folder (checkpoints, history.csv, model.onnx). */
+  runDir: string;
+  network: UNetConfig;
+  /** Maximum number of epochs (the method ran up to 2000). Defaults to 100. */
+  epochs?: number;
+  /** Stop when the validation loss has not improved for this many epochs. Defaults to 20. */
+  patience?: number;
+  /** Samples per batch. Defaults to 8. */
+  batchSize?: number;
+  /** Training samples drawn per epoch (a random subset when smaller than the set). Defaults to all. */
+  samplesPerEpoch?: number;
+  /** 'sgd' (the method) or 'adam'. Defaults to 'sgd'. */
+  optimizer?: 'sgd' | 'adam';
+  /** Base learning rate. Defaults to 0.01 (SGD) / 0.001 (Adam). */
+  lr?: number;
+  /** SGD momentum. Defaults to 0.9. */
+  momentum?: number;
+  /** Defaults to 0. */
+  weightDecay?: number;
+  /** Defaults to 'constant'. */
+  schedule?: LrSchedule;
+  /** Random augmentation of training samples. Defaults to true. */
+  augment?: boolean;
+  /** Defaults to 42. */
+  seed?: number;
+  /** Defaults to 'cpu'. */
+  device?: 'cpu' | 'cuda';
+  /** libtorch threads. Defaults to 0 (all cores). */
+  threads?: number;
+  /** Continue from RUN/checkpoint-last.ckpt if it exists. Defaults to false (and an existing run is an error). */
+  resume?: boolean;
+  /** Extra key/values stored in model.onnx (task, input transform, input size …). */
+  modelMetadata?: Record<string, string>;
+  /** Store model.onnx weights as float16. Defaults to false. */
+  float16?: boolean;
+  /** Print nothing. Defaults to false. */
+  quiet?: boolean;
+}
+
+export interface TrainResult {
+  runDir: string;
+  epochsRun: number;
+  bestEpoch: number;
+  bestValLoss: number;
+  bestValDice: number;
+  stoppedEarly: boolean;
+  history: EpochRecord[];
+  modelPath: string;
+  secondsPerEpoch: number;
+}
+
+/** Progress carried in checkpoint-last.ckpt. */
+interface RunProgress {
+  epoch: number;
+  bestEpoch: number;
+  bestValLoss: number;
+  bestValDice: number;
+  sinceBest: number;
+}
+
+export const RUN_FILES = {
+  options: 'run.json',
+  last: 'checkpoint-last.ckpt',
+  best: 'checkpoint-best.ckpt',
+  history: 'history.csv',
+  model: 'model.onnx',
+} as const;
+
+/** Whole-set metrics from per-sample sums. */
+export interface SetMetrics {
+  /** Negative soft Dice over all voxels of the set inside the loss mask. */
+  loss: number;
+  /** Hard Dice (threshold 0.5) over all voxels of the set. */
+  dice: number;
+  /** Hard Dice per sample (empty reference and prediction count as 1). */
+  sampleDice: number[];
+}
+
+export function setMetrics(results: StepResult[], eps = 1e-6): SetMetrics {
+  let inter = 0, pred = 0, targ = 0, tp = 0, fp = 0, fn = 0;
+  const sampleDice: number[] = [];
+  for (const r of results) {
+    for (let i = 0; i < r.tp.length; i++) {
+      inter += r.intersection[i]!;
+      pred += r.predSum[i]!;
+      targ += r.targetSum[i]!;
+      tp += r.tp[i]!;
+      fp += r.fp[i]!;
+      fn += r.fn[i]!;
+      sampleDice.push(diceFromCounts({ tp: r.tp[i]!, fp: r.fp[i]!, fn: r.fn[i]! }));
+    }
+  }
+  return { loss: (-2 * inter) / (pred + targ + eps), dice: diceFromCounts({ tp, fp, fn }), sampleDice };
+}
+
+/** Runs `set` through the model without augmentation; per-sample results in set order. */
+export async function evaluateSet(model: TorchModel, set: SampleSet, batchSize: number): Promise<StepResult[]> {
+  const batch = allocateBatch(set, batchSize);
+  const per = set.spatial.reduce((a, b) => a * b, 1);
+  const results: StepResult[] = [];
+  for (let start = 0; start < set.length; start += batchSize) {
+    const count = Math.min(batchSize, set.length - start);
+    for (let k = 0; k < count; k++) set.fill(start + k, batch, k);
+    const b = sliceBatch(batch, count, per);
+    results.push(await model.evaluate(b.image, b.target, b.lossMask, [count, 1, ...set.spatial]));
+  }
+  return results;
+}
+
+export async function trainNetwork(options: TrainOptions, data: { train: SampleSet; val: SampleSet }): Promise<TrainResult> {
+  const o = {
+    epochs: 100, patience: 20, batchSize: 8, optimizer: 'sgd' as const, momentum: 0.9, weightDecay: 0,
+    schedule: 'constant' as LrSchedule, augment: true, seed: 42, device: 'cpu' as const, threads: 0, resume: false,
+    float16: false, quiet: false, ...options,
+  };
+  const lr = o.lr ?? (o.optimizer === 'adam' ? 0.001 : 0.01);
+  const { train, val } = data;
+  if (train.length === 0) throw new CovsegError('the training split has no samples');
+  if (val.length === 0) throw new CovsegError('the validation split has no samples: the best-weights rule needs a validation set');
+  if (train.spatial.join() !== val.spatial.join()) throw new CovsegError(`train and validation sample shapes differ: ${train.spatial} vs ${val.spatial}`);
+  const div = 2 ** (o.network.depth ?? 4);
+  if (train.spatial.some((s) => s % div !== 0)) throw new CovsegError(`sample shape [${train.spatial}] must be divisible by 2^depth = ${div}`);
+
+  const path = (f: string) => join(o.runDir, f);
+  const recorded = { network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
+  const resuming = o.resume && existsSync(path(RUN_FILES.last));
+  if (existsSync(path(RUN_FILES.last)) && !o.resume) {
+    throw new CovsegError(`a training run already exists here; pass --resume to continue it or choose another --out`, { file: o.runDir });
+  }
+  if (resuming && existsSync(path(RUN_FILES.options))) {
+    const before = JSON.parse(await readFile(path(RUN_FILES.options), 'utf8')) as { training: Record<string, unknown> };
+    const changed = Object.keys(recorded).filter((k) => k !== 'epochs' && JSON.stringify(before.training[k]) !== JSON.stringify((recorded as Record<string, unknown>)[k]));
+    if (changed.length) throw new CovsegError(`cannot resume: the run was started with other settings (${changed.join(', ')})`, { file: path(RUN_FILES.options) });
+  }
+  await writeFileAtomic(path(RUN_FILES.options), JSON.stringify({ training: recorded, metadata: o.modelMetadata ?? {} }, null, 2) + '\n');
+
+  const model = createTorchModel({ ...o.network, device: o.device, threads: o.threads, seed: o.seed });
+  model.setOptimizer({ type: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay });
+  let progress: RunProgress = { epoch: 0, bestEpoch: 0, bestValLoss: Infinity, bestValDice: NaN, sinceBest: 0 };
+  let history: EpochRecord[] = [];
+  if (resuming) {
+    const ck = await loadCheckpoint<RunProgress>(path(RUN_FILES.last));
+    model.setState(ck.state);
+    progress = ck.meta;
+    history = (await readHistory(path(RUN_FILES.history))).filter((h) => h.epoch <= progress.epoch);
+    if (!o.quiet) process.stderr.write(`resuming ${o.runDir} after epoch ${progress.epoch} (best ${progress.bestValLoss.toFixed(4)} at epoch ${progress.bestEpoch})\n`);
+  }
+  if (!o.quiet) {
+    process.stderr.write(`training ${o.network.dims}D U-Net (${model.numParameters().toLocaleString('en')} parameters) on ${train.length} samples [${train.spatial.join('×')}], validating on ${val.length}; ${o.optimizer} lr ${lr}, batch ${o.batchSize}, up to ${o.epochs} epochs, patience ${o.patience}\n`);
+  }
+
+  const per = train.spatial.reduce((a, b) => a * b, 1);
+  const buffers = [allocateBatch(train, o.batchSize), allocateBatch(train, o.batchSize)];
+  let stoppedEarly = false;
+  for (let epoch = progress.epoch + 1; epoch <= o.epochs; epoch++) {
+    if (progress.sinceBest >= o.patience) {
+      stoppedEarly = true;
+      break;
+    }
+    const t0 = Date.now();
+    const epochLr = learningRate(o.schedule, lr, epoch, o.epochs);
+    model.setLearningRate(epochLr);
+    const rng = new Rng((o.seed * 1_000_003 + epoch) >>> 0);
+    const order = rng.shuffle(Array.from({ length: train.length }, (_, i) => i)).slice(0, Math.min(train.length, o.samplesPerEpoch ?? train.length));
+    const batches: number[][] = [];
+    for (let i = 0; i < order.length; i += o.batchSize) batches.push(order.slice(i, i + o.batchSize));
+    const bar = new ProgressBar({ label: `epoch ${epoch}/${o.epochs}`, total: batches.length, quiet: o.quiet });
+    const fill = (k: number) => {
+      const b = buffers[k % 2]!;
+      batches[k]!.forEach((idx, slot) => train.fill(idx, b, slot, o.augment ? rng : undefined));
+      return sliceBatch(b, batches[k]!.length, per);
+    };
+    const trainResults: StepResult[] = [];
+    let next = fill(0);
+    for (let k = 0; k < batches.length; k++) {
+      const cur = next;
+      const step = model.trainStep(cur.image, cur.target, cur.lossMask, [batches[k]!.length, 1, ...train.spatial]);
+      // Prepare the next batch in JavaScript while libtorch computes this one.
+      if (k + 1 < batches.length) next = fill(k + 1);
+      const r = await step;
+      if (!Number.isFinite(r.loss)) throw new CovsegError(`training diverged at epoch ${epoch}: loss is ${r.loss}; lower --lr`);
+      trainResults.push(r);
+      bar.tick(1, `loss ${r.loss.toFixed(4)}`);
+    }
+    const trainM = setMetrics(trainResults);
+    const valM = setMetrics(await evaluateSet(model, val, o.batchSize));
+    const seconds = (Date.now() - t0) / 1000;
+    const record: EpochRecord = { epoch, trainLoss: trainM.loss, trainDice: trainM.dice, valLoss: valM.loss, valDice: valM.dice, lr: epochLr, seconds };
+    history.push(record);
+    const improved = valM.loss < progress.bestValLoss;
+    progress = improved
+      ? { epoch, bestEpoch: epoch, bestValLoss: valM.loss, bestValDice: valM.dice, sinceBest: 0 }
+      : { ...progress, epoch, sinceBest: progress.sinceBest + 1 };
+    bar.finish(`train loss ${trainM.loss.toFixed(4)} Dice ${trainM.dice.toFixed(3)} | val loss ${valM.loss.toFixed(4)} Dice ${valM.dice.toFixed(3)}${improved ? ' *best*' : ''}`);
+    const state = model.getState();
+    // Best first, then last: a kill between the two never loses a best.
+    if (improved) await saveCheckpoint(path(RUN_FILES.best), { state: { tensors: networkTensors(state), optimizerSteps: state.optimizerSteps }, meta: progress });
+    await saveCheckpoint(path(RUN_FILES.last), { state, meta: progress });
+    await writeHistory(path(RUN_FILES.history), history);
+  }
+  if (progress.sinceBest >= o.patience && progress.epoch < o.epochs) stoppedEarly = true;
+
+  if (!existsSync(path(RUN_FILES.best))) throw new CovsegError('no epoch finished, so there is no model to export', { file: o.runDir });
+  const best = await loadCheckpoint<RunProgress>(path(RUN_FILES.best));
+  const onnx = exportUNetOnnx(o.network, best.state.tensors, {
+    float16: o.float16,
+    metadata: { ...(o.modelMetadata ?? {}), 'covseg.dims': String(o.network.dims), 'covseg.network': JSON.stringify(o.network), 'covseg.bestEpoch': String(best.meta.bestEpoch), 'covseg.bestValLoss': best.meta.bestValLoss.toFixed(5), 'covseg.bestValDice': best.meta.bestValDice.toFixed(5) },
+  });
+  await writeFileAtomic(path(RUN_FILES.model), onnx);
+  const secondsPerEpoch = history.length ? history.reduce((a, h) => a + h.seconds, 0) / history.length : 0;
+  if (!o.quiet) {
+    process.stderr.write(`${stoppedEarly ? 'stopped early' : 'finished'} after ${progress.epoch} epochs (${formatDuration(secondsPerEpoch)}/epoch); best validation loss ${best.meta.bestValLoss.toFixed(4)}, Dice ${best.meta.bestValDice.toFixed(3)} at epoch ${best.meta.bestEpoch}\n`);
+  }
+  return { runDir: o.runDir, epochsRun: progress.epoch, bestEpoch: best.meta.bestEpoch, bestValLoss: best.meta.bestValLoss, bestValDice: best.meta.bestValDice, stoppedEarly, history, modelPath: path(RUN_FILES.model), secondsPerEpoch };
+}
