@@ -1,0 +1,240 @@
+/**
+ * Reading CT volumes and masks: NIfTI, NRRD, MetaImage (itk-wasm), DICOM series (header
+ * parsing here, pixel decoding by itk-wasm), PNG/JPEG slices (src/io/raster.ts).
+ */
+import { copyFile, link, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readImageNode } from '@itk-wasm/image-io';
+import { readImageDicomFileSeriesNode } from '@itk-wasm/dicom';
+import type { Image } from 'itk-wasm';
+import { CovsegError } from '../util/errors.js';
+import { createVolume, type Volume, type VoxelArray } from '../volume/volume.js';
+import { readDicomHeader } from './dicom-header.js';
+import { planDicomSeries, scanDicomFolder, type DicomSeriesSummary } from './dicom-series.js';
+import { detectFormat, itkExtension, type DetectedFormat, type ImageFormat } from './format.js';
+import { itkImageToVolume } from './itk.js';
+import { decodeNifti } from './nifti.js';
+import { integralAsInt16, voxelTypeOf } from './voxel-type.js';
+import { decodeJpeg, decodePng, rasterToGrey, type RasterImage } from './raster.js';
+
+/** What was read, besides the voxels. */
+export interface ImageMeta {
+  format: ImageFormat;
+  /** The path given (file or folder). */
+  path: string;
+  /** Voxel type of the returned volume: int8, uint8, int16, uint16, int32, uint32, float32, float64. */
+  pixelType: string;
+  /** The files read: DICOM, the files of the chosen series sorted along the slice normal; else the one file. */
+  files: string[];
+  modality?: string;
+  seriesInstanceUid?: string;
+  seriesDescription?: string;
+  /** The stored values were rescaled (NIfTI scl_slope/scl_inter, DICOM RescaleSlope/Intercept). */
+  rescaled: boolean;
+  /** Indexed PNG: the values are palette indices (labels), not intensities. */
+  palette?: boolean;
+  /** DICOM folder: the series that were not read. */
+  skippedSeries?: DicomSeriesSummary[];
+  /** DICOM folder: files that are not DICOM images (DICOMDIR, text, reports). */
+  skippedFiles?: number;
+  /** Things the caller should know (unknown pixel size, irregular slices, colour dropped). */
+  warnings: string[];
+}
+
+export interface ReadVolumeOptions {
+  /** DICOM folder: read this series instead of the one with the most voxels. Defaults to undefined (the largest series). */
+  seriesInstanceUid?: string;
+}
+
+export interface ReadImageResult {
+  volume: Volume;
+  meta: ImageMeta;
+}
+
+/** Extensions itk-wasm maps to the reader of each format it reads here. */
+function hasExtension(path: string, detected: DetectedFormat): boolean {
+  const lower = path.toLowerCase();
+  switch (detected.format) {
+    case 'nifti': return detected.gzip ? lower.endsWith('.nii.gz') : lower.endsWith('.nii') || lower.endsWith('.hdr');
+    case 'nrrd': return lower.endsWith('.nrrd') || lower.endsWith('.nhdr');
+    case 'mha': return lower.endsWith('.mha') || lower.endsWith('.mhd');
+    default: return true;
+  }
+}
+
+/**
+ * itk-wasm picks its reader by extension, so a misnamed file is read through a link named
+ * right (a hard link, or a copy across file systems: itk's virtual file system cannot
+ * follow a symlink out of the folder it mounts).
+ */
+async function readWithItk(path: string, detected: DetectedFormat): Promise<Image> {
+  const abs = resolve(path);
+  let tmp: string | undefined;
+  let target = abs;
+  if (!hasExtension(abs, detected)) {
+    tmp = await mkdtemp(join(tmpdir(), 'covseg-read-'));
+    target = join(tmp, `image${itkExtension(detected)}`);
+    await link(abs, target).catch(() => copyFile(abs, target));
+  }
+  try {
+    return await readImageNode(target);
+  } catch (err) {
+    throw new CovsegError(`cannot read ${detected.format.toUpperCase()} image (${itkMessage(err)}); the file may be truncated or corrupt — re-download or re-export it`, { file: path, cause: err });
+  } finally {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** itk-wasm throws strings, Errors without messages, or numbers (wasm exceptions). */
+function itkMessage(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg && msg !== 'undefined' ? msg.split('\n')[0]!.trim() : 'itk-wasm reader failed';
+}
+
+function niftiRescaled(image: Image): boolean {
+  const meta = image.metadata as unknown as Map<string, unknown>;
+  const slope = Number(meta.get('scl_slope') ?? 1);
+  const inter = Number(meta.get('scl_inter') ?? 0);
+  // scl_slope 0 means "no scaling" in the NIfTI standard.
+  return slope !== 0 && (slope !== 1 || inter !== 0);
+}
+
+/** Single-file NIfTI ('n+1', 'n+2') is decoded here; header/image pairs go to itk-wasm. */
+async function readNifti(path: string, detected: DetectedFormat): Promise<ReadImageResult> {
+  let bytes: Uint8Array = await readFile(path);
+  if (detected.gzip) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (err) {
+      throw new CovsegError(`the gzip stream is truncated or corrupt (${(err as Error).message}); re-download the file`, { file: path, cause: err });
+    }
+  }
+  const magic = Buffer.from(bytes.subarray(344, 347)).toString('latin1');
+  const magic2 = Buffer.from(bytes.subarray(4, 7)).toString('latin1');
+  if (magic !== 'n+1' && magic2 !== 'n+2') return readItkFormat(path, detected);
+  const { volume, rescaled, warnings } = decodeNifti(bytes, path);
+  return {
+    volume,
+    meta: { format: 'nifti', path, pixelType: voxelTypeOf(volume.data), files: [path], rescaled, warnings },
+  };
+}
+
+async function readItkFormat(path: string, detected: DetectedFormat): Promise<ReadImageResult> {
+  const image = await readWithItk(path, detected);
+  const { volume, warnings } = itkImageToVolume(image, path);
+  return {
+    volume,
+    meta: {
+      format: detected.format,
+      path,
+      pixelType: voxelTypeOf(volume.data),
+      files: [path],
+      rescaled: detected.format === 'nifti' && niftiRescaled(image),
+      warnings,
+    },
+  };
+}
+
+/** Whether the channels of an interleaved raster are all equal (grey stored as RGB). */
+function channelsEqual(img: RasterImage): boolean {
+  const c = img.channels;
+  if (c === 1) return true;
+  const colour = c === 2 ? 1 : 3;
+  const d = img.data;
+  for (let i = 0; i < d.length; i += c) {
+    for (let k = 1; k < colour; k++) if (d[i + k] !== d[i]) return false;
+  }
+  return true;
+}
+
+async function readRaster(path: string, format: 'png' | 'jpeg'): Promise<ReadImageResult> {
+  const bytes = await readFile(path);
+  const img = format === 'png' ? decodePng(bytes, path) : decodeJpeg(bytes, path);
+  const warnings = ['pixel size unknown (PNG/JPEG carry no geometry): spacing 1×1×1 mm assumed'];
+  if (img.channels >= 3 && !channelsEqual(img)) warnings.push(`colour image (${img.channels} channels) converted to grey (Rec. 601 luma)`);
+  if (img.channels === 2 || img.channels === 4) warnings.push('alpha channel dropped');
+  // Rows top → bottom map to increasing y: anterior at the top for an axial CT slice, as in LPS.
+  const data = rasterToGrey(img);
+  const volume = createVolume(data, [img.width, img.height, 1]);
+  const meta: ImageMeta = { format, path, pixelType: voxelTypeOf(volume.data), files: [path], rescaled: false, warnings };
+  if (img.palette) meta.palette = true;
+  return { volume, meta };
+}
+
+async function readDicom(path: string, directory: boolean, options: ReadVolumeOptions): Promise<ReadImageResult> {
+  const scan = directory ? await scanDicomFolder(path) : { headers: [await readDicomHeader(path)], skippedFiles: 0, brokenFiles: [] };
+  if (!directory && !(scan.headers[0]!.hasPixelData && scan.headers[0]!.rows && scan.headers[0]!.columns)) {
+    throw new CovsegError('the DICOM file holds no image (no pixel data or no Rows/Columns): a report or structure set? Point covseg at the CT images', { file: path });
+  }
+  const plan = planDicomSeries(path, scan.headers, options);
+  if (scan.brokenFiles.length > 0) {
+    const first = scan.brokenFiles[0]!;
+    plan.warnings.push(`${scan.brokenFiles.length} DICOM file(s) could not be read and were left out (${first.message}${scan.brokenFiles.length > 1 ? ', …' : ''})`);
+  }
+  let image: Image;
+  try {
+    ({ outputImage: image } = await readImageDicomFileSeriesNode({ inputImages: plan.files, singleSortedSeries: true }));
+  } catch (err) {
+    throw new CovsegError(`cannot decode the DICOM pixel data (${itkMessage(err)}); the files may be truncated or use an unsupported compression`, { file: path, cause: err });
+  }
+  if (!image.data) throw new CovsegError('the DICOM reader returned no pixel data', { file: path });
+  const n = plan.dims[0] * plan.dims[1] * plan.dims[2];
+  if (image.data.length !== n || image.imageType.components !== 1) {
+    throw new CovsegError(
+      `decoded ${image.data.length} samples (${image.imageType.components} per pixel) for ${plan.dims.join('×')} voxels; colour or mixed-size series are not supported`,
+      { file: path },
+    );
+  }
+  // HU are integers for CT; keep them as int16 whatever type the decoder chose for the rescaled values.
+  let data = image.data as unknown as VoxelArray;
+  const asInt16 = data instanceof Int16Array ? undefined : integralAsInt16(data);
+  if (asInt16) data = asInt16;
+  else if (data instanceof Float64Array) data = Float32Array.from(data);
+  const volume = createVolume(data, plan.dims, plan);
+  const meta: ImageMeta = {
+    format: 'dicom',
+    path,
+    pixelType: voxelTypeOf(volume.data),
+    files: plan.files,
+    rescaled: plan.rescaled,
+    warnings: plan.warnings,
+  };
+  if (plan.modality !== undefined) meta.modality = plan.modality;
+  if (plan.seriesInstanceUid !== '') meta.seriesInstanceUid = plan.seriesInstanceUid;
+  if (plan.seriesDescription !== undefined) meta.seriesDescription = plan.seriesDescription;
+  if (directory) {
+    meta.skippedSeries = plan.skippedSeries;
+    meta.skippedFiles = scan.skippedFiles;
+  }
+  return { volume, meta };
+}
+
+/**
+ * Reads an image and tells what was read. The format is detected from the content
+ * (see `detectFormat`); a folder is read as a DICOM series.
+ *
+ * Geometry follows the Volume convention (LPS world, direction columns = index axes).
+ * CT keeps its stored type (int16 stays Int16Array); rescaled values stay int16 when they
+ * are integers, else become Float32Array. 2D inputs give dims [w, h, 1].
+ */
+export async function readImage(path: string, options: ReadVolumeOptions = {}): Promise<ReadImageResult> {
+  const detected = await detectFormat(path);
+  switch (detected.format) {
+    case 'dicom':
+      return readDicom(path, detected.directory, options);
+    case 'png':
+    case 'jpeg':
+      return readRaster(path, detected.format);
+    case 'nifti':
+      return readNifti(path, detected);
+    default:
+      return readItkFormat(path, detected);
+  }
+}
+
+/** Reads an image's voxels and geometry; see `readImage` for what is accepted. */
+export async function readVolume(path: string, options: ReadVolumeOptions = {}): Promise<Volume> {
+  return (await readImage(path, options)).volume;
+}
