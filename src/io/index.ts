@@ -8,3 +8,4 @@ export { type NrrdEncoding } from './nrrd-header.js';
 export {
   decodePng, decodeJpeg, encodePng, writePng, rasterToGrey, isPng, isJpeg, type RasterImage, type PngImage,
 } from './raster.js';
+export { imageInfo, orientationOf, type ImageInfo } from './info.js';

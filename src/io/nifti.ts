@@ -261,13 +261,15 @@ export function decodeNifti(bytes: Uint8Array, file: string): DecodedNifti {
   }
   let data: VoxelArray;
   if (f.datatype === RGB24) {
-    const rgb = bytes.slice(offset, offset + 3 * n);
+    const rgb = bytes.subarray(offset, offset + 3 * n);
     data = rasterToGrey({ width: n, height: 1, channels: 3, data: rgb });
     warnings.push('RGB voxels converted to grey (Rec. 601 luma)');
   } else {
     const t = BY_CODE.get(f.datatype)!;
-    // Copy into a fresh buffer: aligned for the typed array, and free of the rest of the file.
-    const copy = bytes.slice(offset, offset + n * t.bytes);
+    // Copy into a fresh buffer (aligned, byteOffset 0): callers may hand `data.buffer` on
+    // (ONNX tensors, workers) and must not find the header or the rest of the file in it.
+    // (`new Uint8Array(view)` copies; Buffer#slice would not.)
+    const copy = new Uint8Array(bytes.subarray(offset, offset + n * t.bytes));
     if (!f.littleEndian && t.bytes > 1) swapBytes(copy, t.bytes);
     data = t.view(copy.buffer, copy.byteOffset, n);
   }

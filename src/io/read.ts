@@ -16,7 +16,7 @@ import { planDicomSeries, scanDicomFolder, type DicomSeriesSummary } from './dic
 import { detectFormat, itkExtension, type DetectedFormat, type ImageFormat } from './format.js';
 import { itkImageToVolume } from './itk.js';
 import { decodeNifti } from './nifti.js';
-import { integralAsInt16, voxelTypeOf } from './voxel-type.js';
+import { integralAsInt16, ownBuffer, voxelTypeOf } from './voxel-type.js';
 import { decodeJpeg, decodePng, rasterToGrey, type RasterImage } from './raster.js';
 
 /** What was read, besides the voxels. */
@@ -221,6 +221,12 @@ async function readDicom(path: string, directory: boolean, options: ReadVolumeOp
  */
 export async function readImage(path: string, options: ReadVolumeOptions = {}): Promise<ReadImageResult> {
   const detected = await detectFormat(path);
+  const result = await readDetected(path, detected, options);
+  result.volume.data = ownBuffer(result.volume.data);
+  return result;
+}
+
+function readDetected(path: string, detected: DetectedFormat, options: ReadVolumeOptions): Promise<ReadImageResult> {
   switch (detected.format) {
     case 'dicom':
       return readDicom(path, detected.directory, options);

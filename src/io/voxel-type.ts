@@ -31,3 +31,19 @@ export function integralAsInt16(data: VoxelArray): Int16Array | undefined {
   }
   return Int16Array.from(data);
 }
+
+const CONSTRUCTORS: Record<VoxelType, { from(src: ArrayLike<number>): VoxelArray; prototype: object }> = {
+  int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array,
+  int32: Int32Array, uint32: Uint32Array, float32: Float32Array, float64: Float64Array,
+};
+
+/**
+ * `data` itself when it is a plain typed array owning its whole ArrayBuffer, else a copy
+ * that is. Callers hand `data.buffer` on (ONNX tensors, worker messages) and must find only
+ * the voxels there, not a file header or a decoder's pool.
+ */
+export function ownBuffer<T extends VoxelArray>(data: T): T {
+  const C = CONSTRUCTORS[voxelTypeOf(data)];
+  const owns = data.byteOffset === 0 && data.buffer.byteLength === data.byteLength && Object.getPrototypeOf(data) === C.prototype;
+  return owns ? data : (C.from(data) as T);
+}

@@ -1,15 +1,15 @@
 /**
- * Writing volumes and masks: NRRD and NIfTI by hand (streamed gzip level 1), MetaImage
+ * Writing volumes and masks: NRRD and NIfTI by hand (gzip level 1 on all cores), MetaImage
  * through itk-wasm, PNG for 2D slices through the project's one PNG writer. Always atomic.
  */
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { writeImageNode } from '@itk-wasm/image-io';
 import { withAtomicPath } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
 import type { Volume } from '../volume/volume.js';
+import { gzipParallel } from './gzip.js';
 import { volumeToItkImage } from './itk.js';
 import { encodeNiftiHeader } from './nifti.js';
 import { nrrdHeader, type NrrdEncoding } from './nrrd-header.js';
@@ -51,17 +51,12 @@ function voxelBytes(vol: Volume): Uint8Array {
 }
 
 /**
- * Streams `plain` as is, then `body` (gzipped when `gzip`), to a temp file renamed onto `path`.
+ * Writes `plain` as is, then `body` (gzipped when `gzip`), to a temp file renamed onto `path`.
  * NRRD keeps its header plain and compresses only the voxels; .nii.gz compresses everything.
  */
-async function writeStreamed(path: string, plain: Uint8Array, body: Uint8Array[], gzip: boolean, level: number): Promise<void> {
-  await withAtomicPath(path, async (tmp) => {
-    const out = createWriteStream(tmp);
-    if (plain.length > 0) out.write(plain);
-    const source = Readable.from(body);
-    if (gzip) await pipeline(source, createGzip({ level }), out);
-    else await pipeline(source, out);
-  });
+async function writeParts(path: string, plain: Uint8Array, body: Uint8Array[], gzip: boolean, level: number): Promise<void> {
+  const pieces = gzip ? await gzipParallel(body, level) : body;
+  await withAtomicPath(path, (tmp) => pipeline(Readable.from([plain, ...pieces].filter((p) => p.length > 0)), createWriteStream(tmp)));
 }
 
 function segmentFields(vol: Volume, names: Record<number, string>): [string, string][] {
@@ -125,11 +120,11 @@ export async function writeVolume(path: string, vol: Volume, options: WriteVolum
       }
       const encoding = options.compression ?? 'gzip';
       const header = new TextEncoder().encode(nrrdHeader(vol, { encoding, keyValues }));
-      return writeStreamed(path, header, [voxelBytes(vol)], encoding === 'gzip', level);
+      return writeParts(path, header, [voxelBytes(vol)], encoding === 'gzip', level);
     }
     case 'nifti':
     case 'nifti-gz':
-      return writeStreamed(path, new Uint8Array(0), [encodeNiftiHeader(vol, path), voxelBytes(vol)], format === 'nifti-gz', level);
+      return writeParts(path, new Uint8Array(0), [encodeNiftiHeader(vol, path), voxelBytes(vol)], format === 'nifti-gz', level);
     case 'mha':
       // itk picks its writer from the extension, so the temp name keeps '.mha'.
       await withAtomicPath(path, (tmp) => writeImageNode(volumeToItkImage(vol), tmp, { useCompression: true }), '.mha');

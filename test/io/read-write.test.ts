@@ -68,6 +68,17 @@ test('hand-made oblique fixtures read with the LPS geometry worked out by hand',
   }
 });
 
+test('voxels own their buffer (no header bytes before them, nothing shared)', async () => {
+  const png = join(tmp, 'own.png');
+  await writeVolume(png, createVolume(Uint8Array.from([1, 2, 3, 4]), [2, 2, 1]));
+  for (const file of ['oblique-int16.nii', 'oblique-int16.nii.gz', 'oblique-int16-nifti2.nii', 'oblique-int16.mha', png].map((f) => (f === png ? f : fixture(f)))) {
+    const { data } = await readVolume(file);
+    assert.ok(!Buffer.isBuffer(data), `${file}: a plain typed array, not a Node Buffer`);
+    assert.equal(data.byteOffset, 0, file);
+    assert.equal(data.buffer.byteLength, data.byteLength, file);
+  }
+});
+
 test('a 2D NIfTI becomes a [w, h, 1] volume', async () => {
   const vol = await readVolume(fixture('slice-int16.nii'));
   assert.deepEqual(vol.dims, [3, 4, 1]);

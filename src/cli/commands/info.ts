@@ -1,0 +1,67 @@
+/** `covseg info INPUT [--json]`: what an image file or DICOM folder holds. */
+import { UsageError } from '../../util/errors.js';
+import { parseFlags, type Command } from '../command.js';
+import { imageInfo, type ImageInfo } from '../../io/info.js';
+
+const HELP = `Usage: covseg info INPUT [--json] [--series UID]
+
+Reads INPUT and prints its format, grid, geometry, intensities and whether the values
+look like Hounsfield units. Writes nothing.
+
+INPUT            a NIfTI (.nii, .nii.gz), NRRD, MetaImage (.mha), PNG or JPEG file,
+                 a DICOM file, or a folder holding a DICOM series (the series with the
+                 most voxels is read; the others are listed as skipped)
+
+Options:
+  --json         print one JSON object instead of text (default: text)
+  --series UID   DICOM folder: read the series with this SeriesInstanceUID
+                 (default: the largest series)
+
+Exit codes: 0 ok, 1 unreadable input, 2 bad usage.`;
+
+function num(x: number): string {
+  return Number.isInteger(x) ? String(x) : String(Math.round(x * 10000) / 10000);
+}
+
+/** The text form of an ImageInfo, one `key  value` line per item. */
+export function formatInfo(info: ImageInfo): string {
+  const d = info.direction;
+  const lines: [string, string][] = [
+    ['file', info.path],
+    ['format', info.format + (info.palette ? ' (indexed palette: values are labels)' : '')],
+    ['dims', info.dims.join(' × ')],
+    ['spacing', `${info.spacingMm.map(num).join(' × ')} mm`],
+    ['origin', `(${info.origin.map(num).join(', ')}) mm, LPS`],
+    ['direction', `[${[0, 1, 2].map((r) => [d[3 * r]!, d[3 * r + 1]!, d[3 * r + 2]!].map(num).join(' ')).join('; ')}]`],
+    ['orientation', `${info.orientation}${info.obliqueDeg > 0 ? ` (oblique: up to ${num(info.obliqueDeg)}° off the patient axes)` : ''}`],
+    ['pixel type', info.pixelType + (info.rescaled ? ' (rescaled from the stored values)' : '')],
+    ['intensity', `min ${num(info.hu.stats.min)}, p1 ${num(info.hu.stats.p1)}, p99 ${num(info.hu.stats.p99)}, max ${num(info.hu.stats.max)}`],
+    ['HU', `${info.hu.isHu ? 'yes' : 'no'}: ${info.hu.reason}`],
+  ];
+  if (info.dicom) {
+    const s = info.dicom;
+    const what = [s.seriesDescription && `"${s.seriesDescription}"`, s.modality, `${s.files} slice file(s)`].filter(Boolean).join(', ');
+    lines.push(['series', `${s.seriesInstanceUid ?? '(no SeriesInstanceUID)'}: ${what}`]);
+    const others = s.skippedSeries.map((o) => `${o.seriesInstanceUid || '(no UID)'}${o.seriesDescription ? ` "${o.seriesDescription}"` : ''} (${o.files} file(s))`);
+    lines.push(['skipped', `${s.skippedSeries.length} other series${others.length ? `: ${others.join('; ')}` : ''}; ${s.skippedFiles} non-image file(s)`]);
+  }
+  for (const w of info.warnings) lines.push(['warning', w]);
+  const width = Math.max(...lines.map(([k]) => k.length)) + 2;
+  return lines.map(([k, v]) => k.padEnd(width) + v).join('\n');
+}
+
+export const command: Command = {
+  name: 'info',
+  summary: 'show format, geometry, intensities and HU check of an image or DICOM folder',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, {
+      json: { type: 'boolean', default: false },
+      series: { type: 'string' },
+    });
+    if (positionals.length !== 1) throw new UsageError(`expected one INPUT, got ${positionals.length}`);
+    const options = values.series !== undefined ? { seriesInstanceUid: values.series } : {};
+    const info = await imageInfo(positionals[0]!, options);
+    process.stdout.write((values.json ? JSON.stringify(info, null, 2) : formatInfo(info)) + '\n');
+  },
+};
