@@ -5,6 +5,7 @@
  * functions that make a new image say so.
  */
 import { CovsegError } from '../util/errors.js';
+import { resizeSlice } from '../volume/resize2d.js';
 import type { Rgb } from './colors.js';
 
 /** An 8-bit RGB picture. */
@@ -218,6 +219,34 @@ export function scaleNearest(img: RgbImage, factor: number): RgbImage {
       }
     }
     for (let k = 0; k < factor; k++) out.data.set(row, (y * factor + k) * outW * 3);
+  }
+  return out;
+}
+
+export interface ResizeImageOptions {
+  /**
+   * How output pixels sample the input (volume/resize2d's conventions):
+   * - 'bilinear': blends the four nearest pixels (half-pixel centres), for pictures of grey CT;
+   * - 'nearest': copies the nearest pixel, for pictures of label maps, whose colours must not mix.
+   * Defaults to 'bilinear'.
+   */
+  interpolation?: 'bilinear' | 'nearest';
+}
+
+/**
+ * A new image of `width`×`height`: each colour channel resized by volume's
+ * `resizeSlice` (the project's one 2D resampler), rounded back to 8 bits.
+ */
+export function resizeImage(img: RgbImage, width: number, height: number, options: ResizeImageOptions = {}): RgbImage {
+  const interpolation = options.interpolation ?? 'bilinear';
+  const out = createImage(width, height);
+  const n = img.width * img.height;
+  const channel = new Uint8Array(n);
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < n; i++) channel[i] = img.data[3 * i + c]!;
+    const resized = resizeSlice(channel, img.width, img.height, width, height, { interpolation });
+    // Bilinear blends of 0…255 values stay in 0…255, so rounding is the only conversion.
+    for (let i = 0; i < width * height; i++) out.data[3 * i + c] = Math.round(resized[i]!);
   }
   return out;
 }

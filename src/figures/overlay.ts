@@ -8,6 +8,7 @@
  * `vol.data.subarray(z * nx * ny, (z + 1) * nx * ny)` with width nx, height ny.
  */
 import { CovsegError } from '../util/errors.js';
+import { percentiles } from '../volume/intensity.js';
 import type { Rgb } from './colors.js';
 import { FALSE_NEGATIVE, FALSE_POSITIVE, IMAGE_BACKGROUND, IMAGE_TEXT, TRUE_POSITIVE } from './colors.js';
 import { blendChannel, blit, createImage, cloneImage, type RgbImage } from './canvas.js';
@@ -18,13 +19,15 @@ export const LUNG_WINDOW_HU: readonly [number, number] = [-1350, 150];
 
 export interface CtSliceToRgbOptions {
   /**
-   * Intensity window [lo, hi] mapped linearly to black … white (values outside are
-   * clipped), in the slice's own units (HU for CT). Defaults to the lung window
-   * {@link LUNG_WINDOW_HU} for Float32Array, Float64Array and Int16Array slices (HU),
-   * and to [0, 255] for Uint8Array slices, which are pictures already windowed to
-   * 8 bits (PNG/JPEG exports).
+   * Intensity window mapped linearly to black … white (values outside are clipped):
+   * - [lo, hi]: in the slice's own units (HU for CT);
+   * - 'auto': the slice's own 1st … 99th percentile, for images of unknown scale
+   *   (normalised [0, 1] model inputs, MR); a flat slice gets [v, v + 1].
+   * Defaults to the lung window {@link LUNG_WINDOW_HU} for Float32Array, Float64Array and
+   * Int16Array slices (HU), and to [0, 255] for Uint8Array slices, which are pictures
+   * already windowed to 8 bits (PNG/JPEG exports).
    */
-  window?: readonly [number, number];
+  window?: readonly [number, number] | 'auto';
 }
 
 /** A CT slice of shape [height, width] as a grey RGB picture. NaN pixels are black. */
@@ -37,7 +40,7 @@ export function ctSliceToRgb(
   if (slice.length !== width * height) {
     throw new CovsegError(`ctSliceToRgb: slice has ${slice.length} pixels but ${width}×${height} = ${width * height}; pass the slice's own width and height`);
   }
-  const [lo, hi] = options.window ?? (slice instanceof Uint8Array ? [0, 255] : LUNG_WINDOW_HU);
+  const [lo, hi] = options.window === 'auto' ? autoWindow(slice) : options.window ?? (slice instanceof Uint8Array ? [0, 255] : LUNG_WINDOW_HU);
   if (!(hi > lo)) throw new CovsegError(`ctSliceToRgb: window [${lo}, ${hi}] is empty; give [lo, hi] with hi > lo`);
   const img = createImage(width, height);
   const d = img.data;
@@ -53,6 +56,17 @@ export function ctSliceToRgb(
     for (let i = 0, o = 0; i < slice.length; i++, o += 3) d[o] = d[o + 1] = d[o + 2] = grey(slice[i]!);
   }
   return img;
+}
+
+/** The 1st … 99th percentile of the slice's finite values (NaN pixels do not count). */
+function autoWindow(slice: Float32Array | Float64Array | Int16Array | Uint8Array): [number, number] {
+  let finite: Float32Array | Float64Array | Int16Array | Uint8Array = slice;
+  if (slice instanceof Float32Array || slice instanceof Float64Array) {
+    if (slice.some((v) => !Number.isFinite(v))) finite = slice.filter(Number.isFinite);
+    if (finite.length === 0) return [0, 1];
+  }
+  const [lo, hi] = percentiles(finite, [1, 99]) as [number, number];
+  return hi > lo ? [lo, hi] : [lo, lo + 1];
 }
 
 export interface OverlayOptions {

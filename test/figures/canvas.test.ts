@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  createImage, getPixel, setPixel, fillRect, strokeRect, drawLine, drawPolyline, blit, cropImage, scaleNearest,
+  createImage, getPixel, setPixel, fillRect, strokeRect, drawLine, drawPolyline, blit, cropImage, scaleNearest, resizeImage,
   rotateCounterClockwise, blendChannel, type RgbImage, type LineOptions,
 } from '../../src/figures/canvas.js';
 
@@ -119,6 +119,21 @@ test('scaleNearest replicates pixels; rotateCounterClockwise turns a quarter lef
   assert.deepEqual([turned.width, turned.height], [1, 2]);
   assert.deepEqual(Array.from(turned.data), [4, 5, 6, 1, 2, 3]);
   assert.throws(() => scaleNearest(img, 1.5), /scaleNearest: factor must be a positive integer, got 1.5; use resizeImage/);
+});
+
+test('resizeImage resizes each channel with the one 2D resampler', () => {
+  // 2 → 4 pixels, half-pixel centres: source x = (d + 0.5) / 2 − 0.5 = −0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped to 1).
+  const img: RgbImage = { width: 2, height: 1, data: Uint8Array.from([0, 100, 255, 100, 0, 255]) };
+  const cases: { interpolation?: 'bilinear' | 'nearest'; expected: number[] }[] = [
+    { expected: [0, 100, 255, 25, 75, 255, 75, 25, 255, 100, 0, 255] },
+    { interpolation: 'nearest', expected: [0, 100, 255, 0, 100, 255, 100, 0, 255, 100, 0, 255] },
+  ];
+  for (const { interpolation, expected } of cases) {
+    const out = resizeImage(img, 4, 1, interpolation ? { interpolation } : {});
+    assert.deepEqual(Array.from(out.data), expected, interpolation ?? 'bilinear');
+  }
+  // 0.5 blends round half up: 1 and 2 → 1.5 → 2.
+  assert.deepEqual(Array.from(resizeImage({ width: 2, height: 1, data: Uint8Array.from([1, 1, 1, 2, 2, 2]) }, 1, 1).data), [2, 2, 2]);
 });
 
 test('blendChannel mixes linearly and rounds', () => {

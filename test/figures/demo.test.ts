@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needsShared, sharedPath } from '../helpers/shared-data.js';
 import { decodePng, rasterToGrey } from '../../src/io/raster.js';
+import { resizeSlice } from '../../src/volume/resize2d.js';
 import {
   ctSliceToRgb, overlayMask, overlayLabels, comparisonLabels, comparisonOverlay, COMPARISON_TP, COMPARISON_FP, COMPARISON_FN,
-  panel, mosaic, sideBySide, linePlot, barPlot, saveFigure, scaleNearest, LESION, LUNG_LABEL_COLORS,
+  panel, mosaic, sideBySide, linePlot, barPlot, saveFigure, scaleNearest, resizeImage, LESION, LUNG_LABEL_COLORS,
 } from '../../src/figures/index.js';
 
 const OUT = join(tmpdir(), 'figures-demo');
@@ -62,10 +63,13 @@ test('real data: TP/FP/FN overlay of a slice against its own mask shifted by (4,
   assert.equal(n[COMPARISON_TP]! + n[COMPARISON_FP]!, countNonZero(prediction));
   assert.ok(n[COMPARISON_TP]! > 0 && n[COMPARISON_FP]! > 0 && n[COMPARISON_FN]! > 0);
 
-  const ct = ctSliceToRgb(readSlice('ct', best.file), SIZE, SIZE);
-  const overlay = comparisonOverlay(ct, prediction, reference);
-  assert.equal(overlay.height, SIZE + 16, 'one row of key under the slice');
-  const figure = panel(scaleNearest(overlay, 2), `coronacases_001 ${best.file}: mask vs mask shifted (4, 2) px`);
+  // Shown at twice the size: CT blended bilinearly, masks kept crisp with nearest.
+  const BIG = 2 * SIZE;
+  const ct = resizeImage(ctSliceToRgb(readSlice('ct', best.file), SIZE, SIZE), BIG, BIG);
+  const grow = (mask: Uint8Array): Uint8Array => resizeSlice(mask, SIZE, SIZE, BIG, BIG, { interpolation: 'nearest' }) as Uint8Array;
+  const overlay = comparisonOverlay(ct, grow(prediction), grow(reference), { scale: 2 });
+  assert.equal(overlay.height, BIG + 32, 'one row of key (scale 2) under the slice');
+  const figure = panel(overlay, `${best.file}: mask vs mask shifted (4, 2) px`);
   await saveFigure(join(OUT, 'tp-fp-fn-overlay.png'), figure);
 });
 

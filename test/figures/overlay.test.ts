@@ -29,6 +29,19 @@ test('ctSliceToRgb windows linearly and clips', () => {
   assert.deepEqual(LUNG_WINDOW_HU, [-1350, 150]);
 });
 
+test("ctSliceToRgb 'auto' windows from the slice's 1st to 99th percentile", () => {
+  // 0, 1, …, 100: numpy's linear percentiles are exactly 1 and 99.
+  const ramp = Float32Array.from({ length: 101 }, (_, i) => i);
+  const img = pixels(ctSliceToRgb(ramp, 101, 1, { window: 'auto' }));
+  // v → (v − 1) · 255 / 98: 0 → 0 (clipped), 1 → 0, 50 → 127.5 → 128, 99 → 255, 100 → 255.
+  assert.deepEqual([0, 1, 50, 99, 100].map((i) => img[i]![0]), [0, 0, 128, 255, 255]);
+  // NaN pixels do not move the window and stay black.
+  const withNan = Float32Array.from([NaN, ...ramp]);
+  assert.deepEqual(pixels(ctSliceToRgb(withNan, 102, 1, { window: 'auto' })).map((p) => p[0]), [0, ...img.map((p) => p[0])]);
+  // A flat slice gets [v, v + 1]: everything black rather than an error.
+  assert.deepEqual(pixels(ctSliceToRgb(new Int16Array(4).fill(-1000), 2, 2, { window: 'auto' })), [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]]);
+});
+
 test('ctSliceToRgb names a size mismatch and an empty window', () => {
   assert.throws(() => ctSliceToRgb(new Int16Array(6), 2, 2), /ctSliceToRgb: slice has 6 pixels but 2×2 = 4/);
   assert.throws(() => ctSliceToRgb(new Int16Array(4), 2, 2, { window: [5, 5] }), /window \[5, 5\] is empty/);
