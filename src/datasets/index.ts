@@ -1,0 +1,15 @@
+export * from './types.js';
+export { harmoniseLesion, harmoniseLung, lungSidesByPosition, countNonzero } from './harmonise.js';
+export type { LesionLabels, LungLabels, HarmoniseLesionOptions, HarmoniseLungOptions, HarmonisedLung } from './harmonise.js';
+export { naturalCompare } from './files.js';
+export { compareGrids, loadCaseFiles, readCaseFile } from './load-case.js';
+export type { CaseEncoding } from './load-case.js';
+export { SOURCE_OVERLAPS, overlapWarnings, overlapFamily, coronacasesGroup, radiopaediaGroup } from './patient-groups.js';
+export type { SourceOverlap } from './patient-groups.js';
+export { mosmed, scanMosmed } from './mosmed.js';
+export { medseg100, scanMedseg100 } from './medseg100.js';
+export { medseg9, scanMedseg9 } from './medseg9.js';
+export { zenodo, scanZenodo, zenodoCaseName } from './zenodo.js';
+export { zenodoSlices, scanZenodoSlices, zenodoSliceGroup } from './zenodo-slices.js';
+export { semiseg, scanSemiseg } from './semiseg.js';
+export { ADAPTERS, adapterFor, loadCase } from './registry.js';

@@ -1,0 +1,31 @@
+/** All adapters by source name, and the one entry point that loads any case. */
+import { CovsegError } from '../util/errors.js';
+import { medseg100 } from './medseg100.js';
+import { medseg9 } from './medseg9.js';
+import { mosmed } from './mosmed.js';
+import { semiseg } from './semiseg.js';
+import { zenodoSlices } from './zenodo-slices.js';
+import { zenodo } from './zenodo.js';
+import { SOURCE_NAMES, type CaseRef, type DatasetAdapter, type LoadedCase, type SourceName } from './types.js';
+
+export const ADAPTERS: Readonly<Record<SourceName, DatasetAdapter>> = {
+  mosmed,
+  medseg100,
+  medseg9,
+  zenodo,
+  'zenodo-slices': zenodoSlices,
+  semiseg,
+};
+
+/** The adapter of `source`; the error lists the valid names. */
+export function adapterFor(source: string): DatasetAdapter {
+  if (!(SOURCE_NAMES as readonly string[]).includes(source)) {
+    throw new CovsegError(`unknown source '${source}'; valid sources: ${SOURCE_NAMES.join(', ')}`);
+  }
+  return ADAPTERS[source as SourceName];
+}
+
+/** Reads and harmonises one case found by any adapter. */
+export function loadCase(ref: CaseRef): Promise<LoadedCase> {
+  return adapterFor(ref.source).load(ref);
+}

@@ -1,0 +1,104 @@
+/**
+ * What a dataset adapter finds and loads. Adapters only know how each public dataset
+ * is laid out and labelled; everything they hand on is harmonised to one meaning:
+ * lesion = ground-glass opacity ∪ consolidation (pleural effusion is not lesion),
+ * lung = lung ∪ lesion.
+ */
+import type { LabelMap, Volume } from '../volume/volume.js';
+
+/**
+ * The public sources covseg reads, in the canonical build order (case numbering
+ * follows it, whatever order the sources are given in):
+ * - `mosmed`: MosMedData COVID19_1110, 50 CT volumes with lesion masks (no lung masks);
+ * - `medseg100`: MedSeg "COVID-19 CT segmentation", 100 axial slices of ~40 patients in one NIfTI;
+ * - `medseg9`: MedSeg's 9 Radiopaedia CT volumes with lesion and lung masks;
+ * - `zenodo`: Zenodo 3757476 "COVID-19 CT Lung and Infection Segmentation", 20 volumes (or its Kaggle copy);
+ * - `zenodo-slices`: 1,614 PNG slices cut from the Zenodo volumes (dstaroff's re-publication);
+ * - `semiseg`: COVID-SemiSeg training half, 50 JPEG slices cropped from the MedSeg 100 slices.
+ */
+export type SourceName = 'mosmed' | 'medseg100' | 'medseg9' | 'zenodo' | 'zenodo-slices' | 'semiseg';
+
+export const SOURCE_NAMES: readonly SourceName[] = ['mosmed', 'medseg100', 'medseg9', 'zenodo', 'zenodo-slices', 'semiseg'];
+
+/**
+ * - `volume`: a 3D CT; goes through the method's preprocessing into the 3D database and
+ *   its lesion slices into the 2D database;
+ * - `slice`: a single axial slice with no usable slice spacing; 2D database only.
+ */
+export type CaseKind = 'volume' | 'slice';
+
+/** The input files of one case, as published. */
+export interface CaseFiles {
+  /** CT image (NIfTI volume, or PNG/JPEG slice). */
+  image: string;
+  /** Lesion mask in the source's labels. */
+  lesion: string;
+  /** Lung mask in the source's labels, when the source publishes one. */
+  lung?: string;
+}
+
+/**
+ * One case an adapter found: plain data (no pixels), so it can be sent to a worker
+ * thread and written into the manifest.
+ */
+export interface CaseRef {
+  source: SourceName;
+  /** The case's name in its source (file stem, study id, slice number). */
+  originalId: string;
+  kind: CaseKind;
+  /**
+   * Who the images come from. Equal strings mean the same patient, also across
+   * sources where the identity is known (Zenodo `coronacases_org_001` and
+   * zenodo-slices group `coronacases_001` are both `coronacases:001`). Splits never
+   * put one patientGroup in two subsets.
+   */
+  patientGroup: string;
+  files: CaseFiles;
+  /** For sources that stack many slices in one file (MedSeg 100): the slice's z index. */
+  sliceIndex?: number;
+}
+
+/** A case with its pixels, labels harmonised. */
+export interface LoadedCase {
+  ref: CaseRef;
+  /** The CT (a slice has nz = 1), values as stored (HU, or 0–255 for windowed exports). */
+  ct: Volume;
+  /** 1 = lesion (ground-glass opacity ∪ consolidation), 0 = anything else; on the CT's grid. */
+  lesionMask: LabelMap;
+  /** 1 = lung ∪ lesion, 0 = outside; absent when the source has no lung mask. */
+  lungMask?: LabelMap;
+  /**
+   * 1 = right lung, 2 = left lung (the lungmask convention), when the source's lung mask
+   * has two labels; decided from their positions, not from the source's label numbers.
+   */
+  lungSides?: LabelMap;
+  /** Whether the CT values are Hounsfield units (false for 0–255 windowed exports and 8-bit slices). */
+  isHu: boolean;
+  /** Why `isHu` is what it is, in words. */
+  huReason: string;
+  /** Things worth knowing that did not stop the load (e.g. a sub-voxel header mismatch). */
+  warnings: string[];
+}
+
+/** What scanning one source folder found. */
+export interface SourceScan {
+  source: SourceName;
+  /** The folder that was scanned. */
+  root: string;
+  /** Lesion cases, sorted by original id (natural order). */
+  cases: CaseRef[];
+  /** Facts for the build summary ("1,060 studies without a lesion mask were seen and skipped"). */
+  notes: string[];
+}
+
+/** One public dataset: where its cases are and how to read and harmonise them. */
+export interface DatasetAdapter {
+  source: SourceName;
+  kind: CaseKind;
+  /** One line: what the dataset is and the layout the adapter expects. */
+  layout: string;
+  /** Finds every case under `root`; throws CovsegError when the layout is not there at all. */
+  scan(root: string): Promise<SourceScan>;
+  /** Reads one case and harmonises its labels; throws CovsegError naming the file on any problem. */
+  load(ref: CaseRef): Promise<LoadedCase>;
+}
