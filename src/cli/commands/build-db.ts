@@ -1,0 +1,120 @@
+/** `covseg build-db`: the 3D and 2D training databases from the public COVID-19 CT sources. */
+import { availableParallelism } from 'node:os';
+import { UsageError } from '../../util/errors.js';
+import { choiceFlag, numberFlag, parseFlags, type Command } from '../command.js';
+import { SOURCE_NAMES, type SourceName } from '../../datasets/index.js';
+import { buildDatabase, formatSummary, type LungSegmenter, type SourceSpec } from '../../database/index.js';
+
+/**
+ * Lung models build-db can run on cases published without a lung mask, by `--lung-model`
+ * name. Each entry loads its model only when chosen; `weights` is `--lung-weights`.
+ * Wiring a segmenter in is one line here, e.g.
+ *   r231: async (weights) => (await import('../../lungs/index.js')).r231Segmenter({ weights }),
+ */
+export const LUNG_MODELS: Record<string, (weights: string | undefined) => Promise<LungSegmenter>> = {};
+
+const HELP = `Usage: covseg build-db --source NAME=PATH [--source NAME=PATH …] --out DB [options]
+
+Builds the method's two training databases from any subset of the public sources:
+  DB/3d/Case-NNNN/image.nrrd        CT resampled to 0.9×0.9×4.5 mm, centre-cropped/padded
+                                    to 320×320×80, normalised to [0,1] (1st/99th percentile)
+  DB/3d/Case-NNNN/lesion.nrrd       1 = ground-glass opacity ∪ consolidation
+  DB/3d/Case-NNNN/lung.nrrd         1 = lung ∪ lesion (absent without a lung mask)
+  DB/3d/Case-NNNN/lung-sides.nrrd   1 = right, 2 = left (when the source has both lungs)
+  DB/2d/images|lesions|lungs/*.png  every slice with lesion, 320×320, 8-bit (masks 0/255)
+  DB/manifest.json                  every case: source, ids, inputs + sha256, geometry,
+                                    HU check, lung mask origin, voxel counts, crop box
+  DB/splits.json                    patient-level 80/10/10 split shared by 2D and 3D
+  DB/build-summary.json             per source: found/built/skipped/failed, errors
+  DB/figures/*.png                  overview mosaics; Figure 2 for --figure-case
+3D cases are numbered Case-0000… (mosmed, medseg9, zenodo), 2D-only slices Slice-00000…
+(medseg100, zenodo-slices, semiseg), by source then original id. A rebuild skips cases
+whose inputs and options are unchanged and continues an interrupted build.
+
+Sources (NAME=PATH, the folder the dataset was unpacked into, published layout):
+  mosmed=PATH          MosMedData: studies/CT-*/study_NNNN.nii.gz, masks/study_NNNN_mask.nii.gz
+  medseg100=PATH       MedSeg 100 slices: tr_im.nii.gz, tr_mask.nii.gz, tr_lungmasks_updated.nii.gz
+  medseg9=PATH         MedSeg 9 volumes: rp_im/N.nii.gz, rp_msk/N.nii.gz, rp_lung_msk/N.nii.gz
+  zenodo=PATH          Zenodo 3757476 (COVID-19-CT-Seg_20cases/, Infection_Mask/, Lung_Mask/)
+                       or its Kaggle copy (ct_scans/, infection_mask/, lung_mask/, metadata.csv)
+  zenodo-slices=PATH   PNG slice set: ct/, lungs/, covid/, slices.csv
+  semiseg=PATH         COVID-SemiSeg: TrainingSet/MultiClassInfection-Train/{Imgs,GT}
+
+Options:
+  --out DB               database folder (created; required)
+  --seed N               split seed (default 42)
+  --overlap warn|merge   sources that share patients covseg cannot match one by one:
+                         warn (default) or merge their groups into one split unit
+  --figure-case ID       draw Figure 2 (original vs preprocessed slice) for a 3D case,
+                         to DB/figures/preprocessing-ID.png; repeat for more cases
+  --no-overview          skip the overview mosaics DB/figures/overview-*.png
+  --lung-model NAME      segment lungs of 3D cases that have no lung mask (MosMed) with
+                         this model (${'${models}'}); without it their lung mask is
+                         recorded as missing
+  --lung-weights PATH    weights file for --lung-model
+  --workers N            worker threads (default ${Math.min(2, availableParallelism())}; 0 = none)
+  --json                 print the summary as JSON
+  --quiet                no progress bar
+
+Exit codes: 0 ok (also when some cases failed: see the summary), 1 error, 2 bad usage.`;
+
+/** Parses `NAME=PATH` source flags, naming the bad one. */
+export function parseSources(values: readonly string[]): SourceSpec[] {
+  return values.map((v) => {
+    const eq = v.indexOf('=');
+    const name = eq < 0 ? '' : v.slice(0, eq);
+    const root = eq < 0 ? '' : v.slice(eq + 1);
+    if (!(SOURCE_NAMES as readonly string[]).includes(name) || root === '') {
+      throw new UsageError(`--source '${v}': expected NAME=PATH with NAME one of ${SOURCE_NAMES.join(', ')}`);
+    }
+    return { name: name as SourceName, root };
+  });
+}
+
+export const command: Command = {
+  name: 'build-db',
+  summary: 'build the 3D and 2D training databases from the public datasets',
+  help: HELP.replace('${models}', Object.keys(LUNG_MODELS).join(', ') || 'none available in this build'),
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, {
+      source: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      overlap: { type: 'string' },
+      'figure-case': { type: 'string', multiple: true },
+      'no-overview': { type: 'boolean', default: false },
+      'lung-model': { type: 'string' },
+      'lung-weights': { type: 'string' },
+      workers: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'; sources are given as --source NAME=PATH`);
+    if (!values.source || values.source.length === 0) throw new UsageError('no --source given; e.g. --source zenodo-slices=../shared/data/zenodo20-slices');
+    if (!values.out) throw new UsageError('--out DB is required (the database folder)');
+    const sources = parseSources(values.source);
+    let lungSegmenter: LungSegmenter | undefined;
+    if (values['lung-model'] !== undefined) {
+      const make = LUNG_MODELS[values['lung-model']];
+      if (!make) {
+        throw new UsageError(`--lung-model '${values['lung-model']}' is not available; available: ${Object.keys(LUNG_MODELS).join(', ') || 'none in this build'}`);
+      }
+      lungSegmenter = await make(values['lung-weights']);
+    } else if (values['lung-weights'] !== undefined) {
+      throw new UsageError('--lung-weights needs --lung-model');
+    }
+    const summary = await buildDatabase(
+      { sources, out: values.out },
+      {
+        seed: numberFlag('seed', values.seed, 42, Number.isInteger),
+        overlap: choiceFlag('overlap', values.overlap, ['warn', 'merge'] as const, 'warn'),
+        figureCases: values['figure-case'] ?? [],
+        overview: !values['no-overview'],
+        workers: numberFlag('workers', values.workers, Math.min(2, availableParallelism()), (n) => Number.isInteger(n) && n >= 0),
+        quiet: values.quiet,
+        ...(lungSegmenter ? { lungSegmenter } : {}),
+      },
+    );
+    process.stdout.write((values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)) + '\n');
+  },
+};

@@ -1,0 +1,438 @@
+/**
+ * `build-db`: the 3D and 2D training databases from any subset of the public sources.
+ *
+ *   DB/3d/Case-NNNN/{image,lesion,lung,lung-sides}.nrrd   3D cases, 0.9×0.9×4.5 mm, 320×320×80
+ *   DB/2d/{images,lesions,lungs}/<caseId>[_zNNN].png     every slice with lesion, 320×320
+ *   DB/cases/<caseId>.json                               per-case records, written as cases finish
+ *   DB/manifest.json, DB/splits.json, DB/build-summary.json, DB/figures/*.png
+ *
+ * Idempotent and resumable: a case whose inputs (sha256) and options are unchanged and
+ * whose files are all there is skipped; files are written under temp names and renamed;
+ * the manifest is written last, so a killed build loses at most the cases in flight.
+ */
+import { availableParallelism } from 'node:os';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { CovsegError } from '../util/errors.js';
+import { ProgressBar } from '../util/progress.js';
+import type { Vec3 } from '../volume/volume.js';
+import {
+  ADAPTERS,
+  SOURCE_NAMES,
+  harmoniseLung,
+  lungSidesByPosition,
+  loadCase,
+  overlapWarnings,
+  type CaseRef,
+  type SourceName,
+  type SourceScan,
+} from '../datasets/index.js';
+import { HIGH_PERCENTILE, LOW_PERCENTILE, SLICE_SIZE, TARGET_DIMS, TARGET_SPACING_MM } from '../preprocess/index.js';
+import { FileHasher, hashJson } from './checksum.js';
+import { overviewPages } from './figures.js';
+import { CasePool } from './pool.js';
+import type { CaseJob, JobOutcome } from './jobs.js';
+import type { LungSegmenter } from './lung-segmenter.js';
+import { ENCODING_NOTES, MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, parseCaseRecord, type CaseRecord, type LungMaskSource, type Manifest } from './manifest.js';
+import { DIR_2D_IMAGES, DIR_2D_LESIONS, DIR_2D_LUNGS, DIR_3D, DIR_CASES, DIR_FIGURES, figurePath, type JobSettings } from './process-case.js';
+import { SPLITS_FILE, makeSplits, type OverlapPolicy } from './splits.js';
+import { SUMMARY_FILE, type BuildSummary, type CaseFailure, type SourceSummary } from './summary.js';
+import { KeyReader } from './json-keys.js';
+import { mkdir } from 'node:fs/promises';
+
+/**
+ * Version of the per-case processing. Part of every case's options hash: bump it when
+ * preprocessing or file encodings change, so existing databases rebuild their cases.
+ */
+export const PIPELINE_VERSION = 1;
+
+/** One source to read: its name and the folder it was unpacked into. */
+export interface SourceSpec {
+  name: SourceName;
+  root: string;
+}
+
+export interface BuildRequest {
+  sources: readonly SourceSpec[];
+  /** The database folder (created if needed). */
+  out: string;
+}
+
+export interface BuildDatabaseOptions {
+  /** 3D voxel size [x, y, z] in mm. Defaults to [0.9, 0.9, 4.5]. */
+  spacingMm?: Vec3;
+  /** 3D grid [nx, ny, nz]. Defaults to [320, 320, 80]. */
+  dims?: Vec3;
+  /** Normalisation percentiles. Default to 1 and 99. */
+  lowPercentile?: number;
+  highPercentile?: number;
+  /** Side of the 2D-only slices. Defaults to 320. */
+  sliceSize?: number;
+  /** Split seed. Defaults to 42. */
+  seed?: number;
+  /** Unmatched cross-source overlaps in the split (see OverlapPolicy). Defaults to 'warn'. */
+  overlap?: OverlapPolicy;
+  /** Segments lungs of 3D cases published without a lung mask. Defaults to none: their lung mask is recorded as missing. */
+  lungSegmenter?: LungSegmenter;
+  /** Case ids (Case-NNNN) to draw the method's Figure 2 for. Defaults to none. */
+  figureCases?: readonly string[];
+  /** Write the overview mosaics. Defaults to true. */
+  overview?: boolean;
+  /** Worker threads; 0 runs everything in this thread. Defaults to min(2, available cores). */
+  workers?: number;
+  /** 2D-only cases per worker message. Defaults to 50. */
+  sliceBatch?: number;
+  /** No progress bar. Defaults to false (or COVSEG_QUIET=1). */
+  quiet?: boolean;
+  /** Where the progress bar draws. Defaults to process.stderr. */
+  stream?: NodeJS.WriteStream;
+}
+
+interface Entry {
+  caseId: string;
+  ref: CaseRef;
+  optionsHash: string;
+  needsModel: boolean;
+}
+
+function caseIdFor(kind: CaseRef['kind'], index: number): string {
+  return kind === 'volume' ? `Case-${String(index).padStart(4, '0')}` : `Slice-${String(index).padStart(5, '0')}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every output file of a record, relative to the database folder. */
+function outputsOf(record: CaseRecord): string[] {
+  const files: string[] = [];
+  if (record.files3d) files.push(...(Object.values(record.files3d) as string[]));
+  for (const s of record.slices2d) files.push(s.image, s.lesion, ...(s.lung ? [s.lung] : []));
+  return files;
+}
+
+async function removeOutputs(out: string, record: CaseRecord, keep: ReadonlySet<string> = new Set()): Promise<void> {
+  for (const f of outputsOf(record)) if (!keep.has(f)) await rm(join(out, f), { force: true });
+}
+
+async function readRecords(dir: string): Promise<Map<string, CaseRecord>> {
+  const records = new Map<string, CaseRecord>();
+  let names: string[] = [];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
+  } catch {
+    return records;
+  }
+  for (const name of names) {
+    const file = join(dir, name);
+    try {
+      const r = KeyReader.root(file, JSON.parse(await readFile(file, 'utf8')) as unknown, 'the case is rebuilt');
+      const record = parseCaseRecord(r);
+      records.set(record.caseId, record);
+    } catch {
+      // A record from an older format or a torn write: the case is simply rebuilt.
+      await rm(file, { force: true });
+    }
+  }
+  return records;
+}
+
+/** Runs `tasks` with at most `limit` in flight. */
+async function runLimited(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, async () => {
+    while (next < tasks.length) await tasks[next++]!();
+  });
+  await Promise.all(lanes);
+}
+
+async function covsegVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Builds (or updates) the database in `request.out` from `request.sources`; returns the
+ * summary it also prints nowhere (the CLI prints it) and writes to `build-summary.json`.
+ * Throws CovsegError only for problems with the whole request (unknown source, a source
+ * folder without its layout, an unknown --figure-case); a broken case is reported in the
+ * summary and the other cases are still built.
+ */
+export async function buildDatabase(request: BuildRequest, options: BuildDatabaseOptions = {}): Promise<BuildSummary> {
+  const started = Date.now();
+  const out = resolve(request.out);
+  const settings: JobSettings = {
+    out,
+    spacingMm: options.spacingMm ?? TARGET_SPACING_MM,
+    dims: options.dims ?? TARGET_DIMS,
+    lowPercentile: options.lowPercentile ?? LOW_PERCENTILE,
+    highPercentile: options.highPercentile ?? HIGH_PERCENTILE,
+    sliceSize: options.sliceSize ?? SLICE_SIZE,
+  };
+  const seed = options.seed ?? 42;
+  const overlap = options.overlap ?? 'warn';
+  const segmenter = options.lungSegmenter;
+  const workers = options.workers ?? Math.min(2, availableParallelism());
+
+  // 1. Scan sources in the canonical order, whatever order they were given in.
+  const seen = new Set<string>();
+  for (const s of request.sources) {
+    if (!(SOURCE_NAMES as readonly string[]).includes(s.name)) throw new CovsegError(`unknown source '${s.name}'; valid sources: ${SOURCE_NAMES.join(', ')}`);
+    if (seen.has(s.name)) throw new CovsegError(`source '${s.name}' given twice; give each source once`);
+    seen.add(s.name);
+  }
+  if (request.sources.length === 0) throw new CovsegError(`no sources; give at least one of ${SOURCE_NAMES.join(', ')}`);
+  const specs = [...request.sources].sort((a, b) => SOURCE_NAMES.indexOf(a.name) - SOURCE_NAMES.indexOf(b.name));
+  const scans: SourceScan[] = [];
+  for (const spec of specs) scans.push(await ADAPTERS[spec.name].scan(resolve(spec.root)));
+
+  // 2. Case ids: volumes and 2D-only slices numbered separately, in source then original-id order.
+  const entries: Entry[] = [];
+  let volumes = 0;
+  let slices = 0;
+  for (const scan of scans) {
+    for (const ref of scan.cases) {
+      const caseId = caseIdFor(ref.kind, ref.kind === 'volume' ? volumes++ : slices++);
+      const needsModel = ref.kind === 'volume' && ref.files.lung === undefined && segmenter !== undefined;
+      const shaping = ref.kind === 'volume'
+        ? { v: PIPELINE_VERSION, kind: ref.kind, spacingMm: settings.spacingMm, dims: settings.dims, low: settings.lowPercentile, high: settings.highPercentile }
+        : { v: PIPELINE_VERSION, kind: ref.kind, size: settings.sliceSize, low: settings.lowPercentile, high: settings.highPercentile };
+      entries.push({ caseId, ref, needsModel, optionsHash: hashJson({ ...shaping, lungModel: needsModel ? segmenter!.name : null }) });
+    }
+  }
+  const byId = new Map(entries.map((e) => [e.caseId, e]));
+  const figureCases = new Set(options.figureCases ?? []);
+  for (const id of figureCases) {
+    if (byId.get(id)?.ref.kind !== 'volume') {
+      throw new CovsegError(`--figure-case ${id}: no such 3D case in this build (3D cases: ${volumes === 0 ? 'none' : `Case-0000 … ${caseIdFor('volume', volumes - 1)}`}); Figure 2 shows 3D preprocessing`);
+    }
+  }
+
+  for (const dir of [DIR_3D, DIR_2D_IMAGES, DIR_2D_LESIONS, DIR_2D_LUNGS, DIR_CASES, DIR_FIGURES]) await mkdir(join(out, dir), { recursive: true });
+
+  // 3. Previous records: stale ones (case ids no longer in the build) are removed with their files.
+  const recordsDir = join(out, DIR_CASES);
+  const previous = await readRecords(recordsDir);
+  for (const [id, record] of previous) {
+    if (!byId.has(id)) {
+      await removeOutputs(out, record);
+      if (record.files3d) await rm(join(out, DIR_3D, id), { recursive: true, force: true });
+      await rm(join(recordsDir, `${id}.json`), { force: true });
+      previous.delete(id);
+    }
+  }
+
+  // 4. Decide what to build.
+  const hasher = new FileHasher();
+  const inputSha = new Map<string, string>();
+  const current = new Map<string, CaseRecord>();
+  const toBuild: Entry[] = [];
+  for (const e of entries) {
+    const sha = await hasher.caseInputs(e.ref);
+    inputSha.set(e.caseId, sha);
+    const old = previous.get(e.caseId);
+    const unchanged =
+      old !== undefined &&
+      old.inputSha256 === sha &&
+      old.optionsHash === e.optionsHash &&
+      old.source === e.ref.source &&
+      old.originalId === e.ref.originalId &&
+      old.patientGroup === e.ref.patientGroup &&
+      (await Promise.all(outputsOf(old).map((f) => exists(join(out, f))))).every(Boolean) &&
+      (!figureCases.has(e.caseId) || (await exists(join(out, figurePath(e.caseId)))));
+    if (unchanged) current.set(e.caseId, old);
+    else toBuild.push(e);
+  }
+
+  // 5. Build.
+  const failures = new Map<string, CaseFailure>();
+  const builtIds = new Set<string>();
+  const progress = new ProgressBar({ label: 'build-db', total: toBuild.length, quiet: options.quiet ?? (process.env['COVSEG_QUIET'] === '1'), ...(options.stream ? { stream: options.stream } : {}) });
+  const pool = new CasePool(workers);
+  const finish = async (entry: Entry, outcome: JobOutcome, lungMaskSource: LungMaskSource | undefined) => {
+    const old = previous.get(entry.caseId);
+    if (!outcome.ok) {
+      failures.set(entry.caseId, { caseId: entry.caseId, originalId: entry.ref.originalId, error: outcome.error });
+      if (old) {
+        await removeOutputs(out, old);
+        await rm(join(recordsDir, `${entry.caseId}.json`), { force: true });
+      }
+    } else if ('built' in outcome) {
+      const { built } = outcome;
+      const record: CaseRecord = {
+        caseId: entry.caseId,
+        kind: entry.ref.kind,
+        source: entry.ref.source,
+        originalId: entry.ref.originalId,
+        patientGroup: entry.ref.patientGroup,
+        inputFiles: entry.ref.files,
+        ...(entry.ref.sliceIndex !== undefined ? { sliceIndex: entry.ref.sliceIndex } : {}),
+        inputSha256: inputSha.get(entry.caseId)!,
+        optionsHash: entry.optionsHash,
+        original: built.original,
+        isHu: built.isHu,
+        huReason: built.huReason,
+        lungMaskSource: lungMaskSource ?? (outcome.hasLungMask ? 'dataset' : 'missing'),
+        lungSides: built.lungSides,
+        lesionVoxels: built.lesionVoxels,
+        lungVoxels: built.lungVoxels,
+        crop: built.crop,
+        ...(built.resizeScale !== undefined ? { resizeScale: built.resizeScale } : {}),
+        normalization: built.normalization,
+        ...(built.files3d ? { files3d: built.files3d } : {}),
+        slices2d: built.slices2d,
+        warnings: built.warnings,
+        builtAt: new Date().toISOString(),
+        buildMs: Math.round(built.buildMs),
+      };
+      if (old) await removeOutputs(out, old, new Set(outputsOf(record)));
+      await writeFileAtomic(join(recordsDir, `${entry.caseId}.json`), JSON.stringify(record, null, 1));
+      current.set(entry.caseId, record);
+      builtIds.add(entry.caseId);
+    }
+    progress.tick(1, entry.caseId);
+  };
+
+  const volumeTasks = toBuild.filter((e) => e.ref.kind === 'volume').map((entry) => async () => {
+    let job: CaseJob = { type: 'volume', caseId: entry.caseId, ref: entry.ref, settings, figure: figureCases.has(entry.caseId) };
+    let lungMaskSource: LungMaskSource | undefined;
+    if (entry.needsModel) {
+      try {
+        const loaded = await loadCase(entry.ref);
+        const labels = await segmenter!.segment(loaded.ct);
+        if (labels.dims.some((d, i) => d !== loaded.ct.dims[i])) {
+          throw new CovsegError(`lung segmenter '${segmenter!.name}' returned a ${labels.dims.join('×')} mask for a ${loaded.ct.dims.join('×')} CT; it must answer on the CT's grid`, { file: entry.ref.files.image });
+        }
+        const lung = harmoniseLung(loaded.lesionMask, { lungLabels: labels })!;
+        loaded.lungMask = lung.lungMask;
+        const sides = lungSidesByPosition(labels);
+        if (sides) loaded.lungSides = sides;
+        lungMaskSource = `model:${segmenter!.name}`;
+        job = { ...job, preloaded: loaded };
+      } catch (err) {
+        await finish(entry, { caseId: entry.caseId, ok: false, error: (err as Error).message }, undefined);
+        return;
+      }
+    }
+    const [outcome] = await pool.run(job).catch((err: Error) => [{ caseId: entry.caseId, ok: false as const, error: `worker failed: ${err.message}` }]);
+    await finish(entry, outcome!, lungMaskSource);
+  });
+  const sliceEntries = toBuild.filter((e) => e.ref.kind === 'slice');
+  const batch = options.sliceBatch ?? 50;
+  const sliceTasks: (() => Promise<void>)[] = [];
+  for (let i = 0; i < sliceEntries.length; i += batch) {
+    const chunk = sliceEntries.slice(i, i + batch);
+    sliceTasks.push(async () => {
+      const job: CaseJob = { type: 'slices', items: chunk.map((e) => ({ caseId: e.caseId, ref: e.ref })), settings };
+      const outcomes = await pool.run(job).catch((err: Error) => chunk.map((e) => ({ caseId: e.caseId, ok: false as const, error: `worker failed: ${err.message}` })));
+      for (const o of outcomes) await finish(byId.get(o.caseId)!, o, undefined);
+    });
+  }
+  const records: CaseRecord[] = [];
+  const sourceNames = specs.map((s) => s.name);
+  const warnings = overlapWarnings(sourceNames);
+  const figures: string[] = [];
+  try {
+    // One more task in flight than workers: the next case is read (or segmented) while the workers are busy.
+    await runLimited([...volumeTasks, ...sliceTasks], Math.max(1, workers) + 1);
+    progress.finish(`${builtIds.size} built, ${failures.size} failed`);
+    records.push(...entries.map((e) => current.get(e.caseId)).filter((r): r is CaseRecord => r !== undefined));
+    figures.push(...[...figureCases].filter((id) => current.has(id)).map((id) => join(out, figurePath(id))));
+    if (options.overview ?? true) {
+      // Pages are drawn by the workers too: decoding the 2D files and deflating the pages is most of the cost.
+      const pages = [
+        ...overviewPages(out, '3d', records.filter((r) => r.kind === 'volume')),
+        ...sourceNames.flatMap((source) => overviewPages(out, `2d-${source}`, records.filter((r) => r.kind === 'slice' && r.source === source))),
+      ];
+      const drawn: string[] = [];
+      await runLimited(pages.map((page) => async () => {
+        for (const o of await pool.run({ type: 'overview', page })) {
+          if (o.ok) drawn.push(o.caseId);
+          else warnings.push(`overview page ${o.caseId} not drawn: ${o.error}`);
+        }
+      }), Math.max(1, workers));
+      figures.push(...drawn.sort());
+    }
+  } finally {
+    await pool.close();
+  }
+
+  // 6. Manifest (last), splits, summary.
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    covsegVersion: await covsegVersion(),
+    builtAt: new Date().toISOString(),
+    options: {
+      spacingMm: settings.spacingMm,
+      dims: settings.dims,
+      lowPercentile: settings.lowPercentile,
+      highPercentile: settings.highPercentile,
+      sliceSize: settings.sliceSize,
+      lungModel: segmenter?.name ?? null,
+      seed,
+      overlap,
+    },
+    encoding: ENCODING_NOTES,
+    sources: scans.map((s) => ({ name: s.source, root: s.root, notes: s.notes, found: s.cases.length })),
+    warnings,
+    cases: records,
+  };
+  const splits = makeSplits(records.map((r) => ({ caseId: r.caseId, source: r.source, patientGroup: r.patientGroup })), { seed, overlap });
+  await writeFileAtomic(join(out, SPLITS_FILE), JSON.stringify(splits, null, 1));
+
+  const missingLung = records.filter((r) => r.lungMaskSource === 'missing' && r.kind === 'volume').length;
+  if (missingLung > 0) {
+    warnings.push(`${missingLung} 3D case${missingLung === 1 ? ' has' : 's have'} no lung mask (lungMaskSource "missing", no lung files): pass a lung model (--lung-model) to segment them`);
+  }
+  await writeFileAtomic(join(out, MANIFEST_FILE), JSON.stringify(manifest, null, 1));
+
+  const sources: SourceSummary[] = scans.map((scan) => {
+    const ids = entries.filter((e) => e.ref.source === scan.source).map((e) => e.caseId);
+    const recs = ids.map((id) => current.get(id)).filter((r): r is CaseRecord => r !== undefined);
+    return {
+      source: scan.source,
+      root: scan.root,
+      found: ids.length,
+      built: ids.filter((id) => builtIds.has(id)).length,
+      skipped: recs.filter((r) => !builtIds.has(r.caseId)).length,
+      failed: ids.filter((id) => failures.has(id)).length,
+      slices2d: recs.reduce((n, r) => n + r.slices2d.length, 0),
+      failures: ids.map((id) => failures.get(id)).filter((f): f is CaseFailure => f !== undefined),
+      notes: scan.notes,
+    };
+  });
+  const sum = (k: 'found' | 'built' | 'skipped' | 'failed' | 'slices2d') => sources.reduce((n, s) => n + s[k], 0);
+  const summary: BuildSummary = {
+    out,
+    startedAt: new Date(started).toISOString(),
+    seconds: (Date.now() - started) / 1000,
+    workers,
+    sources,
+    totals: { found: sum('found'), built: sum('built'), skipped: sum('skipped'), failed: sum('failed'), volumes3d: records.filter((r) => r.kind === 'volume').length, slices2d: sum('slices2d') },
+    lungMasks: {
+      dataset: records.filter((r) => r.lungMaskSource === 'dataset').length,
+      model: records.filter((r) => r.lungMaskSource.startsWith('model:')).length,
+      missing: records.filter((r) => r.lungMaskSource === 'missing').length,
+    },
+    splits: {
+      train: { units: splits.units.train.length, cases: splits.cases.train.length },
+      validation: { units: splits.units.validation.length, cases: splits.cases.validation.length },
+      test: { units: splits.units.test.length, cases: splits.cases.test.length },
+    },
+    figures,
+    warnings,
+  };
+  await writeFileAtomic(join(out, SUMMARY_FILE), JSON.stringify(summary, null, 1));
+  return summary;
+}

@@ -1,0 +1,13 @@
+/**
+ * The lung segmenter build-db takes for cases published without a lung mask (MosMed).
+ * The CLI passes one in (`--lung-model default | r231 --lung-weights PATH`); the database
+ * only needs this interface, so any model (lungmask R231, covseg's own) plugs in.
+ */
+import type { LabelMap, Volume } from '../volume/volume.js';
+
+export interface LungSegmenter {
+  /** Recorded as the case's lung mask source `model:<name>`, e.g. 'default' or 'r231:unet_r231.pth'. */
+  name: string;
+  /** Lung labels on the CT's grid: 1 right lung, 2 left lung, 0 elsewhere. */
+  segment(ct: Volume): Promise<LabelMap>;
+}

@@ -1,0 +1,196 @@
+/**
+ * `DB/splits.json`: a deterministic patient-level train/validation/test split, shared by
+ * the 2D and 3D databases. The unit is the patientGroup: all cases (and so all 2D slices)
+ * of one group sit in one subset. Groups are stratified by source, so each source is split
+ * 80/10/10 on its own, and each stratum is shuffled with its own seed (seed, source): adding
+ * a source never moves another source's groups.
+ */
+import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { CovsegError } from '../util/errors.js';
+import { naturalCompare, overlapFamily, type SourceName } from '../datasets/index.js';
+import { KeyReader, readJsonFile } from './json-keys.js';
+
+export const SPLITS_FILE = 'splits.json';
+export const SPLITS_FORMAT = 'covseg-splits';
+export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
+export type SplitName = (typeof SPLIT_NAMES)[number];
+
+/**
+ * What happens to patient groups whose source overlaps another included source in a way
+ * covseg cannot match patient by patient:
+ * - `warn`: split them like any group and warn (the default; the leak is reported, not fixed);
+ * - `merge`: put every such group of one overlap family (e.g. all Radiopaedia material of
+ *   zenodo, zenodo-slices and medseg9) into one split unit, which removes the leak.
+ */
+export type OverlapPolicy = 'warn' | 'merge';
+
+export interface SplitCase {
+  caseId: string;
+  source: SourceName;
+  patientGroup: string;
+}
+
+export interface MakeSplitsOptions {
+  /** Seed of the shuffles. Defaults to 42. */
+  seed?: number;
+  /** Fractions of split units per subset, summing to 1. Defaults to { train: 0.8, validation: 0.1, test: 0.1 }. */
+  fractions?: Record<SplitName, number>;
+  /** Handling of unmatched cross-source overlaps. Defaults to 'warn'. */
+  overlap?: OverlapPolicy;
+}
+
+export interface Splits {
+  format: typeof SPLITS_FORMAT;
+  version: number;
+  seed: number;
+  fractions: Record<SplitName, number>;
+  overlap: OverlapPolicy;
+  /** Split units per subset (patientGroups, or overlap families under `merge`). */
+  units: Record<SplitName, string[]>;
+  /** Case ids per subset, in case-id order. */
+  cases: Record<SplitName, string[]>;
+  /** The subset of every case id. */
+  caseSplit: Record<string, SplitName>;
+  /** Units per subset for each source stratum. */
+  strata: Record<string, Record<SplitName, number>>;
+}
+
+/** FNV-1a, 32 bit: a stable string hash for per-stratum seeds. */
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** mulberry32: a small seeded PRNG, identical on every platform (Math.random is not seedable). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher–Yates shuffle of a copy of `items` with a seeded PRNG. */
+export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  const rand = mulberry32(seed);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/**
+ * Number of units per subset for `n` units: validation and test get round(n · fraction)
+ * each, train the rest, so a tiny source (n < 5) stays in train rather than losing its
+ * only cases to evaluation.
+ */
+export function splitCounts(n: number, fractions: Record<SplitName, number>): Record<SplitName, number> {
+  const test = Math.round(n * fractions.test);
+  const validation = Math.min(n - test, Math.round(n * fractions.validation));
+  return { train: n - test - validation, validation, test };
+}
+
+/** Splits cases at the patient level; see the file comment. `cases` in case-id order. */
+export function makeSplits(cases: readonly SplitCase[], options: MakeSplitsOptions = {}): Splits {
+  const seed = options.seed ?? 42;
+  const fractions = options.fractions ?? { train: 0.8, validation: 0.1, test: 0.1 };
+  const overlap = options.overlap ?? 'warn';
+  const total = fractions.train + fractions.validation + fractions.test;
+  if (Math.abs(total - 1) > 1e-9 || SPLIT_NAMES.some((s) => !(fractions[s] >= 0))) {
+    throw new CovsegError(`makeSplits: fractions must be ≥ 0 and sum to 1, got train ${fractions.train}, validation ${fractions.validation}, test ${fractions.test}`);
+  }
+  if (!Number.isInteger(seed)) throw new CovsegError(`makeSplits: seed must be an integer, got ${seed}`);
+  const sources = [...new Set(cases.map((c) => c.source))];
+  const unitOf = (c: SplitCase) => (overlap === 'merge' ? overlapFamily(c.source, c.patientGroup, sources) ?? c.patientGroup : c.patientGroup);
+  // A unit's stratum is the source of its first case: a patient in Zenodo and zenodo-slices is stratified with Zenodo.
+  const stratumOf = new Map<string, string>();
+  for (const c of cases) {
+    const u = unitOf(c);
+    if (!stratumOf.has(u)) stratumOf.set(u, u.startsWith('overlap:') ? u : c.source);
+  }
+  const byStratum = new Map<string, string[]>();
+  for (const [unit, stratum] of stratumOf) {
+    let list = byStratum.get(stratum);
+    if (!list) byStratum.set(stratum, (list = []));
+    list.push(unit);
+  }
+  const unitSplit = new Map<string, SplitName>();
+  const units: Record<SplitName, string[]> = { train: [], validation: [], test: [] };
+  const strata: Record<string, Record<SplitName, number>> = {};
+  for (const stratum of [...byStratum.keys()].sort()) {
+    const list = byStratum.get(stratum)!.sort(naturalCompare);
+    const shuffled = seededShuffle(list, (hash32(`${seed}:${stratum}`) ^ seed) >>> 0);
+    const counts = splitCounts(shuffled.length, fractions);
+    strata[stratum] = counts;
+    shuffled.forEach((u, i) => {
+      const split: SplitName = i < counts.test ? 'test' : i < counts.test + counts.validation ? 'validation' : 'train';
+      unitSplit.set(u, split);
+    });
+  }
+  for (const s of SPLIT_NAMES) units[s] = [...unitSplit].filter(([, split]) => split === s).map(([u]) => u).sort(naturalCompare);
+  const caseLists: Record<SplitName, string[]> = { train: [], validation: [], test: [] };
+  const caseSplit: Record<string, SplitName> = {};
+  for (const c of cases) {
+    const split = unitSplit.get(unitOf(c))!;
+    caseLists[split].push(c.caseId);
+    caseSplit[c.caseId] = split;
+  }
+  return { format: SPLITS_FORMAT, version: 1, seed, fractions, overlap, units, cases: caseLists, caseSplit, strata };
+}
+
+const FIX = "rebuild the database with 'covseg build-db' (splits are rewritten at the end of every build)";
+
+/**
+ * Reads `DB/splits.json` (`db` is the database folder or the file). Errors name the file
+ * and the missing key; a case listed in two subsets is an error too.
+ */
+export async function loadSplits(db: string): Promise<Splits> {
+  let file = db;
+  try {
+    if ((await stat(db)).isDirectory()) file = join(db, SPLITS_FILE);
+  } catch {
+    if (!db.endsWith('.json')) file = join(db, SPLITS_FILE);
+  }
+  const r = KeyReader.root(file, await readJsonFile(file, 'database splits', FIX), FIX);
+  const format = r.string('format');
+  if (format !== SPLITS_FORMAT) r.invalid('format', `is '${format}', not '${SPLITS_FORMAT}'`);
+  const f = r.object('fractions');
+  const unitsR = r.object('units');
+  const casesR = r.object('cases');
+  const splitR = r.object('caseSplit');
+  const strataR = r.object('strata');
+  const caseSplit: Record<string, SplitName> = {};
+  for (const id of splitR.keys()) caseSplit[id] = splitR.choice(id, SPLIT_NAMES);
+  const cases = { train: casesR.strings('train'), validation: casesR.strings('validation'), test: casesR.strings('test') };
+  for (const s of SPLIT_NAMES) {
+    for (const id of cases[s]) {
+      if (caseSplit[id] !== s) casesR.invalid(s, `lists ${id}, which caseSplit puts in '${caseSplit[id] ?? 'no split'}'`);
+    }
+  }
+  const strata: Record<string, Record<SplitName, number>> = {};
+  for (const k of strataR.keys()) {
+    const s = strataR.object(k);
+    strata[k] = { train: s.number('train'), validation: s.number('validation'), test: s.number('test') };
+  }
+  return {
+    format: SPLITS_FORMAT,
+    version: r.number('version'),
+    seed: r.number('seed'),
+    fractions: { train: f.number('train'), validation: f.number('validation'), test: f.number('test') },
+    overlap: r.choice('overlap', ['warn', 'merge'] as const),
+    units: { train: unitsR.strings('train'), validation: unitsR.strings('validation'), test: unitsR.strings('test') },
+    cases,
+    caseSplit,
+    strata,
+  };
+}
