@@ -4,8 +4,7 @@
  * [0, 1]. Feeding them to a model trained on HU (clipped to [-1024, 600]) gives garbage,
  * so covseg checks before it segments.
  */
-import { percentiles } from '../volume/intensity.js';
-import type { Volume } from '../volume/volume.js';
+import { percentiles, type Volume } from '../volume/index.js';
 
 /** Intensity summary the verdict is based on. */
 export interface HuStats {

@@ -3,7 +3,7 @@
  * verdict and, for DICOM, which series was read. A plain JSON-able object, so the CLI and
  * the web API print the same thing.
  */
-import type { Mat3, Vec3 } from '../volume/volume.js';
+import { orientationCode, type Mat3, type Vec3 } from '../volume/index.js';
 import { checkHu, type HuCheck } from './hu.js';
 import { readImage, type ImageMeta, type ReadVolumeOptions } from './read.js';
 
@@ -38,23 +38,20 @@ export interface ImageInfo {
   warnings: string[];
 }
 
-/** Letters for the positive and negative LPS directions of world axes x, y, z. */
-const TOWARD = [['L', 'R'], ['P', 'A'], ['S', 'I']] as const;
+/** World axis (0 x, 1 y, 2 z) named by each orientation letter. */
+const WORLD_AXIS: Record<string, number> = { L: 0, R: 0, P: 1, A: 1, S: 2, I: 2 };
 
 /**
- * Axis codes of a direction matrix: for each index axis, the patient direction it points to
- * most (nibabel's aff2axcodes convention), and the largest deviation from that direction.
+ * The orientation code of a direction matrix (volume's `orientationCode`: where each
+ * index axis points, 'LPS' for identity) and the largest angle, in degrees, between an
+ * index axis and the patient axis its letter names: 0 for a straight grid.
  */
 export function orientationOf(direction: Mat3): { code: string; obliqueDeg: number } {
-  let code = '';
+  const code = orientationCode(direction);
   let worst = 0;
   for (let j = 0; j < 3; j++) {
     const col = [direction[j]!, direction[3 + j]!, direction[6 + j]!];
-    const norm = Math.hypot(col[0]!, col[1]!, col[2]!) || 1;
-    let best = 0;
-    for (let w = 1; w < 3; w++) if (Math.abs(col[w]!) > Math.abs(col[best]!)) best = w;
-    code += TOWARD[best]![col[best]! >= 0 ? 0 : 1];
-    const cos = Math.min(1, Math.abs(col[best]!) / norm);
+    const cos = Math.min(1, Math.abs(col[WORLD_AXIS[code[j]!]!]!) / (Math.hypot(col[0]!, col[1]!, col[2]!) || 1));
     worst = Math.max(worst, (Math.acos(cos) * 180) / Math.PI);
   }
   return { code, obliqueDeg: Math.round(worst * 1000) / 1000 };

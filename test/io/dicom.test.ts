@@ -223,6 +223,10 @@ test('real 20-slice series: geometry from the tags, same volume from a shuffled,
   const zs = await Promise.all(meta.files.map(async (f) => (await readDicomHeader(f)).imagePositionPatient![2]));
   assert.deepEqual(zs, Array.from({ length: 20 }, (_, k) => -804.5 + 2 * k));
   assert.equal(meta.rescaled, true, 'RescaleIntercept −1024');
+  // Stored values are unsigned; the −1024 padding proves the intercept was applied.
+  let min = Infinity;
+  for (const v of volume.data) min = Math.min(min, v);
+  assert.equal(min, -1024);
   // Voxel slice k is file k: compare the last slice with the last file decoded on its own.
   const last = await readImage(meta.files[19]!);
   const plane = 512 * 512;
