@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { PROJECT_ROOT, needsShared, sharedPath } from '../helpers/shared-data.js';
 import { readImage, readVolume, writeVolume } from '../../src/io/index.js';
 import { createVolume, type Mat3, type Vec3, type Volume, type VoxelArray } from '../../src/volume/volume.js';
-import { decodePng } from '../../src/io/raster.js';
+import { decodePng, encodePng } from '../../src/io/raster.js';
 
 const FIXTURES = resolve(PROJECT_ROOT, 'test/fixtures/io');
 const fixture = (name: string) => join(FIXTURES, name);
@@ -225,6 +225,33 @@ test('PNG: uint8 slices as they are, other types through a window', async () => 
   const hu = createVolume(Int16Array.from([-1100, -1000, -300, 400, 1000, 0]), [3, 2, 1]);
   await writeVolume(join(tmp, 'hu.png'), hu, { window: [-1000, 400] });
   assert.deepEqual(Array.from(decodePng(readFileSync(join(tmp, 'hu.png'))).data), [0, 0, 128, 255, 255, Math.round((1000 * 255) / 1400)]);
+});
+
+test('PNG/JPEG inputs: colour becomes grey with a warning, grey stored as RGB without, palettes keep labels', async () => {
+  const rgb = join(tmp, 'rgb.png');
+  writeFileSync(rgb, encodePng({ width: 2, height: 1, channels: 3, data: Uint8Array.from([255, 0, 0, 10, 10, 10]) }));
+  const greyRgb = join(tmp, 'grey-rgb.png');
+  writeFileSync(greyRgb, encodePng({ width: 2, height: 1, channels: 3, data: Uint8Array.from([7, 7, 7, 200, 200, 200]) }));
+  const cases = [
+    { file: rgb, values: [Math.round(0.299 * 255), 10], colourWarning: true },
+    { file: greyRgb, values: [7, 200], colourWarning: false },
+  ];
+  for (const c of cases) {
+    const { volume, meta } = await readImage(c.file);
+    assert.deepEqual(Array.from(volume.data), c.values, c.file);
+    assert.equal(/colour image \(3 channels\) converted to grey/.test(meta.warnings.join('\n')), c.colourWarning, c.file);
+  }
+});
+
+test('real PNG/JPEG slices: a palette mask keeps its labels, a JPEG CT reads as grey', { skip: needsShared('covid-semiseg') }, async () => {
+  const dir = sharedPath('covid-semiseg/TrainingSet/MultiClassInfection-Train');
+  const mask = await readImage(join(dir, 'GT/0.png'));
+  assert.equal(mask.meta.palette, true);
+  assert.ok(mask.volume.data instanceof Uint8Array);
+  assert.ok(mask.volume.data.every((v) => v <= 2), 'labels 0, 1, 2');
+  const ct = await readImage(join(dir, 'Imgs/0.jpg'));
+  assert.equal(ct.meta.format, 'jpeg');
+  assert.deepEqual(ct.volume.dims, [...mask.volume.dims]);
 });
 
 test('a misnamed file is read by its content', async () => {
