@@ -40,7 +40,7 @@ export interface PasteBackOptions {
  */
 export function centreCropOrPad<T extends VoxelArray>(vol: Volume<T>, dims: Vec3, options: CentreCropOrPadOptions = {}): { volume: Volume<T>; box: CropBox } {
   checkDims('centreCropOrPad', dims);
-  const offset = [0, 1, 2].map((a) => Math.trunc((vol.dims[a]! - dims[a]!) / 2)) as Vec3;
+  const offset = [0, 1, 2].map((a) => Math.trunc((vol.dims[a]! - dims[a]!) / 2) + 0) as Vec3; // + 0 turns −0 into 0
   const padValue = options.padValue ?? minimumOf(vol.data);
   return extractBox(vol, offset, dims, padValue);
 }

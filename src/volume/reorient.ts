@@ -134,7 +134,7 @@ function permuteAxes<T extends VoxelArray>(vol: Volume<T>, axes: Vec3, flips: [b
   const direction = [0, 0, 0, 0, 0, 0, 0, 0, 0] as Mat3;
   for (let w = 0; w < 3; w++) {
     const sign = flips[w] ? -1 : 1;
-    for (let r = 0; r < 3; r++) direction[3 * r + w] = sign * d[3 * r + axes[w]!]!;
+    for (let r = 0; r < 3; r++) direction[3 * r + w] = sign * d[3 * r + axes[w]!]! + 0; // + 0: no −0 entries
   }
   return createVolume(out, dims, {
     spacingMm: axes.map((a) => vol.spacingMm[a]!) as Vec3,

@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../src/util/random.js';
+import { close, dilate, erode, fillHoles, open, type MorphologyOptions, type Vec3 } from '../../src/volume/index.js';
+
+/** Rows of text, slices separated by '|'; '1' foreground, '.' background. */
+function grid(text: string): { mask: Uint8Array; dims: Vec3 } {
+  const slices = text.split('|').map((s) => s.trim().split(/\s+/));
+  const ny = slices[0]!.length;
+  const nx = slices[0]![0]!.length;
+  const mask = new Uint8Array(nx * ny * slices.length);
+  let i = 0;
+  for (const rows of slices) for (const row of rows) for (const ch of row) mask[i++] = ch === '.' ? 0 : Number(ch);
+  return { mask, dims: [nx, ny, slices.length] };
+}
+const text = (mask: Uint8Array, dims: Vec3) => {
+  const rows: string[] = [];
+  for (let z = 0; z < dims[2]; z++) {
+    for (let y = 0; y < dims[1]; y++) rows.push(Array.from(mask.subarray((z * dims[1] + y) * dims[0], (z * dims[1] + y + 1) * dims[0]), (v) => (v ? '1' : '.')).join(''));
+    if (z < dims[2] - 1) rows.push('|');
+  }
+  return rows.join(' ');
+};
+
+test('dilate, erode, close, open on 2D masks (hand-drawn; checked against scipy.ndimage)', () => {
+  const cases: { name: string; fn: typeof dilate; input: string; options: MorphologyOptions; expected: string }[] = [
+    { name: 'dilate cross', fn: dilate, input: '..... ..... ..1.. ..... .....', options: { plane: '2d' }, expected: '..... ..1.. .111. ..1.. .....' },
+    { name: 'dilate box', fn: dilate, input: '..... ..... ..1.. ..... .....', options: { plane: '2d', structure: 'box' }, expected: '..... .111. .111. .111. .....' },
+    { name: 'dilate cross ×2', fn: dilate, input: '..... ..... ..1.. ..... .....', options: { plane: '2d', iterations: 2 }, expected: '..1.. .111. 11111 .111. ..1..' },
+    { name: 'erode cross', fn: erode, input: '..... .111. .111. .111. .....', options: { plane: '2d' }, expected: '..... ..... ..1.. ..... .....' },
+    { name: 'erode cross keeps a plus', fn: erode, input: '..1.. .111. 11111 .111. ..1..', options: { plane: '2d' }, expected: '..... ..1.. .111. ..1.. .....' },
+    { name: 'erode box', fn: erode, input: '..1.. .111. 11111 .111. ..1..', options: { plane: '2d', structure: 'box' }, expected: '..... ..... ..1.. ..... .....' },
+    // scipy border_value=0: the outside is background, so closing erodes what touches the border.
+    { name: 'close at the border', fn: close, input: '11111 11111 11111 ..... .....', options: { plane: '2d' }, expected: '..... .111. .111. ..... .....' },
+    // A 1-pixel gap: the box closes it, the cross only where the gap has foreground above and below after dilation.
+    { name: 'close box fills a gap', fn: close, input: '...... .11.1. .11.1. .11.1. ......', options: { plane: '2d', structure: 'box' }, expected: '...... .1111. .1111. .1111. ......' },
+    { name: 'close cross', fn: close, input: '...... .11.1. .11.1. .11.1. ......', options: { plane: '2d' }, expected: '...... .11.1. .1111. .11.1. ......' },
+    { name: 'open cross', fn: open, input: '...... .111.. .1111. .111.. ......', options: { plane: '2d' }, expected: '...... ..11.. .1111. ..11.. ......' },
+  ];
+  for (const t of cases) {
+    const { mask, dims } = grid(t.input);
+    assert.equal(text(t.fn(mask, dims, t.options), dims), t.expected, t.name);
+  }
+});
+
+test('3D structure: a single slice erodes away (background above and below), 2D does not', () => {
+  const { mask, dims } = grid('..... .111. .111. .111. .....');
+  assert.equal(text(erode(mask, dims), dims), '..... ..... ..... ..... .....');
+  assert.equal(text(erode(mask, dims, { plane: '2d' }), dims), '..... ..... ..1.. ..... .....');
+  const stack = grid('... .1. ... | ... ... ...');
+  assert.equal(text(dilate(stack.mask, stack.dims), stack.dims), '.1. 111 .1. | ... .1. ...');
+  assert.equal(text(dilate(stack.mask, stack.dims, { plane: '2d' }), stack.dims), '.1. 111 .1. | ... ... ...');
+});
+
+/** Brute force: the structure's offsets checked voxel by voxel, outside = 0. */
+function reference(mask: Uint8Array, dims: Vec3, op: 'dilate' | 'erode', box: boolean, twoD: boolean): Uint8Array {
+  const [nx, ny, nz] = dims;
+  const out = new Uint8Array(mask.length);
+  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
+    let any = 0, all = 1;
+    for (let dz = -1; dz <= 1; dz++) for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+      const k = Math.abs(dx) + Math.abs(dy) + Math.abs(dz);
+      if ((twoD && dz !== 0) || (!box && k > 1)) continue;
+      const X = x + dx, Y = y + dy, Z = z + dz;
+      const v = X < 0 || Y < 0 || Z < 0 || X >= nx || Y >= ny || Z >= nz ? 0 : mask[X + nx * (Y + ny * Z)]! ? 1 : 0;
+      any |= v;
+      all &= v;
+    }
+    out[x + nx * (y + ny * z)] = op === 'dilate' ? any : all;
+  }
+  return out;
+}
+
+test('agrees with a brute-force reference on random masks (byte and word code paths)', () => {
+  const rng = new Rng(4);
+  for (const dims of [[8, 6, 5], [7, 5, 4], [12, 4, 3], [4, 4, 1]] as Vec3[]) {
+    const mask = new Uint8Array(dims[0] * dims[1] * dims[2]).map(() => (rng.next() < 0.6 ? 1 + rng.int(3) : 0));
+    for (const structure of ['cross', 'box'] as const) {
+      for (const plane of ['2d', '3d'] as const) {
+        const opts = { structure, plane };
+        const box = structure === 'box', twoD = plane === '2d';
+        assert.deepEqual(dilate(mask, dims, opts), reference(mask, dims, 'dilate', box, twoD), `dilate ${dims} ${structure} ${plane}`);
+        assert.deepEqual(erode(mask, dims, opts), reference(mask, dims, 'erode', box, twoD), `erode ${dims} ${structure} ${plane}`);
+        const closed = reference(reference(mask, dims, 'dilate', box, twoD), dims, 'erode', box, twoD);
+        assert.deepEqual(close(mask, dims, opts), closed, `close ${dims} ${structure} ${plane}`);
+      }
+    }
+  }
+});
+
+test('fillHoles: a ring in 2D vs a tube in 3D, caps close it, maxHoleSize', () => {
+  const ring = '..... .111. .1.1. .111. .....';
+  const cap = '..... .111. .111. .111. .....';
+  const filled = '..... .111. .111. .111. .....';
+  const cases: { name: string; input: string; plane: '2d' | '3d'; maxHoleSize?: number; expected: string }[] = [
+    { name: 'ring, 2D', input: ring, plane: '2d', expected: filled },
+    { name: 'tube (open at both ends), 2D', input: `${ring} | ${ring} | ${ring}`, plane: '2d', expected: `${filled} | ${filled} | ${filled}` },
+    { name: 'tube (open at both ends), 3D', input: `${ring} | ${ring} | ${ring}`, plane: '3d', expected: `${ring} | ${ring} | ${ring}` },
+    { name: 'capped tube, 3D', input: `${cap} | ${ring} | ${ring} | ${cap}`, plane: '3d', expected: `${cap} | ${filled} | ${filled} | ${cap}` },
+    { name: 'hole touching the border is no hole', input: '111 1.. 111', plane: '2d', expected: '111 1.. 111' },
+    // Holes of 1 and 4 pixels: only the small one is filled.
+    { name: 'maxHoleSize', input: '....... 111111. 1.1..1. 111..1. ..1111.', plane: '2d', maxHoleSize: 1, expected: '....... 111111. 111..1. 111..1. ..1111.' },
+    { name: 'maxHoleSize large enough', input: '....... 111111. 1.1..1. 111..1. ..1111.', plane: '2d', maxHoleSize: 4, expected: '....... 111111. 111111. 111111. ..1111.' },
+  ];
+  for (const t of cases) {
+    const { mask, dims } = grid(t.input);
+    const opts = t.maxHoleSize === undefined ? { plane: t.plane } : { plane: t.plane, maxHoleSize: t.maxHoleSize };
+    assert.equal(text(fillHoles(mask, dims, opts), dims), t.expected, t.name);
+  }
+});
+
+test('morphology errors', () => {
+  const m = new Uint8Array(4);
+  assert.throws(() => dilate(m, [2, 2, 2]), /dilate: mask has 4 voxels but dims \[2, 2, 2\] need 8/);
+  assert.throws(() => erode(m, [2, 2, 1], { iterations: 0 }), /iterations must be a positive integer, got 0/);
+  assert.throws(() => close(m, [2, 2, 1], { structure: 'disk' as 'box' }), /structure 'disk' is not one of cross, box/);
+  assert.throws(() => open(m, [2, 2, 1], { plane: '4d' as '3d' }), /plane '4d' is not one of 2d, 3d/);
+  assert.throws(() => fillHoles(m, [2, 2, 1], { maxHoleSize: -1 }), /maxHoleSize must be a voxel count ≥ 0/);
+  assert.throws(() => fillHoles(m, [2, 2, 1], { plane: 'xy' as '2d' }), /fillHoles: plane 'xy' is not one of 2d, 3d/);
+});
