@@ -10,17 +10,8 @@ import {
   type Connectivity,
   type Vec3,
 } from '../../src/volume/index.js';
+import { grid } from './grid-text.js';
 
-/** A mask from rows of text: one string per row, slices separated by '|'; digits are values, '.' is 0. */
-function grid(text: string): { mask: Uint8Array; dims: Vec3 } {
-  const slices = text.split('|').map((s) => s.trim().split(/\s+/));
-  const ny = slices[0]!.length;
-  const nx = slices[0]![0]!.length;
-  const mask = new Uint8Array(nx * ny * slices.length);
-  let i = 0;
-  for (const rows of slices) for (const row of rows) for (const ch of row) mask[i++] = ch === '.' ? 0 : Number(ch);
-  return { mask, dims: [nx, ny, slices.length] };
-}
 
 test('component counts under each connectivity', () => {
   const cases: { name: string; text: string; counts: Partial<Record<Connectivity, number>> }[] = [

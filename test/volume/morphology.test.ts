@@ -2,25 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/util/random.js';
 import { close, dilate, erode, fillHoles, open, type MorphologyOptions, type Vec3 } from '../../src/volume/index.js';
-
-/** Rows of text, slices separated by '|'; '1' foreground, '.' background. */
-function grid(text: string): { mask: Uint8Array; dims: Vec3 } {
-  const slices = text.split('|').map((s) => s.trim().split(/\s+/));
-  const ny = slices[0]!.length;
-  const nx = slices[0]![0]!.length;
-  const mask = new Uint8Array(nx * ny * slices.length);
-  let i = 0;
-  for (const rows of slices) for (const row of rows) for (const ch of row) mask[i++] = ch === '.' ? 0 : Number(ch);
-  return { mask, dims: [nx, ny, slices.length] };
-}
-const text = (mask: Uint8Array, dims: Vec3) => {
-  const rows: string[] = [];
-  for (let z = 0; z < dims[2]; z++) {
-    for (let y = 0; y < dims[1]; y++) rows.push(Array.from(mask.subarray((z * dims[1] + y) * dims[0], (z * dims[1] + y + 1) * dims[0]), (v) => (v ? '1' : '.')).join(''));
-    if (z < dims[2] - 1) rows.push('|');
-  }
-  return rows.join(' ');
-};
+import { grid, gridText } from './grid-text.js';
 
 test('dilate, erode, close, open on 2D masks (hand-drawn; checked against scipy.ndimage)', () => {
   const cases: { name: string; fn: typeof dilate; input: string; options: MorphologyOptions; expected: string }[] = [
@@ -39,17 +21,17 @@ test('dilate, erode, close, open on 2D masks (hand-drawn; checked against scipy.
   ];
   for (const t of cases) {
     const { mask, dims } = grid(t.input);
-    assert.equal(text(t.fn(mask, dims, t.options), dims), t.expected, t.name);
+    assert.equal(gridText(t.fn(mask, dims, t.options), dims), t.expected, t.name);
   }
 });
 
 test('3D structure: a single slice erodes away (background above and below), 2D does not', () => {
   const { mask, dims } = grid('..... .111. .111. .111. .....');
-  assert.equal(text(erode(mask, dims), dims), '..... ..... ..... ..... .....');
-  assert.equal(text(erode(mask, dims, { plane: '2d' }), dims), '..... ..... ..1.. ..... .....');
+  assert.equal(gridText(erode(mask, dims), dims), '..... ..... ..... ..... .....');
+  assert.equal(gridText(erode(mask, dims, { plane: '2d' }), dims), '..... ..... ..1.. ..... .....');
   const stack = grid('... .1. ... | ... ... ...');
-  assert.equal(text(dilate(stack.mask, stack.dims), stack.dims), '.1. 111 .1. | ... .1. ...');
-  assert.equal(text(dilate(stack.mask, stack.dims, { plane: '2d' }), stack.dims), '.1. 111 .1. | ... ... ...');
+  assert.equal(gridText(dilate(stack.mask, stack.dims), stack.dims), '.1. 111 .1. | ... .1. ...');
+  assert.equal(gridText(dilate(stack.mask, stack.dims, { plane: '2d' }), stack.dims), '.1. 111 .1. | ... ... ...');
 });
 
 /** Brute force: the structure's offsets checked voxel by voxel, outside = 0. */
@@ -105,7 +87,7 @@ test('fillHoles: a ring in 2D vs a tube in 3D, caps close it, maxHoleSize', () =
   for (const t of cases) {
     const { mask, dims } = grid(t.input);
     const opts = t.maxHoleSize === undefined ? { plane: t.plane } : { plane: t.plane, maxHoleSize: t.maxHoleSize };
-    assert.equal(text(fillHoles(mask, dims, opts), dims), t.expected, t.name);
+    assert.equal(gridText(fillHoles(mask, dims, opts), dims), t.expected, t.name);
   }
 });
 
