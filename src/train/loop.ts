@@ -21,6 +21,7 @@ import { loadCheckpoint, networkTensors, saveCheckpoint } from './checkpoint.js'
 import { readHistory, writeHistory, type EpochRecord } from './history.js';
 import { allocateBatch, sliceBatch, type SampleSet } from './samples.js';
 import { learningRate, type LrSchedule } from './schedule.js';
+import { writeTrainingPlot } from './plot.js';
 
 export interface TrainOptions {
   /** Output folder (checkpoints, history.csv, model.onnx). */
@@ -58,6 +59,8 @@ export interface TrainOptions {
   modelMetadata?: Record<string, string>;
   /** Store model.onnx weights as float16. Defaults to false. */
   float16?: boolean;
+  /** Title of the training-curves figure. Defaults to '<dims>D U-Net'. */
+  title?: string;
   /** Print nothing. Defaults to false. */
   quiet?: boolean;
 }
@@ -89,6 +92,7 @@ export const RUN_FILES = {
   best: 'checkpoint-best.ckpt',
   history: 'history.csv',
   model: 'model.onnx',
+  plot: 'training-curves.png',
 } as const;
 
 /** Whole-set metrics from per-sample sums. */
@@ -222,6 +226,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
     if (improved) await saveCheckpoint(path(RUN_FILES.best), { state: { tensors: networkTensors(state), optimizerSteps: state.optimizerSteps }, meta: progress });
     await saveCheckpoint(path(RUN_FILES.last), { state, meta: progress });
     await writeHistory(path(RUN_FILES.history), history);
+    await writeTrainingPlot(path(RUN_FILES.plot), history, progress.bestEpoch, o.title ?? `${o.network.dims}D U-Net`);
   }
   if (progress.sinceBest >= o.patience && progress.epoch < o.epochs) stoppedEarly = true;
 

@@ -1,0 +1,52 @@
+/**
+ * Runs a 2D model over the axial slices of a volume, in batches, and returns the
+ * probabilities on the volume's own grid. Slices are taken from the LPS-reoriented
+ * volume, so rows run anterior→posterior and columns patient right→left, as in the
+ * PNG slices the models learn from; the result is oriented back.
+ */
+import { createVolume, type Volume } from '../volume/volume.js';
+import { reorientToLps, resizeSlice, undoReorient } from '../volume/index.js';
+import { sliceToModelInput } from '../preprocess/model-input.js';
+import { CovsegError } from '../util/errors.js';
+import type { SegmentationModel } from './segmentation-model.js';
+
+export interface SliceInferenceOptions {
+  /** Axial slice indices (in the LPS-reoriented volume) to predict; the others get 0. Defaults to all. */
+  slices?: number[];
+  /** Slices per ONNX Runtime call. Defaults to 8. */
+  batchSize?: number;
+  /** Called after each batch with (slices done, slices total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Probability volume (Float32, in [0, 1]) on `ct`'s grid. */
+export async function predictSlices(model: SegmentationModel, ct: Volume, options: SliceInferenceOptions = {}): Promise<Volume<Float32Array>> {
+  const { spec } = model;
+  if (spec.dims !== 2 || spec.inputTransform === 'method-3d') throw new CovsegError(`predictSlices needs a 2D model, this one is ${spec.dims}D`, { file: model.file });
+  const { volume: lps, transform } = reorientToLps(ct);
+  const [nx, ny, nz] = lps.dims;
+  const size = spec.inputSize;
+  const plane = nx * ny;
+  const out = new Float32Array(plane * nz);
+  const slices = options.slices ?? Array.from({ length: nz }, (_, z) => z);
+  const batchSize = Math.max(1, options.batchSize ?? 8);
+  const input = new Float32Array(batchSize * size * size);
+  for (let start = 0; start < slices.length; start += batchSize) {
+    const batch = slices.slice(start, start + batchSize);
+    batch.forEach((z, k) => input.set(sliceToModelInput(lps.data.subarray(z * plane, (z + 1) * plane), nx, ny, size, spec.inputTransform as 'clahe-v1'), k * size * size));
+    const { data } = await model.onnx.run(input.subarray(0, batch.length * size * size), [batch.length, 1, size, size]);
+    batch.forEach((z, k) => {
+      const prob = data.subarray(k * size * size, (k + 1) * size * size);
+      out.set(size === nx && size === ny ? prob : (resizeSlice(prob, size, size, nx, ny, { interpolation: 'bilinear' }) as Float32Array), z * plane);
+    });
+    options.onProgress?.(Math.min(slices.length, start + batch.length), slices.length);
+  }
+  return undoReorient(createVolume(out, lps.dims, lps), transform) as Volume<Float32Array>;
+}
+
+/** 1 where probability > threshold. */
+export function threshold(prob: Volume<Float32Array>, level: number): Volume<Uint8Array> {
+  const mask = new Uint8Array(prob.data.length);
+  for (let i = 0; i < mask.length; i++) mask[i] = prob.data[i]! > level ? 1 : 0;
+  return createVolume(mask, prob.dims, prob);
+}

@@ -1,0 +1,124 @@
+/**
+ * Training samples from a covseg database (`covseg build-db`): the 2D slices or 3D
+ * volumes of one split, held in memory, with the target and loss mask the task needs.
+ *
+ * Tasks:
+ * - 'lesion': target = lesion, loss computed only inside the lung mask (the method);
+ *   slices/cases without a lung mask are skipped (and counted).
+ * - 'lung': target = lung mask, loss over the whole image (the lung model).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decodePng, rasterToGrey, readVolume } from '../io/index.js';
+import { resizeSlice } from '../volume/index.js';
+import { loadManifest, loadSplits, type CaseRecord, type SplitName } from '../database/index.js';
+import type { SourceName } from '../datasets/types.js';
+import { sliceToModelInput, type SliceInputTransform } from '../preprocess/model-input.js';
+import { CovsegError } from '../util/errors.js';
+import { ProgressBar } from '../util/progress.js';
+import { StoredSampleSet, type StoredSample, type StoredSetOptions } from './stored-samples.js';
+
+export type TrainTask = 'lesion' | 'lung';
+
+export interface DatabaseSamplesOptions {
+  task: TrainTask;
+  /** Only cases from these sources. Defaults to all. */
+  sources?: SourceName[];
+  /** 2D: side of the square model input. Defaults to 320 (the database's slice size). */
+  inputSize?: number;
+  /** 2D: input transform. Defaults to 'clahe-v1'. */
+  transform?: SliceInputTransform;
+  /** Passed to the sample set (augmentation, 3D patch size). */
+  set?: StoredSetOptions;
+  quiet?: boolean;
+}
+
+export interface LoadedSplit {
+  set: StoredSampleSet;
+  /** Cases in the split (after source filtering). */
+  cases: number;
+  /** Samples skipped because the case has no lung mask (task 'lesion'). */
+  skippedNoLung: number;
+}
+
+async function splitCases(db: string, split: SplitName, sources?: SourceName[]): Promise<CaseRecord[]> {
+  const [manifest, splits] = await Promise.all([loadManifest(db), loadSplits(db)]);
+  const wanted = new Set(splits.cases[split]);
+  return manifest.cases.filter((c) => wanted.has(c.caseId) && (!sources || sources.includes(c.source)));
+}
+
+async function readPngGrey(path: string): Promise<{ data: Uint8Array; width: number; height: number }> {
+  const img = decodePng(new Uint8Array(await readFile(path)), path);
+  const grey = rasterToGrey(img);
+  if (!(grey instanceof Uint8Array)) throw new CovsegError('expected an 8-bit PNG', { file: path });
+  return { data: grey, width: img.width, height: img.height };
+}
+
+function binaryResized(mask: Uint8Array, w: number, h: number, size: number): Uint8Array {
+  const r = w === size && h === size ? mask : (resizeSlice(mask, w, h, size, size, { interpolation: 'nearest' }) as Uint8Array);
+  return r.map((v) => (v > 127 ? 1 : 0));
+}
+
+/** The 2D slices of `split`, as model inputs of `inputSize`². */
+export async function loadSliceSplit(db: string, split: SplitName, options: DatabaseSamplesOptions): Promise<LoadedSplit> {
+  const size = options.inputSize ?? 320;
+  const transform = options.transform ?? 'clahe-v1';
+  const cases = await splitCases(db, split, options.sources);
+  const slices = cases.flatMap((c) => c.slices2d.map((s) => ({ c, s })));
+  const bar = new ProgressBar({ label: `loading ${split} slices`, total: slices.length, quiet: options.quiet });
+  const samples: StoredSample[] = [];
+  let skippedNoLung = 0;
+  for (const { c, s } of slices) {
+    bar.tick();
+    if (!s.lung) {
+      skippedNoLung++;
+      continue;
+    }
+    const [image, lesion, lung] = await Promise.all([readPngGrey(join(db, s.image)), readPngGrey(join(db, s.lesion)), readPngGrey(join(db, s.lung))]);
+    const input = sliceToModelInput(image.data, image.width, image.height, size, transform);
+    const lungMask = binaryResized(lung.data, lung.width, lung.height, size);
+    const lesionMask = binaryResized(lesion.data, lesion.width, lesion.height, size);
+    samples.push({
+      id: `${c.caseId}_z${String(s.z).padStart(3, '0')}`,
+      caseId: c.patientGroup,
+      image: input,
+      target: options.task === 'lesion' ? lesionMask : lungMask,
+      lossMask: options.task === 'lesion' ? lungMask : new Uint8Array(size * size).fill(1),
+    });
+  }
+  bar.finish();
+  return { set: new StoredSampleSet(samples, [size, size], options.set), cases: cases.length, skippedNoLung };
+}
+
+/** The 3D volumes of `split` ([D, H, W] = [80, 320, 320] in a default database). */
+export async function loadVolumeSplit(db: string, split: SplitName, options: DatabaseSamplesOptions): Promise<LoadedSplit> {
+  const cases = (await splitCases(db, split, options.sources)).filter((c) => c.files3d);
+  const bar = new ProgressBar({ label: `loading ${split} volumes`, total: cases.length, quiet: options.quiet });
+  const samples: StoredSample[] = [];
+  let shape: number[] | undefined;
+  let skippedNoLung = 0;
+  for (const c of cases) {
+    bar.tick();
+    const f = c.files3d!;
+    if (!f.lung) {
+      skippedNoLung++;
+      continue;
+    }
+    const [image, lesion, lung] = await Promise.all([readVolume(join(db, f.image)), readVolume(join(db, f.lesion)), readVolume(join(db, f.lung))]);
+    const dzyx = [image.dims[2], image.dims[1], image.dims[0]];
+    if (shape && shape.join() !== dzyx.join()) throw new CovsegError(`volume grid ${dzyx} differs from the other cases' ${shape}`, { file: join(db, f.image) });
+    shape = dzyx;
+    const lungMask = Uint8Array.from(lung.data, (v) => (v ? 1 : 0));
+    const lesionMask = Uint8Array.from(lesion.data, (v) => (v ? 1 : 0));
+    samples.push({
+      id: c.caseId,
+      caseId: c.caseId,
+      image: Float32Array.from(image.data),
+      target: options.task === 'lesion' ? lesionMask : lungMask,
+      lossMask: options.task === 'lesion' ? lungMask : new Uint8Array(lungMask.length).fill(1),
+    });
+  }
+  bar.finish();
+  if (!shape) throw new CovsegError(`the ${split} split has no 3D cases with lung masks`, { file: db });
+  return { set: new StoredSampleSet(samples, shape, options.set), cases: cases.length, skippedNoLung };
+}
