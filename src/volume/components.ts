@@ -91,7 +91,7 @@ function labelRuns(fn: string, mask: ArrayLike<number>, dims: Vec3, options: Com
   const sameValue = options.sameValue ?? false;
   const ofZero = (options.of ?? 'nonzero') === 'zero';
   const [nx, ny, nz] = dims;
-  const runs = new RunStore();
+  const runs = new RunStore(Math.max(1024, ny * nz)); // about one run per row to start with
   const rowFirst = new Int32Array(ny * nz + 1);
   for (let z = 0; z < nz; z++) {
     for (let y = 0; y < ny; y++) {
@@ -130,23 +130,41 @@ function labelRuns(fn: string, mask: ArrayLike<number>, dims: Vec3, options: Com
 
 /** Unions the runs of the current row [a0, a1) with those of a neighbour row [b0, b1) that touch them. */
 function joinRows(runs: RunStore, a0: number, a1: number, b0: number, b1: number, touch: number, sameValue: boolean): void {
-  const { start, end, value } = runs;
+  const { start, end, value, parent } = runs;
   let b = b0;
   for (let a = a0; a < a1; a++) {
     while (b < b1 && end[b]! + touch < start[a]!) b++;
+    let ra = -1; // root of a, found once per a rather than once per union
     for (let c = b; c < b1 && start[c]! <= end[a]! + touch; c++) {
-      if (!sameValue || value[a] === value[c]) runs.union(a, c);
+      if (sameValue && value[a] !== value[c]) continue;
+      if (ra < 0) ra = runs.find(a);
+      const rc = runs.find(c);
+      // The smaller index becomes the root, so a component's root is its first run in raster order.
+      if (rc < ra) {
+        parent[ra] = rc;
+        ra = rc;
+      } else if (ra < rc) {
+        parent[rc] = ra;
+      }
     }
   }
 }
 
 class RunStore {
   count = 0;
-  row = new Int32Array(1024);
-  start = new Int32Array(1024);
-  end = new Int32Array(1024);
-  value = new Float64Array(1024);
-  parent = new Int32Array(1024);
+  row: Int32Array;
+  start: Int32Array;
+  end: Int32Array;
+  value: Float64Array;
+  parent: Int32Array;
+
+  constructor(capacity: number) {
+    this.row = new Int32Array(capacity);
+    this.start = new Int32Array(capacity);
+    this.end = new Int32Array(capacity);
+    this.value = new Float64Array(capacity);
+    this.parent = new Int32Array(capacity);
+  }
 
   push(row: number, start: number, end: number, value: number): void {
     if (this.count === this.row.length) this.grow();
@@ -165,14 +183,6 @@ class RunStore {
       i = p[i]!;
     }
     return i;
-  }
-
-  /** The smaller index becomes the root, so a component's root is its first run in raster order. */
-  union(a: number, b: number): void {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    if (ra < rb) this.parent[rb] = ra;
-    else if (rb < ra) this.parent[ra] = rb;
   }
 
   finish(): ComponentRuns {
@@ -219,7 +229,9 @@ export function connectedComponents(mask: ArrayLike<number>, dims: Vec3, options
   const nx = dims[0];
   for (let i = 0; i < runs.count; i++) {
     const base = runs.row[i]! * nx;
-    labels.fill(runs.label[i]!, base + runs.start[i]!, base + runs.end[i]! + 1);
+    const label = runs.label[i]!;
+    // A loop, not fill(): most runs are short and fill's call overhead dominates on them.
+    for (let j = base + runs.start[i]!, e = base + runs.end[i]!; j <= e; j++) labels[j] = label;
   }
   return { labels, sizes: runs.sizes, values: runs.values };
 }
