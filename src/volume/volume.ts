@@ -6,6 +6,8 @@
  * A 2D slice is a Volume with `dims[2] === 1`. A label map (lung mask, lesion mask)
  * is a `Volume<Uint8Array>`.
  */
+import { CovsegError } from '../util/errors.js';
+
 export type VoxelArray =
   | Float32Array
   | Float64Array
@@ -56,14 +58,14 @@ export function createVolume<T extends VoxelArray>(
 ): Volume<T> {
   const n = dims[0] * dims[1] * dims[2];
   if (!dims.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new Error(`createVolume: dims must be positive integers, got [${dims.join(', ')}]`);
+    throw new CovsegError(`createVolume: dims must be positive integers, got [${dims.join(', ')}]`);
   }
   if (data.length !== n) {
-    throw new Error(`createVolume: data has ${data.length} voxels but dims [${dims.join(', ')}] need ${n}`);
+    throw new CovsegError(`createVolume: data has ${data.length} voxels but dims [${dims.join(', ')}] need ${n}`);
   }
   const spacingMm = geometry.spacingMm ?? [1, 1, 1];
   if (!spacingMm.every((s) => Number.isFinite(s) && s > 0)) {
-    throw new Error(`createVolume: spacing must be positive, got [${spacingMm.join(', ')}] mm`);
+    throw new CovsegError(`createVolume: spacing must be positive, got [${spacingMm.join(', ')}] mm`);
   }
   return {
     data,
@@ -134,7 +136,7 @@ export function invert3(m: Mat3): Mat3 {
   const B = -(d * i - f * g);
   const C = d * h - e * g;
   const det = a * A + b * B + c * C;
-  if (Math.abs(det) < 1e-12) throw new Error(`direction matrix is singular: [${m.join(', ')}]`);
+  if (Math.abs(det) < 1e-12) throw new CovsegError(`direction matrix is singular: [${m.join(', ')}]; a direction needs three independent axes`);
   return [
     A / det, -(b * i - c * h) / det, (b * f - c * e) / det,
     B / det, (a * i - c * g) / det, -(a * f - c * d) / det,

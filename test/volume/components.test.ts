@@ -12,7 +12,6 @@ import {
 } from '../../src/volume/index.js';
 import { grid } from './grid-text.js';
 
-
 test('component counts under each connectivity', () => {
   const cases: { name: string; text: string; counts: Partial<Record<Connectivity, number>> }[] = [
     // 3D checkerboard 2×2×2: the 4 foreground voxels touch only along edges.
