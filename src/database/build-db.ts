@@ -250,8 +250,16 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
       old.patientGroup === e.ref.patientGroup &&
       (await Promise.all(outputsOf(old).map((f) => exists(join(out, f))))).every(Boolean) &&
       (!figureCases.has(e.caseId) || (await exists(join(out, figurePath(e.caseId)))));
-    if (unchanged) current.set(e.caseId, old);
-    else toBuild.push(e);
+    if (unchanged) {
+      if (JSON.stringify(old.inputFiles) !== JSON.stringify(e.ref.files)) {
+        // Same bytes in another folder: nothing to rebuild, but the record says where the inputs are now.
+        old.inputFiles = e.ref.files;
+        await writeFileAtomic(join(recordsDir, `${e.caseId}.json`), JSON.stringify(old, null, 1));
+      }
+      current.set(e.caseId, old);
+    } else {
+      toBuild.push(e);
+    }
   }
 
   // 5. Build.
@@ -346,7 +354,8 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
     // One more task in flight than workers: the next case is read (or segmented) while the workers are busy.
     await runLimited([...volumeTasks, ...sliceTasks], Math.max(1, workers) + 1);
     progress.finish(`${builtIds.size} built, ${failures.size} failed`);
-    records.push(...entries.map((e) => current.get(e.caseId)).filter((r): r is CaseRecord => r !== undefined));
+    // Case-id order: 3D cases, then 2D-only cases (ids are zero-padded, so text order is number order).
+    records.push(...entries.map((e) => current.get(e.caseId)).filter((r): r is CaseRecord => r !== undefined).sort((a, b) => (a.kind === b.kind ? (a.caseId < b.caseId ? -1 : 1) : a.kind === 'volume' ? -1 : 1)));
     figures.push(...[...figureCases].filter((id) => current.has(id)).map((id) => join(out, figurePath(id))));
     if (options.overview ?? true) {
       // Pages are drawn by the workers too: decoding the 2D files and deflating the pages is most of the cost.

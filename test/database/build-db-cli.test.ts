@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { command, parseSources } from '../../src/cli/commands/build-db.js';
+import { loadManifest } from '../../src/database/index.js';
+import { writeMedseg100Layout } from '../helpers/synthetic-datasets.js';
+
+test('parseSources: NAME=PATH, paths may contain "="', () => {
+  assert.deepEqual(parseSources(['zenodo-slices=../a', 'semiseg=/x=y']), [
+    { name: 'zenodo-slices', root: '../a' },
+    { name: 'semiseg', root: '/x=y' },
+  ]);
+});
+
+test('build-db usage errors name the flag and what is expected', async () => {
+  const table: [string[], RegExp][] = [
+    [['--out', 'db'], /no --source given/],
+    [['--source', 'semiseg=x'], /--out DB is required/],
+    [['--source', 'kaggle=x', '--out', 'db'], /--source 'kaggle=x': expected NAME=PATH with NAME one of mosmed, medseg100, medseg9, zenodo, zenodo-slices, semiseg/],
+    [['--source', 'semiseg', '--out', 'db'], /--source 'semiseg': expected NAME=PATH/],
+    [['--source', 'semiseg=x', '--out', 'db', '--lung-model', 'r231'], /--lung-model 'r231' is not available; available: none in this build/],
+    [['--source', 'semiseg=x', '--out', 'db', '--lung-weights', 'w.pth'], /--lung-weights needs --lung-model/],
+    [['--source', 'semiseg=x', '--out', 'db', '--seed', '1.5'], /--seed: invalid value '1.5'/],
+    [['--source', 'semiseg=x', '--out', 'db', '--overlap', 'ignore'], /--overlap: 'ignore' is not one of warn, merge/],
+    [['--source', 'semiseg=x', '--out', 'db', 'extra'], /unexpected argument 'extra'/],
+    [['--source', 'semiseg=x', '--out', 'db', '--bogus'], /Unknown option '--bogus'/],
+  ];
+  for (const [argv, message] of table) await assert.rejects(command.run(argv), (err: Error) => err.name === 'UsageError' && message.test(err.message), argv.join(' '));
+});
+
+test('covseg build-db runs end to end from flags', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'covseg-cli-'));
+  const write = process.stdout.write;
+  let printed = '';
+  try {
+    await writeMedseg100Layout(join(root, 'm'), { size: 24, slices: 2 });
+    process.stdout.write = ((chunk: string) => ((printed += chunk), true)) as typeof process.stdout.write;
+    await command.run(['--source', `medseg100=${join(root, 'm')}`, '--out', join(root, 'db'), '--workers', '0', '--quiet', '--no-overview', '--seed', '7', '--json']);
+    process.stdout.write = write;
+    const summary = JSON.parse(printed) as { totals: { built: number } };
+    assert.equal(summary.totals.built, 2);
+    const manifest = await loadManifest(join(root, 'db'));
+    assert.equal(manifest.options.seed, 7);
+  } finally {
+    process.stdout.write = write;
+    await rm(root, { recursive: true, force: true });
+  }
+});
