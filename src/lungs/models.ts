@@ -1,0 +1,105 @@
+/**
+ * The lung model registry: name → kind, classes, description, where the weights come
+ * from, and how to open it. lungmask's U-Nets run from the user's own copy of the official
+ * weights (they cannot be bundled or downloaded here); other kinds of model (covseg's own
+ * ONNX lung model) join with an entry of their own.
+ */
+import { basename } from 'node:path';
+import { CovsegError } from '../util/errors.js';
+import { readStateDict } from '../nn/torch-pth/index.js';
+import type { LabelMap, Volume } from '../volume/volume.js';
+import { R231Session } from './r231-network.js';
+import { segmentLungsR231, type SegmentLungsR231Options } from './r231.js';
+
+/**
+ * How a model runs:
+ * - `'lungmask-unet'`: lungmask's U-Net from a PyTorch `.pth` state_dict, with lungmask's
+ *   exact pre- and post-processing (src/lungs/r231*.ts).
+ */
+export type LungModelKind = 'lungmask-unet';
+
+export interface OpenLungModelOptions {
+  /** The weights file, for models whose weights the user supplies. Defaults to none (an error for those models). */
+  weightsPath?: string;
+  /** ONNX Runtime threads. Defaults to 2. */
+  threads?: number;
+  /** Per-run settings passed to every `segment` call (batch size, progress, warnings). Defaults to the model's own. */
+  run?: Omit<SegmentLungsR231Options, 'session' | 'weightsPath' | 'threads' | 'expectedClasses'>;
+}
+
+/** An opened lung model. `segment` gives labels on the CT's own grid. */
+export interface LungSegmenter {
+  /** `<model>:<weights file name>`, recorded with the masks it makes. */
+  name: string;
+  /** Label names by value (index 0 = background). */
+  classes: readonly string[];
+  segment(ct: Volume): Promise<LabelMap>;
+  release(): Promise<void>;
+}
+
+export interface LungModel {
+  name: string;
+  kind: LungModelKind;
+  /** Label names by value (index 0 = background). */
+  classes: readonly string[];
+  description: string;
+  /** Where the weights come from, in words (for --help and errors). */
+  weightsSource: string;
+  open(options: OpenLungModelOptions): Promise<LungSegmenter>;
+}
+
+const LUNG_CLASSES = ['background', 'right lung', 'left lung'] as const;
+const LOBE_CLASSES = ['background', 'left upper lobe', 'left lower lobe', 'right upper lobe', 'right middle lobe', 'right lower lobe'] as const;
+const LUNGMASK_RELEASE = 'https://github.com/JoHof/lungmask/releases/download/v0.0';
+
+function lungmaskModel(name: string, file: string, classes: readonly string[], description: string): LungModel {
+  const url = `${LUNGMASK_RELEASE}/${file}`;
+  return {
+    name,
+    kind: 'lungmask-unet',
+    classes,
+    description,
+    weightsSource: `user-supplied: download ${file} (~124 MB, Apache-2.0) from ${url}`,
+    async open(options) {
+      if (!options.weightsPath) {
+        throw new CovsegError(
+          `model '${name}' needs lungmask's weights file, which covseg cannot bundle: download ${file} from ${url} and pass its path (--weights PATH)`,
+        );
+      }
+      const weightsPath = options.weightsPath;
+      const session = await R231Session.create(await readStateDict(weightsPath), { file: weightsPath, threads: options.threads });
+      if (session.classes !== classes.length) {
+        await session.release();
+        throw new CovsegError(
+          `the weights have ${session.classes} classes but model '${name}' has ${classes.length} (${file}); pick the model that matches the file`,
+          { file: weightsPath },
+        );
+      }
+      return {
+        name: `${name}:${basename(weightsPath)}`,
+        classes,
+        segment: (ct) => segmentLungsR231(ct, { ...options.run, session }),
+        release: () => session.release(),
+      };
+    },
+  };
+}
+
+/** Every model `covseg lungs --model` accepts, by name. */
+export const LUNG_MODELS: Record<string, LungModel> = {
+  r231: lungmaskModel('r231', 'unet_r231-d5d2fc3d.pth', LUNG_CLASSES, "lungmask's R231: both lungs, trained on routine CT (Hofmanninger et al. 2020)"),
+  ltrclobes: lungmaskModel('ltrclobes', 'unet_ltrclobes-3a07043d.pth', LOBE_CLASSES, "lungmask's LTRCLobes: the five lung lobes"),
+  r231covidweb: lungmaskModel('r231covidweb', 'unet_r231covid-0de78a7e.pth', LUNG_CLASSES, "lungmask's R231 fine-tuned on COVID-19 CT from the web"),
+};
+
+/** The registry entry for `name`; the error lists the valid names. */
+export function lungModel(name: string): LungModel {
+  const model = LUNG_MODELS[name];
+  if (!model) throw new CovsegError(`unknown lung model '${name}'; choose one of ${Object.keys(LUNG_MODELS).join(', ')}`);
+  return model;
+}
+
+/** Opens the model called `name` (see {@link LUNG_MODELS}). */
+export async function openLungModel(name: string, options: OpenLungModelOptions = {}): Promise<LungSegmenter> {
+  return lungModel(name).open(options);
+}

@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LUNG_MODELS, lungModel, openLungModel } from '../../src/lungs/models.js';
+import { fixturePath, referenceCt } from './fixtures.js';
+
+test('the registry lists lungmask\'s three models with their classes and weight files', () => {
+  const rows = Object.values(LUNG_MODELS).map((m) => [m.name, m.kind, m.classes.length, m.weightsSource.match(/unet_\w+-\w+\.pth/)?.[0]]);
+  assert.deepEqual(rows, [
+    ['r231', 'lungmask-unet', 3, 'unet_r231-d5d2fc3d.pth'],
+    ['ltrclobes', 'lungmask-unet', 6, 'unet_ltrclobes-3a07043d.pth'],
+    ['r231covidweb', 'lungmask-unet', 3, 'unet_r231covid-0de78a7e.pth'],
+  ]);
+  assert.deepEqual(LUNG_MODELS['r231']!.classes, ['background', 'right lung', 'left lung']);
+});
+
+test('an unknown model name lists the valid ones', () => {
+  assert.throws(() => lungModel('r232'), /unknown lung model 'r232'; choose one of r231, ltrclobes, r231covidweb/);
+});
+
+test('a lungmask model without weights says where to download them', async () => {
+  await assert.rejects(openLungModel('r231'), /model 'r231' needs lungmask's weights file, which covseg cannot bundle: download unet_r231-d5d2fc3d\.pth from https:\/\/github\.com\/JoHof\/lungmask\/releases\/download\/v0\.0\/unet_r231-d5d2fc3d\.pth/);
+});
+
+test('weights with another class count are refused by name', async () => {
+  await assert.rejects(openLungModel('ltrclobes', { weightsPath: fixturePath('r231-tiny.pth') }),
+    /r231-tiny\.pth: the weights have 3 classes but model 'ltrclobes' has 6/);
+});
+
+test('an opened model segments on the CT\'s grid and is named after its weights', async () => {
+  const model = await openLungModel('r231', { weightsPath: fixturePath('r231-tiny-legacy.pth') });
+  const ct = referenceCt();
+  const labels = await model.segment(ct);
+  await model.release();
+  assert.equal(model.name, 'r231:r231-tiny-legacy.pth');
+  assert.deepEqual(labels.dims, ct.dims);
+  assert.ok(labels.data.some((v) => v === 1) && labels.data.some((v) => v === 2));
+});
