@@ -10,12 +10,18 @@ import { createVolume, type Vec3, type Volume, type VoxelArray } from './volume.
  * Where output pixel `dst` samples the input (per axis; `in`, `out` = sizes):
  * - `'bilinear'`: half-pixel centres, src = (dst + 0.5)·in/out − 0.5, clamped to the
  *   edge pixels (torch `interpolate(align_corners=False)`, OpenCV INTER_LINEAR upsampling).
- * - `'bilinear-align-corners'`: src = dst·(in − 1)/(out − 1) (0 when out = 1): corner
- *   pixel centres stay on corner pixel centres (scipy.ndimage.zoom order=1,
- *   grid_mode=False, which lungmask uses).
+ * - `'bilinear-align-corners'`: src = dst·zoom with zoom = (in − 1)/(out − 1) (0 when
+ *   out = 1): corner pixel centres stay on corner pixel centres (scipy.ndimage.zoom
+ *   order=1, grid_mode=False, which lungmask uses for CT; zoom is computed first, as
+ *   scipy does, so the weights match to the last bit).
  * - `'nearest'`: src = min(floor(dst·in/out), in − 1) (OpenCV INTER_NEAREST).
+ * - `'nearest-align-corners'`: src = floor(dst·zoom + 0.5), zoom as above (scipy.ndimage.zoom
+ *   order=0, grid_mode=False, which lungmask uses for masks).
  */
-export type Resize2dInterpolation = 'bilinear' | 'bilinear-align-corners' | 'nearest';
+export type Resize2dInterpolation = 'bilinear' | 'bilinear-align-corners' | 'nearest' | 'nearest-align-corners';
+
+const MODES: readonly Resize2dInterpolation[] = ['bilinear', 'bilinear-align-corners', 'nearest', 'nearest-align-corners'];
+const isNearest = (mode: Resize2dInterpolation) => mode === 'nearest' || mode === 'nearest-align-corners';
 
 export interface ResizeSliceOptions {
   /** Sampling convention, see {@link Resize2dInterpolation}. Defaults to 'bilinear'. */
@@ -31,14 +37,15 @@ interface AxisSamples {
 
 function axisSamples(nIn: number, nOut: number, mode: Resize2dInterpolation): AxisSamples {
   const s: AxisSamples = { i0: new Int32Array(nOut), i1: new Int32Array(nOut), w: new Float64Array(nOut) };
+  const zoom = nOut > 1 ? (nIn - 1) / (nOut - 1) : 0;
   for (let d = 0; d < nOut; d++) {
-    if (mode === 'nearest') {
-      const i = Math.min(Math.floor((d * nIn) / nOut), nIn - 1);
-      s.i0[d] = i;
-      s.i1[d] = i;
+    if (isNearest(mode)) {
+      const i = mode === 'nearest' ? Math.floor((d * nIn) / nOut) : Math.floor(d * zoom + 0.5);
+      s.i0[d] = Math.min(i, nIn - 1);
+      s.i1[d] = s.i0[d]!;
       continue;
     }
-    let c = mode === 'bilinear' ? ((d + 0.5) * nIn) / nOut - 0.5 : nOut > 1 ? (d * (nIn - 1)) / (nOut - 1) : 0;
+    let c = mode === 'bilinear' ? ((d + 0.5) * nIn) / nOut - 0.5 : d * zoom;
     c = c < 0 ? 0 : c > nIn - 1 ? nIn - 1 : c;
     const i0 = Math.floor(c);
     s.i0[d] = i0;
@@ -50,19 +57,19 @@ function axisSamples(nIn: number, nOut: number, mode: Resize2dInterpolation): Ax
 
 /**
  * Resizes one slice (`data` of shape [height][width], x fastest) to outWidth × outHeight.
- * Bilinear modes return a Float32Array; 'nearest' keeps the input's array type.
+ * Bilinear modes return a Float32Array; nearest modes keep the input's array type.
  */
 export function resizeSlice(data: VoxelArray, width: number, height: number, outWidth: number, outHeight: number, options: ResizeSliceOptions = {}): VoxelArray {
   const mode = options.interpolation ?? 'bilinear';
   checkResize(data, width, height, outWidth, outHeight, mode, 1);
-  const out = mode === 'nearest' ? newArrayLike(data, outWidth * outHeight) : new Float32Array(outWidth * outHeight);
-  resizeInto(data, 0, width, height, out, 0, outWidth, outHeight, axisSamples(width, outWidth, mode), axisSamples(height, outHeight, mode), mode === 'nearest');
+  const out = isNearest(mode) ? newArrayLike(data, outWidth * outHeight) : new Float32Array(outWidth * outHeight);
+  resizeInto(data, 0, width, height, out, 0, outWidth, outHeight, axisSamples(width, outWidth, mode), axisSamples(height, outHeight, mode), isNearest(mode));
   return out;
 }
 
 function checkResize(data: VoxelArray, width: number, height: number, outWidth: number, outHeight: number, mode: string, slices: number): void {
-  if (mode !== 'bilinear' && mode !== 'bilinear-align-corners' && mode !== 'nearest') {
-    throw new CovsegError(`resizeSlice: interpolation '${mode}' is not one of bilinear, bilinear-align-corners, nearest`);
+  if (!MODES.includes(mode as Resize2dInterpolation)) {
+    throw new CovsegError(`resizeSlice: interpolation '${mode}' is not one of ${MODES.join(', ')}`);
   }
   for (const [name, v] of [['width', width], ['height', height], ['outWidth', outWidth], ['outHeight', outHeight]] as const) {
     if (!(Number.isInteger(v) && v > 0)) throw new CovsegError(`resizeSlice: ${name} must be a positive integer, got ${v}`);
@@ -101,7 +108,7 @@ function resizeInto(
  * Resizes every z-slice of `vol` to outWidth × outHeight. The spacing becomes
  * spacing·in/out so that the slice's physical extent (outer pixel edges) is unchanged, and
  * the origin moves by half the spacing change so that those edges stay in place. (With
- * 'bilinear-align-corners' the samples follow the corner-centre convention instead; the
+ * the align-corners modes the samples follow the corner-centre convention instead; the
  * geometry still describes the extent.)
  */
 export function resizeSlices(vol: Volume, outWidth: number, outHeight: number, options: ResizeSliceOptions = {}): Volume {
@@ -109,10 +116,10 @@ export function resizeSlices(vol: Volume, outWidth: number, outHeight: number, o
   const [nx, ny, nz] = vol.dims;
   checkResize(vol.data, nx, ny, outWidth, outHeight, mode, nz);
   const n = outWidth * outHeight;
-  const out = mode === 'nearest' ? newArrayLike(vol.data, n * nz) : new Float32Array(n * nz);
+  const out = isNearest(mode) ? newArrayLike(vol.data, n * nz) : new Float32Array(n * nz);
   const xs = axisSamples(nx, outWidth, mode);
   const ys = axisSamples(ny, outHeight, mode);
-  for (let z = 0; z < nz; z++) resizeInto(vol.data, z * nx * ny, nx, ny, out, z * n, outWidth, outHeight, xs, ys, mode === 'nearest');
+  for (let z = 0; z < nz; z++) resizeInto(vol.data, z * nx * ny, nx, ny, out, z * n, outWidth, outHeight, xs, ys, isNearest(mode));
   const spacingMm: Vec3 = [(vol.spacingMm[0] * nx) / outWidth, (vol.spacingMm[1] * ny) / outHeight, vol.spacingMm[2]];
   const dx = (spacingMm[0] - vol.spacingMm[0]) / 2;
   const dy = (spacingMm[1] - vol.spacingMm[1]) / 2;

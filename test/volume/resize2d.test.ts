@@ -18,11 +18,17 @@ test('resizeSlice: coordinate conventions (values checked against OpenCV and sci
     // src = floor(d·5/3) = 0, 1, 3 (cv2 INTER_NEAREST)
     { name: 'nearest 5 → 3', data: new Int16Array([0, 1, 2, 3, 4]), w: 5, h: 1, ow: 3, oh: 1, mode: 'nearest', expected: [0, 1, 3] },
     { name: 'nearest 2 → 4', data: new Uint8Array([7, 9]), w: 2, h: 1, ow: 4, oh: 1, mode: 'nearest', expected: [7, 7, 9, 9] },
+    { name: 'nearest 3 → 4', data: new Int16Array([10, 20, 30]), w: 3, h: 1, ow: 4, oh: 1, mode: 'nearest', expected: [10, 10, 20, 30] },
+    // src = floor(d·(2/3) + .5) = 0, 1, 1, 2 (scipy.ndimage.zoom order=0, grid_mode=False)
+    { name: 'nearest-align-corners 3 → 4', data: new Int16Array([10, 20, 30]), w: 3, h: 1, ow: 4, oh: 1, mode: 'nearest-align-corners', expected: [10, 20, 20, 30] },
+    { name: 'nearest-align-corners 5 → 3', data: new Uint8Array([10, 20, 30, 40, 50]), w: 5, h: 1, ow: 3, oh: 1, mode: 'nearest-align-corners', expected: [10, 30, 50] },
+    // zoom .6: src .6, 1.2, 1.8, 2.4 round to 1, 1, 2, 2
+    { name: 'nearest-align-corners 4 → 6', data: new Float32Array([0, 10, 20, 30]), w: 4, h: 1, ow: 6, oh: 1, mode: 'nearest-align-corners', expected: [0, 10, 10, 20, 20, 30] },
   ];
   for (const t of cases) {
     const out = resizeSlice(t.data, t.w, t.h, t.ow, t.oh, { interpolation: t.mode });
     assert.deepEqual(Array.from(out, (v) => +v.toFixed(5)), t.expected, t.name);
-    assert.equal(out.constructor, t.mode === 'nearest' ? t.data.constructor : Float32Array, `${t.name}: array type`);
+    assert.equal(out.constructor, t.mode.startsWith('nearest') ? t.data.constructor : Float32Array, `${t.name}: array type`);
   }
 });
 

@@ -19,7 +19,7 @@ test('createVolume rejects data that does not fit the grid', () => {
 });
 
 test('geometry errors are CovsegErrors that say what is wrong', () => {
-  const flat = createVolume(new Uint8Array(1), [1, 1, 1], { direction: [1, 0, 0, 2, 0, 0, 0, 0, 1] }); // columns 0 and 1 parallel
+  const flat = createVolume(new Uint8Array(1), [1, 1, 1], { direction: [1, 0, 0, 2, 0, 0, 0, 0, 1] }); // column 1 is zero
   assert.throws(() => worldToIndex(flat, [0, 0, 0]), (err: Error) => err.name === 'CovsegError' && /direction matrix is singular/.test(err.message));
   assert.throws(() => createVolume(new Uint8Array(8), [2, 2, 0]), (err: Error) => err.name === 'CovsegError' && /dims must be positive integers/.test(err.message));
 });
