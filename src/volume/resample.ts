@@ -88,16 +88,18 @@ export function resampleToGrid(vol: Volume, target: VolumeGeometry, options: Res
   checkDims('resampleToGrid', target.dims, 'target dims');
   checkSpacing('resampleToGrid', target.spacingMm);
   if (interpolation === 'label') checkLabelValues(vol.data);
-  const fillValue = options.fillValue ?? (interpolation === 'linear' ? minimumOf(vol.data) : 0);
+  // The input minimum costs a pass over the input: only when some target voxel needs it.
+  const fill = (): number => options.fillValue ?? (interpolation === 'linear' ? minimumOf(vol.data) : 0);
   const map = indexMap(vol, target);
   const n = target.dims[0] * target.dims[1] * target.dims[2];
   const out: VoxelArray =
     interpolation === 'linear' ? new Float32Array(n) : interpolation === 'label' ? new Uint8Array(n) : newArrayLike(vol.data, n);
   if (isSeparable(map, target.dims)) {
     const tables = [0, 1, 2].map((a) => axisTable(map[a]![a]!, map[a]![3]!, target.dims[a]!, vol.dims[a]!)) as [AxisTable, AxisTable, AxisTable];
-    separableSample(vol.data, vol.dims, tables, out, fillValue, interpolation);
+    const needsFill = tables.some((t) => t.outside.includes(1));
+    separableSample(vol.data, vol.dims, tables, out, needsFill ? fill() : 0, interpolation);
   } else {
-    generalSample(vol.data, vol.dims, map, target.dims, out, fillValue, interpolation);
+    generalSample(vol.data, vol.dims, map, target.dims, out, fill(), interpolation);
   }
   return createVolume(out, target.dims, target);
 }
@@ -199,7 +201,7 @@ function separableSample(src: VoxelArray, sdims: Vec3, tables: [AxisTable, AxisT
   const x0 = tx.i0;
   const x1 = tx.i1;
   const wxs = tx.w;
-  out.fill(fill);
+  if (fill !== 0) out.fill(fill); // fresh arrays are already 0
   for (let z = 0; z < nz; z++) {
     if (tz.outside[z]) continue;
     const z0 = tz.i0[z]! * sxy;
