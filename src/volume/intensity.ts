@@ -106,10 +106,12 @@ function bucketSelector(data: VoxelArray, mask: ArrayLike<number> | undefined): 
     if (v < min && v !== -Infinity) min = v;
     if (v > max && v !== Infinity) max = v;
   }
-  const scale = max > min ? BUCKETS / (max - min) : 0;
+  // A range too narrow (denormals) or too wide (overflow) for finite buckets puts everything in bucket 0: still exact.
+  const spread = BUCKETS / (max - min);
+  const scale = max > min && Number.isFinite(spread) ? spread : 0;
   const bucketOf = (v: number): number => {
     const b = Math.floor((v - min) * scale);
-    return b < 0 ? 0 : b >= BUCKETS ? BUCKETS - 1 : b;
+    return b >= BUCKETS ? BUCKETS - 1 : b >= 0 ? b : 0; // NaN (∞·0) → 0
   };
   return {
     count,

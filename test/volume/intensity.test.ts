@@ -30,6 +30,10 @@ test('percentiles: negative integers, duplicates and floats match numpy to the l
       numpy: [-1.25, -0.43999999999999995, 0.2995999999999999, 0.3, 5.100000000000002, 9.0],
     },
     { data: new Float32Array([7]), ps: [0, 50, 100], numpy: [7, 7, 7] },
+    // Ranges a finite bucket width cannot cover: denormals, infinities, the whole double range.
+    { data: new Float64Array([1e-323, 0, 5e-324]), ps: [0, 50, 100], numpy: [0, 5e-324, 1e-323] },
+    { data: new Float64Array([Infinity, 1, -Infinity, 2]), ps: [0, 50, 100], numpy: [NaN, 1.5, NaN] }, // numpy's lerp: −∞ + ∞·0
+    { data: new Float64Array([1e308, -1e308, 0]), ps: [0, 50, 100], numpy: [-1e308, 0, 1e308] },
   ];
   for (const t of cases) assert.deepEqual(percentiles(t.data, t.ps), t.numpy);
 });
