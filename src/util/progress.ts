@@ -36,6 +36,13 @@ export class ProgressBar {
     this.draw(false);
   }
 
+  /** Sets the number of steps done (for callbacks that report totals, not increments). */
+  update(done: number, info?: string): void {
+    this.done = Math.min(this.opts.total, Math.max(0, done));
+    if (info !== undefined) this.info = info;
+    this.draw(false);
+  }
+
   /** Draws the final state and ends the line. */
   finish(info?: string): void {
     if (info !== undefined) this.info = info;

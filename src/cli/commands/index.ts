@@ -14,5 +14,7 @@ export const COMMANDS: CommandEntry[] = [
   // entries: { name, summary, load: async () => (await import('./<name>.js')).command }
   { name: 'info', summary: 'show format, geometry, intensities and HU check of an image or DICOM folder', load: async () => (await import('./info.js')).command },
   { name: 'build-db', summary: 'build the 3D and 2D training databases from the public datasets', load: async () => (await import('./build-db.js')).command },
+  { name: 'segment', summary: 'segment lungs and lesions of a new CT and report the % of each lung affected', load: async () => (await import('./segment.js')).command },
   { name: 'train', summary: 'train a 2D or 3D U-Net (lung-masked Dice loss) on a covseg database', load: async () => (await import('./train.js')).command },
+  { name: 'lungs', summary: "segment the lungs of a CT with lungmask's R231 (or LTRCLobes, R231CovidWeb)", load: async () => (await import('./lungs.js')).command },
 ];

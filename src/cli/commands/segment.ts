@@ -1,0 +1,87 @@
+import type { Command } from '../command.js';
+import { choiceFlag, numberFlag, parseFlags } from '../command.js';
+import { UsageError } from '../../util/errors.js';
+import { ProgressBar } from '../../util/progress.js';
+import { segmentCase, type SegmentStage } from '../../segment/index.js';
+
+const HELP = `covseg segment INPUT --out DIR [options]
+
+Segments the lungs and COVID-19 lesions (ground-glass opacity and consolidation) of
+one chest CT and reports how much of each lung is affected.
+
+INPUT: a CT volume (NIfTI .nii/.nii.gz, NRRD, MHA), a DICOM series folder or file,
+or an axial slice image (PNG/JPEG).
+
+Options:
+  --out DIR               output folder (must be new or empty; see --overwrite)
+  --lung-model M          default: covseg's lung U-Net (models/lung-2d.onnx)
+                          r231: lungmask's R231 (needs --lung-weights)
+  --lung-weights FILE     lungmask weights, e.g. unet_r231-d5d2fc3d.pth (download from
+                          https://github.com/JoHof/lungmask/releases/tag/v0.0)
+  --model FILE            lesion model (2D or 3D ONNX from 'covseg train');
+                          default models/lesion-2d.onnx
+  --force                 segment input that fails the checks (not CT, not in
+                          Hounsfield units, colour picture) anyway, with a warning
+  --overwrite             replace an existing output folder
+  --viewer-ct             also write the CT as ct.nii.gz (for viewers)
+  --threads N             ONNX Runtime threads (default 2)
+  --quiet                 no progress output
+
+Writes (in DIR), all at once when finished (nothing half-written on failure):
+  lungs.nii.gz            lung label map, 1 = right lung, 2 = left lung, in the
+                          input's exact geometry (lungs.nrrd for NRRD input)
+  lesions.nii.gz          lesion mask, 1 = ground-glass opacity or consolidation
+  lungs.png, lesions.png  the same as label PNGs, for slice inputs
+  report.json             lung and lesion volumes (mL), % of each lung affected,
+                          severity CT-0…CT-4 (MosMedData scale), timings, warnings
+  report.html             the report as one self-contained page with pictures
+  overlays.png, overlay-slice*.png   representative slices (right lung red, left
+                          lung green, lesions orange)
+Exit codes: 0 ok, 1 refused or failed (the message says why), 2 bad usage.`;
+
+export const command: Command = {
+  name: 'segment',
+  summary: 'segment lungs and lesions of a new CT and report the % of each lung affected',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, {
+      out: { type: 'string' }, 'lung-model': { type: 'string' }, 'lung-weights': { type: 'string' }, model: { type: 'string' },
+      force: { type: 'boolean' }, overwrite: { type: 'boolean' }, 'viewer-ct': { type: 'boolean' }, threads: { type: 'string' }, quiet: { type: 'boolean' },
+    });
+    if (positionals.length !== 1) throw new UsageError('give exactly one INPUT (a CT file, DICOM folder or slice image)');
+    if (!values.out) throw new UsageError('--out DIR is required');
+    const lungModel = choiceFlag('lung-model', values['lung-model'], ['default', 'r231'] as const, 'default');
+    if (lungModel === 'r231' && !values['lung-weights']) throw new UsageError("--lung-model r231 needs --lung-weights FILE (lungmask's unet_r231-d5d2fc3d.pth)");
+    const quiet = values.quiet ?? false;
+    let bar: ProgressBar | undefined;
+    let current: SegmentStage | undefined;
+    const result = await segmentCase(positionals[0]!, values.out, {
+      lungModel,
+      lungWeights: values['lung-weights'],
+      lesionModel: values.model,
+      force: values.force ?? false,
+      overwrite: values.overwrite ?? false,
+      writeViewerCt: values['viewer-ct'] ?? false,
+      threads: numberFlag('threads', values.threads, 2, (n) => Number.isInteger(n) && n > 0),
+      onProgress: (stage, done, total) => {
+        if (quiet) return;
+        if (stage !== current) {
+          bar?.finish();
+          current = stage;
+          bar = new ProgressBar({ label: stage.padEnd(7), total });
+        }
+        bar!.update(done);
+      },
+    });
+    bar?.finish();
+    const r = result.report;
+    const ml = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} mL`);
+    process.stdout.write(
+      `severity ${r.severity.category}: ${r.severity.percentAffected.toFixed(1)}% of the lungs affected (${r.severity.description})\n` +
+        `  right lung ${ml(r.lungs.right.volumeMl)}, ${r.lesions.right.percentOfLung.toFixed(1)}% affected\n` +
+        `  left lung  ${ml(r.lungs.left.volumeMl)}, ${r.lesions.left.percentOfLung.toFixed(1)}% affected\n` +
+        (r.warnings.length ? r.warnings.map((w) => `  warning: ${w}\n`).join('') : '') +
+        `report: ${result.files.reportHtml}\n`,
+    );
+  },
+};

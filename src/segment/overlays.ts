@@ -1,0 +1,64 @@
+/**
+ * Pictures of a segmentation: axial slices with the right lung (red) and left lung
+ * (green) outlined and lesions filled (orange), as the method's Figure 1. Slices are
+ * shown in radiological convention (patient's right on the image's left, anterior up),
+ * which is the LPS-reoriented array as stored.
+ */
+import { type LabelMap, type Volume } from '../volume/volume.js';
+import { reorientToLps } from '../volume/index.js';
+import { ctSliceToRgb, overlayLabels, overlayMask, panel, grid, scaleNearest, resizeImage, LUNG_LABEL_COLORS, LESION, LUNG_WINDOW_HU, type RgbImage } from '../figures/index.js';
+
+export interface OverlaySlice {
+  /** z index in the LPS-reoriented volume. */
+  z: number;
+  image: RgbImage;
+  /** Why this slice was chosen. */
+  caption: string;
+}
+
+/**
+ * Picks up to `count` representative axial slices: the one with the most lesion, then
+ * slices spread evenly over the lungs' extent, and draws each.
+ */
+export function overlaySlices(ct: Volume, lungs: LabelMap, lesions: LabelMap, isHu: boolean, count = 3): OverlaySlice[] {
+  const c = reorientToLps(ct).volume;
+  const l = reorientToLps(lungs).volume as LabelMap;
+  const s = reorientToLps(lesions).volume as LabelMap;
+  const [nx, ny, nz] = c.dims;
+  const plane = nx * ny;
+  const lungArea = new Int32Array(nz);
+  const lesionArea = new Int32Array(nz);
+  for (let i = 0; i < l.data.length; i++) {
+    const z = Math.floor(i / plane);
+    if (l.data[i]) lungArea[z]!++;
+    if (s.data[i] && l.data[i]) lesionArea[z]!++;
+  }
+  const withLung = [...lungArea.keys()].filter((z) => lungArea[z]! > 0);
+  const chosen: { z: number; caption: string }[] = [];
+  const maxLesion = [...lesionArea.keys()].reduce((best, z) => (lesionArea[z]! > lesionArea[best]! ? z : best), 0);
+  if (lesionArea[maxLesion]! > 0) chosen.push({ z: maxLesion, caption: 'most lesion' });
+  for (let k = 1; chosen.length < Math.min(count, withLung.length || 1) && k <= count; k++) {
+    const z = withLung.length ? withLung[Math.floor((k * withLung.length) / (count + 1))]! : Math.floor(nz / 2);
+    if (!chosen.some((ch) => ch.z === z)) chosen.push({ z, caption: 'lung level' });
+  }
+  if (chosen.length === 0) chosen.push({ z: Math.floor(nz / 2), caption: 'middle slice' });
+  chosen.sort((a, b) => b.z - a.z);
+  // Square pixels on screen: stretch rows when the in-plane spacing is anisotropic.
+  const aspect = c.spacingMm[1] / c.spacingMm[0];
+  return chosen.map(({ z, caption }) => {
+    const slice = c.data.subarray(z * plane, (z + 1) * plane) as Float32Array | Int16Array | Uint8Array;
+    let img = ctSliceToRgb(slice, nx, ny, { window: isHu ? LUNG_WINDOW_HU : 'auto' });
+    overlayLabels(img, l.data.subarray(z * plane, (z + 1) * plane), LUNG_LABEL_COLORS, { alpha: 0, outline: true });
+    overlayMask(img, s.data.subarray(z * plane, (z + 1) * plane).map((v, i) => (v && l.data[z * plane + i] ? 1 : 0)), LESION, { alpha: 0.55 });
+    if (Math.abs(aspect - 1) > 0.01) img = resizeImage(img, nx, Math.round(ny * aspect), { interpolation: 'nearest' });
+    if (img.width < 384) img = scaleNearest(img, Math.ceil(384 / img.width));
+    const pct = lungArea[z]! > 0 ? ((100 * lesionArea[z]!) / lungArea[z]!).toFixed(1) : '0.0';
+    return { z, caption, image: panel(img, `slice ${z + 1}/${nz} (${caption}): ${pct}% of lung area affected`) };
+  });
+}
+
+/** All overlays side by side in one picture. */
+export function overlaySheet(slices: OverlaySlice[]): RgbImage {
+  return grid(slices.map((s) => s.image), { columns: slices.length, gap: 6 });
+}
+

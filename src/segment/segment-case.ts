@@ -1,0 +1,215 @@
+/**
+ * `covseg segment`: one new scan in, lungs + lesions + report out. Reads any CT the
+ * project reads, refuses what it should not guess about (non-CT, non-HU volumes, no
+ * lungs), segments the lungs, then lesions inside them, and writes everything into
+ * a temporary folder that is renamed into place only when complete.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
+import { reorientToLps } from '../volume/index.js';
+import { checkHu, readImage, writeVolume, type ImageMeta } from '../io/index.js';
+import { encodePng } from '../io/raster.js';
+import { figureToPng } from '../figures/index.js';
+import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
+import { predictSlices, threshold } from '../infer/slice-inferer.js';
+import { predictVolume3d } from '../infer/volume-inferer.js';
+import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel, segmentLungsDefault } from '../lungs/default-model.js';
+import { segmentLungsR231 } from '../lungs/r231.js';
+import { tempPathFor } from '../util/atomic-write.js';
+import { CovsegError } from '../util/errors.js';
+import { lungAndLesionNumbers, type SegmentReport } from './report.js';
+import { renderReportHtml } from './report-html.js';
+import { overlaySheet, overlaySlices } from './overlays.js';
+
+export const DEFAULT_LESION_MODEL_PATH = fileURLToPath(new URL('../../../models/lesion-2d.onnx', import.meta.url));
+
+export type SegmentStage = 'read' | 'lungs' | 'lesions' | 'report' | 'write';
+
+export interface SegmentOptions {
+  /** 'default' (the project's models/lung-2d.onnx) or 'r231' (lungmask's weights, `lungWeights`). Defaults to 'default'. */
+  lungModel?: 'default' | 'r231';
+  /** lungmask weights file for 'r231'. */
+  lungWeights?: string;
+  /** Lesion model (ONNX from `covseg train`, 2D or 3D). Defaults to models/lesion-2d.onnx. */
+  lesionModel?: string;
+  /** Already loaded models (a server reuses them across jobs). */
+  loaded?: { lung?: SegmentationModel; lesion?: SegmentationModel };
+  /** Segment input that fails the CT/HU checks anyway (with a warning in the report). Defaults to false. */
+  force?: boolean;
+  /** Replace an existing output folder. Defaults to false (an existing non-empty folder is an error). */
+  overwrite?: boolean;
+  /** Also write the CT as ct.nii.gz (for viewers that need NIfTI). Defaults to false. */
+  writeViewerCt?: boolean;
+  /** ONNX Runtime threads. Defaults to 2. */
+  threads?: number;
+  onProgress?: (stage: SegmentStage, done: number, total: number) => void;
+}
+
+export interface SegmentResult {
+  outDir: string;
+  report: SegmentReport;
+  files: { lungs: string; lesions: string; reportJson: string; reportHtml: string; overlays: string[]; viewerCt?: string; lungsPng?: string; lesionsPng?: string };
+}
+
+/** Output extension: the input's format family (NIfTI in → NIfTI out; DICOM and slices → NIfTI). */
+function maskExtension(meta: ImageMeta): string {
+  if (meta.format === 'nrrd') return '.nrrd';
+  if (meta.format === 'mha') return '.mha';
+  return '.nii.gz';
+}
+
+/** Refuses input that is not a CT we can interpret; returns warnings for what --force let through. */
+function checkInput(ct: Volume, meta: ImageMeta, force: boolean): { isHu: boolean; huReason: string; warnings: string[] } {
+  const warnings = [...meta.warnings];
+  const refuse = (why: string) => {
+    if (!force) throw new CovsegError(`${why}; pass --force to segment it anyway`, { file: meta.path });
+    warnings.push(`segmented despite: ${why} (--force)`);
+  };
+  if (meta.modality && meta.modality !== 'CT') refuse(`the DICOM modality is '${meta.modality}', not CT`);
+  if (meta.palette) refuse('this is an indexed-colour PNG (a label mask?), not a CT slice');
+  if (meta.warnings.some((w) => w.startsWith('colour image'))) refuse('this is a colour picture, not a greyscale CT slice');
+  if (ct.dims[0] < 64 || ct.dims[1] < 64) refuse(`the image is only ${ct.dims[0]}×${ct.dims[1]} pixels, too small for a CT slice`);
+  const isSlice = meta.format === 'png' || meta.format === 'jpeg';
+  const hu = checkHu(ct);
+  if (!isSlice && !hu.isHu) refuse(`the values are not Hounsfield units (${hu.reason})`);
+  if (isSlice) warnings.push('image file: the pixel size is unknown, so volumes are not reported and the percentages are of lung area on this slice');
+  return { isHu: hu.isHu, huReason: hu.reason, warnings };
+}
+
+export async function segmentCase(input: string, outDir: string, options: SegmentOptions = {}): Promise<SegmentResult> {
+  const timingsMs: Record<string, number> = {};
+  const progress = options.onProgress ?? (() => {});
+  let t = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    timingsMs[name] = Math.round(now - t);
+    t = now;
+  };
+  const out = resolve(outDir);
+  if (existsSync(out) && (await readdir(out)).length > 0 && !options.overwrite) {
+    throw new CovsegError('the output folder exists and is not empty; choose another --out or pass --overwrite', { file: out });
+  }
+
+  progress('read', 0, 1);
+  const { volume: ct, meta } = await readImage(input);
+  const { isHu, huReason, warnings } = checkInput(ct, meta, options.force ?? false);
+  const spacingKnown = !(meta.format === 'png' || meta.format === 'jpeg');
+  progress('read', 1, 1);
+  lap('read');
+
+  // Lungs.
+  let lungs: LabelMap;
+  let lungModelName: string;
+  if (options.lungModel === 'r231') {
+    if (!options.lungWeights) throw new CovsegError("--lung-model r231 needs --lung-weights (lungmask's unet_r231-d5d2fc3d.pth)");
+    lungs = await segmentLungsR231(ct, { weightsPath: options.lungWeights, huCheck: options.force ? 'warn' : 'error', emptyResult: 'warn', onWarning: (m) => warnings.push(m), onProgress: (d, n) => progress('lungs', d, n), threads: options.threads });
+    lungModelName = `lungmask R231 (${basename(options.lungWeights)})`;
+  } else {
+    const model = options.loaded?.lung ?? (await loadDefaultLungModel());
+    lungs = await segmentLungsDefault(ct, { model, onProgress: (d, n) => progress('lungs', d, n) });
+    lungModelName = `covseg default 2D lung U-Net (${basename(options.loaded?.lung?.file ?? DEFAULT_LUNG_MODEL_PATH)})`;
+  }
+  lap('lungs');
+  const lungVoxels = lungs.data.reduce((a, v) => a + (v ? 1 : 0), 0);
+  if (lungVoxels === 0) {
+    throw new CovsegError('no lungs were found in this image, so lung involvement cannot be measured. Is it a chest CT (axial slices through the lungs)?', { file: meta.path });
+  }
+
+  // Lesions, only inside the lungs (affected lung is lung by definition).
+  const lesionModel = options.loaded?.lesion ?? (await loadSegmentationModel(options.lesionModel ?? DEFAULT_LESION_MODEL_PATH, { threads: options.threads }));
+  if (lesionModel.spec.task !== 'lesion') throw new CovsegError(`this is a '${lesionModel.spec.task}' model, not a lesion model`, { file: lesionModel.file });
+  let prob: Volume<Float32Array>;
+  if (lesionModel.spec.dims === 2) {
+    const lps = reorientToLps(lungs).volume;
+    const plane = lps.dims[0] * lps.dims[1];
+    const slices: number[] = [];
+    for (let z = 0; z < lps.dims[2]; z++) if (lps.data.subarray(z * plane, (z + 1) * plane).some((v) => v !== 0)) slices.push(z);
+    prob = await predictSlices(lesionModel, ct, { slices, onProgress: (d, n) => progress('lesions', d, n) });
+  } else {
+    progress('lesions', 0, 1);
+    prob = await predictVolume3d(lesionModel, ct, { isHu });
+    progress('lesions', 1, 1);
+  }
+  const lesionData = threshold(prob, lesionModel.spec.threshold).data;
+  for (let i = 0; i < lesionData.length; i++) if (!lungs.data[i]) lesionData[i] = 0;
+  const lesions = createVolume(lesionData, ct.dims, ct);
+  lap('lesions');
+
+  // Report and pictures.
+  progress('report', 0, 1);
+  const numbers = lungAndLesionNumbers(lungs, lesions, spacingKnown);
+  const ext = maskExtension(meta);
+  const names = { lungs: `lungs${ext}`, lesions: `lesions${ext}`, reportJson: 'report.json', reportHtml: 'report.html', sheet: 'overlays.png' };
+  const slices = overlaySlices(ct, lungs, lesions, isHu);
+  const overlayPngs = slices.map((s) => ({ name: `overlay-slice${String(s.z + 1).padStart(3, '0')}.png`, png: figureToPng(s.image), caption: s.caption }));
+  const sheetPng = figureToPng(overlaySheet(slices));
+  const report: SegmentReport = {
+    format: 'covseg-report',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    input: { path: resolve(input), format: meta.format, dims: ct.dims, spacingMm: ct.spacingMm, spacingKnown, isHu, huReason, ...(meta.modality ? { modality: meta.modality } : {}), ...(meta.seriesDescription ? { seriesDescription: meta.seriesDescription } : {}) },
+    ...numbers,
+    models: { lung: lungModelName, lesion: `${lesionModel.spec.dims}D lesion U-Net (${basename(lesionModel.file)}, input ${lesionModel.spec.inputSize}, threshold ${lesionModel.spec.threshold})` },
+    outputs: { lungs: names.lungs, lesions: names.lesions, reportHtml: names.reportHtml, overlays: names.sheet },
+    timingsMs,
+    warnings,
+  };
+  progress('report', 1, 1);
+  lap('report');
+
+  // Write everything into a temp folder, then move it into place.
+  progress('write', 0, 1);
+  const tmp = tempPathFor(out);
+  await mkdir(tmp, { recursive: true });
+  try {
+    await writeVolume(join(tmp, names.lungs), lungs);
+    await writeVolume(join(tmp, names.lesions), lesions);
+    const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...overlayPngs.map((o) => o.name)] };
+    if (!spacingKnown) {
+      // Slices in, slices out too: label PNGs (0 background; lungs 1 right, 2 left; lesions 1).
+      await writeFile(join(tmp, 'lungs.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: lungs.data }));
+      await writeFile(join(tmp, 'lesions.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: lesions.data }));
+      files.lungsPng = 'lungs.png';
+      files.lesionsPng = 'lesions.png';
+    }
+    if (options.writeViewerCt) {
+      await writeVolume(join(tmp, 'ct.nii.gz'), ct);
+      files.viewerCt = 'ct.nii.gz';
+    }
+    await writeFile(join(tmp, names.sheet), sheetPng);
+    for (const o of overlayPngs) await writeFile(join(tmp, o.name), o.png);
+    lap('write');
+    report.timingsMs = timingsMs;
+    report.outputs = { ...report.outputs, ...(Object.fromEntries(Object.entries(files).filter(([, v]) => typeof v === 'string')) as Record<string, string>) };
+    await writeFile(join(tmp, names.reportJson), JSON.stringify(report, null, 2) + '\n');
+    await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: sheetPng, caption: 'right lung red, left lung green, lesions orange' }]));
+    await mkdir(dirname(out), { recursive: true });
+    if (existsSync(out)) {
+      const old = tempPathFor(out);
+      await rename(out, old);
+      await rename(tmp, out);
+      await rm(old, { recursive: true, force: true });
+    } else {
+      await rename(tmp, out);
+    }
+    progress('write', 1, 1);
+    const abs = (f: string) => join(out, f);
+    return {
+      outDir: out,
+      report,
+      files: {
+        ...files,
+        lungs: abs(files.lungs), lesions: abs(files.lesions), reportJson: abs(files.reportJson), reportHtml: abs(files.reportHtml),
+        overlays: files.overlays.map(abs),
+        ...(files.viewerCt ? { viewerCt: abs(files.viewerCt) } : {}),
+        ...(files.lungsPng ? { lungsPng: abs(files.lungsPng), lesionsPng: abs(files.lesionsPng!) } : {}),
+      },
+    };
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
