@@ -45,6 +45,8 @@ export interface LungModel {
   description: string;
   /** Where the weights come from, in words (for --help and errors). */
   weightsSource: string;
+  /** The user must pass the weights file (`weightsPath`, `--weights`). */
+  needsWeights: boolean;
   open(options: OpenLungModelOptions): Promise<LungSegmenter>;
 }
 
@@ -60,6 +62,7 @@ function lungmaskModel(name: string, file: string, classes: readonly string[], d
     classes,
     description,
     weightsSource: `user-supplied: download ${file} (~124 MB, Apache-2.0) from ${url}`,
+    needsWeights: true,
     async open(options) {
       if (!options.weightsPath) {
         throw new CovsegError(

@@ -1,0 +1,110 @@
+/** `covseg lungs INPUT OUTPUT`: lung (or lobe) label map of a CT with lungmask's U-Nets. */
+import { existsSync } from 'node:fs';
+import { CovsegError, UsageError } from '../../util/errors.js';
+import { ProgressBar } from '../../util/progress.js';
+import { numberFlag, parseFlags, type Command } from '../command.js';
+import { readVolume, writeVolume } from '../../io/index.js';
+import { voxelVolumeMl } from '../../volume/volume.js';
+import { LUNG_MODELS, lungModel } from '../../lungs/models.js';
+
+const MODEL_LINES = Object.values(LUNG_MODELS)
+  .map((m) => [
+    `  ${m.name.padEnd(13)} ${m.description}`,
+    `${''.padEnd(16)}labels: ${m.classes.slice(1).map((c, i) => `${i + 1} ${c}`).join(', ')}`,
+    `${''.padEnd(16)}weights: ${m.weightsSource.replace(' from ', '\n' + ''.padEnd(25) + 'from ')}`,
+  ].join('\n'))
+  .join('\n');
+
+const HELP = `Usage: covseg lungs INPUT OUTPUT [--model NAME] [--weights PATH] [options]
+
+Segments the lungs of the CT in INPUT and writes the label map to OUTPUT, on INPUT's
+exact grid (same dims, spacing, origin and direction). lungmask's models run with
+lungmask's own pre- and post-processing, so the masks match lungmask's.
+
+INPUT    a CT in Hounsfield units: a NIfTI, NRRD or MetaImage file, or a DICOM
+         folder (the series with the most voxels, or --series)
+OUTPUT   label map file; the extension picks the format: .nii.gz, .nii, .nrrd,
+         .seg.nrrd (3D Slicer segments, named), .mha
+
+Models (--model):
+${MODEL_LINES}
+
+lungmask's weights cannot be bundled with covseg: download the file named above once
+and pass it with --weights.
+
+Options:
+  --model NAME     one of ${Object.keys(LUNG_MODELS).join(', ')} (default r231)
+  --weights PATH   the model's weights file (.pth as released, zip or legacy format)
+  --batch N        slices per network call (default 20, as lungmask)
+  --threads N      ONNX Runtime threads (default 2)
+  --series UID     DICOM folder: read this series (default: the one with most voxels)
+  --allow-non-hu   go on (with a warning) when INPUT does not look like HU
+  --allow-empty    write an empty mask (with a warning) instead of failing when no
+                   lung is found
+  --force          overwrite OUTPUT if it exists
+  --quiet          no progress bar
+
+Exit codes: 0 ok, 1 error (unreadable input, not HU, no lung found), 2 bad usage.`;
+
+export const command: Command = {
+  name: 'lungs',
+  summary: "segment the lungs of a CT with lungmask's R231 (or LTRCLobes, R231CovidWeb)",
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, {
+      model: { type: 'string', default: 'r231' },
+      weights: { type: 'string' },
+      batch: { type: 'string' },
+      threads: { type: 'string' },
+      series: { type: 'string' },
+      'allow-non-hu': { type: 'boolean', default: false },
+      'allow-empty': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+    });
+    if (positionals.length !== 2) throw new UsageError(`expected INPUT and OUTPUT, got ${positionals.length} argument(s)`);
+    const [input, output] = positionals as [string, string];
+    const modelName = values.model!;
+    if (!LUNG_MODELS[modelName]) throw new UsageError(`--model: '${modelName}' is not one of ${Object.keys(LUNG_MODELS).join(', ')}`);
+    const model = lungModel(modelName);
+    if (model.needsWeights && values.weights === undefined) {
+      throw new UsageError(`--model ${modelName} needs --weights PATH: ${model.weightsSource}`);
+    }
+    const batchSize = numberFlag('batch', values.batch, 20, (n) => Number.isInteger(n) && n >= 1);
+    const threads = numberFlag('threads', values.threads, 2, (n) => Number.isInteger(n) && n >= 1);
+    if (existsSync(output) && !values.force) throw new CovsegError('output exists; pass --force to overwrite it', { file: output });
+
+    const ct = await readVolume(input, values.series !== undefined ? { seriesInstanceUid: values.series } : {});
+    const quiet = values.quiet || process.env['COVSEG_QUIET'] === '1';
+    const bar = new ProgressBar({ label: `lungs ${modelName}`, total: ct.dims[2], quiet });
+    let shown = 0;
+    const segmenter = await model.open({
+      weightsPath: values.weights,
+      threads,
+      run: {
+        batchSize,
+        huCheck: values['allow-non-hu'] ? 'warn' : 'error',
+        emptyResult: values['allow-empty'] ? 'warn' : 'error',
+        onWarning: (m) => process.stderr.write(`covseg lungs: warning: ${m}\n`),
+        onProgress: (done) => {
+          bar.tick(done - shown);
+          shown = done;
+        },
+      },
+    });
+    try {
+      const labels = await segmenter.segment(ct);
+      bar.finish();
+      const names: Record<number, string> = {};
+      model.classes.forEach((c, i) => { if (i > 0) names[i] = c; });
+      await writeVolume(output, labels, { labelNames: names });
+      const counts = new Array<number>(model.classes.length).fill(0);
+      for (const v of labels.data) counts[v] = (counts[v] ?? 0) + 1;
+      const ml = voxelVolumeMl(labels);
+      const parts = model.classes.slice(1).map((c, i) => `${c} ${(counts[i + 1]! * ml).toFixed(1)} mL`);
+      process.stdout.write(`wrote ${output} (${segmenter.name}): ${parts.join(', ')}\n`);
+    } finally {
+      await segmenter.release();
+    }
+  },
+};

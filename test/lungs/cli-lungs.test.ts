@@ -1,0 +1,87 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readVolume, writeVolume } from '../../src/io/index.js';
+import { segmentLungsR231 } from '../../src/lungs/r231.js';
+import { createVolume } from '../../src/volume/volume.js';
+import { PROJECT_ROOT } from '../helpers/shared-data.js';
+import { fixturePath, referenceCt } from './fixtures.js';
+
+const MAIN = resolve(PROJECT_ROOT, 'dist/src/cli/main.js');
+let dir = '';
+let ctPath = '';
+
+function covseg(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, 'lungs', ...args], { encoding: 'utf8', env: { ...process.env, COVSEG_QUIET: '1' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'covseg-lungs-'));
+  ctPath = join(dir, 'ct.nii.gz');
+  await writeVolume(ctPath, referenceCt());
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('covseg lungs writes the label map on the input grid, the same as the library call', async () => {
+  const out = join(dir, 'lungs.nii.gz');
+  const r = covseg(ctPath, out, '--weights', fixturePath('r231-tiny.pth'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /wrote .*lungs\.nii\.gz \(r231:r231-tiny\.pth\): right lung \d+\.\d mL, left lung \d+\.\d mL/);
+  const written = await readVolume(out);
+  const ct = await readVolume(ctPath);
+  const direct = await segmentLungsR231(ct, { weightsPath: fixturePath('r231-tiny.pth') });
+  assert.deepEqual(written.dims, ct.dims);
+  assert.deepEqual(written.spacingMm, ct.spacingMm);
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(written.origin[i]! - ct.origin[i]!) < 1e-4);
+  assert.deepEqual(written.direction.map((v) => Math.round(v)), ct.direction.map((v) => Math.round(v)));
+  assert.deepEqual(Array.from(written.data), Array.from(direct.data));
+});
+
+test('covseg lungs refuses to overwrite without --force', () => {
+  const out = join(dir, 'lungs.nii.gz');
+  const again = covseg(ctPath, out, '--weights', fixturePath('r231-tiny.pth'));
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /lungs\.nii\.gz: output exists; pass --force to overwrite it/);
+  const forced = covseg(ctPath, out, '--weights', fixturePath('r231-tiny.pth'), '--force', '--model', 'r231covidweb');
+  assert.equal(forced.status, 0, forced.stderr);
+  assert.match(forced.stdout, /\(r231covidweb:r231-tiny\.pth\)/);
+});
+
+test('covseg lungs without --weights says where to download them (exit 2)', () => {
+  const r = covseg(ctPath, join(dir, 'x.nii.gz'));
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--model r231 needs --weights PATH: user-supplied: download unet_r231-d5d2fc3d\.pth .* from https:\/\/github\.com\/JoHof\/lungmask\/releases\/download\/v0\.0\/unet_r231-d5d2fc3d\.pth/);
+});
+
+test('covseg lungs usage errors exit 2', () => {
+  const cases: [string[], RegExp][] = [
+    [[ctPath], /expected INPUT and OUTPUT, got 1 argument/],
+    [[ctPath, 'o.nii.gz', '--model', 'r232', '--weights', 'w.pth'], /--model: 'r232' is not one of r231, ltrclobes, r231covidweb/],
+    [[ctPath, 'o.nii.gz', '--weights', 'w.pth', '--batch', '0'], /--batch: invalid value '0'/],
+    [[ctPath, 'o.nii.gz', '--weigths', 'w.pth'], /Unknown option '--weigths'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = covseg(...args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.match(r.stderr, message);
+  }
+});
+
+test('covseg lungs on a CT not in HU fails with the reason (exit 1)', async () => {
+  const ct = referenceCt();
+  const windowed = join(dir, 'windowed.nii.gz');
+  await writeVolume(windowed, createVolume(Uint8Array.from(ct.data, (v) => Math.max(0, Math.min(255, (v + 1000) / 8))), ct.dims, ct));
+  const r = covseg(windowed, join(dir, 'w.nii.gz'), '--weights', fixturePath('r231-tiny.pth'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /covseg lungs: error: lungmask R231 needs a CT in Hounsfield units: values span 0\.\.\d+, looks like an 8-bit windowed export/);
+});
+
+test('covseg lungs with weights of the wrong model names the mismatch (exit 1)', () => {
+  const r = covseg(ctPath, join(dir, 'lobes.nii.gz'), '--model', 'ltrclobes', '--weights', fixturePath('r231-tiny.pth'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /r231-tiny\.pth: the weights have 3 classes but model 'ltrclobes' has 6/);
+});
