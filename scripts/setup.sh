@@ -17,6 +17,8 @@ runtime_only=0
 [[ "${1:-}" == "--runtime" ]] && runtime_only=1
 
 need_apt=()
+# Node.js itself (normally present; Debian's nodejs package is the fallback).
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if (( ! runtime_only )); then
   for pkg in libtorch-dev chromium fonts-dejavu-core; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
