@@ -21,7 +21,6 @@ import {
   pasteBack,
   resizeSlice,
   type CropBox,
-  type Resize2dInterpolation,
 } from '../volume/index.js';
 import { createVolume, type Vec3, type Volume, type VoxelArray } from '../volume/volume.js';
 
@@ -36,11 +35,24 @@ export const R231_BODY_MASK_SIZE = 128;
 export const R231_INPUT_SIZE = 256;
 
 /**
- * lungmask resizes masks with scipy.ndimage.zoom(order=0), which samples
- * src = round(dst·(in − 1)/(out − 1)). covseg's resizeSlice has no such mode yet; its
- * 'nearest' (OpenCV, floor(dst·in/out)) is the closest, and the only place to change.
+ * lungmask resizes masks (and the CT thumbnail) with scipy.ndimage.zoom(order=0,
+ * mode='constant'): src = floor(dst·zoom + 0.5) with zoom = (in − 1)/(out − 1), which is
+ * resizeSlice's 'nearest-align-corners'. scipy also gives the constant 0 to a sample whose
+ * coordinate rounds above in − 1 (only ever the last one, e.g. 128 → 14, 27, 46, … and
+ * 256 → 12, 14, 23, …): {@link zoomLikeScipy} adds that quirk, so a body or lung mask
+ * loses its last row or column exactly where lungmask's does.
  */
-const MASK_RESIZE: Resize2dInterpolation = 'nearest';
+export function zoomLikeScipy<T extends VoxelArray>(data: T, width: number, height: number, outWidth: number, outHeight: number): T {
+  const out = resizeSlice(data, width, height, outWidth, outHeight, { interpolation: 'nearest-align-corners' }) as T;
+  if (lastSampleOverflows(width, outWidth)) for (let y = 0; y < outHeight; y++) out[y * outWidth + outWidth - 1] = 0;
+  if (lastSampleOverflows(height, outHeight)) out.fill(0, (outHeight - 1) * outWidth, outHeight * outWidth);
+  return out;
+}
+
+/** Whether scipy's last sample coordinate (out − 1)·((in − 1)/(out − 1)) rounds above in − 1. */
+export function lastSampleOverflows(nIn: number, nOut: number): boolean {
+  return nOut > 1 && (nOut - 1) * ((nIn - 1) / (nOut - 1)) > nIn - 1;
+}
 
 /** A slice's body box in pixels, end exclusive: columns x0 ≤ x < x1, rows y0 ≤ y < y1. */
 export interface SliceBox {
@@ -86,7 +98,7 @@ export function clipHu<T extends VoxelArray>(data: T): T {
 export function bodyMaskR231(hu: VoxelArray, width: number, height: number): Uint8Array {
   const s = R231_BODY_MASK_SIZE;
   const dims: Vec3 = [s, s, 1];
-  const small = resizeSlice(hu, width, height, s, s, { interpolation: MASK_RESIZE });
+  const small = zoomLikeScipy(hu, width, height, s, s);
   let mask: Uint8Array = new Uint8Array(s * s);
   for (let i = 0; i < mask.length; i++) mask[i] = small[i]! > R231_BODY_THRESHOLD_HU ? 1 : 0;
   mask = close(mask, dims, { plane: '2d' });
@@ -94,7 +106,7 @@ export function bodyMaskR231(hu: VoxelArray, width: number, height: number): Uin
   mask = erode(mask, dims, { plane: '2d', iterations: 2 });
   mask = largestComponent(mask, dims, { connectivity: 4 });
   mask = dilate(mask, dims, { plane: '2d', iterations: 2 });
-  return resizeSlice(mask, s, s, width, height, { interpolation: MASK_RESIZE }) as Uint8Array;
+  return zoomLikeScipy(mask, s, s, width, height);
 }
 
 /**
@@ -169,7 +181,7 @@ export function labelsToSlices(labels: Uint8Array, crops: CropBox[]): Uint8Array
   const out = new Uint8Array(crops.length * nx * ny);
   crops.forEach((crop, z) => {
     const [bw, bh] = crop.outputDims;
-    const resized = resizeSlice(labels.subarray(z * n * n, (z + 1) * n * n), n, n, bw, bh, { interpolation: MASK_RESIZE }) as Uint8Array;
+    const resized = zoomLikeScipy(labels.subarray(z * n * n, (z + 1) * n * n), n, n, bw, bh);
     const pasted = pasteBack(createVolume(resized, [bw, bh, 1], {}), crop);
     out.set(pasted.data as Uint8Array, z * nx * ny);
   });
