@@ -78,6 +78,24 @@ for (const c of maskCases) {
   });
 }
 
+// lungmask fills the body mask's holes with binary_fill_holes(structure=ones((3, 3))): only
+// background 8-connected to the outside stays. This closed 20×20 mask has a pocket that
+// reaches the outside only diagonally (rows 12–14): scipy's chain keeps 269 pixels (it would
+// be 283 with a 4-connected flood). volume's fillHoles floods 4-connected in 2D.
+const POCKET = [
+  '....................', '.###############.##.', '.##################.', '.##################.',
+  '.##################.', '.##################.', '.##################.', '.##################.',
+  '.##################.', '.##################.', '..#################.', '...################.',
+  '..#.###############.', '.#...############.#.', '.##.############....', '.###############....',
+  '.##############...#.', '.###############.##.', '.#######.##########.', '....................',
+];
+
+test('body mask: a pocket open to the outside only diagonally is not a hole', { todo: "needs volume's fillHoles to flood the background 8-connected in 2D" }, () => {
+  const hu = slice([]);
+  POCKET.forEach((row, y) => [...row].forEach((ch, x) => { if (ch === '#') hu[50 + x + S * (40 + y)] = 0; }));
+  assert.equal(count(bodyMaskR231(hu, S, S)), 269);
+});
+
 test('body box is that of the first 8-connected component in raster order', () => {
   const mask = new Uint8Array(S * S);
   for (const [x, y] of [[50, 10], [51, 11], [52, 12], [5, 60], [6, 60]]) mask[x! + S * y!] = 1;
