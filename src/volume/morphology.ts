@@ -11,7 +11,7 @@
  */
 import { CovsegError } from '../util/errors.js';
 import { checkGrid } from './checks.js';
-import { componentRuns } from './components.js';
+import { componentRuns, type Connectivity } from './components.js';
 import type { Vec3 } from './volume.js';
 
 export interface MorphologyOptions {
@@ -190,13 +190,20 @@ function shiftRowsWords(dst: Uint8Array, src: Uint8Array, nx: number, dir: numbe
 
 export interface FillHolesOptions {
   /**
-   * - `'3d'`: background connected (6-connected) to the grid border is outside; the rest is holes.
-   * - `'2d'`: the same per z-slice, 4-connected to the slice border.
+   * - `'3d'`: background connected to the grid border is outside; the rest is holes.
+   * - `'2d'`: the same per z-slice, connected to the slice border.
    * Defaults to '3d'.
    */
   plane?: '2d' | '3d';
   /** Fill only holes of at most this many voxels (lungmask: 64 pixels per slice). Defaults to no limit. */
   maxHoleSize?: number;
+  /**
+   * How background voxels connect (to the border and to each other), see {@link Connectivity}:
+   * 4 or 8 with plane '2d', 6, 18 or 26 with '3d'. Larger values leave fewer holes, since a
+   * pocket open to the outside only diagonally then counts as outside. Defaults to 4 in 2D and
+   * 6 in 3D (scipy binary_fill_holes' default structure).
+   */
+  connectivity?: Connectivity;
 }
 
 /**
@@ -209,8 +216,13 @@ export function fillHoles(mask: ArrayLike<number>, dims: Vec3, options: FillHole
   if (plane !== '2d' && plane !== '3d') throw new CovsegError(`fillHoles: plane '${String(plane)}' is not one of 2d, 3d`);
   const maxHoleSize = options.maxHoleSize ?? Infinity;
   if (!(maxHoleSize >= 0)) throw new CovsegError(`fillHoles: maxHoleSize must be a voxel count ≥ 0, got ${maxHoleSize}`);
+  const connectivity = options.connectivity ?? (plane === '2d' ? 4 : 6);
+  const allowed: Connectivity[] = plane === '2d' ? [4, 8] : [6, 18, 26];
+  if (!allowed.includes(connectivity)) {
+    throw new CovsegError(`fillHoles: connectivity ${connectivity} does not fit plane '${plane}'; use ${allowed.join(', ')}`);
+  }
   const [nx, ny, nz] = dims;
-  const runs = componentRuns(mask, dims, { of: 'zero', connectivity: plane === '2d' ? 4 : 6 });
+  const runs = componentRuns(mask, dims, { of: 'zero', connectivity });
   const isHole = new Uint8Array(runs.sizes.length);
   for (let k = 1; k < runs.sizes.length; k++) isHole[k] = runs.sizes[k]! <= maxHoleSize ? 1 : 0;
   for (let i = 0; i < runs.count; i++) {

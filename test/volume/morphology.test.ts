@@ -91,6 +91,23 @@ test('fillHoles: a ring in 2D vs a tube in 3D, caps close it, maxHoleSize', () =
   }
 });
 
+test('fillHoles: background connectivity decides whether a pocket open only diagonally is a hole', () => {
+  const pocket = '..... .111. .1.1. .11.. .....'; // (2, 2) touches the outside only through the corner at (3, 3)
+  const cases: { input: string; plane: '2d' | '3d'; connectivity: 4 | 8 | 6 | 18 | 26; expected: string }[] = [
+    { input: pocket, plane: '2d', connectivity: 4, expected: '..... .111. .111. .11.. .....' },
+    { input: pocket, plane: '2d', connectivity: 8, expected: pocket },
+    // 3D: the same pocket between two closed caps; 6 needs a shared face, 18 and 26 also pass the in-plane corner (an edge in 3D).
+    { input: `..... .111. .111. .111. ..... | ${pocket} | ..... .111. .111. .111. .....`, plane: '3d', connectivity: 6, expected: `..... .111. .111. .111. ..... | ..... .111. .111. .11.. ..... | ..... .111. .111. .111. .....` },
+    { input: `..... .111. .111. .111. ..... | ${pocket} | ..... .111. .111. .111. .....`, plane: '3d', connectivity: 26, expected: `..... .111. .111. .111. ..... | ${pocket} | ..... .111. .111. .111. .....` },
+    { input: `..... .111. .111. .111. ..... | ${pocket} | ..... .111. .111. .111. .....`, plane: '3d', connectivity: 18, expected: `..... .111. .111. .111. ..... | ${pocket} | ..... .111. .111. .111. .....` },
+  ];
+  for (const t of cases) {
+    const { mask, dims } = grid(t.input);
+    assert.equal(gridText(fillHoles(mask, dims, { plane: t.plane, connectivity: t.connectivity }), dims), t.expected, `${t.plane} ${t.connectivity}`);
+  }
+  assert.throws(() => fillHoles(new Uint8Array(4), [2, 2, 1], { plane: '2d', connectivity: 6 }), /connectivity 6 does not fit plane '2d'; use 4, 8/);
+});
+
 test('morphology errors', () => {
   const m = new Uint8Array(4);
   assert.throws(() => dilate(m, [2, 2, 2]), /dilate: mask has 4 voxels but dims \[2, 2, 2\] need 8/);
