@@ -29,11 +29,6 @@ export function checkSpacing(fn: string, spacingMm: readonly number[]): void {
   }
 }
 
-/** Whether the array holds integers (so histograms and label votes apply). */
-export function isIntegerArray(data: VoxelArray): boolean {
-  return !(data instanceof Float32Array || data instanceof Float64Array);
-}
-
 type VoxelArrayConstructor = new (length: number) => VoxelArray;
 
 /** A zero-filled array of the same element type as `like`. */
