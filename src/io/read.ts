@@ -175,7 +175,8 @@ async function readDicom(path: string, directory: boolean, options: ReadVolumeOp
   }
   let image: Image;
   try {
-    ({ outputImage: image } = await readImageDicomFileSeriesNode({ inputImages: plan.files, singleSortedSeries: true }));
+    // itk-wasm mounts each file's folder in its virtual file system; relative paths fail there.
+    ({ outputImage: image } = await readImageDicomFileSeriesNode({ inputImages: plan.files.map((f) => resolve(f)), singleSortedSeries: true }));
   } catch (err) {
     throw new CovsegError(`cannot decode the DICOM pixel data (${itkMessage(err)}); the files may be truncated or use an unsupported compression`, { file: path, cause: err });
   }

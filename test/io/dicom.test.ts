@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { needsShared, sharedPath } from '../helpers/shared-data.js';
 import { planDicomSeries, readDicomHeader, readImage, type DicomHeader } from '../../src/io/index.js';
 
@@ -206,6 +206,13 @@ test('real single slice: 512×512 int16 HU at 0.625 mm', { skip: needsShared('ch
   let min = Infinity;
   for (const v of volume.data) min = Math.min(min, v);
   assert.equal(min, -2048, 'outside the field of view');
+});
+
+test('a DICOM file given by a relative path reads the same as by its absolute path', { skip: needsShared('chest-ct-dicom-slice') }, async () => {
+  const absolute = sharedPath('chest-ct-dicom-slice/0.dcm');
+  const byRelative = await readImage(relative(process.cwd(), absolute));
+  const byAbsolute = await readImage(absolute);
+  assert.deepEqual(byRelative.volume.data, byAbsolute.volume.data);
 });
 
 const SERIES = 'small-ct-volume/example_ct_dicom';
