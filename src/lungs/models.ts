@@ -10,13 +10,16 @@ import { readStateDict } from '../nn/torch-pth/index.js';
 import type { LabelMap, Volume } from '../volume/volume.js';
 import { R231Session } from './r231-network.js';
 import { segmentLungsR231, type SegmentLungsR231Options } from './r231.js';
+import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel, segmentLungsDefault } from './default-model.js';
 
 /**
  * How a model runs:
  * - `'lungmask-unet'`: lungmask's U-Net from a PyTorch `.pth` state_dict, with lungmask's
  *   exact pre- and post-processing (src/lungs/r231*.ts).
+ * - `'covseg-unet'`: covseg's own 2D lung U-Net, an ONNX file from `covseg train --task lung`
+ *   shipped in models/ (src/lungs/default-model.ts).
  */
-export type LungModelKind = 'lungmask-unet';
+export type LungModelKind = 'lungmask-unet' | 'covseg-unet';
 
 export interface OpenLungModelOptions {
   /** The weights file, for models whose weights the user supplies. Defaults to none (an error for those models). */
@@ -88,8 +91,29 @@ function lungmaskModel(name: string, file: string, classes: readonly string[], d
   };
 }
 
+/** covseg's own lung model: no download needed; `weightsPath` may point at another ONNX file from `covseg train --task lung`. */
+const DEFAULT_MODEL: LungModel = {
+  name: 'default',
+  kind: 'covseg-unet',
+  classes: LUNG_CLASSES,
+  description: "covseg's 2D lung U-Net (models/lung-2d.onnx), trained on the Zenodo 20-case lung masks; fast on CPU",
+  weightsSource: 'bundled: models/lung-2d.onnx (see models/README.md)',
+  needsWeights: false,
+  async open(options) {
+    const path = options.weightsPath ?? DEFAULT_LUNG_MODEL_PATH;
+    const model = await loadDefaultLungModel(path);
+    return {
+      name: options.weightsPath ? `default:${basename(path)}` : 'default',
+      classes: LUNG_CLASSES,
+      segment: (ct) => segmentLungsDefault(ct, { model, onProgress: options.run?.onProgress }),
+      release: () => model.onnx.release(),
+    };
+  },
+};
+
 /** Every model `covseg lungs --model` accepts, by name. */
 export const LUNG_MODELS: Record<string, LungModel> = {
+  default: DEFAULT_MODEL,
   r231: lungmaskModel('r231', 'unet_r231-d5d2fc3d.pth', LUNG_CLASSES, "lungmask's R231: both lungs, trained on routine CT (Hofmanninger et al. 2020)"),
   ltrclobes: lungmaskModel('ltrclobes', 'unet_ltrclobes-3a07043d.pth', LOBE_CLASSES, "lungmask's LTRCLobes: the five lung lobes"),
   r231covidweb: lungmaskModel('r231covidweb', 'unet_r231covid-0de78a7e.pth', LUNG_CLASSES, "lungmask's R231 fine-tuned on COVID-19 CT from the web"),

@@ -102,7 +102,7 @@ export function bodyMaskR231(hu: VoxelArray, width: number, height: number): Uin
   let mask: Uint8Array = new Uint8Array(s * s);
   for (let i = 0; i < mask.length; i++) mask[i] = small[i]! > R231_BODY_THRESHOLD_HU ? 1 : 0;
   mask = close(mask, dims, { plane: '2d' });
-  mask = fillHoles(mask, dims, { plane: '2d' });
+  mask = fillHoles(mask, dims, { plane: '2d', connectivity: 8 });
   mask = erode(mask, dims, { plane: '2d', iterations: 2 });
   mask = largestComponent(mask, dims, { connectivity: 4 });
   mask = dilate(mask, dims, { plane: '2d', iterations: 2 });

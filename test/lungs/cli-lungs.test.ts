@@ -28,7 +28,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('covseg lungs writes the label map on the input grid, the same as the library call', async () => {
   const out = join(dir, 'lungs.nii.gz');
-  const r = covseg(ctPath, out, '--weights', fixturePath('r231-tiny.pth'));
+  const r = covseg(ctPath, out, '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /wrote .*lungs\.nii\.gz \(r231:r231-tiny\.pth\): right lung \d+\.\d mL, left lung \d+\.\d mL/);
   const written = await readVolume(out);
@@ -43,7 +43,7 @@ test('covseg lungs writes the label map on the input grid, the same as the libra
 
 test('covseg lungs refuses to overwrite without --force', () => {
   const out = join(dir, 'lungs.nii.gz');
-  const again = covseg(ctPath, out, '--weights', fixturePath('r231-tiny.pth'));
+  const again = covseg(ctPath, out, '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
   assert.equal(again.status, 1);
   assert.match(again.stderr, /lungs\.nii\.gz: output exists; pass --force to overwrite it/);
   const forced = covseg(ctPath, out, '--weights', fixturePath('r231-tiny.pth'), '--force', '--model', 'r231covidweb');
@@ -52,7 +52,7 @@ test('covseg lungs refuses to overwrite without --force', () => {
 });
 
 test('covseg lungs without --weights says where to download them (exit 2)', () => {
-  const r = covseg(ctPath, join(dir, 'x.nii.gz'));
+  const r = covseg(ctPath, join(dir, 'x.nii.gz'), '--model', 'r231');
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--model r231 needs --weights PATH: user-supplied: download unet_r231-d5d2fc3d\.pth .* from https:\/\/github\.com\/JoHof\/lungmask\/releases\/download\/v0\.0\/unet_r231-d5d2fc3d\.pth/);
 });
@@ -60,7 +60,7 @@ test('covseg lungs without --weights says where to download them (exit 2)', () =
 test('covseg lungs usage errors exit 2', () => {
   const cases: [string[], RegExp][] = [
     [[ctPath], /expected INPUT and OUTPUT, got 1 argument/],
-    [[ctPath, 'o.nii.gz', '--model', 'r232', '--weights', 'w.pth'], /--model: 'r232' is not one of r231, ltrclobes, r231covidweb/],
+    [[ctPath, 'o.nii.gz', '--model', 'r232', '--weights', 'w.pth'], /--model: 'r232' is not one of default, r231, ltrclobes, r231covidweb/],
     [[ctPath, 'o.nii.gz', '--weights', 'w.pth', '--batch', '0'], /--batch: invalid value '0'/],
     [[ctPath, 'o.nii.gz', '--weigths', 'w.pth'], /Unknown option '--weigths'/],
   ];
@@ -75,7 +75,7 @@ test('covseg lungs on a CT not in HU fails with the reason (exit 1)', async () =
   const ct = referenceCt();
   const windowed = join(dir, 'windowed.nii.gz');
   await writeVolume(windowed, createVolume(Uint8Array.from(ct.data, (v) => Math.max(0, Math.min(255, (v + 1000) / 8))), ct.dims, ct));
-  const r = covseg(windowed, join(dir, 'w.nii.gz'), '--weights', fixturePath('r231-tiny.pth'));
+  const r = covseg(windowed, join(dir, 'w.nii.gz'), '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
   assert.equal(r.status, 1);
   assert.match(r.stderr, /covseg lungs: error: lungmask R231 needs a CT in Hounsfield units: values span 0\.\.\d+, looks like an 8-bit windowed export/);
 });

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { LUNG_MODELS, lungModel, openLungModel } from '../../src/lungs/models.js';
 import { fixturePath, referenceCt } from './fixtures.js';
 
-test('the registry lists lungmask\'s three models with their classes and weight files', () => {
-  const rows = Object.values(LUNG_MODELS).map((m) => [m.name, m.kind, m.classes.length, m.weightsSource.match(/unet_\w+-\w+\.pth/)?.[0]]);
+test('the registry lists covseg\'s bundled model and lungmask\'s three models with their classes and weight files', () => {
+  const rows = Object.values(LUNG_MODELS).map((m) => [m.name, m.kind, m.classes.length, m.weightsSource.match(/unet_\w+-\w+\.pth|models\/lung-2d\.onnx/)?.[0]]);
   assert.deepEqual(rows, [
+    ['default', 'covseg-unet', 3, 'models/lung-2d.onnx'],
     ['r231', 'lungmask-unet', 3, 'unet_r231-d5d2fc3d.pth'],
     ['ltrclobes', 'lungmask-unet', 6, 'unet_ltrclobes-3a07043d.pth'],
     ['r231covidweb', 'lungmask-unet', 3, 'unet_r231covid-0de78a7e.pth'],
@@ -14,7 +15,7 @@ test('the registry lists lungmask\'s three models with their classes and weight 
 });
 
 test('an unknown model name lists the valid ones', () => {
-  assert.throws(() => lungModel('r232'), /unknown lung model 'r232'; choose one of r231, ltrclobes, r231covidweb/);
+  assert.throws(() => lungModel('r232'), /unknown lung model 'r232'; choose one of default, r231, ltrclobes, r231covidweb/);
 });
 
 test('a lungmask model without weights says where to download them', async () => {

@@ -18,8 +18,9 @@ const MODEL_LINES = Object.values(LUNG_MODELS)
 const HELP = `Usage: covseg lungs INPUT OUTPUT [--model NAME] [--weights PATH] [options]
 
 Segments the lungs of the CT in INPUT and writes the label map to OUTPUT, on INPUT's
-exact grid (same dims, spacing, origin and direction). lungmask's models run with
-lungmask's own pre- and post-processing, so the masks match lungmask's.
+exact grid (same dims, spacing, origin and direction): 1 = right lung, 2 = left lung.
+The default model is covseg's own (bundled, fast on CPU); lungmask's models run with
+lungmask's own pre- and post-processing, so their masks match lungmask's.
 
 INPUT    a CT in Hounsfield units: a NIfTI, NRRD or MetaImage file, or a DICOM
          folder (the series with the most voxels, or --series)
@@ -30,10 +31,11 @@ Models (--model):
 ${MODEL_LINES}
 
 lungmask's weights cannot be bundled with covseg: download the file named above once
-and pass it with --weights.
+and pass it with --weights. For the default model, --weights may name another lung
+model from 'covseg train --task lung'.
 
 Options:
-  --model NAME     one of ${Object.keys(LUNG_MODELS).join(', ')} (default r231)
+  --model NAME     one of ${Object.keys(LUNG_MODELS).join(', ')} (default: default)
   --weights PATH   the model's weights file (.pth as released, zip or legacy format)
   --batch N        slices per network call (default 20, as lungmask)
   --threads N      ONNX Runtime threads (default 2)
@@ -52,7 +54,7 @@ export const command: Command = {
   help: HELP,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {
-      model: { type: 'string', default: 'r231' },
+      model: { type: 'string', default: 'default' },
       weights: { type: 'string' },
       batch: { type: 'string' },
       threads: { type: 'string' },
