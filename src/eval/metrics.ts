@@ -2,6 +2,8 @@
  * Overlap metrics. The project's one Dice: everything (training logs, evaluation,
  * lung-model checks) goes through `diceFromCounts`.
  */
+import { percentiles } from '../volume/index.js';
+import { CovsegError } from '../util/errors.js';
 
 /** Voxel counts of a binary prediction against a binary reference. */
 export interface Confusion {
@@ -17,7 +19,7 @@ export interface Confusion {
  */
 export function confusion(prediction: ArrayLike<number>, reference: ArrayLike<number>, mask?: ArrayLike<number>): Confusion {
   if (prediction.length !== reference.length || (mask && mask.length !== reference.length)) {
-    throw new Error(`confusion: prediction (${prediction.length}), reference (${reference.length})${mask ? ` and mask (${mask.length})` : ''} differ in size`);
+    throw new CovsegError(`confusion: prediction (${prediction.length}), reference (${reference.length})${mask ? ` and mask (${mask.length})` : ''} differ in size; compare masks on one grid (resize with nearest-neighbour first)`);
   }
   let tp = 0, fp = 0, fn = 0, tn = 0;
   for (let i = 0; i < reference.length; i++) {
@@ -69,4 +71,34 @@ export function meanStd(values: number[]): { mean: number; std: number; n: numbe
   const mean = v.reduce((a, b) => a + b, 0) / n;
   const std = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
   return { mean, std, n };
+}
+
+/** Distribution of one metric over cases (or slices), NaN values left out. */
+export interface MetricStats {
+  mean: number;
+  /** Sample standard deviation (n − 1); 0 for one value. */
+  std: number;
+  median: number;
+  min: number;
+  max: number;
+  /** Values that were not NaN. */
+  n: number;
+}
+
+/**
+ * Mean ± sample std, median, min and max of `values` (NaN = undefined for that case, left
+ * out and not counted in `n`). With no defined value every statistic is NaN and n is 0.
+ * The median uses the project's one percentile (numpy's linear interpolation).
+ */
+export function metricStats(values: readonly number[]): MetricStats {
+  const defined = Float64Array.from(values.filter((v) => !Number.isNaN(v)));
+  const { mean, std, n } = meanStd([...defined]);
+  if (n === 0) return { mean: NaN, std: NaN, median: NaN, min: NaN, max: NaN, n: 0 };
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of defined) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { mean, std, median: percentiles(defined, [50])[0]!, min, max, n };
 }
