@@ -17,4 +17,5 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'segment', summary: 'segment lungs and lesions of a new CT and report the % of each lung affected', load: async () => (await import('./segment.js')).command },
   { name: 'train', summary: 'train a 2D or 3D U-Net (lung-masked Dice loss) on a covseg database', load: async () => (await import('./train.js')).command },
   { name: 'lungs', summary: "segment the lungs of a CT with lungmask's R231 (or LTRCLobes, R231CovidWeb)", load: async () => (await import('./lungs.js')).command },
+  { name: 'evaluate', summary: 'score a model case by case on a database split or a folder of slices (Dice, Table 2, figures)', load: async () => (await import('./evaluate.js')).command },
 ];

@@ -1,0 +1,87 @@
+/** `covseg evaluate`: a model's Dice and friends, case by case, on a database split or a folder of slices. */
+import type { Command } from '../command.js';
+import { choiceFlag, numberFlag, parseFlags } from '../command.js';
+import { UsageError } from '../../util/errors.js';
+import { loadSegmentationModel } from '../../infer/segmentation-model.js';
+import { EVAL_SPLITS, evaluateModel, planDatabaseEvaluation, planFolderEvaluation, summaryLines, writeEvaluation, type EvalSplit } from '../../eval/index.js';
+
+const HELP = `covseg evaluate --model M.onnx --db DB [options]
+covseg evaluate --model M.onnx --images DIR --masks DIR [--lungs DIR] [options]
+
+Runs a covseg model (from 'covseg train') exactly as 'covseg segment' does and scores
+it case by case against the reference masks, at the reference's own resolution.
+The reference is the lesion mask for a lesion model (with the Dice also inside the lung
+mask where there is one), the lung mask for a lung model.
+
+What a case is:
+  --db, 2D model     one patient group: its slices' TP/FP/FN are pooled (the mean of the
+                     slices' own Dice, as COVID-SemiSeg papers report, is given too)
+  --db, 3D model     one volume of the 3D database
+  --images           one image file; masks are matched by name, extension aside
+                     (COVID-SemiSeg: Imgs/12.jpg ↔ GT/12.png; nonzero = lesion)
+An empty reference with an empty prediction scores Dice 1, with any prediction Dice 0;
+the summary counts such cases (emptyReference, emptyBoth).
+
+Options:
+  --model M.onnx         the model; its task, 2D/3D, input size and threshold are read from it
+  --db DB                a database from 'covseg build-db' (manifest.json, splits.json)
+  --split S              ${EVAL_SPLITS.join(' | ')} (default test)
+  --sources a,b          only cases of these sources
+  --images DIR           a folder of PNG/JPEG slices, each its own case
+  --masks DIR            their reference masks, same names
+  --lungs DIR            their lung masks, same names (lesion models: Dice inside the lungs)
+  --threshold X          probability cut in (0, 1) (default: the model's own)
+  --batch N              slices per ONNX Runtime call (default 8)
+  --json OUT.json        write every case and slice and the summaries (keys: summary.dice_mean,
+                         summary.dice_std, summary.n, splits.<split>, cases[].id, cases[].dice, slices[])
+  --markdown OUT.md      write the Table 2 layout: one row per case, then mean ± std,
+                         median [min, max], pooled and per-slice rows per split
+  --figures DIR          write DIR/<split>-best-median-worst.png (CT with TP/FP/FN),
+                         DIR/<split>-dice-per-case.png, DIR/dice-per-split.png
+  --quiet                no progress bar
+
+Prints the Dice mean ± std per split and the files written.
+`;
+
+export const command: Command = {
+  name: 'evaluate',
+  summary: 'score a model case by case on a database split or a folder of slices (Dice, Table 2, figures)',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, {
+      model: { type: 'string' }, db: { type: 'string' }, split: { type: 'string' }, sources: { type: 'string' },
+      images: { type: 'string' }, masks: { type: 'string' }, lungs: { type: 'string' }, threshold: { type: 'string' },
+      batch: { type: 'string' }, json: { type: 'string' }, markdown: { type: 'string' }, figures: { type: 'string' }, quiet: { type: 'boolean' },
+    });
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    if (!values.model) throw new UsageError('--model is required');
+    const folderMode = values.images !== undefined || values.masks !== undefined || values.lungs !== undefined;
+    if (folderMode === (values.db !== undefined)) throw new UsageError('give either --db DB or --images DIR --masks DIR');
+    if (folderMode && (!values.images || !values.masks)) throw new UsageError('--images and --masks go together');
+    if (folderMode && (values.split !== undefined || values.sources !== undefined)) throw new UsageError('--split and --sources are for --db');
+    const split = choiceFlag<EvalSplit>('split', values.split, EVAL_SPLITS, 'test');
+    const threshold = values.threshold === undefined ? undefined : numberFlag('threshold', values.threshold, 0.5, (n) => n > 0 && n < 1);
+    const batchSize = numberFlag('batch', values.batch, 8, (n) => Number.isInteger(n) && n > 0);
+    const quiet = values.quiet ?? false;
+
+    const model = await loadSegmentationModel(values.model);
+    try {
+      const plan = folderMode
+        ? await planFolderEvaluation({ images: values.images!, masks: values.masks!, ...(values.lungs ? { lungs: values.lungs } : {}) }, model.spec)
+        : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources.split(',') } : {}) });
+      for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
+      const run = await evaluateModel(model, plan, { batchSize, quiet, ...(threshold === undefined ? {} : { threshold }) });
+      const written = await writeEvaluation(run, {
+        ...(values.json ? { json: values.json } : {}),
+        ...(values.markdown ? { markdown: values.markdown } : {}),
+        ...(values.figures ? { figures: values.figures } : {}),
+      });
+      const { spec } = model;
+      process.stdout.write(`${spec.dims}D ${spec.task} model ${model.file}, threshold ${run.evaluation.threshold}\n`);
+      for (const line of summaryLines(run.evaluation)) process.stdout.write(`${line}\n`);
+      for (const file of written) process.stdout.write(`wrote ${file}\n`);
+    } finally {
+      await model.onnx.release();
+    }
+  },
+};

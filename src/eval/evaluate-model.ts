@@ -1,0 +1,247 @@
+/**
+ * Runs a covseg model over an evaluation plan exactly as inference does (2D: `predictSlices`
+ * on stacks of slices, so the same input transform and resize path; 3D: `predictVolume3d`),
+ * thresholds the probabilities, and scores every slice against its reference on the
+ * reference's own grid (the database resolution).
+ */
+import { CovsegError } from '../util/errors.js';
+import { ProgressBar } from '../util/progress.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { readImage } from '../io/index.js';
+import { createVolume, type Volume } from '../volume/index.js';
+import { predictSlices, threshold as thresholdProbabilities } from '../infer/slice-inferer.js';
+import { predictVolume3d } from '../infer/volume-inferer.js';
+import type { SegmentationModel } from '../infer/segmentation-model.js';
+import { buildEvaluation, evaluateSlice, evaluationToJson, poolCase, type CaseResult, type Evaluation, type SliceResult } from './evaluation.js';
+import type { EvaluationPlan, SliceCasePlan, SliceFiles, VolumeCasePlan } from './plan.js';
+import { evaluationMarkdown } from './table.js';
+import { writeEvaluationFigures, type FigureSlice } from './figures.js';
+
+export interface EvaluateModelOptions {
+  /** Probability above which a voxel counts as predicted, in (0, 1). Defaults to the model's own (`spec.threshold`). */
+  threshold?: number;
+  /** 2D: slices per ONNX Runtime call (and per read). Defaults to 8. */
+  batchSize?: number;
+  /** Print no progress bar. Defaults to false. */
+  quiet?: boolean;
+  /** Date written into the evaluation. Defaults to now. */
+  date?: Date;
+}
+
+export interface EvaluationRun {
+  evaluation: Evaluation;
+  /** Per case id, its slice with the most reference voxels, for figures. */
+  figureSlices: Map<string, FigureSlice>;
+}
+
+/** Evaluates `model` on the cases of `plan` (see plan.ts); the model's spec must match the plan's 2D/3D kind. */
+export async function evaluateModel(model: SegmentationModel, plan: EvaluationPlan, options: EvaluateModelOptions = {}): Promise<EvaluationRun> {
+  const level = options.threshold ?? model.spec.threshold;
+  if (!(level > 0 && level < 1)) throw new CovsegError(`threshold must be in (0, 1), got ${level}`, { file: model.file });
+  if (model.spec.dims !== plan.dims) {
+    throw new CovsegError(`the model is ${model.spec.dims}D but the plan holds ${plan.dims}D cases; plan with the model's spec`, { file: model.file });
+  }
+  const batchSize = options.batchSize ?? 8;
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new CovsegError(`batch size must be a positive integer, got ${batchSize}`);
+  const label = plan.data.kind === 'database' ? `evaluating ${plan.data.split}` : 'evaluating images';
+  const cases: CaseResult[] = [];
+  const slices: SliceResult[] = [];
+  const figureSlices = new Map<string, FigureSlice>();
+  if (plan.dims === 2) {
+    const perCase = await evaluateSlices(model, plan.cases, level, batchSize, figureSlices, new ProgressBar({ label, total: plan.cases.reduce((n, c) => n + c.slices.length, 0), quiet: options.quiet ?? false }));
+    for (const c of plan.cases) {
+      const own = perCase.get(c.info.id)!;
+      cases.push(poolCase(own, c.info));
+      slices.push(...own);
+    }
+  } else {
+    const bar = new ProgressBar({ label, total: plan.cases.length, quiet: options.quiet ?? false });
+    for (const c of plan.cases) {
+      const own = await evaluateVolumeCase(model, c, level, figureSlices);
+      cases.push(poolCase(own, c.info));
+      // Slices with neither reference nor prediction are left out of the list (their TN still count in the case).
+      slices.push(...own.filter((s) => s.reference_voxels + s.predicted_voxels > 0));
+      bar.tick();
+    }
+    bar.finish();
+  }
+  const evaluation = buildEvaluation(cases, slices, {
+    model: { file: model.file, spec: model.spec },
+    data: plan.data,
+    threshold: level,
+    date: (options.date ?? new Date()).toISOString(),
+    warnings: plan.warnings,
+  });
+  return { evaluation, figureSlices };
+}
+
+/** A mask file as 0/1 on its own grid: nonzero = positive, except JPEG (lossy: ≥ 128). */
+async function readMask(path: string, width: number, height: number, image: string): Promise<Uint8Array> {
+  const { volume, meta } = await readImage(path);
+  const [w, h, d] = volume.dims;
+  if (w !== width || h !== height || d !== 1) {
+    throw new CovsegError(`mask is ${w}×${h}${d > 1 ? `×${d}` : ''} but its image ${image} is ${width}×${height}; a mask must be on its slice's grid`, { file: path });
+  }
+  return binarize(volume.data, meta.format === 'jpeg' ? 128 : 1);
+}
+
+/** 1 where value ≥ `cut`, else 0 (a flat loop: a mapping callback per pixel costs ~10× more). */
+function binarize(values: Volume['data'], cut: number): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i]! >= cut ? 1 : 0;
+  return out;
+}
+
+interface LoadedSlice {
+  files: SliceFiles;
+  image: Volume;
+  reference: Uint8Array;
+  lungMask: Uint8Array | undefined;
+}
+
+async function loadSlice(files: SliceFiles): Promise<LoadedSlice> {
+  const { volume: image } = await readImage(files.image);
+  if (image.dims[2] !== 1) throw new CovsegError(`expected one 2D slice, found ${image.dims[2]} slices`, { file: files.image });
+  const [w, h] = image.dims;
+  const [reference, lungMask] = await Promise.all([
+    readMask(files.reference, w, h, files.image),
+    files.lungMask ? readMask(files.lungMask, w, h, files.image) : undefined,
+  ]);
+  return { files, image, reference, lungMask };
+}
+
+/**
+ * Runs `predictSlices` once per run of consecutive same-sized slices, stacked as one
+ * volume (8-bit slices stay 8-bit, mixed types become float32), and returns each
+ * slice's thresholded prediction.
+ */
+async function predictStacked(model: SegmentationModel, loaded: readonly LoadedSlice[], level: number, batchSize: number): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (let start = 0; start < loaded.length;) {
+    const [w, h] = loaded[start]!.image.dims;
+    let end = start + 1;
+    while (end < loaded.length && loaded[end]!.image.dims[0] === w && loaded[end]!.image.dims[1] === h) end++;
+    const run = loaded.slice(start, end);
+    const plane = w * h;
+    const data = run.every((s) => s.image.data instanceof Uint8Array) ? new Uint8Array(plane * run.length) : new Float32Array(plane * run.length);
+    run.forEach((s, k) => data.set(s.image.data, k * plane));
+    // PNG/JPEG slices carry no geometry: identity direction, so predictSlices' LPS reorientation leaves them as they are.
+    const prediction = thresholdProbabilities(await predictSlices(model, createVolume(data, [w, h, run.length]), { batchSize }), level);
+    for (let k = 0; k < run.length; k++) out.push(prediction.data.slice(k * plane, (k + 1) * plane));
+    start = end;
+  }
+  return out;
+}
+
+/**
+ * Scores every slice of `cases`, read and run in batches of `batchSize` across case
+ * boundaries (a folder of single-slice cases still fills each ONNX Runtime call).
+ * Returns each case's slice results, by case id.
+ */
+async function evaluateSlices(
+  model: SegmentationModel,
+  cases: readonly SliceCasePlan[],
+  level: number,
+  batchSize: number,
+  figureSlices: Map<string, FigureSlice>,
+  bar: ProgressBar,
+): Promise<Map<string, SliceResult[]>> {
+  const perCase = new Map<string, SliceResult[]>(cases.map((c) => [c.info.id, []]));
+  const work = cases.flatMap((c) => c.slices.map((files) => ({ caseId: c.info.id, files })));
+  for (let start = 0; start < work.length; start += batchSize) {
+    const chunk = work.slice(start, start + batchSize);
+    const loaded = await Promise.all(chunk.map((w) => loadSlice(w.files)));
+    const predictions = await predictStacked(model, loaded, level, batchSize);
+    loaded.forEach((s, k) => {
+      const { caseId } = chunk[k]!;
+      const prediction = predictions[k]!;
+      const masks = s.lungMask ? { prediction, reference: s.reference, lungMask: s.lungMask } : { prediction, reference: s.reference };
+      const result = evaluateSlice(masks, { id: s.files.id, caseId, z: s.files.z });
+      perCase.get(caseId)!.push(result);
+      keepFigureSlice(figureSlices, caseId, { width: s.image.dims[0], height: s.image.dims[1], image: s.image.data, prediction, reference: s.reference }, result);
+    });
+    bar.tick(chunk.length);
+  }
+  bar.finish();
+  return perCase;
+}
+
+async function evaluateVolumeCase(model: SegmentationModel, c: VolumeCasePlan, level: number, figureSlices: Map<string, FigureSlice>): Promise<SliceResult[]> {
+  const [{ volume: image }, { volume: referenceVolume }, lung] = await Promise.all([
+    readImage(c.image),
+    readImage(c.reference),
+    c.lungMask ? readImage(c.lungMask) : undefined,
+  ]);
+  for (const [path, v] of [[c.reference, referenceVolume], [c.lungMask, lung?.volume]] as const) {
+    if (v && v.dims.some((d, i) => d !== image.dims[i])) {
+      throw new CovsegError(`mask grid ${v.dims.join('×')} differs from the image's ${image.dims.join('×')} (${c.image}); rebuild the database`, { file: path });
+    }
+  }
+  // The 3D database CT is already normalised to [0, 1]: not HU, so padding uses its own minimum.
+  const prediction = thresholdProbabilities(await predictVolume3d(model, image, { isHu: false }), level);
+  // Database label maps are 0/1 (NRRD): any nonzero voxel is positive. Negative values cannot occur in them.
+  const reference = binarize(referenceVolume.data, 1);
+  const lungMask = lung ? binarize(lung.volume.data, 1) : undefined;
+  const [nx, ny, nz] = image.dims;
+  const plane = nx * ny;
+  const results: SliceResult[] = [];
+  for (let z = 0; z < nz; z++) {
+    const part = <T extends Volume['data']>(a: T): T => a.subarray(z * plane, (z + 1) * plane) as T;
+    const planes = { width: nx, height: ny, image: part(image.data), prediction: part(prediction.data), reference: part(reference) };
+    const masks = lungMask ? { ...planes, lungMask: part(lungMask) } : planes;
+    const result = evaluateSlice(masks, { id: `${c.info.id}_z${String(z).padStart(3, '0')}`, caseId: c.info.id, z });
+    results.push(result);
+    keepFigureSlice(figureSlices, c.info.id, planes, result);
+  }
+  return results;
+}
+
+/** The planes of one slice, shape [height, width] (views; copied when kept). */
+interface SlicePlanes {
+  width: number;
+  height: number;
+  image: Volume['data'];
+  prediction: Uint8Array;
+  reference: Uint8Array;
+}
+
+/** Keeps a copy of the slice for `caseId` if it has more reference voxels than the one kept (or, without any, more predicted voxels). */
+function keepFigureSlice(kept: Map<string, FigureSlice>, caseId: string, planes: SlicePlanes, result: SliceResult): void {
+  const old = kept.get(caseId);
+  if (old && (result.reference_voxels < old.referenceVoxels || (result.reference_voxels === old.referenceVoxels && result.predicted_voxels <= old.predictedVoxels))) return;
+  kept.set(caseId, {
+    caseId,
+    sliceId: result.id,
+    width: planes.width,
+    height: planes.height,
+    image: planes.image instanceof Uint8Array ? planes.image.slice() : Float32Array.from(planes.image),
+    prediction: planes.prediction.slice(),
+    reference: planes.reference.slice(),
+    referenceVoxels: result.reference_voxels,
+    predictedVoxels: result.predicted_voxels,
+  });
+}
+
+export interface WriteEvaluationOptions {
+  /** Write the evaluation JSON here. Defaults to not written. */
+  json?: string;
+  /** Write the markdown report (Table 2 layout) here. Defaults to not written. */
+  markdown?: string;
+  /** Write the figures into this folder (see writeEvaluationFigures). Defaults to none. */
+  figures?: string;
+}
+
+/** Writes the requested outputs (atomically) and returns the paths written. */
+export async function writeEvaluation(run: EvaluationRun, options: WriteEvaluationOptions = {}): Promise<string[]> {
+  const written: string[] = [];
+  if (options.json) {
+    await writeFileAtomic(options.json, evaluationToJson(run.evaluation));
+    written.push(options.json);
+  }
+  if (options.markdown) {
+    await writeFileAtomic(options.markdown, evaluationMarkdown(run.evaluation));
+    written.push(options.markdown);
+  }
+  if (options.figures) written.push(...(await writeEvaluationFigures(run.evaluation, run.figureSlices, options.figures)));
+  return written;
+}
