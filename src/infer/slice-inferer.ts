@@ -6,7 +6,7 @@
  */
 import { createVolume, type Volume } from '../volume/volume.js';
 import { reorientToLps, resizeSlice, undoReorient } from '../volume/index.js';
-import { sliceToModelInput } from '../preprocess/model-input.js';
+import { sliceToModelInput, type SliceInputTransform } from '../preprocess/model-input.js';
 import { CovsegError } from '../util/errors.js';
 import type { SegmentationModel } from './segmentation-model.js';
 
@@ -33,7 +33,7 @@ export async function predictSlices(model: SegmentationModel, ct: Volume, option
   const input = new Float32Array(batchSize * size * size);
   for (let start = 0; start < slices.length; start += batchSize) {
     const batch = slices.slice(start, start + batchSize);
-    batch.forEach((z, k) => input.set(sliceToModelInput(lps.data.subarray(z * plane, (z + 1) * plane), nx, ny, size, spec.inputTransform as 'clahe-v1'), k * size * size));
+    batch.forEach((z, k) => input.set(sliceToModelInput(lps.data.subarray(z * plane, (z + 1) * plane), nx, ny, size, spec.inputTransform as SliceInputTransform), k * size * size));
     const { data } = await model.onnx.run(input.subarray(0, batch.length * size * size), [batch.length, 1, size, size]);
     batch.forEach((z, k) => {
       const prob = data.subarray(k * size * size, (k + 1) * size * size);

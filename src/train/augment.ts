@@ -1,37 +1,53 @@
 /**
- * Random augmentation of training samples: flips, small rotations and scales (2D),
- * intensity jitter (gamma, contrast, brightness, noise). Lesion appearance differs
- * between hospitals and exports; jittering intensity is what lets one model serve them.
- * Geometry goes through the project's one resampler (`resampleToGrid`).
+ * Random augmentation of training samples. Lesion appearance differs between hospitals
+ * and exports, so intensities are jittered twice: before the model-input transform
+ * (random windowing with saturation, gamma — what different exports do to a scan) and
+ * after it (contrast, brightness, noise); geometry gets flips and small rotations and
+ * scales (2D), through the project's one resampler (`resampleToGrid`).
  */
 import { createVolume, type Mat3, type Vec3 } from '../volume/volume.js';
 import { resampleToGrid } from '../volume/index.js';
 import type { Rng } from '../util/random.js';
 
 export interface AugmentOptions {
+  /** Probability of a random intensity window (clip to [lo, hi] ⊂ [0,1], rescale), as 8-bit exports do. Defaults to 0.3. */
+  windowProbability?: number;
+  /** Gamma range applied to the [0,1] image before the input transform. Defaults to [0.7, 1.5]. */
+  gammaRange?: [number, number];
   /** Mirror left–right with probability 0.5. Defaults to true. */
   flip?: boolean;
   /** Maximum in-plane rotation in degrees (2D only). Defaults to 10. */
   maxRotationDeg?: number;
-  /** Zoom range (2D only). Defaults to [0.9, 1.1]. */
+  /** Zoom range (2D only); wide because slice exports crop the field of view differently. Defaults to [0.8, 1.3]. */
   scaleRange?: [number, number];
-  /** Gamma range applied to the [0,1] image. Defaults to [0.7, 1.5]. */
-  gammaRange?: [number, number];
-  /** Maximum relative contrast change. Defaults to 0.15. */
+  /** Maximum relative contrast change after the transform. Defaults to 0.1. */
   contrast?: number;
-  /** Maximum brightness shift. Defaults to 0.1. */
+  /** Maximum brightness shift after the transform. Defaults to 0.05. */
   brightness?: number;
-  /** Maximum standard deviation of added Gaussian noise. Defaults to 0.03. */
+  /** Maximum standard deviation of Gaussian noise added after the transform. Defaults to 0.02. */
   noiseStd?: number;
 }
 
-const DEFAULTS: Required<AugmentOptions> = { flip: true, maxRotationDeg: 10, scaleRange: [0.9, 1.1], gammaRange: [0.7, 1.5], contrast: 0.15, brightness: 0.1, noiseStd: 0.03 };
+const DEFAULTS: Required<AugmentOptions> = { windowProbability: 0.3, gammaRange: [0.7, 1.5], flip: true, maxRotationDeg: 10, scaleRange: [0.8, 1.3], contrast: 0.1, brightness: 0.05, noiseStd: 0.02 };
+
+/** Intensity changes an export could have made: random window (with saturation) and gamma, in place on a [0,1] image. */
+export function augmentBeforeTransform(image: Float32Array, rng: Rng, options: AugmentOptions = {}): void {
+  const o = { ...DEFAULTS, ...options };
+  const windowed = rng.next() < o.windowProbability;
+  const lo = windowed ? rng.uniform(0, 0.25) : 0;
+  const hi = windowed ? rng.uniform(0.6, 1) : 1;
+  const gamma = Math.exp(rng.uniform(Math.log(o.gammaRange[0]), Math.log(o.gammaRange[1])));
+  for (let i = 0; i < image.length; i++) {
+    const v = Math.min(1, Math.max(0, (image[i]! - lo) / (hi - lo)));
+    image[i] = Math.pow(v, gamma);
+  }
+}
 
 /**
- * Augments one sample in place. `image` is [0,1] float, `masks` are 0/1 label arrays,
- * all of `spatial` shape ([H, W] or [D, H, W], x fastest).
+ * Flips, rotation/zoom (2D) and mild contrast/brightness/noise, in place. `image` is the
+ * model input, `masks` are 0/1 label arrays, all of `spatial` shape ([H, W] or [D, H, W], x fastest).
  */
-export function augmentSample(image: Float32Array, masks: Uint8Array[], spatial: number[], rng: Rng, options: AugmentOptions = {}): void {
+export function augmentAfterTransform(image: Float32Array, masks: Uint8Array[], spatial: number[], rng: Rng, options: AugmentOptions = {}): void {
   const o = { ...DEFAULTS, ...options };
   const [w, h, d] = spatial.length === 2 ? [spatial[1]!, spatial[0]!, 1] : [spatial[2]!, spatial[1]!, spatial[0]!];
   if (o.flip && rng.next() < 0.5) {
@@ -43,13 +59,11 @@ export function augmentSample(image: Float32Array, masks: Uint8Array[], spatial:
     const scale = rng.uniform(o.scaleRange[0], o.scaleRange[1]);
     warp2d(image, masks, w, h, angle, scale);
   }
-  const gamma = Math.exp(rng.uniform(Math.log(o.gammaRange[0]), Math.log(o.gammaRange[1])));
   const contrast = 1 + rng.uniform(-o.contrast, o.contrast);
   const brightness = rng.uniform(-o.brightness, o.brightness);
   const noise = rng.uniform(0, o.noiseStd);
   for (let i = 0; i < image.length; i++) {
-    const v = Math.pow(Math.min(1, Math.max(0, image[i]!)), gamma);
-    image[i] = (v - 0.5) * contrast + 0.5 + brightness + (noise > 0 ? noise * rng.normal() : 0);
+    image[i] = (image[i]! - 0.5) * contrast + 0.5 + brightness + (noise > 0 ? noise * rng.normal() : 0);
   }
 }
 

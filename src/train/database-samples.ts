@@ -13,7 +13,7 @@ import { decodePng, rasterToGrey, readVolume } from '../io/index.js';
 import { resizeSlice } from '../volume/index.js';
 import { loadManifest, loadSplits, type CaseRecord, type SplitName } from '../database/index.js';
 import type { SourceName } from '../datasets/types.js';
-import { sliceToModelInput, type SliceInputTransform } from '../preprocess/model-input.js';
+import { sliceToModelStage1, sliceToModelStage2, type SliceInputTransform } from '../preprocess/model-input.js';
 import { CovsegError } from '../util/errors.js';
 import { ProgressBar } from '../util/progress.js';
 import { StoredSampleSet, type StoredSample, type StoredSetOptions } from './stored-samples.js';
@@ -26,7 +26,7 @@ export interface DatabaseSamplesOptions {
   sources?: SourceName[];
   /** 2D: side of the square model input. Defaults to 320 (the database's slice size). */
   inputSize?: number;
-  /** 2D: input transform. Defaults to 'clahe-v1'. */
+  /** 2D: input transform. Defaults to 'clahe-v2'. */
   transform?: SliceInputTransform;
   /** Passed to the sample set (augmentation, 3D patch size). */
   set?: StoredSetOptions;
@@ -62,7 +62,7 @@ function binaryResized(mask: Uint8Array, w: number, h: number, size: number): Ui
 /** The 2D slices of `split`, as model inputs of `inputSize`². */
 export async function loadSliceSplit(db: string, split: SplitName, options: DatabaseSamplesOptions): Promise<LoadedSplit> {
   const size = options.inputSize ?? 320;
-  const transform = options.transform ?? 'clahe-v1';
+  const transform = options.transform ?? 'clahe-v2';
   const cases = await splitCases(db, split, options.sources);
   const slices = cases.flatMap((c) => c.slices2d.map((s) => ({ c, s })));
   const bar = new ProgressBar({ label: `loading ${split} slices`, total: slices.length, quiet: options.quiet });
@@ -75,7 +75,8 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
       continue;
     }
     const [image, lesion, lung] = await Promise.all([readPngGrey(join(db, s.image)), readPngGrey(join(db, s.lesion)), readPngGrey(join(db, s.lung))]);
-    const input = sliceToModelInput(image.data, image.width, image.height, size, transform);
+    // Stored before equalisation, so training can jitter intensities the way exports differ.
+    const input = sliceToModelStage1(image.data, image.width, image.height, size, transform);
     const lungMask = binaryResized(lung.data, lung.width, lung.height, size);
     const lesionMask = binaryResized(lesion.data, lesion.width, lesion.height, size);
     samples.push({
@@ -87,7 +88,8 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
     });
   }
   bar.finish();
-  return { set: new StoredSampleSet(samples, [size, size], options.set), cases: cases.length, skippedNoLung };
+  const finishInput = (img: Float32Array) => sliceToModelStage2(img, size, transform);
+  return { set: new StoredSampleSet(samples, [size, size], { ...options.set, finishInput }), cases: cases.length, skippedNoLung };
 }
 
 /** The 3D volumes of `split` ([D, H, W] = [80, 320, 320] in a default database). */

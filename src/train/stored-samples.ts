@@ -3,7 +3,7 @@
  * sample per volume, or random patches of it biased towards lesions).
  */
 import type { Rng } from '../util/random.js';
-import { augmentSample, type AugmentOptions } from './augment.js';
+import { augmentAfterTransform, augmentBeforeTransform, type AugmentOptions } from './augment.js';
 import type { BatchBuffers, SampleSet } from './samples.js';
 
 /** One stored sample: image [0,1], target and loss mask 0/1, all of the set's stored shape. */
@@ -25,6 +25,11 @@ export interface StoredSetOptions {
   patch?: number[];
   /** 3D patches: probability that a patch is centred on a lesion voxel. Defaults to 0.67. */
   lesionBias?: number;
+  /**
+   * Completes the model-input transform on a stored image (e.g. the equalisation of
+   * 'clahe-v2'), after intensity augmentation. Defaults to none (images are stored as inputs).
+   */
+  finishInput?: (image: Float32Array) => Float32Array;
 }
 
 export class StoredSampleSet implements SampleSet {
@@ -64,7 +69,9 @@ export class StoredSampleSet implements SampleSet {
     copyBox(s.image, this.stored, start, this.spatial, image);
     copyBox(s.target, this.stored, start, this.spatial, target);
     copyBox(s.lossMask, this.stored, start, this.spatial, lossMask);
-    if (rng) augmentSample(image, [target, lossMask], this.spatial, rng, this.options.augment);
+    if (rng) augmentBeforeTransform(image, rng, this.options.augment);
+    if (this.options.finishInput) image.set(this.options.finishInput(image));
+    if (rng) augmentAfterTransform(image, [target, lossMask], this.spatial, rng, this.options.augment);
   }
 
   /** Corner of the patch in stored coordinates (same axis order as `stored`). */

@@ -7,6 +7,7 @@ import { trainNetwork, RUN_FILES } from '../../train/loop.js';
 import { LR_SCHEDULES, type LrSchedule } from '../../train/schedule.js';
 import { SOURCE_NAMES, type SourceName } from '../../datasets/types.js';
 import { specToMetadata } from '../../infer/model-spec.js';
+import { SLICE_INPUT_TRANSFORMS, type SliceInputTransform } from '../../preprocess/model-input.js';
 
 const HELP = `covseg train --db DB --dims 2|3 --out RUN [options]
 
@@ -32,6 +33,7 @@ Options:
   --weight-decay X        L2 weight decay (default 0)
   --schedule S            ${LR_SCHEDULES.join(' | ')} (default constant)
   --input-size N          2D: side of the square network input, divisible by 16 (default 320)
+  --input-transform T     2D: clahe-v2 (default) or clahe-v1, see src/preprocess/model-input.ts
   --patch D,H,W           3D: random training patch (default: whole 80×320×320 volumes)
   --base-filters N        filters in the first level (default 16)
   --depth N               down-sampling steps (default 4)
@@ -60,7 +62,7 @@ export const command: Command = {
       db: { type: 'string' }, dims: { type: 'string' }, out: { type: 'string' }, task: { type: 'string' }, sources: { type: 'string' },
       epochs: { type: 'string' }, patience: { type: 'string' }, batch: { type: 'string' }, 'samples-per-epoch': { type: 'string' },
       optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' }, 'weight-decay': { type: 'string' },
-      schedule: { type: 'string' }, 'input-size': { type: 'string' }, patch: { type: 'string' }, 'base-filters': { type: 'string' },
+      schedule: { type: 'string' }, 'input-size': { type: 'string' }, 'input-transform': { type: 'string' }, patch: { type: 'string' }, 'base-filters': { type: 'string' },
       depth: { type: 'string' }, norm: { type: 'string' }, 'no-augment': { type: 'boolean' }, device: { type: 'string' },
       threads: { type: 'string' }, seed: { type: 'string' }, float16: { type: 'boolean' }, resume: { type: 'boolean' }, quiet: { type: 'boolean' },
     });
@@ -75,6 +77,7 @@ export const command: Command = {
     const positive = (n: number) => n > 0;
     const depth = numberFlag('depth', values.depth, 4, (n) => Number.isInteger(n) && n >= 1 && n <= 6);
     const inputSize = numberFlag('input-size', values['input-size'], 320, (n) => Number.isInteger(n) && n % 2 ** depth === 0);
+    const transform = choiceFlag<SliceInputTransform>('input-transform', values['input-transform'], SLICE_INPUT_TRANSFORMS, 'clahe-v2');
     const patch = values.patch?.split(',').map(Number);
     if (patch && (dims !== 3 || patch.length !== 3 || patch.some((p) => !Number.isInteger(p) || p % 2 ** depth !== 0))) {
       throw new UsageError(`--patch: three integers divisible by ${2 ** depth}, for --dims 3`);
@@ -87,7 +90,7 @@ export const command: Command = {
     };
     const quiet = values.quiet ?? false;
     const load = dims === 2 ? loadSliceSplit : loadVolumeSplit;
-    const dataOptions = { task, sources, inputSize, quiet, set: { patch } };
+    const dataOptions = { task, sources, inputSize, transform, quiet, set: { patch } };
     const train = await load(values.db, 'train', dataOptions);
     const val = await load(values.db, 'validation', dataOptions);
     for (const [name, s] of [['train', train], ['validation', val]] as const) {
@@ -114,7 +117,7 @@ export const command: Command = {
       title: `${dims}D ${task} U-Net`,
       quiet,
       modelMetadata: {
-        ...specToMetadata({ task, dims, inputSize: dims === 2 ? inputSize : 320, inputTransform: dims === 2 ? 'clahe-v1' : 'method-3d', threshold: 0.5 }),
+        ...specToMetadata({ task, dims, inputSize: dims === 2 ? inputSize : 320, inputTransform: dims === 2 ? transform : 'method-3d', threshold: 0.5 }),
         'covseg.trainedOn': JSON.stringify({ db: values.db, sources: sources ?? 'all', trainSamples: train.set.length, valSamples: val.set.length }),
       },
     }, { train: train.set, val: val.set });
