@@ -1,0 +1,255 @@
+/**
+ * Safe extraction of an uploaded zip (a DICOM series, usually). An upload is untrusted,
+ * so before a byte is written the central directory is checked: no absolute names, no
+ * '..', no symlinks or device entries, no encryption, no ZIP64, at most `maxEntries`
+ * entries and at most `maxUncompressedBytes` declared in total. Entries are then inflated
+ * (fflate) in small pushes while counting, so an entry that inflates to more than its
+ * header declares (a lying zip bomb) is stopped within one push, and memory stays bounded.
+ */
+import { open, mkdir, rm, type FileHandle } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import { join, resolve, sep } from 'node:path';
+import { Inflate } from 'fflate';
+import { CovsegError } from '../util/errors.js';
+
+export interface ExtractZipOptions {
+  /** Most entries (files and folders) the archive may hold. Defaults to 10,000 (a long CT series has ~2,000 slices). */
+  maxEntries?: number;
+  /** Most bytes all entries may inflate to, together. Defaults to 2 GiB. */
+  maxUncompressedBytes?: number;
+}
+
+export interface ExtractZipResult {
+  /** Extracted regular files, relative to the destination folder, '/'-separated, in archive order. */
+  files: string[];
+  /** Bytes written. */
+  uncompressedBytes: number;
+}
+
+/** Why an archive was refused; `reason` is a stable code for the HTTP layer. */
+export class UnsafeZipError extends CovsegError {
+  constructor(
+    readonly reason: 'not-zip' | 'corrupt' | 'unsupported' | 'unsafe-path' | 'symlink' | 'too-many-entries' | 'too-large',
+    message: string,
+    file: string,
+  ) {
+    super(message, { file });
+    this.name = 'UnsafeZipError';
+  }
+}
+
+const EOCD_SIGNATURE = 0x06054b50;
+const CENTRAL_SIGNATURE = 0x02014b50;
+const LOCAL_SIGNATURE = 0x04034b50;
+const EOCD_MIN = 22;
+const MAX_COMMENT = 0xffff;
+/** Compressed bytes per inflate push: deflate expands at most ~1032×, so one push yields ≤ ~16 MiB. */
+const PUSH_BYTES = 16 * 1024;
+const HOST_UNIX = 3;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+
+/** `PK\x03\x04` (an archive with entries) or `PK\x05\x06` (an empty one). */
+export function isZip(bytes: Uint8Array): boolean {
+  if (bytes.length < 4 || bytes[0] !== 0x50 || bytes[1] !== 0x4b) return false;
+  return (bytes[2] === 0x03 && bytes[3] === 0x04) || (bytes[2] === 0x05 && bytes[3] === 0x06);
+}
+
+interface Entry {
+  name: string;
+  /** Path segments after validation; empty for the archive root. */
+  segments: string[];
+  directory: boolean;
+  method: number;
+  crc: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  localHeaderOffset: number;
+}
+
+/**
+ * The validated path segments of an entry name, or an UnsafeZipError. Backslashes count
+ * as separators (Windows zippers write them), so `..\\x` is caught as well as `../x`.
+ */
+export function entrySegments(name: string, file = 'zip'): string[] {
+  const unsafe = (why: string) => new UnsafeZipError('unsafe-path', `entry '${name}' ${why}; re-create the zip from inside the series folder`, file);
+  if (name.includes('\0')) throw unsafe('contains a NUL byte');
+  const normalised = name.replace(/\\/g, '/');
+  if (normalised.startsWith('/')) throw unsafe('is an absolute path');
+  if (/^[A-Za-z]:/.test(normalised)) throw unsafe('starts with a drive letter');
+  const segments = normalised.split('/').filter((s) => s !== '' && s !== '.');
+  if (segments.includes('..')) throw unsafe("climbs out of the archive with '..'");
+  return segments;
+}
+
+function readCentralDirectory(buf: Buffer, count: number, file: string, maxBytes: number): Entry[] {
+  const corrupt = (what: string) => new UnsafeZipError('corrupt', `${what}; the zip is damaged, re-create it`, file);
+  const entries: Entry[] = [];
+  const seen = new Set<string>();
+  let declared = 0;
+  let p = 0;
+  for (let i = 0; i < count; i++) {
+    if (p + 46 > buf.length || buf.readUInt32LE(p) !== CENTRAL_SIGNATURE) throw corrupt(`central directory entry ${i + 1} of ${count} is missing`);
+    const madeBy = buf.readUInt16LE(p + 4);
+    const flags = buf.readUInt16LE(p + 8);
+    const method = buf.readUInt16LE(p + 10);
+    const crc = buf.readUInt32LE(p + 16);
+    const compressedSize = buf.readUInt32LE(p + 20);
+    const uncompressedSize = buf.readUInt32LE(p + 24);
+    const nameLength = buf.readUInt16LE(p + 28);
+    const extraLength = buf.readUInt16LE(p + 30);
+    const commentLength = buf.readUInt16LE(p + 32);
+    const externalAttributes = buf.readUInt32LE(p + 38);
+    const localHeaderOffset = buf.readUInt32LE(p + 42);
+    if (p + 46 + nameLength > buf.length) throw corrupt(`central directory entry ${i + 1} runs past the end`);
+    // Bit 11: the name is UTF-8; otherwise CP437, whose ASCII part (all that the checks need) latin1 reads the same.
+    const name = buf.toString(flags & 0x800 ? 'utf8' : 'latin1', p + 46, p + 46 + nameLength);
+    p += 46 + nameLength + extraLength + commentLength;
+
+    const segments = entrySegments(name, file);
+    const mode = externalAttributes >>> 16;
+    const type = mode & S_IFMT;
+    if (madeBy >> 8 === HOST_UNIX && type !== 0 && type !== S_IFREG && type !== S_IFDIR) {
+      const what = type === 0o120000 ? 'a symbolic link' : 'not a regular file';
+      throw new UnsafeZipError('symlink', `entry '${name}' is ${what}; zip the files themselves (zip without -y)`, file);
+    }
+    const directory = name.endsWith('/') || name.endsWith('\\') || type === S_IFDIR;
+    if (flags & 0x1) throw new UnsafeZipError('unsupported', `entry '${name}' is encrypted; upload an archive without a password`, file);
+    if (compressedSize === 0xffffffff || uncompressedSize === 0xffffffff || localHeaderOffset === 0xffffffff) {
+      throw new UnsafeZipError('unsupported', `entry '${name}' needs ZIP64 (over 4 GiB); upload the series in smaller archives`, file);
+    }
+    if (!directory && method !== 0 && method !== 8) {
+      throw new UnsafeZipError('unsupported', `entry '${name}' uses compression method ${method}; re-create the zip with deflate (the default of zip tools)`, file);
+    }
+    if (!directory) {
+      if (segments.length === 0) throw new UnsafeZipError('unsafe-path', `an entry has an empty name; re-create the zip`, file);
+      const key = segments.join('/');
+      if (seen.has(key)) throw new UnsafeZipError('unsafe-path', `entry '${name}' appears twice; re-create the zip`, file);
+      seen.add(key);
+      declared += uncompressedSize;
+      if (declared > maxBytes) {
+        throw new UnsafeZipError('too-large', `the entries inflate to more than ${maxBytes} bytes (the server's limit); upload fewer slices at a time`, file);
+      }
+    }
+    entries.push({ name, segments, directory, method, crc, compressedSize, uncompressedSize, localHeaderOffset });
+  }
+  return entries;
+}
+
+async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  const { bytesRead } = await fh.read(buf, 0, length, position);
+  return buf.subarray(0, bytesRead);
+}
+
+/**
+ * Extracts `zipPath` into the folder `destDir` (created), refusing unsafe archives with
+ * an {@link UnsafeZipError} before anything is written where possible, and removing what
+ * was written when a check fails during inflation.
+ */
+export async function extractZip(zipPath: string, destDir: string, options: ExtractZipOptions = {}): Promise<ExtractZipResult> {
+  const maxEntries = options.maxEntries ?? 10_000;
+  const maxBytes = options.maxUncompressedBytes ?? 2 * 1024 ** 3;
+  const root = resolve(destDir);
+  const fh = await open(zipPath, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const tailLength = Math.min(size, EOCD_MIN + MAX_COMMENT);
+    const tail = await readAt(fh, size - tailLength, tailLength);
+    let eocd = -1;
+    for (let p = tail.length - EOCD_MIN; p >= 0; p--) {
+      if (tail.readUInt32LE(p) === EOCD_SIGNATURE) { eocd = p; break; }
+    }
+    if (eocd < 0) throw new UnsafeZipError('not-zip', 'no zip end-of-central-directory record (truncated upload or not a zip)', zipPath);
+    const diskNumber = tail.readUInt16LE(eocd + 4);
+    const entriesTotal = tail.readUInt16LE(eocd + 10);
+    const centralSize = tail.readUInt32LE(eocd + 12);
+    const centralOffset = tail.readUInt32LE(eocd + 16);
+    if (diskNumber !== 0) throw new UnsafeZipError('unsupported', 'a multi-part (split) zip; upload a single-file archive', zipPath);
+    if (entriesTotal === 0xffff || centralOffset === 0xffffffff) {
+      throw new UnsafeZipError('unsupported', 'a ZIP64 archive; upload the series in smaller archives', zipPath);
+    }
+    if (entriesTotal > maxEntries) {
+      throw new UnsafeZipError('too-many-entries', `${entriesTotal} entries, more than the server's limit of ${maxEntries}; upload fewer files at a time`, zipPath);
+    }
+    if (centralOffset + centralSize > size) throw new UnsafeZipError('corrupt', 'the central directory lies past the end of the file; the upload is truncated', zipPath);
+    const central = await readAt(fh, centralOffset, centralSize);
+    const entries = readCentralDirectory(central, entriesTotal, zipPath, maxBytes);
+
+    await mkdir(root, { recursive: true });
+    const files: string[] = [];
+    let written = 0;
+    try {
+      for (const entry of entries) {
+        const target = resolve(root, ...entry.segments);
+        // Belt and braces over entrySegments: the resolved path must stay inside the folder.
+        if (target !== root && !target.startsWith(root + sep)) {
+          throw new UnsafeZipError('unsafe-path', `entry '${entry.name}' resolves outside the extraction folder`, zipPath);
+        }
+        if (entry.directory) {
+          await mkdir(target, { recursive: true });
+          continue;
+        }
+        await mkdir(join(target, '..'), { recursive: true });
+        written += await extractEntry(fh, entry, target, zipPath);
+        files.push(entry.segments.join('/'));
+      }
+    } catch (err) {
+      await rm(root, { recursive: true, force: true });
+      throw err;
+    }
+    return { files, uncompressedBytes: written };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Inflates one entry to `target`; returns the bytes written. Stopping at the declared
+ * size also keeps the total within the limit, since the declared sizes were summed.
+ */
+async function extractEntry(fh: FileHandle, entry: Entry, target: string, zipPath: string): Promise<number> {
+  const local = await readAt(fh, entry.localHeaderOffset, 30);
+  if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_SIGNATURE) {
+    throw new UnsafeZipError('corrupt', `entry '${entry.name}' has no local header where the directory points`, zipPath);
+  }
+  let position = entry.localHeaderOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
+  const end = position + entry.compressedSize;
+  let produced = 0;
+  let crc = 0;
+  const pending: Uint8Array[] = [];
+  const accept = (chunk: Uint8Array) => {
+    produced += chunk.length;
+    if (produced > entry.uncompressedSize) {
+      throw new UnsafeZipError('too-large', `entry '${entry.name}' inflates to more than the ${entry.uncompressedSize} bytes its header declares (a zip bomb or a damaged zip)`, zipPath);
+    }
+    crc = crc32(chunk, crc);
+    pending.push(chunk);
+  };
+  const inflate = entry.method === 8 ? new Inflate((chunk) => accept(chunk)) : undefined;
+  const out = await open(target, 'wx');
+  try {
+    while (position < end) {
+      const chunk = await readAt(fh, position, Math.min(PUSH_BYTES, end - position));
+      if (chunk.length === 0) throw new UnsafeZipError('corrupt', `entry '${entry.name}' is cut off; the upload is truncated`, zipPath);
+      position += chunk.length;
+      try {
+        if (inflate) inflate.push(chunk, position >= end);
+        else accept(chunk);
+      } catch (err) {
+        if (err instanceof UnsafeZipError) throw err;
+        throw new UnsafeZipError('corrupt', `entry '${entry.name}' does not inflate (${(err as Error).message}); the zip is damaged`, zipPath);
+      }
+      for (const piece of pending) await out.write(piece);
+      pending.length = 0;
+    }
+  } finally {
+    await out.close();
+  }
+  if (produced !== entry.uncompressedSize) {
+    throw new UnsafeZipError('corrupt', `entry '${entry.name}' inflates to ${produced} bytes, not the ${entry.uncompressedSize} its header declares; the zip is damaged`, zipPath);
+  }
+  if ((crc >>> 0) !== entry.crc) throw new UnsafeZipError('corrupt', `entry '${entry.name}' fails its CRC-32 check; the zip is damaged`, zipPath);
+  return produced;
+}
