@@ -234,7 +234,7 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
 
   // 4. Decide what to build.
   const hasher = new FileHasher();
-  const inputSha = new Map<string, string>();
+  const inputSha = new Map<string, { combined: string; files: Record<string, string> }>();
   const current = new Map<string, CaseRecord>();
   const toBuild: Entry[] = [];
   for (const e of entries) {
@@ -243,7 +243,7 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
     const old = previous.get(e.caseId);
     const unchanged =
       old !== undefined &&
-      old.inputSha256 === sha &&
+      old.inputSha256 === sha.combined &&
       old.optionsHash === e.optionsHash &&
       old.source === e.ref.source &&
       old.originalId === e.ref.originalId &&
@@ -285,7 +285,8 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
         patientGroup: entry.ref.patientGroup,
         inputFiles: entry.ref.files,
         ...(entry.ref.sliceIndex !== undefined ? { sliceIndex: entry.ref.sliceIndex } : {}),
-        inputSha256: inputSha.get(entry.caseId)!,
+        inputSha256: inputSha.get(entry.caseId)!.combined,
+        inputFileSha256: inputSha.get(entry.caseId)!.files,
         optionsHash: entry.optionsHash,
         original: built.original,
         isHu: built.isHu,

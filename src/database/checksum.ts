@@ -23,15 +23,17 @@ export class FileHasher {
     return p;
   }
 
-  /** One hash over a case's input files (by role) and slice index. */
-  async caseInputs(ref: CaseRef): Promise<string> {
+  /** Each input file's sha256 by role, and one hash over them and the slice index (the case's identity). */
+  async caseInputs(ref: CaseRef): Promise<{ combined: string; files: Record<string, string> }> {
     const h = createHash('sha256');
+    const files: Record<string, string> = {};
     for (const role of ['image', 'lesion', 'lung'] as const) {
       const path = ref.files[role];
-      h.update(`${role}:${path === undefined ? 'none' : await this.file(path)}\n`);
+      if (path !== undefined) files[role] = await this.file(path);
+      h.update(`${role}:${files[role] ?? 'none'}\n`);
     }
     h.update(`slice:${ref.sliceIndex ?? 'all'}\n`);
-    return h.digest('hex');
+    return { combined: h.digest('hex'), files };
   }
 }
 

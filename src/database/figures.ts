@@ -12,9 +12,11 @@ import {
   LEFT_LUNG,
   LESION,
   LUNG_WINDOW_HU,
+  blit,
   createImage,
   ctSliceToRgb,
   drawText,
+  measureText,
   mosaic,
   overlayMask,
   panel,
@@ -161,6 +163,14 @@ export async function writeOverviewPage(page: OverviewPage): Promise<string> {
   const last = page.records[page.records.length - 1]!.caseId;
   const title = `${page.name}: ${first} … ${last} (page ${page.page}/${page.pages}); green = lung, orange = lesion`;
   const path = overviewPath(page.db, page.name, page.page);
-  await saveFigure(path, panel(mosaic(tiles, { columns: 10 }), title, { scale: 1, background: IMAGE_BACKGROUND, color: IMAGE_TEXT }));
+  let body = mosaic(tiles, { columns: 10 });
+  const titleWidth = measureText(title).width + 16;
+  if (body.width < titleWidth) {
+    // A page of a few tiles is narrower than its title: widen it rather than cut the title.
+    const wide = createImage(titleWidth, body.height, IMAGE_BACKGROUND);
+    blit(wide, body, 0, 0);
+    body = wide;
+  }
+  await saveFigure(path, panel(body, title, { scale: 1, background: IMAGE_BACKGROUND, color: IMAGE_TEXT }));
   return path;
 }

@@ -55,6 +55,8 @@ export interface CaseRecord {
   sliceIndex?: number;
   /** sha256 over the input files' bytes (and the slice index); a change rebuilds the case. */
   inputSha256: string;
+  /** sha256 of each input file, by role (image, lesion, lung). */
+  inputFileSha256: Record<string, string>;
   /** Hash of the build options that shape this case's outputs; a change rebuilds the case. */
   optionsHash: string;
   /** The CT's grid as read. */
@@ -164,6 +166,7 @@ export function parseCaseRecord(r: KeyReader): CaseRecord {
     patientGroup: r.string('patientGroup'),
     inputFiles,
     inputSha256: r.string('inputSha256'),
+    inputFileSha256: Object.fromEntries(r.object('inputFileSha256').keys().map((k) => [k, r.object('inputFileSha256').string(k)])),
     optionsHash: r.string('optionsHash'),
     original: geometry(r.object('original')),
     isHu: r.boolean('isHu'),

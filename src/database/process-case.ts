@@ -64,6 +64,10 @@ export async function buildVolumeCase(caseId: string, loaded: LoadedCase, settin
     lowPercentile: settings.lowPercentile,
     highPercentile: settings.highPercentile,
     isHu: loaded.isHu,
+    // The HU check already took p1/p99 and the minimum: reuse them for the method's 1/99 normalisation.
+    ...(loaded.ctStats && settings.lowPercentile === 1 && settings.highPercentile === 99
+      ? { intensity: { min: loaded.ctStats.min, low: loaded.ctStats.p1, high: loaded.ctStats.p99 } }
+      : {}),
   });
   const t1 = performance.now();
   const dir = join(DIR_3D, caseId);

@@ -3,7 +3,7 @@
  * lesion = ground-glass opacity ∪ consolidation and lung = lung ∪ lesion
  * (the method report, step 5: "only affected (GGO or consolidation) and lung").
  */
-import { createVolume, indexToWorld, type LabelMap, type Volume } from '../volume/volume.js';
+import { createVolume, indexToWorld, type LabelMap, type Volume, type VoxelArray } from '../volume/volume.js';
 
 /**
  * How a source encodes its lesion mask:
@@ -33,18 +33,27 @@ export interface HarmoniseLesionOptions {
 /** The binary lesion mask (1 = GGO ∪ consolidation) of a source mask, on the same grid. */
 export function harmoniseLesion(mask: Volume, options: HarmoniseLesionOptions = {}): LabelMap {
   const labels = options.labels ?? 'nonzero';
-  const src = mask.data;
+  const threshold = labels === 'grey-0-255' ? 128 : 0.5;
+  const isLesion = labels === 'ggo-consolidation' ? (v: number) => { const r = Math.round(v); return r === 1 || r === 2; } : (v: number) => v >= threshold;
+  return createVolume(mapLabels(mask.data, isLesion), mask.dims, mask);
+}
+
+/**
+ * `out[i] = f(src[i]) ? 1 : 0`. Masks are mostly stored as 8- or 16-bit integers: for those
+ * `f` is evaluated once per possible value into a table, which makes a 512×512×300 mask
+ * a plain table lookup per voxel.
+ */
+function mapLabels(src: VoxelArray, f: (v: number) => boolean): Uint8Array {
   const out = new Uint8Array(src.length);
-  if (labels === 'ggo-consolidation') {
-    for (let i = 0; i < src.length; i++) {
-      const v = Math.round(src[i]!);
-      out[i] = v === 1 || v === 2 ? 1 : 0;
-    }
+  const offset = src instanceof Int16Array ? 32768 : src instanceof Int8Array ? 128 : 0;
+  if (src instanceof Uint8Array || src instanceof Int8Array || src instanceof Int16Array || src instanceof Uint16Array) {
+    const lut = new Uint8Array(src instanceof Uint8Array || src instanceof Int8Array ? 256 : 65536);
+    for (let k = 0; k < lut.length; k++) lut[k] = f(k - offset) ? 1 : 0;
+    for (let i = 0; i < src.length; i++) out[i] = lut[src[i]! + offset]!;
   } else {
-    const threshold = labels === 'grey-0-255' ? 128 : 0.5;
-    for (let i = 0; i < src.length; i++) out[i] = src[i]! >= threshold ? 1 : 0;
+    for (let i = 0; i < src.length; i++) out[i] = f(src[i]!) ? 1 : 0;
   }
-  return createVolume(out, mask.dims, mask);
+  return out;
 }
 
 export interface HarmoniseLungOptions {
@@ -71,19 +80,22 @@ export function harmoniseLung(lesionMask: LabelMap, options: HarmoniseLungOption
   if (!source) return undefined;
   const src = source.data;
   const lesion = lesionMask.data;
-  const rounded = new Uint8Array(src.length);
-  if ((options.encoding ?? 'labels') === 'grey-0-255') {
-    for (let i = 0; i < src.length; i++) rounded[i] = src[i]! >= 128 ? 1 : 0;
+  let labels: Uint8Array;
+  if (src instanceof Uint8Array && (options.encoding ?? 'labels') === 'labels') {
+    labels = src;
+  } else if ((options.encoding ?? 'labels') === 'grey-0-255') {
+    labels = mapLabels(src, (v) => v >= 128);
   } else {
+    labels = new Uint8Array(src.length);
     for (let i = 0; i < src.length; i++) {
       const v = Math.round(src[i]!);
-      rounded[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+      labels[i] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }
   const lung = new Uint8Array(src.length);
-  for (let i = 0; i < src.length; i++) lung[i] = rounded[i]! !== 0 || lesion[i]! !== 0 ? 1 : 0;
+  for (let i = 0; i < src.length; i++) lung[i] = (labels[i]! | lesion[i]!) !== 0 ? 1 : 0;
   const result: HarmonisedLung = { lungMask: createVolume(lung, lesionMask.dims, lesionMask) };
-  const sides = lungSidesByPosition(createVolume(rounded, source.dims, source));
+  const sides = lungSidesByPosition(createVolume(labels, source.dims, source));
   if (sides) result.lungSides = sides;
   return result;
 }
@@ -97,32 +109,34 @@ export function harmoniseLung(lesionMask: LabelMap, options: HarmoniseLungOption
  */
 export function lungSidesByPosition(labels: LabelMap): LabelMap | undefined {
   const [nx, ny, nz] = labels.dims;
-  const sum = new Map<number, number[]>();
   const d = labels.data;
+  // Per label value: voxel count and index sums (a label map has at most 256 values).
+  const count = new Float64Array(256);
+  const sum = new Float64Array(256 * 3);
   let i = 0;
   for (let z = 0; z < nz; z++) {
     for (let y = 0; y < ny; y++) {
       for (let x = 0; x < nx; x++, i++) {
         const v = d[i]!;
         if (v === 0) continue;
-        let s = sum.get(v);
-        if (!s) sum.set(v, (s = [0, 0, 0, 0]));
-        s[0] += x;
-        s[1] += y;
-        s[2] += z;
-        s[3]++;
+        count[v]!++;
+        sum[3 * v]! += x;
+        sum[3 * v + 1]! += y;
+        sum[3 * v + 2]! += z;
       }
     }
   }
-  if (sum.size !== 2) return undefined;
-  const [[la, sa], [lb, sb]] = [...sum.entries()] as [[number, number[]], [number, number[]]];
-  const worldX = (s: number[]) => indexToWorld(labels, [s[0]! / s[3]!, s[1]! / s[3]!, s[2]! / s[3]!])[0];
-  const rightLabel = worldX(sa) <= worldX(sb) ? la : lb;
+  const present: number[] = [];
+  for (let v = 1; v < 256; v++) if (count[v]! > 0) present.push(v);
+  if (present.length !== 2) return undefined;
+  const worldX = (v: number) => indexToWorld(labels, [sum[3 * v]! / count[v]!, sum[3 * v + 1]! / count[v]!, sum[3 * v + 2]! / count[v]!])[0];
+  const [a, b] = present as [number, number];
+  const right = worldX(a) <= worldX(b) ? a : b;
+  const lut = new Uint8Array(256);
+  lut[a] = a === right ? 1 : 2;
+  lut[b] = b === right ? 1 : 2;
   const out = new Uint8Array(d.length);
-  for (let k = 0; k < d.length; k++) {
-    const v = d[k]!;
-    out[k] = v === 0 ? 0 : v === rightLabel ? 1 : 2;
-  }
+  for (let k = 0; k < d.length; k++) out[k] = lut[d[k]!]!;
   return createVolume(out, labels.dims, labels);
 }
 

@@ -101,17 +101,13 @@ export async function loadCaseFiles(ref: CaseRef, encoding: CaseEncoding, read: 
     }
   }
   const lung = harmoniseLung(lesionMask, lungLabels ? { lungLabels, encoding: encoding.lungEncoding ?? 'labels' } : {});
-  let isHu: boolean;
-  let huReason: string;
+  let loaded: LoadedCase;
   if (encoding.knownNotHu !== undefined) {
-    isHu = false;
-    huReason = encoding.knownNotHu;
+    loaded = { ref, ct, lesionMask, isHu: false, huReason: encoding.knownNotHu, warnings };
   } else {
     const hu = checkHu(ct);
-    isHu = hu.isHu;
-    huReason = hu.reason;
+    loaded = { ref, ct, lesionMask, isHu: hu.isHu, huReason: hu.reason, ctStats: hu.stats, warnings };
   }
-  const loaded: LoadedCase = { ref, ct, lesionMask, isHu, huReason, warnings };
   if (lung) {
     loaded.lungMask = lung.lungMask;
     if (lung.lungSides) loaded.lungSides = lung.lungSides;

@@ -76,6 +76,11 @@ export interface LoadedCase {
   isHu: boolean;
   /** Why `isHu` is what it is, in words. */
   huReason: string;
+  /**
+   * The CT's minimum, maximum and 1st/99th percentiles, when the HU check computed them
+   * (volumes); preprocessing reuses them instead of another pass over the voxels.
+   */
+  ctStats?: { min: number; max: number; p1: number; p99: number };
   /** Things worth knowing that did not stop the load (e.g. a sub-voxel header mismatch). */
   warnings: string[];
 }

@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +75,8 @@ test('build-db: case numbering, files, manifest, splits, summary', async () => {
   // 3D files: the requested grid, image in [0, 1], masks as label maps whose counts match the record.
   const medseg = byId.get('Case-0002')!;
   assert.equal(medseg.lungMaskSource, 'dataset');
+  const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+  assert.deepEqual(medseg.inputFileSha256, { image: await sha(medseg.inputFiles.image), lesion: await sha(medseg.inputFiles.lesion), lung: await sha(medseg.inputFiles.lung!) });
   const image = await readVolume(join(out, medseg.files3d!.image));
   const lesion = await readVolume(join(out, medseg.files3d!.lesion));
   const lung = await readVolume(join(out, medseg.files3d!.lung!));

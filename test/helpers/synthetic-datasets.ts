@@ -139,16 +139,30 @@ export function chestPhantom(geometry: VolumeGeometry): Phantom {
 
 type Dtype = 'int16' | 'uint8' | 'float32' | 'float64';
 
+/** `values` converted to `dtype` (rounded and clamped for integers). Plain loops: TypedArray.from with a map function is ~15× slower on 78M voxels. */
 function typed(values: ArrayLike<number>, dtype: Dtype): VoxelArray {
+  const n = values.length;
   switch (dtype) {
-    case 'int16':
-      return Int16Array.from(values, (v) => Math.round(v));
-    case 'uint8':
-      return Uint8Array.from(values, (v) => Math.max(0, Math.min(255, Math.round(v))));
-    case 'float32':
-      return Float32Array.from(values);
-    case 'float64':
-      return Float64Array.from(values);
+    case 'int16': {
+      const out = new Int16Array(n);
+      for (let i = 0; i < n; i++) out[i] = Math.round(values[i]!);
+      return out;
+    }
+    case 'uint8': {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = Math.max(0, Math.min(255, Math.round(values[i]!)));
+      return out;
+    }
+    case 'float32': {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = values[i]!;
+      return out;
+    }
+    case 'float64': {
+      const out = new Float64Array(n);
+      for (let i = 0; i < n; i++) out[i] = values[i]!;
+      return out;
+    }
   }
 }
 
@@ -159,7 +173,11 @@ export async function writeNifti(path: string, values: ArrayLike<number>, dtype:
 
 /** Maps label values through `table` (missing → 0). */
 export function relabel(labels: Uint8Array, table: Record<number, number>): Uint8Array {
-  return labels.map((v) => table[v] ?? 0);
+  const lut = new Uint8Array(256);
+  for (const [from, to] of Object.entries(table)) lut[Number(from)] = to;
+  const out = new Uint8Array(labels.length);
+  for (let i = 0; i < labels.length; i++) out[i] = lut[labels[i]!]!;
+  return out;
 }
 
 /** Lesion = GGO ∪ consolidation, the harmonised answer. */
@@ -167,9 +185,24 @@ export function expectedLesion(p: Phantom): number {
   return p.counts.ggo + p.counts.consolidation;
 }
 
+/**
+ * A copy of `hu` with deterministic noise of standard deviation `sigma` (sum of 4 uniforms
+ * from a fixed LCG): real CT is noisy, and gzip and percentiles behave differently on it.
+ */
+export function addNoise(hu: Float32Array, sigma: number): Float32Array {
+  let state = 12345;
+  const uniform = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const scale = sigma * Math.sqrt(3); // the sum of 4 uniforms on [−0.5, 0.5] has variance 1/3
+  const out = new Float32Array(hu.length);
+  for (let i = 0; i < hu.length; i++) out[i] = hu[i]! + (uniform() + uniform() + uniform() + uniform() - 2) * scale;
+  return out;
+}
+
 /** HU → 0–255 windowed to [−1000, 400], as the Radiopaedia exports. */
 export function windowTo255(hu: Float32Array): Float32Array {
-  return hu.map((v) => Math.max(0, Math.min(255, Math.round(((v + 1000) / 1400) * 255))));
+  const out = new Float32Array(hu.length);
+  for (let i = 0; i < hu.length; i++) out[i] = Math.max(0, Math.min(255, Math.round(((hu[i]! + 1000) / 1400) * 255)));
+  return out;
 }
 
 // ---------------------------------------------------------------- MosMed
@@ -271,7 +304,7 @@ export interface ZenodoPhantoms {
  */
 export async function writeZenodoLayout(
   root: string,
-  options: { layout?: 'zenodo' | 'kaggle'; stems?: string[]; coronaDims?: Vec3; radiopaediaDims?: Vec3; lungMasks?: boolean } = {},
+  options: { layout?: 'zenodo' | 'kaggle'; stems?: string[]; coronaDims?: Vec3; radiopaediaDims?: Vec3; lungMasks?: boolean; noiseHu?: number } = {},
 ): Promise<ZenodoPhantoms> {
   const layout = options.layout ?? 'zenodo';
   const names = layout === 'zenodo'
@@ -287,13 +320,16 @@ export async function writeZenodoLayout(
     const g = isCorona ? corona : rp;
     const p = isCorona ? phantoms.coronacases : phantoms.radiopaedia;
     const mask = zenodoMaskStem(stem);
-    await writeNifti(join(root, names.images, stem + names.ext), isCorona ? p.hu : windowTo255(p.hu), isCorona ? 'int16' : 'uint8', g);
+    const hu = options.noiseHu ? addNoise(p.hu, options.noiseHu) : p.hu;
+    await writeNifti(join(root, names.images, stem + names.ext), isCorona ? hu : windowTo255(hu), isCorona ? 'int16' : 'uint8', g);
     const infection = relabel(p.lesionLabels, { [GGO]: 1, [CONSOLIDATION]: 1 });
     if (layout === 'kaggle') await writeNifti(join(root, names.infection, mask + names.ext), Float64Array.from(infection, (v) => v * 0.99997), 'float64', g);
     else await writeNifti(join(root, names.infection, mask + names.ext), infection, 'uint8', g);
     const lungLeftRight = relabel(p.lungSides, { 1: 2, 2: 1 });
     if (options.lungMasks ?? true) await writeNifti(join(root, names.lung, mask + names.ext), lungLeftRight, 'uint8', g);
-    await writeNifti(join(root, names.combined, mask + names.ext), lungLeftRight.map((v, i) => (infection[i] ? 3 : v)), 'uint8', g);
+    const combined = lungLeftRight.slice();
+    for (let i = 0; i < combined.length; i++) if (infection[i]) combined[i] = 3;
+    await writeNifti(join(root, names.combined, mask + names.ext), combined, 'uint8', g);
     const kagglePath = (dir: string) => `../input/covid19-ct-scans/${dir}/${dir === names.images ? stem : mask}${names.ext}`;
     rows.push([kagglePath(names.images), kagglePath(names.lung), kagglePath(names.infection), kagglePath(names.combined)].join(','));
   }
