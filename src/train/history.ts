@@ -20,7 +20,8 @@ export interface EpochRecord {
 const COLUMNS = ['epoch', 'train_loss', 'train_dice', 'val_loss', 'val_dice', 'lr', 'seconds'] as const;
 
 export function historyToCsv(history: EpochRecord[]): string {
-  const rows = history.map((h) => [h.epoch, h.trainLoss, h.trainDice, h.valLoss, h.valDice, h.lr, h.seconds].map((v) => (Number.isInteger(v) ? String(v) : v.toPrecision(6))).join(','));
+  // Full precision (shortest exact form): a resumed run rebuilds its history from this file.
+  const rows = history.map((h) => [h.epoch, h.trainLoss, h.trainDice, h.valLoss, h.valDice, h.lr, h.seconds].map(String).join(','));
   return [COLUMNS.join(','), ...rows].join('\n') + '\n';
 }
 

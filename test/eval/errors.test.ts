@@ -10,7 +10,7 @@ import { loadSegmentationModel, type SegmentationModel } from '../../src/infer/s
 import type { ModelSpec } from '../../src/infer/model-spec.js';
 import { bestMedianWorstFigure, evaluateModel, planDatabaseEvaluation, planFolderEvaluation, poolCase, evaluateSlice } from '../../src/eval/index.js';
 import { command } from '../../src/cli/commands/evaluate.js';
-import { tinyModel, writeSliceSetLayout } from './fixtures.js';
+import { tinyModel, writeSliceSetLayout } from '../helpers/tiny-models.js';
 
 const LESION_2D: ModelSpec = { task: 'lesion', dims: 2, inputSize: 32, inputTransform: 'clahe-v1', threshold: 0.5 };
 let root: string;

@@ -15,7 +15,7 @@ import { loadSegmentationModel, type SegmentationModel } from '../../src/infer/s
 import { predictVolume3d } from '../../src/infer/volume-inferer.js';
 import { evaluateModel, planDatabaseEvaluation } from '../../src/eval/index.js';
 import { writeMedseg9Layout } from '../helpers/synthetic-datasets.js';
-import { tinyModel } from './fixtures.js';
+import { tinyModel } from '../helpers/tiny-models.js';
 
 let root: string;
 let db: string;

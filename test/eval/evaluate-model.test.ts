@@ -17,7 +17,7 @@ import { loadSegmentationModel, type SegmentationModel } from '../../src/infer/s
 import { predictSlices } from '../../src/infer/slice-inferer.js';
 import { evaluateModel, planDatabaseEvaluation, planFolderEvaluation, writeEvaluation, type Evaluation } from '../../src/eval/index.js';
 import { command } from '../../src/cli/commands/evaluate.js';
-import { tinyModel, writeSliceSetLayout, type SyntheticSlice } from './fixtures.js';
+import { tinyModel, writeSliceSetLayout, type SyntheticSlice } from '../helpers/tiny-models.js';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
 
 const CLI = join(PROJECT_ROOT, 'dist/src/cli/main.js');

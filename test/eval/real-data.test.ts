@@ -10,7 +10,7 @@ import { decodePng } from '../../src/io/raster.js';
 import { loadSegmentationModel, type SegmentationModel } from '../../src/infer/segmentation-model.js';
 import { evaluateModel, planFolderEvaluation } from '../../src/eval/index.js';
 import { needsShared, sharedPath } from '../helpers/shared-data.js';
-import { tinyModel } from './fixtures.js';
+import { tinyModel } from '../helpers/tiny-models.js';
 
 const SEMISEG = 'covid-semiseg/TrainingSet';
 const skip = needsShared(SEMISEG);

@@ -1,0 +1,133 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { learningRate } from '../../src/train/schedule.js';
+import { loadCheckpoint, networkTensors, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { historyToCsv, readHistory, writeHistory, type EpochRecord } from '../../src/train/history.js';
+import { StoredSampleSet, type StoredSample } from '../../src/train/stored-samples.js';
+import { allocateBatch } from '../../src/train/samples.js';
+import { augmentAfterTransform, augmentBeforeTransform } from '../../src/train/augment.js';
+import { setMetrics } from '../../src/train/loop.js';
+import { Rng } from '../../src/util/random.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'covseg-train-'));
+
+test('learning-rate schedules', () => {
+  const table: [Parameters<typeof learningRate>, number][] = [
+    [['constant', 0.1, 7, 10], 0.1],
+    [['cosine', 0.1, 1, 11], 0.1],
+    [['cosine', 0.1, 11, 11], 0.001],
+    [['cosine', 0.1, 6, 11], 0.001 + 0.099 * 0.5],
+    [['step', 0.1, 1, 101], 0.1],
+    [['step', 0.1, 51, 101], 0.01],
+    [['step', 0.1, 76, 101], 0.001],
+    [['warmup-cosine', 0.1, 1, 20], 0.02],
+    [['warmup-cosine', 0.1, 5, 20], 0.1],
+    [['warmup-cosine', 0.1, 6, 20], 0.1],
+  ];
+  for (const [args, expected] of table) assert.ok(Math.abs(learningRate(...args) - expected) < 1e-12, `${args.join(' ')}: ${learningRate(...args)} ≠ ${expected}`);
+});
+
+test('checkpoints round-trip exactly, and bad files are named', async () => {
+  const dir = tmp();
+  try {
+    const state = { tensors: { 'enc0.conv1.weight': { shape: [2, 1, 1, 1], data: Float32Array.from([0.5, -1.25]) }, 'momentum.enc0.conv1.weight': { shape: [2, 1, 1, 1], data: Float32Array.from([3, 4]) }, odd: { shape: [3], data: Float32Array.from([1e-30, 7, -0]) } }, optimizerSteps: 17 };
+    const path = join(dir, 'a.ckpt');
+    await saveCheckpoint(path, { state, meta: { epoch: 3, note: 'x' } });
+    const back = await loadCheckpoint<{ epoch: number; note: string }>(path);
+    assert.deepEqual(back.meta, { epoch: 3, note: 'x' });
+    assert.equal(back.state.optimizerSteps, 17);
+    for (const [name, t] of Object.entries(state.tensors)) {
+      assert.deepEqual(back.state.tensors[name]!.shape, t.shape);
+      assert.deepEqual(Array.from(back.state.tensors[name]!.data), Array.from(t.data));
+    }
+    assert.deepEqual(Object.keys(networkTensors(back.state)), ['enc0.conv1.weight', 'odd']);
+    writeFileSync(join(dir, 'bad.ckpt'), 'hello');
+    await assert.rejects(loadCheckpoint(join(dir, 'bad.ckpt')), /bad\.ckpt: not a covseg checkpoint/);
+    writeFileSync(join(dir, 'cut.ckpt'), readFileSync(path).subarray(0, readFileSync(path).length - 4));
+    await assert.rejects(loadCheckpoint(join(dir, 'cut.ckpt')), /cut\.ckpt: checkpoint is truncated/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('history.csv round-trips and a foreign header is an error', async () => {
+  const dir = tmp();
+  try {
+    const h: EpochRecord[] = [{ epoch: 1, trainLoss: -0.25, trainDice: 0.3, valLoss: -0.2, valDice: 0.25, lr: 0.001, seconds: 12.5 }];
+    await writeHistory(join(dir, 'history.csv'), h);
+    assert.equal(historyToCsv(h).split('\n')[0], 'epoch,train_loss,train_dice,val_loss,val_dice,lr,seconds');
+    assert.deepEqual(await readHistory(join(dir, 'history.csv')), h);
+    writeFileSync(join(dir, 'other.csv'), 'a,b\n1,2\n');
+    await assert.rejects(readHistory(join(dir, 'other.csv')), /other\.csv: unexpected header/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A 4×6×8 (D, H, W) sample whose image value is its own voxel index, lesion at one voxel. */
+function indexedSample(lesionAt: number): StoredSample {
+  const n = 4 * 6 * 8;
+  const target = new Uint8Array(n);
+  target[lesionAt] = 1;
+  return { id: 'a', caseId: 'A', image: Float32Array.from({ length: n }, (_, i) => i), target, lossMask: new Uint8Array(n).fill(1) };
+}
+
+test('3D patches: the centred patch for validation, lesion-centred patches for training', () => {
+  // Lesion at (z, y, x) = (3, 5, 7): index 3·48 + 5·8 + 7.
+  const lesion = 3 * 48 + 5 * 8 + 7;
+  const set = new StoredSampleSet([indexedSample(lesion)], [4, 6, 8], { patch: [2, 2, 4], lesionBias: 1 });
+  const b = allocateBatch(set, 1);
+  set.fill(0, b, 0);
+  // Centred corner: (1, 2, 2) → first row of the patch is x 2..5 at z 1, y 2.
+  assert.deepEqual(Array.from(b.image.subarray(0, 4)), [1 * 48 + 2 * 8 + 2, 1 * 48 + 2 * 8 + 3, 1 * 48 + 2 * 8 + 4, 1 * 48 + 2 * 8 + 5]);
+  assert.deepEqual(Array.from(b.image.subarray(12, 16)), [2 * 48 + 3 * 8 + 2, 2 * 48 + 3 * 8 + 3, 2 * 48 + 3 * 8 + 4, 2 * 48 + 3 * 8 + 5]);
+  const rng = new Rng(1);
+  for (let k = 0; k < 10; k++) {
+    set.fill(0, b, 0, rng);
+    assert.equal(b.target.reduce((a, v) => a + v, 0), 1, 'the lesion voxel is inside every lesion-biased patch');
+  }
+  assert.throws(() => new StoredSampleSet([indexedSample(0)], [4, 6, 8], { patch: [2, 8, 4] }), /patch \[2,8,4\] must have 3 dims no larger than the stored shape/);
+  assert.throws(() => new StoredSampleSet([indexedSample(0)], [4, 6, 9]), /sample a: arrays do not match the stored shape/);
+});
+
+test('augmentation keeps image and masks aligned and changes intensities as documented', () => {
+  const size = 32;
+  const mask = new Uint8Array(size * size);
+  for (let y = 8; y < 20; y++) for (let x = 4; x < 14; x++) mask[y * size + x] = 1;
+  const rng = new Rng(5);
+  let mismatched = 0;
+  for (let k = 0; k < 20; k++) {
+    const m = mask.slice();
+    const image = Float32Array.from(m);
+    augmentAfterTransform(image, [m], [size, size], rng, { contrast: 0, brightness: 0, noiseStd: 0 });
+    for (let i = 0; i < m.length; i++) if ((image[i]! > 0.5 ? 1 : 0) !== m[i]) mismatched++;
+  }
+  // Only boundary pixels may differ between linear (image) and nearest (mask) sampling.
+  assert.ok(mismatched / 20 < 12, `${mismatched / 20} mismatched pixels per sample`);
+  // A pure flip (no rotation, no zoom) mirrors both exactly.
+  const m = mask.slice();
+  const image = Float32Array.from(m);
+  let flipped = false;
+  for (let seed = 0; !flipped; seed++) {
+    const before = m.slice();
+    augmentAfterTransform(image, [m], [size, size], new Rng(seed), { maxRotationDeg: 0, scaleRange: [1, 1], contrast: 0, brightness: 0, noiseStd: 0 });
+    flipped = m[8 * size + 31 - 4] === 1 && before[8 * size + 4] === 1;
+    if (flipped) for (let i = 0; i < m.length; i++) assert.equal(image[i], m[i]);
+  }
+  // Before the transform: windows and gammas keep [0, 1] and order.
+  const ramp = Float32Array.from({ length: 101 }, (_, i) => i / 100);
+  augmentBeforeTransform(ramp, new Rng(2), { windowProbability: 1 });
+  for (let i = 1; i < ramp.length; i++) assert.ok(ramp[i]! >= ramp[i - 1]! && ramp[i]! >= 0 && ramp[i]! <= 1);
+  assert.equal(ramp[100], 1);
+});
+
+test('set metrics pool per-sample sums independent of batching', () => {
+  const r = (tp: number[], fp: number[], fn: number[], inter: number[], pred: number[], targ: number[]) => ({ loss: 0, tp, fp, fn, intersection: inter, predSum: pred, targetSum: targ });
+  const m = setMetrics([r([2, 0], [1, 0], [1, 0], [2, 0.1], [3, 0.2], [3, 0]), r([1], [0], [3], [1], [1], [4])], 0);
+  assert.equal(m.dice, (2 * 3) / (2 * 3 + 1 + 4));
+  assert.ok(Math.abs(m.loss - (-2 * 3.1) / (4.2 + 7)) < 1e-12);
+  assert.deepEqual(m.sampleDice, [4 / 6, 1, 2 / 5]);
+});
