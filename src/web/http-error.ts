@@ -1,0 +1,34 @@
+/** Errors the HTTP layer answers with a 4xx/5xx JSON body instead of a crash. */
+import { CovsegError } from '../util/errors.js';
+
+/**
+ * Stable machine-readable error codes of the JSON API, by HTTP status:
+ * - 400 `bad-request`: malformed multipart, missing file field, bad query value;
+ * - 400 `unsafe-archive`: a zip with absolute/'..' names, symlinks, encryption or damage;
+ * - 403 `forbidden`: a Host header other than the loopback names (DNS rebinding), or a
+ *   page path that climbs out of its folder with '..';
+ * - 404 `not-found`: unknown route, job (or expired job), output file or sample;
+ * - 409 `not-ready`: the job's outputs are asked for before it finished;
+ * - 413 `too-large`: the upload, or what a zip inflates to, is over the server's limit;
+ * - 415 `unsupported-type`: the content is not a CT format covseg reads (sniffed, not named);
+ * - 429 `queue-full`: all places in the job queue are taken (see Retry-After);
+ * - 500 `internal`: a bug; the message is generic and the details are logged.
+ */
+export type ApiErrorCode =
+  | 'bad-request' | 'unsafe-archive' | 'forbidden' | 'not-found' | 'not-ready'
+  | 'too-large' | 'unsupported-type' | 'queue-full' | 'internal';
+
+export class HttpError extends CovsegError {
+  constructor(readonly statusCode: number, readonly code: ApiErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = 'HttpError';
+  }
+}
+
+/** The JSON body of every API error. */
+export interface ApiErrorBody {
+  statusCode: number;
+  code: ApiErrorCode;
+  /** What went wrong and what to do about it. */
+  message: string;
+}

@@ -1,0 +1,53 @@
+/**
+ * Worker-thread entry for the web job queue: runs segmentCase for one task at a time
+ * and streams its progress back, so the HTTP thread never blocks on inference. The
+ * default models stay loaded between jobs (reloaded when their file changes), which
+ * saves every job after the first the ONNX session start-up.
+ */
+import { stat } from 'node:fs/promises';
+import { parentPort } from 'node:worker_threads';
+import { segmentCase, DEFAULT_LESION_MODEL_PATH, type SegmentOptions } from '../segment/index.js';
+import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from '../lungs/default-model.js';
+import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
+import type { WorkerReply, WorkerTask } from './job-queue.js';
+
+const port = parentPort;
+if (!port) throw new Error('segment-worker.js must run as a worker thread (it is started by JobQueue)');
+
+const cache = new Map<string, { mtimeMs: number; model: SegmentationModel }>();
+
+/** The model at `path`, loaded once per file version. */
+async function cached(path: string, load: () => Promise<SegmentationModel>): Promise<SegmentationModel> {
+  const { mtimeMs } = await stat(path);
+  const hit = cache.get(path);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.model;
+  const model = await load();
+  cache.set(path, { mtimeMs, model });
+  return model;
+}
+
+async function run(task: WorkerTask): Promise<WorkerReply> {
+  const { threads } = task.options;
+  const loaded: NonNullable<SegmentOptions['loaded']> = {};
+  // A missing model file is left to segmentCase, whose error says how to get it.
+  const lesionPath = task.options.lesionModel ?? DEFAULT_LESION_MODEL_PATH;
+  loaded.lesion = await cached(lesionPath, () => loadSegmentationModel(lesionPath, { threads })).catch(() => undefined);
+  if ((task.options.lungModel ?? 'default') === 'default') {
+    loaded.lung = await cached(DEFAULT_LUNG_MODEL_PATH, () => loadDefaultLungModel()).catch(() => undefined);
+  }
+  const result = await segmentCase(task.input, task.outDir, {
+    ...task.options,
+    loaded,
+    // The page shows the CT under the masks, so every web job writes it.
+    writeViewerCt: true,
+    onProgress: (stage, done, total) => port!.postMessage({ type: 'progress', id: task.id, stage, done, total } satisfies WorkerReply),
+  });
+  return { type: 'done', id: task.id, result };
+}
+
+port.on('message', (task: WorkerTask) => {
+  run(task).then(
+    (reply) => port.postMessage(reply),
+    (err: unknown) => port.postMessage({ type: 'failed', id: task.id, message: err instanceof Error ? err.message : String(err) } satisfies WorkerReply),
+  );
+});
