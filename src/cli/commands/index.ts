@@ -18,4 +18,5 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'train', summary: 'train a 2D or 3D U-Net (lung-masked Dice loss) on a covseg database', load: async () => (await import('./train.js')).command },
   { name: 'lungs', summary: "segment the lungs of a CT with lungmask's R231 (or LTRCLobes, R231CovidWeb)", load: async () => (await import('./lungs.js')).command },
   { name: 'evaluate', summary: 'score a model case by case on a database split or a folder of slices (Dice, Table 2, figures)', load: async () => (await import('./evaluate.js')).command },
+  { name: 'serve', summary: 'web page and API on 127.0.0.1: upload a CT, see lungs and lesions in 2D/3D, read the report', load: async () => (await import('./serve.js')).command },
 ];

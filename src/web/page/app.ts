@@ -1,0 +1,322 @@
+/**
+ * The covseg page (browser code; compiled by tsc, served as /app.js): upload a CT or
+ * run a sample, follow the job, then show the CT with right lung, left lung and lesion
+ * overlays in NiiVue beside the report. Talks only to the covseg service it came from.
+ *
+ * For end-to-end tests it sets `document.body.dataset.state` ('starting' → 'ready' →
+ * 'uploading' → 'running' → 'viewer-ready' | 'error') and exposes `window.covseg`.
+ */
+import type { Niivue as NiivueType } from '@niivue/niivue';
+import type { JobJson, WebConfig } from '../server.js';
+import type { SegmentReport } from '../../segment/index.js';
+
+type NiivueModule = typeof import('@niivue/niivue');
+type Layer = 'rightLung' | 'leftLung' | 'lesion';
+
+/** Served by covseg from node_modules/@niivue/niivue/dist (no CDN: the page must work offline). */
+const NIIVUE_URL = '/vendor/niivue/index.js';
+const POLL_MS = 400;
+/** Share of the progress bar given to the upload; the job's stages fill the rest. */
+const UPLOAD_SHARE = 0.2;
+/** Times a 429 (queue full) is retried after its Retry-After before giving up. */
+const MAX_QUEUE_RETRIES = 20;
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+interface ViewerState {
+  nv: NiivueType;
+  mod: NiivueModule;
+  config: WebConfig;
+  job?: JobJson;
+  layers: Record<Layer, { on: boolean; opacity: number }>;
+}
+
+declare global {
+  interface Window { covseg?: ViewerState }
+}
+
+function setState(state: string): void {
+  document.body.dataset['state'] = state;
+}
+
+function setProgress(fraction: number, text: string): void {
+  $('bar-fill').style.width = `${Math.round(Math.max(0, Math.min(1, fraction)) * 100)}%`;
+  $('status-text').textContent = text;
+}
+
+function showError(message: string | undefined): void {
+  const box = $('error');
+  box.hidden = !message;
+  box.textContent = message ?? '';
+  if (message) setState('error');
+}
+
+function rgbCss(rgb: readonly number[]): string {
+  return `rgb(${rgb.join(',')})`;
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} kB`;
+}
+
+async function apiJson<T>(url: string, init?: RequestInit): Promise<T> {
+  const response = await fetch(url, init);
+  const body = await response.json().catch(() => ({ message: `${response.status} ${response.statusText}` }));
+  if (!response.ok) throw new Error(body.message ?? `${response.status} ${response.statusText}`);
+  return body as T;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Uploads `file` with progress (fetch cannot report upload progress, XHR can); retries while the queue is full. */
+async function uploadFile(file: File, force: boolean): Promise<JobJson> {
+  for (let attempt = 0; ; attempt++) {
+    const { status, body, retryAfter } = await new Promise<{ status: number; body: { message?: string } & Partial<JobJson>; retryAfter: number }>((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', `/api/jobs${force ? '?force=1' : ''}`);
+      xhr.responseType = 'json';
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable) setProgress(UPLOAD_SHARE * (e.loaded / e.total), `Uploading ${file.name}: ${formatBytes(e.loaded)} of ${formatBytes(e.total)}`);
+      };
+      xhr.onload = () => resolve({ status: xhr.status, body: xhr.response ?? {}, retryAfter: Number(xhr.getResponseHeader('retry-after') ?? 5) });
+      xhr.onerror = () => reject(new Error('the upload failed: the covseg service did not answer (is it still running?)'));
+      const form = new FormData();
+      form.append('file', file, file.name);
+      xhr.send(form);
+    });
+    if (status === 202) return body as JobJson;
+    if (status === 429 && attempt < MAX_QUEUE_RETRIES) {
+      setProgress(0, `The job queue is full; retrying in ${retryAfter} s…`);
+      await sleep(retryAfter * 1000);
+      continue;
+    }
+    throw new Error(body.message ?? `upload refused (HTTP ${status})`);
+  }
+}
+
+function describeJob(job: JobJson): string {
+  switch (job.status) {
+    case 'queued': return job.queuePosition > 0 ? `Queued: ${job.queuePosition} job(s) ahead` : 'Queued';
+    case 'running': return job.stage ? `Running: ${job.stage}${job.stageTotal > 1 ? ` ${job.stageDone}/${job.stageTotal}` : ''}` : 'Running: starting';
+    case 'done': {
+      const s = job.startedAt && job.finishedAt ? ` in ${((Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000).toFixed(1)} s` : '';
+      return `Done${s}: ${job.inputName}`;
+    }
+    case 'failed': return `Failed: ${job.inputName}`;
+  }
+}
+
+async function followJob(state: ViewerState, first: JobJson): Promise<void> {
+  setState('running');
+  let job = first;
+  for (;;) {
+    setProgress(UPLOAD_SHARE + (1 - UPLOAD_SHARE) * job.progress, describeJob(job));
+    if (job.status === 'done' || job.status === 'failed') break;
+    await sleep(POLL_MS);
+    job = await apiJson<JobJson>(job.url);
+  }
+  state.job = job;
+  if (job.status === 'failed') {
+    showError(job.error ?? 'the job failed');
+    return;
+  }
+  renderReport(job.report!);
+  renderDownloads(job);
+  await showVolumes(state, job);
+  setState('viewer-ready');
+}
+
+function setCell(id: string, value: number | null, unit: string): void {
+  const cell = $(id);
+  cell.dataset['value'] = value === null ? '' : String(value);
+  cell.textContent = value === null ? '–' : `${value.toFixed(1)}${unit}`;
+}
+
+/** The report numbers, rounded as report.html rounds them (1 decimal); data-value holds report.json's number. */
+function renderReport(report: SegmentReport): void {
+  for (const side of ['right', 'left', 'total'] as const) {
+    setCell(`lung-volume-${side}`, report.lungs[side].volumeMl, ' mL');
+    setCell(`lesion-volume-${side}`, report.lesions[side].volumeMl, ' mL');
+    setCell(`percent-${side}`, report.lesions[side].percentOfLung, '%');
+  }
+  $('severity-category').textContent = report.severity.category;
+  $('severity-percent').textContent = `${report.severity.percentAffected.toFixed(1)}% of lung affected`;
+  $('severity-percent').dataset['value'] = String(report.severity.percentAffected);
+  $('severity-description').textContent = report.severity.description;
+  const note = $('volume-note');
+  note.hidden = report.input.spacingKnown;
+  note.textContent = report.input.spacingKnown ? '' : 'An image file has no pixel size: volumes are not available, and the percentages are of lung area on this slice.';
+  $('warnings').replaceChildren(...report.warnings.map((w) => Object.assign(document.createElement('li'), { textContent: w })));
+  $('models').textContent = `Lung model: ${report.models.lung}. Lesion model: ${report.models.lesion}.`;
+}
+
+function renderDownloads(job: JobJson): void {
+  const items = job.files.map((f) => {
+    const li = document.createElement('li');
+    const a = Object.assign(document.createElement('a'), { href: f.url, textContent: f.name });
+    if (f.kind === 'report-html') a.target = '_blank';
+    else a.download = f.name;
+    li.append(a, ` (${formatBytes(f.bytes)})`);
+    return li;
+  });
+  $('downloads').replaceChildren(...items);
+}
+
+/** Where each overlay sits in `nv.volumes` (0 is the CT). The lung label map is shown twice, one side each, so each lung has its own opacity. */
+const LAYER_INDEX: Record<Layer, number> = { rightLung: 1, leftLung: 2, lesion: 3 };
+
+/** Volume opacity per overlay: NiiVue treats a label colour's alpha as on/off, so opacity must be the volume's. */
+function applyLayers(state: ViewerState): void {
+  const { nv, layers } = state;
+  if (nv.volumes.length !== 4) return;
+  for (const layer of Object.keys(LAYER_INDEX) as Layer[]) {
+    nv.setOpacity(LAYER_INDEX[layer], layers[layer].on ? layers[layer].opacity : 0);
+  }
+}
+
+const fileName = (url: string) => decodeURIComponent(url.slice(url.lastIndexOf('/') + 1));
+
+/** A label colour table showing only `label` (in `rgb`); every other value is transparent. */
+function singleLabel(label: number, rgb: readonly number[], name: string) {
+  const I = Array.from({ length: label + 1 }, (_, i) => i);
+  const pick = (channel: number) => I.map((i) => (i === label ? rgb[channel]! : 0));
+  return { R: pick(0), G: pick(1), B: pick(2), A: I.map((i) => (i === label ? 255 : 0)), I, labels: I.map((i) => (i === label ? name : '')) };
+}
+
+async function showVolumes(state: ViewerState, job: JobJson): Promise<void> {
+  const { nv, config } = state;
+  const url = (kind: string) => job.files.find((f) => f.kind === kind)?.url;
+  const ct = url('ct');
+  const lungs = url('lungs');
+  const lesions = url('lesions');
+  if (!ct || !lungs || !lesions) throw new Error(`job ${job.id} lacks a CT, lung or lesion file to show`);
+  const report = job.report!;
+  // Lung window (level −600 HU, width 1500) for CT in HU; other images keep NiiVue's robust range.
+  const window = report.input.isHu ? { cal_min: -1350, cal_max: 150 } : {};
+  await nv.loadVolumes([
+    // NiiVue picks its reader from the name's extension, so names stay file names.
+    { url: ct, name: fileName(ct), colormap: 'gray', ...window },
+    { url: lungs, name: fileName(lungs) },
+    { url: lesions, name: fileName(lesions) },
+  ]);
+  const left = nv.volumes[1]!.clone();
+  nv.addVolume(left);
+  nv.setVolume(left, LAYER_INDEX.leftLung);
+  nv.volumes[LAYER_INDEX.rightLung]!.setColormapLabel(singleLabel(1, config.colors.rightLung, 'right lung'));
+  nv.volumes[LAYER_INDEX.leftLung]!.setColormapLabel(singleLabel(2, config.colors.leftLung, 'left lung'));
+  nv.volumes[LAYER_INDEX.lesion]!.setColormapLabel(singleLabel(1, config.colors.lesion, 'lesion'));
+  nv.updateGLVolume();
+  applyLayers(state);
+  // A single slice has no coronal or sagittal extent to show.
+  selectView(state, report.input.dims[2] === 1 ? 0 : 3);
+}
+
+function selectView(state: ViewerState, sliceType: number): void {
+  state.nv.setSliceType(sliceType);
+  document.querySelectorAll<HTMLElement>('[data-slice-type]').forEach((b) => b.classList.toggle('active', Number(b.dataset['sliceType']) === sliceType));
+}
+
+function bindControls(state: ViewerState): void {
+  for (const button of document.querySelectorAll<HTMLButtonElement>('[data-slice-type]')) {
+    button.addEventListener('click', () => selectView(state, Number(button.dataset['sliceType'])));
+  }
+  for (const row of document.querySelectorAll<HTMLElement>('.layer')) {
+    const layer = row.dataset['layer'] as Layer;
+    const toggle = row.querySelector<HTMLInputElement>('input[type=checkbox]')!;
+    const slider = row.querySelector<HTMLInputElement>('input[type=range]')!;
+    row.querySelector<HTMLElement>('.swatch')!.style.background = rgbCss(state.config.colors[layer]);
+    state.layers[layer] = { on: toggle.checked, opacity: Number(slider.value) / 100 };
+    toggle.addEventListener('change', () => { state.layers[layer].on = toggle.checked; applyLayers(state); });
+    slider.addEventListener('input', () => { state.layers[layer].opacity = Number(slider.value) / 100; applyLayers(state); });
+  }
+
+  const run = async (start: () => Promise<JobJson>) => {
+    showError(undefined);
+    try {
+      await followJob(state, await start());
+    } catch (err) {
+      showError((err as Error).message);
+    }
+  };
+  const force = () => $<HTMLInputElement>('force').checked;
+  const uploadOne = (files: FileList | null | undefined) => {
+    if (!files || files.length === 0) return;
+    if (files.length > 1) {
+      showError(`${files.length} files were dropped: drop one file, or zip the DICOM series folder and drop the .zip`);
+      return;
+    }
+    const file = files[0]!;
+    if (file.size > state.config.maxUploadBytes) {
+      showError(`${file.name} is ${formatBytes(file.size)}, over this service's upload limit of ${formatBytes(state.config.maxUploadBytes)}`);
+      return;
+    }
+    setState('uploading');
+    void run(() => uploadFile(file, force()));
+  };
+
+  const drop = $('drop');
+  const input = $<HTMLInputElement>('file');
+  drop.addEventListener('click', (e) => { if (e.target === drop) input.click(); });
+  drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') input.click(); });
+  input.addEventListener('change', () => { uploadOne(input.files); input.value = ''; });
+  // Dropping anywhere on the page must not navigate away to the file.
+  for (const target of [window, drop] as EventTarget[]) {
+    target.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+    target.addEventListener('dragleave', () => drop.classList.remove('over'));
+    target.addEventListener('drop', (e) => {
+      e.preventDefault();
+      drop.classList.remove('over');
+      uploadOne((e as DragEvent).dataTransfer?.files);
+    });
+  }
+
+  const sampleButton = $<HTMLButtonElement>('sample');
+  const sampleSelect = $<HTMLSelectElement>('sample-name');
+  sampleButton.addEventListener('click', () => {
+    setState('uploading');
+    setProgress(UPLOAD_SHARE, `Starting sample ${sampleSelect.value}`);
+    void run(() => apiJson<JobJson>('/api/samples/jobs', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: sampleSelect.value, force: force() }),
+    }));
+  });
+}
+
+async function loadSamples(): Promise<void> {
+  const { samples, default: chosen } = await apiJson<{ samples: { name: string; format: string; bytes: number }[]; default: string | null }>('/api/samples');
+  const select = $<HTMLSelectElement>('sample-name');
+  select.replaceChildren(...samples.map((s) => Object.assign(document.createElement('option'), { value: s.name, textContent: `${s.name} (${s.format})`, selected: s.name === chosen })));
+  $<HTMLButtonElement>('sample').disabled = samples.length === 0;
+  select.hidden = samples.length === 0;
+}
+
+async function main(): Promise<void> {
+  const config = await apiJson<WebConfig>('/api/config');
+  $('mode').textContent = config.modeText;
+  const mod = (await import(NIIVUE_URL)) as NiivueModule;
+  const nv = new mod.Niivue({
+    backColor: [0, 0, 0, 1],
+    show3Dcrosshair: true,
+    isOrientationTextVisible: true,
+    isRadiologicalConvention: true,
+    multiplanarShowRender: mod.SHOW_RENDER.ALWAYS,
+    // 2×2: axial, coronal, sagittal and the 3D render, whatever the canvas's aspect.
+    multiplanarLayout: mod.MULTIPLANAR_TYPE.GRID,
+    dragAndDropEnabled: false,
+    loadingText: 'drop a CT on the left, or run the sample case',
+  });
+  await nv.attachToCanvas($<HTMLCanvasElement>('gl'));
+  nv.setSliceType(nv.sliceTypeMultiplanar);
+  nv.onLocationChange = (location) => {
+    const text = (location as { string?: string }).string;
+    if (text) $('location').textContent = text;
+  };
+  const state: ViewerState = { nv, mod, config, layers: { rightLung: { on: true, opacity: 0.4 }, leftLung: { on: true, opacity: 0.4 }, lesion: { on: true, opacity: 0.8 } } };
+  window.covseg = state;
+  bindControls(state);
+  await loadSamples();
+  setState('ready');
+}
+
+main().catch((err: Error) => {
+  showError(`the page could not start: ${err.message}`);
+});
