@@ -20,7 +20,7 @@ test('build-db usage errors name the flag and what is expected', async () => {
     [['--source', 'semiseg=x'], /--out DB is required/],
     [['--source', 'kaggle=x', '--out', 'db'], /--source 'kaggle=x': expected NAME=PATH with NAME one of mosmed, medseg100, medseg9, zenodo, zenodo-slices, semiseg/],
     [['--source', 'semiseg', '--out', 'db'], /--source 'semiseg': expected NAME=PATH/],
-    [['--source', 'semiseg=x', '--out', 'db', '--lung-model', 'r231'], /--lung-model 'r231' is not available; available: none in this build/],
+    [['--source', 'semiseg=x', '--out', 'db', '--lung-model', 'r232'], /--lung-model 'r232' is not a lung model; available: default, r231/],
     [['--source', 'semiseg=x', '--out', 'db', '--lung-weights', 'w.pth'], /--lung-weights needs --lung-model/],
     [['--source', 'semiseg=x', '--out', 'db', '--seed', '1.5'], /--seed: invalid value '1.5'/],
     [['--source', 'semiseg=x', '--out', 'db', '--overlap', 'ignore'], /--overlap: 'ignore' is not one of warn, merge/],

@@ -6,12 +6,17 @@ import { SOURCE_NAMES, type SourceName } from '../../datasets/index.js';
 import { buildDatabase, formatSummary, type LungSegmenter, type SourceSpec } from '../../database/index.js';
 
 /**
- * Lung models build-db can run on cases published without a lung mask, by `--lung-model`
- * name. Each entry loads its model only when chosen; `weights` is `--lung-weights`.
- * Wiring a segmenter in is one line here, e.g.
- *   r231: async (weights) => (await import('../../lungs/index.js')).r231Segmenter({ weights }),
+ * Opens the `--lung-model` for cases published without a lung mask: any model of the lung
+ * registry (src/lungs/models.ts). Imported only when asked for, so a build without a lung
+ * model never loads ONNX Runtime.
  */
-export const LUNG_MODELS: Record<string, (weights: string | undefined) => Promise<LungSegmenter>> = {};
+async function openLungSegmenter(name: string, weightsPath: string | undefined): Promise<LungSegmenter> {
+  const lungs = await import('../../lungs/index.js');
+  if (!(name in lungs.LUNG_MODELS)) {
+    throw new UsageError(`--lung-model '${name}' is not a lung model; available: ${Object.keys(lungs.LUNG_MODELS).join(', ')}`);
+  }
+  return lungs.openLungModel(name, weightsPath !== undefined ? { weightsPath } : {});
+}
 
 const HELP = `Usage: covseg build-db --source NAME=PATH [--source NAME=PATH …] --out DB [options]
 
@@ -49,9 +54,9 @@ Options:
                          to DB/figures/preprocessing-ID.png; repeat for more cases
   --no-overview          skip the overview mosaics DB/figures/overview-*.png
   --lung-model NAME      segment lungs of 3D cases that have no lung mask (MosMed) with
-                         this model (${'${models}'}); without it their lung mask is
-                         recorded as missing
-  --lung-weights PATH    weights file for --lung-model
+                         this lung model (see 'covseg lungs --help': default, r231, …);
+                         without it their lung mask is recorded as missing
+  --lung-weights PATH    weights file for --lung-model (r231 needs lungmask's .pth)
   --workers N            worker threads (default ${Math.min(2, availableParallelism())}; 0 = none)
   --json                 print the summary as JSON
   --quiet                no progress bar
@@ -74,7 +79,7 @@ export function parseSources(values: readonly string[]): SourceSpec[] {
 export const command: Command = {
   name: 'build-db',
   summary: 'build the 3D and 2D training databases from the public datasets',
-  help: HELP.replace('${models}', Object.keys(LUNG_MODELS).join(', ') || 'none available in this build'),
+  help: HELP,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {
       source: { type: 'string', multiple: true },
@@ -94,27 +99,20 @@ export const command: Command = {
     if (!values.out) throw new UsageError('--out DB is required (the database folder)');
     const sources = parseSources(values.source);
     let lungSegmenter: LungSegmenter | undefined;
-    if (values['lung-model'] !== undefined) {
-      const make = LUNG_MODELS[values['lung-model']];
-      if (!make) {
-        throw new UsageError(`--lung-model '${values['lung-model']}' is not available; available: ${Object.keys(LUNG_MODELS).join(', ') || 'none in this build'}`);
-      }
-      lungSegmenter = await make(values['lung-weights']);
-    } else if (values['lung-weights'] !== undefined) {
-      throw new UsageError('--lung-weights needs --lung-model');
-    }
+    if (values['lung-weights'] !== undefined && values['lung-model'] === undefined) throw new UsageError('--lung-weights needs --lung-model');
+    const options = {
+      seed: numberFlag('seed', values.seed, 42, Number.isInteger),
+      overlap: choiceFlag('overlap', values.overlap, ['warn', 'merge'] as const, 'warn'),
+      figureCases: values['figure-case'] ?? [],
+      overview: !values['no-overview'],
+      workers: numberFlag('workers', values.workers, Math.min(2, availableParallelism()), (n) => Number.isInteger(n) && n >= 0),
+      quiet: values.quiet,
+    };
+    if (values['lung-model'] !== undefined) lungSegmenter = await openLungSegmenter(values['lung-model'], values['lung-weights']);
     const summary = await buildDatabase(
       { sources, out: values.out },
-      {
-        seed: numberFlag('seed', values.seed, 42, Number.isInteger),
-        overlap: choiceFlag('overlap', values.overlap, ['warn', 'merge'] as const, 'warn'),
-        figureCases: values['figure-case'] ?? [],
-        overview: !values['no-overview'],
-        workers: numberFlag('workers', values.workers, Math.min(2, availableParallelism()), (n) => Number.isInteger(n) && n >= 0),
-        quiet: values.quiet,
-        ...(lungSegmenter ? { lungSegmenter } : {}),
-      },
-    );
+      { ...options, ...(lungSegmenter ? { lungSegmenter } : {}) },
+    ).finally(() => lungSegmenter?.release?.());
     process.stdout.write((values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)) + '\n');
   },
 };
