@@ -78,6 +78,13 @@ test('preprocessCase: a reoriented CT keeps its anatomy (x-flipped grid ends up 
   assert.equal(out.image.data[0], 0);
 });
 
+test('preprocessCase: precomputed intensity (from the HU check) replaces the percentile pass', () => {
+  const ct = createVolume(Float32Array.from([10, 20, 30, 40]), [2, 2, 1], { spacingMm: [0.9, 0.9, 4.5] });
+  const out = preprocessCase(ct, {}, { dims: [2, 2, 1], isHu: false, intensity: { min: 5, low: 20, high: 30 } });
+  assert.deepEqual([out.stats.lowValue, out.stats.highValue, out.stats.padValue], [20, 30, 5]);
+  assert.deepEqual(Array.from(out.image.data), [0, 0, 1, 1]);
+});
+
 test('preprocessCase errors', () => {
   const ct = createVolume(new Int16Array(8), [2, 2, 2]);
   assert.throws(() => preprocessCase(ct, { lesionMask: createVolume(new Uint8Array(4), [2, 2, 1]) }), /preprocessCase: lesionMask grid \[2×2×1\] differs from the CT's \[2×2×2\]; bring it onto the CT's grid first/);
