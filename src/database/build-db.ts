@@ -11,7 +11,7 @@
  * the manifest is written last, so a killed build loses at most the cases in flight.
  */
 import { availableParallelism } from 'node:os';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
@@ -39,7 +39,6 @@ import { DIR_2D_IMAGES, DIR_2D_LESIONS, DIR_2D_LUNGS, DIR_3D, DIR_CASES, DIR_FIG
 import { SPLITS_FILE, makeSplits, type OverlapPolicy } from './splits.js';
 import { SUMMARY_FILE, type BuildSummary, type CaseFailure, type SourceSummary } from './summary.js';
 import { KeyReader } from './json-keys.js';
-import { mkdir } from 'node:fs/promises';
 
 /**
  * Version of the per-case processing. Part of every case's options hash: bump it when

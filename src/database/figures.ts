@@ -24,9 +24,9 @@ import {
   sideBySide,
   type RgbImage,
 } from '../figures/index.js';
-import { reorientToLps, resizeSlice } from '../volume/index.js';
+import { resizeSlice } from '../volume/index.js';
 import { indexToWorld, worldToIndex, type LabelMap, type Volume } from '../volume/volume.js';
-import type { PreprocessedCase } from '../preprocess/index.js';
+import { toLps, type PreprocessedCase } from '../preprocess/index.js';
 import type { CaseRecord } from './manifest.js';
 
 const fmt = (v: readonly number[], digits = 2) => v.map((x) => Number(x.toFixed(digits))).join('×');
@@ -61,8 +61,8 @@ export function preprocessingFigure(caseId: string, ct: Volume, lesionMask: Labe
   const z = figureSlice(prep);
   const [px, py] = prep.image.dims;
   const centre = indexToWorld(prep.image, [(px - 1) / 2, (py - 1) / 2, z]);
-  const original = reorientToLps(ct).volume;
-  const originalLesion = reorientToLps(lesionMask).volume;
+  const original = toLps(ct);
+  const originalLesion = toLps(lesionMask);
   const [nx, ny, nz] = original.dims;
   const zo = Math.min(nz - 1, Math.max(0, Math.round(worldToIndex(original, centre)[2])));
   const scaleX = original.spacingMm[0] / prep.image.spacingMm[0];
