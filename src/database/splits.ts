@@ -21,7 +21,8 @@ export type SplitName = (typeof SPLIT_NAMES)[number];
  * covseg cannot match patient by patient:
  * - `warn`: split them like any group and warn (the default; the leak is reported, not fixed);
  * - `merge`: put every such group of one overlap family (e.g. all Radiopaedia material of
- *   zenodo, zenodo-slices and medseg9) into one split unit, which removes the leak.
+ *   zenodo, zenodo-slices and medseg9) into one split unit, which removes the leak; a family
+ *   is its own stratum of one unit, so it lands in train and never inflates test scores.
  */
 export type OverlapPolicy = 'warn' | 'merge';
 
