@@ -178,7 +178,7 @@ async function evaluateVolumeCase(model: SegmentationModel, c: VolumeCasePlan, l
     }
   }
   // The 3D database CT is already normalised to [0, 1]: not HU, so padding uses its own minimum.
-  const prediction = thresholdProbabilities(await predictVolume3d(model, image, { isHu: false }), level);
+  const prediction = thresholdProbabilities(await predictVolume3d(model, image, { preprocessed: true }), level);
   // Database label maps are 0/1 (NRRD): any nonzero voxel is positive. Negative values cannot occur in them.
   const reference = binarize(referenceVolume.data, 1);
   const lungMask = lung ? binarize(lung.volume.data, 1) : undefined;

@@ -63,7 +63,7 @@ export class ProgressBar {
     const elapsed = (now - this.start) / 1000;
     const eta = this.done > 0 ? (elapsed / this.done) * (total - this.done) : NaN;
     const text = `${label} ${this.done}/${total} ${(frac * 100).toFixed(0)}% ${formatDuration(elapsed)} elapsed` +
-      (final ? '' : `, ETA ${Number.isFinite(eta) ? formatDuration(eta) : '?'}`) + (this.info ? ` ${this.info}` : '');
+      (final || this.done === total ? '' : `, ETA ${Number.isFinite(eta) ? formatDuration(eta) : '?'}`) + (this.info ? ` ${this.info}` : '');
     if (this.tty) {
       if (!final && now - this.lastDraw < 100) return;
       this.lastDraw = now;

@@ -41,7 +41,7 @@ test('3D: a case is a volume; its counts, Dice, mL and listed slices match predi
   assert.equal(plan.cases.length, 1);
   const first = plan.cases[0]!;
   const ct = await readVolume(first.image);
-  const prob = (await predictVolume3d(model, ct, { isHu: false })).data;
+  const prob = (await predictVolume3d(model, ct, { preprocessed: true })).data;
   // A random network's probabilities cluster; cut at their median so predictions are neither empty nor full.
   const level = percentiles(prob, [50])[0]!;
   const { evaluation, figureSlices } = await evaluateModel(model, plan, { threshold: level, quiet: true });
