@@ -25,6 +25,7 @@ import {
   loadCase,
   overlapWarnings,
   type CaseRef,
+  type LoadedCase,
   type SourceName,
   type SourceScan,
 } from '../datasets/index.js';
@@ -202,7 +203,7 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
   for (const scan of scans) {
     for (const ref of scan.cases) {
       const caseId = caseIdFor(ref.kind, ref.kind === 'volume' ? volumes++ : slices++);
-      const needsModel = ref.kind === 'volume' && ref.files.lung === undefined && segmenter !== undefined;
+      const needsModel = ref.files.lung === undefined && segmenter !== undefined;
       const shaping = ref.kind === 'volume'
         ? { v: PIPELINE_VERSION, kind: ref.kind, spacingMm: settings.spacingMm, dims: settings.dims, low: settings.lowPercentile, high: settings.highPercentile }
         : { v: PIPELINE_VERSION, kind: ref.kind, size: settings.sliceSize, low: settings.lowPercentile, high: settings.highPercentile };
@@ -311,22 +312,27 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
     progress.tick(1, entry.caseId);
   };
 
+  /** Loads a case published without lung mask and adds the segmenter's (on the main thread: the model is loaded once there). */
+  const loadWithModelLungs = async (entry: Entry): Promise<LoadedCase> => {
+    const loaded = await loadCase(entry.ref);
+    const labels = await segmenter!.segment(loaded.ct);
+    if (labels.dims.some((d, i) => d !== loaded.ct.dims[i])) {
+      throw new CovsegError(`lung segmenter '${segmenter!.name}' returned a ${labels.dims.join('×')} mask for a ${loaded.ct.dims.join('×')} CT; it must answer on the CT's grid`, { file: entry.ref.files.image });
+    }
+    const lung = harmoniseLung(loaded.lesionMask, { lungLabels: labels })!;
+    loaded.lungMask = lung.lungMask;
+    const sides = lungSidesByPosition(labels);
+    if (sides) loaded.lungSides = sides;
+    return loaded;
+  };
+
   const volumeTasks = toBuild.filter((e) => e.ref.kind === 'volume').map((entry) => async () => {
     let job: CaseJob = { type: 'volume', caseId: entry.caseId, ref: entry.ref, settings, figure: figureCases.has(entry.caseId) };
     let lungMaskSource: LungMaskSource | undefined;
     if (entry.needsModel) {
       try {
-        const loaded = await loadCase(entry.ref);
-        const labels = await segmenter!.segment(loaded.ct);
-        if (labels.dims.some((d, i) => d !== loaded.ct.dims[i])) {
-          throw new CovsegError(`lung segmenter '${segmenter!.name}' returned a ${labels.dims.join('×')} mask for a ${loaded.ct.dims.join('×')} CT; it must answer on the CT's grid`, { file: entry.ref.files.image });
-        }
-        const lung = harmoniseLung(loaded.lesionMask, { lungLabels: labels })!;
-        loaded.lungMask = lung.lungMask;
-        const sides = lungSidesByPosition(labels);
-        if (sides) loaded.lungSides = sides;
+        job = { ...job, preloaded: await loadWithModelLungs(entry) };
         lungMaskSource = `model:${segmenter!.name}`;
-        job = { ...job, preloaded: loaded };
       } catch (err) {
         await finish(entry, { caseId: entry.caseId, ok: false, error: (err as Error).message }, undefined);
         return;
@@ -341,9 +347,24 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
   for (let i = 0; i < sliceEntries.length; i += batch) {
     const chunk = sliceEntries.slice(i, i + batch);
     sliceTasks.push(async () => {
-      const job: CaseJob = { type: 'slices', items: chunk.map((e) => ({ caseId: e.caseId, ref: e.ref })), settings };
-      const outcomes = await pool.run(job).catch((err: Error) => chunk.map((e) => ({ caseId: e.caseId, ok: false as const, error: `worker failed: ${err.message}` })));
-      for (const o of outcomes) await finish(byId.get(o.caseId)!, o, undefined);
+      const items: { caseId: string; ref: CaseRef; preloaded?: LoadedCase }[] = [];
+      for (const e of chunk) {
+        if (!e.needsModel) {
+          items.push({ caseId: e.caseId, ref: e.ref });
+          continue;
+        }
+        try {
+          items.push({ caseId: e.caseId, ref: e.ref, preloaded: await loadWithModelLungs(e) });
+        } catch (err) {
+          await finish(e, { caseId: e.caseId, ok: false, error: (err as Error).message }, undefined);
+        }
+      }
+      const job: CaseJob = { type: 'slices', items, settings };
+      const outcomes = await pool.run(job).catch((err: Error) => items.map((e) => ({ caseId: e.caseId, ok: false as const, error: `worker failed: ${err.message}` })));
+      for (const o of outcomes) {
+        const entry = byId.get(o.caseId)!;
+        await finish(entry, o, entry.needsModel ? `model:${segmenter!.name}` : undefined);
+      }
     });
   }
   const records: CaseRecord[] = [];

@@ -13,7 +13,7 @@ import { overviewPath, writeOverviewPage, type OverviewPage } from './figures.js
  */
 export type CaseJob =
   | { type: 'volume'; caseId: string; ref: CaseRef; settings: JobSettings; figure: boolean; preloaded?: LoadedCase }
-  | { type: 'slices'; items: { caseId: string; ref: CaseRef }[]; settings: JobSettings }
+  | { type: 'slices'; items: { caseId: string; ref: CaseRef; preloaded?: LoadedCase }[]; settings: JobSettings }
   | { type: 'overview'; page: OverviewPage };
 
 export type JobOutcome =
@@ -51,7 +51,7 @@ export async function runJob(job: CaseJob): Promise<JobOutcome[]> {
   const outcomes: JobOutcome[] = [];
   for (const item of job.items) {
     try {
-      const loaded = await loadCase(item.ref);
+      const loaded = item.preloaded ?? (await loadCase(item.ref));
       const built = await buildSliceCase(item.caseId, loaded, job.settings);
       outcomes.push({ caseId: item.caseId, ok: true, built, hasLungMask: loaded.lungMask !== undefined });
     } catch (err) {

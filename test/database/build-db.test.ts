@@ -234,6 +234,13 @@ test('build-db: a lung segmenter fills in missing lung masks, recorded as model:
   assert.ok(record.slices2d.every((s) => s.lung !== undefined));
   assert.equal((await buildDatabase({ sources: mosmed, out }, { ...FAST, lungSegmenter: threshold('threshold-a') })).totals.skipped, 2);
   assert.equal((await buildDatabase({ sources: mosmed, out }, { ...FAST, lungSegmenter: threshold('threshold-b') })).totals.built, 2);
+  // Slice sources published without lung masks get them too (COVID-SemiSeg's case).
+  await writeMedseg100Layout(join(root, 'medseg100-nolung'), { size: 24, slices: 3, lungMasks: false });
+  const slicesOut = join(root, 'db-slice-lungs');
+  const s2 = await buildDatabase({ sources: [{ name: 'medseg100', root: join(root, 'medseg100-nolung') }], out: slicesOut }, { ...FAST, lungSegmenter: threshold('threshold-a') });
+  assert.equal(s2.lungMasks.missing, 0);
+  const sliceRecords = (await loadManifest(slicesOut)).cases;
+  assert.ok(sliceRecords.length > 0 && sliceRecords.every((r) => r.lungMaskSource === 'model:threshold-a' && r.slices2d.every((sl) => sl.lung !== undefined)));
   const bad: LungSegmenter = { name: 'wrong-grid', segment: async () => createVolume(new Uint8Array(8), [2, 2, 2]) };
   const failed = await buildDatabase({ sources: mosmed, out }, { ...FAST, lungSegmenter: bad });
   assert.match(failed.sources[0]!.failures[0]!.error, /lung segmenter 'wrong-grid' returned a 2×2×2 mask for a 32×32×6 CT; it must answer on the CT's grid/);

@@ -53,9 +53,10 @@ Options:
   --figure-case ID       draw Figure 2 (original vs preprocessed slice) for a 3D case,
                          to DB/figures/preprocessing-ID.png; repeat for more cases
   --no-overview          skip the overview mosaics DB/figures/overview-*.png
-  --lung-model NAME      segment lungs of 3D cases that have no lung mask (MosMed) with
-                         this lung model (see 'covseg lungs --help': default, r231, …);
-                         without it their lung mask is recorded as missing
+  --lung-model NAME      segment the lungs of cases published without a lung mask
+                         (MosMed volumes, COVID-SemiSeg slices) with this lung model
+                         (see 'covseg lungs --help': default, r231, …); without it their
+                         lung mask is recorded as missing
   --lung-weights PATH    weights file for --lung-model (r231 needs lungmask's .pth)
   --workers N            worker threads (default ${Math.min(2, availableParallelism())}; 0 = none)
   --json                 print the summary as JSON
