@@ -89,7 +89,7 @@ interface Slot {
 }
 
 /** Seconds a job is assumed to take before one has finished (a 2D slice takes ~1 s, a CT volume ~30 s). */
-const INITIAL_JOB_S = 10;
+const INITIAL_JOB_S = 3;
 
 export class JobQueue {
   readonly workers: number;
@@ -181,9 +181,9 @@ export class JobQueue {
     await Promise.all(workers);
   }
 
+  /** A place frees when any admitted job ends: about one mean job time per worker, whatever the line's length. */
   private retryAfterS(): number {
-    const ahead = this.waiting.length + this.reserved + 1;
-    return Math.min(600, Math.max(1, Math.ceil((this.meanJobS * ahead) / this.workers)));
+    return Math.min(600, Math.max(1, Math.ceil(this.meanJobS / this.workers)));
   }
 
   private pump(): void {

@@ -202,6 +202,9 @@ async function showVolumes(state: ViewerState, job: JobJson): Promise<void> {
   const left = nv.volumes[1]!.clone();
   nv.addVolume(left);
   nv.setVolume(left, LAYER_INDEX.leftLung);
+  // Loaded, the volumes take the names of what they show (NiiVue's location readout uses them).
+  const names = ['CT', 'right lung', 'left lung', 'lesions'];
+  nv.volumes.forEach((v, i) => { v.name = names[i]!; });
   nv.volumes[LAYER_INDEX.rightLung]!.setColormapLabel(singleLabel(1, config.colors.rightLung, 'right lung'));
   nv.volumes[LAYER_INDEX.leftLung]!.setColormapLabel(singleLabel(2, config.colors.leftLung, 'left lung'));
   nv.volumes[LAYER_INDEX.lesion]!.setColormapLabel(singleLabel(1, config.colors.lesion, 'lesion'));

@@ -1,0 +1,84 @@
+/**
+ * The queue under real jobs: the HTTP thread stays responsive while a worker segments,
+ * a full queue answers 429 with Retry-After (and the retry gets in), a running job can
+ * be cancelled.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type JobJson, type RunningServer } from '../../src/web/server.js';
+import { PROJECT_ROOT } from '../helpers/shared-data.js';
+import { getJson, uploadPath, waitForJob } from './client.js';
+import { lesionModelFor, needsLungModel } from './pipeline-models.js';
+
+const DICOM = join(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm');
+const PNG = join(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1316.png');
+const skip = needsLungModel();
+let server: RunningServer;
+let scratch: string;
+
+before(async () => {
+  if (skip) return;
+  scratch = await mkdtemp(join(tmpdir(), 'covseg-queue-'));
+  server = await startServer({ port: 0, workers: 1, maxQueued: 0, segment: { lesionModel: (await lesionModelFor(scratch)).path } });
+});
+after(async () => {
+  await server?.close();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+test('/api/health answers in under 100 ms while a job runs', { skip }, async () => {
+  const created = await uploadPath(server.url, DICOM);
+  assert.equal(created.status, 202);
+  const latencies: number[] = [];
+  let job: JobJson = created.body;
+  while (job.status === 'queued' || job.status === 'running') {
+    const t0 = performance.now();
+    const health = await getJson<{ queue: { running: number } }>(`${server.url}/api/health`);
+    const ms = performance.now() - t0;
+    job = (await getJson<JobJson>(`${server.url}${job.url}`)).body;
+    if (job.status === 'running' && health.body.queue.running === 1) latencies.push(ms);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(job.status, 'done', job.error);
+  latencies.sort((a, b) => a - b);
+  console.log(`/api/health while a job ran: ${latencies.length} requests, median ${latencies[latencies.length >> 1]?.toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms`);
+  assert.ok(latencies.length >= 5, `only ${latencies.length} health checks landed while the job ran`);
+  assert.ok(latencies.at(-1)! < 100, `slowest health answer ${latencies.at(-1)} ms`);
+});
+
+test('a full queue answers 429 with Retry-After; the retry after the job ends is accepted', { skip }, async () => {
+  const jobsBefore = server.store.list().length;
+  const first = await uploadPath(server.url, DICOM);
+  assert.equal(first.status, 202);
+  const refused = await uploadPath(server.url, PNG);
+  assert.equal(refused.status, 429);
+  assert.equal(refused.body.code, 'queue-full');
+  assert.match(refused.body.message!, /^the job queue is full \(1 jobs admitted\); retry in about \d+ s$/);
+  const retryAfter = Number(refused.headers.get('retry-after'));
+  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 600, `Retry-After ${retryAfter}`);
+  assert.equal(server.store.list().length, jobsBefore + 1, 'the refused upload left no job');
+  assert.equal((await waitForJob(server.url, first.body.id)).status, 'done');
+  const retried = await uploadPath(server.url, PNG);
+  assert.equal(retried.status, 202);
+  assert.equal((await waitForJob(server.url, retried.body.id)).status, 'done');
+});
+
+test('DELETE stops a running job, removes its files, and the next job still runs', { skip }, async () => {
+  const created = await uploadPath(server.url, DICOM);
+  assert.equal(created.status, 202);
+  let job = created.body;
+  while (job.status === 'queued') job = (await getJson<JobJson>(`${server.url}${job.url}`)).body;
+  assert.equal(job.status, 'running');
+  const deleted = await fetch(`${server.url}${job.url}`, { method: 'DELETE' });
+  assert.equal(deleted.status, 204);
+  assert.equal((await getJson(`${server.url}${job.url}`)).status, 404);
+  assert.equal(existsSync(join(server.workDir, job.id)), false);
+  assert.equal(server.queue.stats().running, 0, 'the worker was freed');
+  const next = await uploadPath(server.url, PNG);
+  assert.equal(next.status, 202);
+  assert.equal((await waitForJob(server.url, next.body.id)).status, 'done');
+});
