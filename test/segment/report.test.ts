@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createVolume } from '../../src/volume/volume.js';
+import { lungAndLesionNumbers, renderReportHtml, severityFromPercent, type SegmentReport } from '../../src/segment/index.js';
+
+test('severity categories follow the MosMedData CT-0…CT-4 scale', () => {
+  const table: [number, string][] = [[0, 'CT-0'], [0.09, 'CT-0'], [0.1, 'CT-1'], [24.99, 'CT-1'], [25, 'CT-2'], [49.9, 'CT-2'], [50, 'CT-3'], [74.9, 'CT-3'], [75, 'CT-4'], [100, 'CT-4']];
+  for (const [pct, cat] of table) assert.equal(severityFromPercent(pct).category, cat, `${pct}%`);
+  assert.throws(() => severityFromPercent(101), /percentAffected must be in \[0, 100\], got 101/);
+});
+
+test('lung and lesion numbers per side, with voxel size and without', () => {
+  // 4 right-lung voxels (1 with lesion), 2 left-lung voxels (both lesion), 1 lesion voxel outside the lungs (ignored).
+  const lungs = createVolume(Uint8Array.from([1, 1, 1, 1, 2, 2, 0, 0]), [2, 2, 2], { spacingMm: [10, 10, 5] });
+  const lesions = createVolume(Uint8Array.from([1, 0, 0, 0, 1, 1, 1, 0]), [2, 2, 2], { spacingMm: [10, 10, 5] });
+  const n = lungAndLesionNumbers(lungs, lesions, true);
+  assert.deepEqual(n.lungs, { right: { voxels: 4, volumeMl: 2 }, left: { voxels: 2, volumeMl: 1 }, total: { voxels: 6, volumeMl: 3 } });
+  assert.deepEqual(n.lesions.right, { voxels: 1, volumeMl: 0.5, percentOfLung: 25 });
+  assert.deepEqual(n.lesions.left, { voxels: 2, volumeMl: 1, percentOfLung: 100 });
+  assert.equal(n.lesions.total.percentOfLung, 50);
+  assert.equal(n.severity.category, 'CT-3');
+  const slice = lungAndLesionNumbers(lungs, lesions, false);
+  assert.equal(slice.lungs.total.volumeMl, null);
+  assert.equal(slice.lesions.total.percentOfLung, 50);
+});
+
+test('report.html is self-contained and escapes what it shows', () => {
+  const numbers = lungAndLesionNumbers(createVolume(Uint8Array.from([1, 2]), [2, 1, 1]), createVolume(Uint8Array.from([0, 1]), [2, 1, 1]), true);
+  const report: SegmentReport = {
+    format: 'covseg-report', version: 1, createdAt: '2026-01-01T00:00:00Z',
+    input: { path: '/scans/<patient>.nii.gz', format: 'nifti', dims: [2, 1, 1], spacingMm: [1, 1, 1], spacingKnown: true, isHu: true, huReason: 'ok' },
+    ...numbers, models: { lung: 'lung', lesion: 'lesion' }, outputs: {}, timingsMs: { read: 1200 }, warnings: ['odd & rare'],
+  };
+  const html = renderReportHtml(report, [{ png: Uint8Array.from([137, 80, 78, 71]), caption: 'slice' }]);
+  assert.match(html, /CT-3: 50\.0% of lung affected/);
+  assert.match(html, /&lt;patient&gt;/);
+  assert.match(html, /odd &amp; rare/);
+  assert.match(html, /src="data:image\/png;base64,iVBORw=="/);
+  assert.doesNotMatch(html, /<script|<link|https?:\/\//, 'no scripts, no external resources');
+});

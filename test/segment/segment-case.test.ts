@@ -1,0 +1,100 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { readImage, readVolume, writeVolume } from '../../src/io/index.js';
+import { encodePng } from '../../src/io/raster.js';
+import { createVolume } from '../../src/volume/volume.js';
+import { segmentCase, DEFAULT_LESION_MODEL_PATH } from '../../src/segment/index.js';
+import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
+import { PROJECT_ROOT } from '../helpers/shared-data.js';
+
+const DICOM = resolve(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm');
+const PNG = resolve(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1397.png');
+const skip = !(existsSync(DEFAULT_LUNG_MODEL_PATH) && existsSync(DEFAULT_LESION_MODEL_PATH)) && 'shipped models missing in models/';
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'covseg-segment-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a real DICOM chest slice: lungs like lungmask R231 finds, outputs on the input grid, report and pictures', { skip }, async () => {
+  const out = join(dir, 'dicom');
+  const r = await segmentCase(DICOM, out);
+  const { volume: ct } = await readImage(DICOM);
+  const lungs = await readVolume(r.files.lungs);
+  const lesions = await readVolume(r.files.lesions);
+  for (const v of [lungs, lesions]) {
+    assert.deepEqual(v.dims, ct.dims);
+    assert.deepEqual(v.spacingMm.map((s) => +s.toFixed(4)), ct.spacingMm.map((s) => +s.toFixed(4)));
+  }
+  // lungmask's R231 labels this slice 32,376 right and 18,268 left pixels.
+  const right = r.report.lungs.right.voxels;
+  const left = r.report.lungs.left.voxels;
+  assert.ok(Math.abs(right - 32376) / 32376 < 0.12, `right lung ${right} px vs R231's 32,376`);
+  assert.ok(Math.abs(left - 18268) / 18268 < 0.12, `left lung ${left} px vs R231's 18,268`);
+  for (let i = 0; i < lesions.data.length; i++) if (lesions.data[i]) assert.ok(lungs.data[i], 'lesions only inside the lungs');
+  const json = JSON.parse(readFileSync(r.files.reportJson, 'utf8'));
+  assert.deepEqual(json.lungs, r.report.lungs);
+  assert.match(json.severity.category, /^CT-[0-4]$/);
+  assert.ok(json.lungs.total.volumeMl > 0);
+  for (const f of [r.files.reportHtml, ...r.files.overlays]) assert.ok(existsSync(f), f);
+  assert.ok(r.files.lungs.endsWith('lungs.nii.gz'));
+});
+
+test('a PNG slice: percentages without volumes, label PNGs too', { skip }, async () => {
+  const r = await segmentCase(PNG, join(dir, 'png'));
+  assert.equal(r.report.lungs.total.volumeMl, null);
+  assert.ok(r.report.lungs.total.voxels > 5000);
+  assert.ok(r.report.warnings.some((w) => /pixel size is unknown/.test(w)));
+  const lungsPng = await readImage(r.files.lungsPng!);
+  assert.deepEqual(lungsPng.volume.dims, [256, 256, 1]);
+  assert.ok([...new Set(lungsPng.volume.data)].every((v) => v <= 2));
+});
+
+test('refusals: not HU, colour picture, tiny image, label PNG, no lungs, existing output; nothing half-written', { skip }, async () => {
+  const windowed = join(dir, 'windowed.nii.gz');
+  const { volume } = await readImage(DICOM);
+  await writeVolume(windowed, createVolume(Uint8Array.from(volume.data, (v) => Math.max(0, Math.min(255, (v + 1000) / 6))), volume.dims, volume));
+  await assert.rejects(segmentCase(windowed, join(dir, 'w')), /windowed\.nii\.gz: the values are not Hounsfield units .*; pass --force to segment it anyway/);
+  assert.ok(!existsSync(join(dir, 'w')), 'no output folder after a refusal');
+  const forced = await segmentCase(windowed, join(dir, 'w'), { force: true });
+  assert.ok(forced.report.warnings.some((w) => /segmented despite: the values are not Hounsfield units/.test(w)));
+
+  const colour = join(dir, 'photo.png');
+  const rgb = new Uint8Array(128 * 128 * 3).map((_, i) => (i % 3 === 0 ? 200 : i % 3 === 1 ? 30 : 90));
+  writeFileSync(colour, encodePng({ width: 128, height: 128, channels: 3, data: rgb }));
+  await assert.rejects(segmentCase(colour, join(dir, 'c')), /photo\.png: this is a colour picture, not a greyscale CT slice; pass --force/);
+
+  const tiny = join(dir, 'tiny.png');
+  writeFileSync(tiny, encodePng({ width: 32, height: 32, channels: 1, data: new Uint8Array(1024).fill(100) }));
+  await assert.rejects(segmentCase(tiny, join(dir, 't')), /tiny\.png: the image is only 32×32 pixels, too small for a CT slice/);
+
+  const flat = join(dir, 'flat.png');
+  writeFileSync(flat, encodePng({ width: 128, height: 128, channels: 1, data: new Uint8Array(128 * 128).fill(200) }));
+  await assert.rejects(segmentCase(flat, join(dir, 'f')), /flat\.png: no lungs were found in this image/);
+  assert.ok(!existsSync(join(dir, 'f')));
+
+  mkdirSync(join(dir, 'busy'));
+  writeFileSync(join(dir, 'busy', 'keep.txt'), 'x');
+  await assert.rejects(segmentCase(PNG, join(dir, 'busy')), /busy: the output folder exists and is not empty; choose another --out or pass --overwrite/);
+  await segmentCase(PNG, join(dir, 'busy'), { overwrite: true });
+  assert.ok(!readdirSync(join(dir, 'busy')).includes('keep.txt'));
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temp folders left');
+});
+
+test('covseg segment: exit codes and the printed summary', { skip }, () => {
+  const cli = resolve(PROJECT_ROOT, 'dist/src/cli/main.js');
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'segment', ...args], { encoding: 'utf8', env: { ...process.env, COVSEG_QUIET: '1' } });
+  const ok = run(PNG, '--out', join(dir, 'cli'), '--quiet');
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /severity CT-[0-4]: \d+\.\d% of the lungs affected/);
+  assert.match(ok.stdout, /report: .*report\.html/);
+  assert.equal(run('--out', join(dir, 'x')).status, 2);
+  assert.equal(run(PNG).status, 2);
+  const missing = run(join(dir, 'nope.nii.gz'), '--out', join(dir, 'y'));
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /nope\.nii\.gz/);
+});
