@@ -5,8 +5,9 @@ import { CovsegError } from '../util/errors.js';
  * Stable machine-readable error codes of the JSON API, by HTTP status:
  * - 400 `bad-request`: malformed multipart, missing file field, bad query value;
  * - 400 `unsafe-archive`: a zip with absolute/'..' names, symlinks, encryption or damage;
- * - 403 `forbidden`: a Host header other than the loopback names (DNS rebinding), or a
- *   page path that climbs out of its folder with '..';
+ * - 403 `forbidden`: a Host header other than the loopback names (DNS rebinding), a
+ *   POST or DELETE from another site's page (Origin), or a page path that climbs out of
+ *   its folder with '..';
  * - 404 `not-found`: unknown route, job (or expired job), output file or sample;
  * - 409 `not-ready`: the job's outputs are asked for before it finished;
  * - 413 `too-large`: the upload, or what a zip inflates to, is over the server's limit;

@@ -138,6 +138,14 @@ export function displayName(filename: string | undefined): string {
   return clean || 'upload';
 }
 
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
+}
+
 function forceFlag(query: unknown): boolean {
   const value = (query as Record<string, unknown> | undefined)?.['force'];
   if (value === undefined || value === '0' || value === 'false') return false;
@@ -189,6 +197,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
+    // Any web page may POST a form to 127.0.0.1; browsers say where it came from, so foreign pages are refused.
+    const origin = request.headers.origin;
+    if (origin !== undefined && request.method !== 'GET' && request.method !== 'HEAD' && originHost(origin) !== request.headers.host) {
+      throw new HttpError(403, 'forbidden', `cross-site request from '${origin.slice(0, 80)}' refused; use the covseg page itself (${request.headers.host ?? 'this service'})`);
+    }
     // Bound to loopback, the only legitimate Host names are loopback ones; anything else is a DNS-rebinding page.
     if (LOOPBACK_HOSTS.has(host)) {
       const hostname = (request.headers.host ?? '').replace(/:\d+$/, '');
@@ -342,7 +355,22 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     return reply.send(createReadStream(output.path));
   });
 
-  await app.listen({ port: options.port ?? 8080, host });
+  const cleanUp = async () => {
+    await app.close();
+    await queue.close();
+    await store.close();
+    if (ownWorkDir) await rm(workDir, { recursive: true, force: true });
+  };
+  try {
+    await app.listen({ port: options.port ?? 8080, host });
+  } catch (err) {
+    await cleanUp();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new CovsegError(`port ${options.port ?? 8080} on ${host} is in use (EADDRINUSE; another covseg serve?); choose another --port, or --port 0 for a free one`, { cause: err });
+    if (code === 'EACCES') throw new CovsegError(`not allowed to listen on port ${options.port ?? 8080} (EACCES; ports below 1024 need privileges); choose a --port above 1024`, { cause: err });
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new CovsegError(`${host} is not an address of this computer (${code}); use --host 127.0.0.1, or 0.0.0.0 for every interface`, { cause: err });
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port ?? 8080;
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
@@ -358,10 +386,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     async close() {
       if (closed) return;
       closed = true;
-      await app.close();
-      await queue.close();
-      await store.close();
-      if (ownWorkDir) await rm(workDir, { recursive: true, force: true });
+      await cleanUp();
     },
   };
 }

@@ -172,6 +172,20 @@ test('malformed multipart: cut-off parts and missing boundaries get 400', async 
   await noJobsLeft();
 });
 
+test('a client that drops the connection mid-upload leaves nothing behind', async () => {
+  const boundary = 'AbOrT';
+  await new Promise<void>((resolve) => {
+    const req = httpRequest({ hostname: '127.0.0.1', port: server.port, path: '/api/jobs', method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': '50000' } });
+    req.on('error', () => resolve());
+    req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.nii"\r\n\r\n${'x'.repeat(20_000)}`);
+    setTimeout(() => { req.destroy(); resolve(); }, 100);
+  });
+  const deadline = Date.now() + 3000;
+  while ((server.queue.stats().reserved > 0 || server.store.list().length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await noJobsLeft();
+  log.push(`  ${'connection dropped mid-upload'.padEnd(44)} → (no answer possible) reservation released, job folder removed`);
+});
+
 test('archives: zip-slip, symlink and zip bomb are refused, nothing is written outside', async () => {
   const slip = await upload('series.zip', zipSync({ 'ok/IM1': new Uint8Array(10), '../../../../tmp/covseg-evil.sh': new TextEncoder().encode('#!/bin/sh') }));
   expectError("zip-slip ('../../../../tmp/covseg-evil.sh')", slip, 400, 'unsafe-archive', /^series\.zip: entry '\.\.\/\.\.\/\.\.\/\.\.\/tmp\/covseg-evil\.sh' climbs out of the archive/);
@@ -212,6 +226,9 @@ test('bad query values, unknown routes and forged Host headers', async () => {
   expectError('force=maybe', await upload('a.png', new Uint8Array(10), '?force=maybe'), 400, 'bad-request', /force=maybe: use force=1 or force=0/);
   expectError('unknown route', await call('/api/nothing'), 404, 'not-found', /no route GET \/api\/nothing/);
   expectError('Host: evil.example (DNS rebinding)', await raw('GET', '/api/health', { host: 'evil.example:80' }), 403, 'forbidden', /Host 'evil\.example' is not this computer/);
+  expectError('POST from another site (Origin)', await raw('POST', '/api/samples/jobs', { origin: 'https://evil.example', 'content-type': 'application/json' }, '{"name":"chest-ct-dicom-slice"}'), 403, 'forbidden', /cross-site request from 'https:\/\/evil\.example' refused/);
+  expectError('DELETE from another site (Origin)', await raw('DELETE', '/api/jobs/0123456789abcdef0123456789abcdef', { origin: `http://localhost:${server.port + 1}` }), 403, 'forbidden', /cross-site request/);
+  expectError('POST with Origin: null (sandboxed page)', await raw('POST', '/api/samples/jobs', { origin: 'null', 'content-type': 'application/json' }, '{}'), 403, 'forbidden', /cross-site request from 'null'/);
   const ok = await raw('GET', '/api/health', { host: `localhost:${server.port}` });
   assert.equal(ok.status, 200);
   await noJobsLeft();
