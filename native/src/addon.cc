@@ -7,6 +7,7 @@
 #include <torch/version.h>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include "loss.h"
@@ -214,29 +215,23 @@ class Model : public Napi::ObjectWrap<Model> {
     return r;
   }
 
-  class StepWorker : public Napi::AsyncWorker {
+  // Runs `compute` on a libuv worker thread and settles a promise with `toJs(result)`;
+  // the model counts as busy until then (one heavy call at a time per model).
+  template <typename Result>
+  class ModelWorker : public Napi::AsyncWorker {
    public:
-    StepWorker(Napi::Env env, Model* m, torch::Tensor image, torch::Tensor target, torch::Tensor lung, bool train)
-        : Napi::AsyncWorker(env), m_(m), image_(image), target_(target), lung_(lung), train_(train),
-          deferred_(Napi::Promise::Deferred::New(env)) {}
+    ModelWorker(Napi::Env env, Model* m, std::function<Result()> compute, std::function<Napi::Value(Napi::Env, const Result&)> toJs)
+        : Napi::AsyncWorker(env), m_(m), compute_(std::move(compute)), toJs_(std::move(toJs)), deferred_(Napi::Promise::Deferred::New(env)) {}
     void Execute() override {
       try {
-        r_ = m_->run(image_, target_, lung_, train_);
+        result_ = compute_();
       } catch (const std::exception& e) {
         SetError(e.what());
       }
     }
     void OnOK() override {
       m_->busy_ = false;
-      auto o = Napi::Object::New(Env());
-      o.Set("loss", r_.loss);
-      o.Set("tp", toJsArray(Env(), r_.tp));
-      o.Set("fp", toJsArray(Env(), r_.fp));
-      o.Set("fn", toJsArray(Env(), r_.fn));
-      o.Set("intersection", toJsArray(Env(), r_.intersection));
-      o.Set("predSum", toJsArray(Env(), r_.predSum));
-      o.Set("targetSum", toJsArray(Env(), r_.targetSum));
-      deferred_.Resolve(o);
+      deferred_.Resolve(toJs_(Env(), result_));
     }
     void OnError(const Napi::Error& e) override {
       m_->busy_ = false;
@@ -246,41 +241,20 @@ class Model : public Napi::ObjectWrap<Model> {
 
    private:
     Model* m_;
-    torch::Tensor image_, target_, lung_;
-    bool train_;
-    StepResult r_;
+    std::function<Result()> compute_;
+    std::function<Napi::Value(Napi::Env, const Result&)> toJs_;
+    Result result_;
     Napi::Promise::Deferred deferred_;
   };
 
-  class PredictWorker : public Napi::AsyncWorker {
-   public:
-    PredictWorker(Napi::Env env, Model* m, torch::Tensor image)
-        : Napi::AsyncWorker(env), m_(m), image_(image), deferred_(Napi::Promise::Deferred::New(env)) {}
-    void Execute() override {
-      try {
-        if (m_->threads_ > 0) torch::set_num_threads(m_->threads_);
-        torch::NoGradGuard noGrad;
-        m_->net_->eval();
-        prob_ = torch::sigmoid(m_->net_->forward(image_.to(m_->device_))).to(torch::kCPU).contiguous();
-      } catch (const std::exception& e) {
-        SetError(e.what());
-      }
-    }
-    void OnOK() override {
-      m_->busy_ = false;
-      deferred_.Resolve(toFloat32Array(Env(), prob_));
-    }
-    void OnError(const Napi::Error& e) override {
-      m_->busy_ = false;
-      deferred_.Reject(e.Value());
-    }
-    Napi::Promise promise() { return deferred_.Promise(); }
-
-   private:
-    Model* m_;
-    torch::Tensor image_, prob_;
-    Napi::Promise::Deferred deferred_;
-  };
+  template <typename Result>
+  Napi::Value queue(Napi::Env env, std::function<Result()> compute, std::function<Napi::Value(Napi::Env, const Result&)> toJs) {
+    claim(env);
+    auto* w = new ModelWorker<Result>(env, this, std::move(compute), std::move(toJs));
+    auto p = w->promise();
+    w->Queue();
+    return p;
+  }
 
   void claim(Napi::Env env) {
     if (busy_) throw Napi::Error::New(env, "the model is busy: await the previous trainStep/evaluate/predict first");
@@ -296,11 +270,19 @@ class Model : public Napi::ObjectWrap<Model> {
     maskShape[1] = 1;
     auto target = tensorFrom(info[1], maskShape, "target");
     auto lung = tensorFrom(info[2], maskShape, "lungMask");
-    claim(env);
-    auto* w = new StepWorker(env, this, image, target, lung, train);
-    auto p = w->promise();
-    w->Queue();
-    return p;
+    return queue<StepResult>(
+        env, [=]() { return run(image, target, lung, train); },
+        [](Napi::Env env, const StepResult& r) -> Napi::Value {
+          auto o = Napi::Object::New(env);
+          o.Set("loss", r.loss);
+          o.Set("tp", toJsArray(env, r.tp));
+          o.Set("fp", toJsArray(env, r.fp));
+          o.Set("fn", toJsArray(env, r.fn));
+          o.Set("intersection", toJsArray(env, r.intersection));
+          o.Set("predSum", toJsArray(env, r.predSum));
+          o.Set("targetSum", toJsArray(env, r.targetSum));
+          return o;
+        });
   }
   Napi::Value TrainStep(const Napi::CallbackInfo& info) { return Step(info, true); }
   Napi::Value Evaluate(const Napi::CallbackInfo& info) { return Step(info, false); }
@@ -309,11 +291,15 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value Predict(const Napi::CallbackInfo& info) {
     auto env = info.Env();
     auto image = tensorFrom(info[0], shapeFrom(info[1], "shape"), "image");
-    claim(env);
-    auto* w = new PredictWorker(env, this, image);
-    auto p = w->promise();
-    w->Queue();
-    return p;
+    return queue<torch::Tensor>(
+        env,
+        [=]() {
+          if (threads_ > 0) torch::set_num_threads(threads_);
+          torch::NoGradGuard noGrad;
+          net_->eval();
+          return torch::sigmoid(net_->forward(image.to(device_))).to(torch::kCPU).contiguous();
+        },
+        [](Napi::Env env, const torch::Tensor& prob) -> Napi::Value { return toFloat32Array(env, prob); });
   }
 
   // setOptimizer({type: 'sgd'|'adam', lr, momentum, nesterov, weightDecay, beta1, beta2, eps})
