@@ -106,6 +106,12 @@ test('upload the bundled DICOM slice: CT + right lung + left lung + lesions in N
   assert.match(await page.textContent('#status-text') ?? '', /^Done in \d+\.\d s: chest-ct\.dcm$/);
   assert.equal(await page.evaluate(() => document.getElementById('bar-fill')!.style.width), '100%');
 
+  // The evidence picture: the page as a user first sees the result.
+  const shot = join(tmpdir(), `covseg-web-${process.pid}.png`);
+  await page.screenshot({ path: shot });
+  console.log(`screenshot: ${shot}`);
+  assert.ok((await readFile(shot)).length > 10_000);
+
   // Overlay controls: a toggle hides a layer, a slider sets its opacity.
   await page.locator('.layer[data-layer=lesion] input[type=checkbox]').uncheck();
   await page.locator('.layer[data-layer=rightLung] input[type=range]').fill('10');
@@ -117,10 +123,6 @@ test('upload the bundled DICOM slice: CT + right lung + left lung + lesions in N
   await page.click('[data-slice-type="0"]');
   assert.equal(await page.evaluate(() => window.covseg!.nv.opts.sliceType), 0);
 
-  const shot = join(tmpdir(), `covseg-web-${process.pid}.png`);
-  await page.screenshot({ path: shot });
-  console.log(`screenshot: ${shot}`);
-  assert.ok((await readFile(shot)).length > 10_000);
   await page.close();
 });
 
@@ -132,8 +134,10 @@ test('drag and drop a PNG slice: volumes unknown (–), percentages of lung area
     dt.items.add(new File([new Uint8Array(data)], '1316.png', { type: 'image/png' }));
     return dt;
   }, bytes);
+  const jobsBefore = server.store.list().length;
   await page.dispatchEvent('#drop', 'drop', { dataTransfer });
   const job = await waitForViewer(page);
+  assert.equal(server.store.list().length, jobsBefore + 1, 'one drop, one job');
   assert.equal(job.inputName, '1316.png');
   assert.equal((await volumes(page)).length, 4);
   const report = await checkReport(page, job);

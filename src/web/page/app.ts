@@ -233,17 +233,28 @@ function bindControls(state: ViewerState): void {
     slider.addEventListener('input', () => { state.layers[layer].opacity = Number(slider.value) / 100; applyLayers(state); });
   }
 
+  const sampleButton = $<HTMLButtonElement>('sample');
+  const input = $<HTMLInputElement>('file');
+  let busy = false;
+  /** One job at a time per page: a second drop while one runs would interleave two viewers' loads. */
   const run = async (start: () => Promise<JobJson>) => {
+    if (busy) return;
+    busy = true;
+    sampleButton.disabled = input.disabled = true;
     showError(undefined);
     try {
       await followJob(state, await start());
     } catch (err) {
       showError((err as Error).message);
+    } finally {
+      busy = false;
+      input.disabled = false;
+      sampleButton.disabled = $<HTMLSelectElement>('sample-name').options.length === 0;
     }
   };
   const force = () => $<HTMLInputElement>('force').checked;
   const uploadOne = (files: FileList | null | undefined) => {
-    if (!files || files.length === 0) return;
+    if (!files || files.length === 0 || busy) return;
     if (files.length > 1) {
       showError(`${files.length} files were dropped: drop one file, or zip the DICOM series folder and drop the .zip`);
       return;
@@ -258,24 +269,21 @@ function bindControls(state: ViewerState): void {
   };
 
   const drop = $('drop');
-  const input = $<HTMLInputElement>('file');
   drop.addEventListener('click', (e) => { if (e.target === drop) input.click(); });
   drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') input.click(); });
   input.addEventListener('change', () => { uploadOne(input.files); input.value = ''; });
-  // Dropping anywhere on the page must not navigate away to the file.
-  for (const target of [window, drop] as EventTarget[]) {
-    target.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
-    target.addEventListener('dragleave', () => drop.classList.remove('over'));
-    target.addEventListener('drop', (e) => {
-      e.preventDefault();
-      drop.classList.remove('over');
-      uploadOne((e as DragEvent).dataTransfer?.files);
-    });
-  }
+  // A file dropped anywhere on the page is taken (rather than the browser navigating to it); drops on the zone bubble here.
+  window.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  window.addEventListener('dragleave', () => drop.classList.remove('over'));
+  window.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    uploadOne(e.dataTransfer?.files);
+  });
 
-  const sampleButton = $<HTMLButtonElement>('sample');
   const sampleSelect = $<HTMLSelectElement>('sample-name');
   sampleButton.addEventListener('click', () => {
+    if (busy) return;
     setState('uploading');
     setProgress(UPLOAD_SHARE, `Starting sample ${sampleSelect.value}`);
     void run(() => apiJson<JobJson>('/api/samples/jobs', {
