@@ -10,6 +10,7 @@ import { stat } from 'node:fs/promises';
 import { CovsegError } from '../util/errors.js';
 import { naturalCompare, overlapFamily, type SourceName } from '../datasets/index.js';
 import { KeyReader, readJsonFile } from './json-keys.js';
+import { Rng } from '../util/random.js';
 
 export const SPLITS_FILE = 'splits.json';
 export const SPLITS_FORMAT = 'covseg-splits';
@@ -67,27 +68,9 @@ function hash32(text: string): number {
   return h;
 }
 
-/** mulberry32: a small seeded PRNG, identical on every platform (Math.random is not seedable). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Fisher–Yates shuffle of a copy of `items` with a seeded PRNG. */
+/** Fisher–Yates shuffle of a copy of `items` with the project's seeded PRNG. */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  const rand = mulberry32(seed);
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
+  return new Rng(seed).shuffle([...items]);
 }
 
 /**
