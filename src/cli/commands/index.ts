@@ -10,13 +10,13 @@ export interface CommandEntry {
   load: () => Promise<Command>;
 }
 
+/** In pipeline order: read, build the databases, segment lungs, train, evaluate, segment new scans, serve. */
 export const COMMANDS: CommandEntry[] = [
-  // entries: { name, summary, load: async () => (await import('./<name>.js')).command }
   { name: 'info', summary: 'show format, geometry, intensities and HU check of an image or DICOM folder', load: async () => (await import('./info.js')).command },
   { name: 'build-db', summary: 'build the 3D and 2D training databases from the public datasets', load: async () => (await import('./build-db.js')).command },
-  { name: 'segment', summary: 'segment lungs and lesions of a new CT and report the % of each lung affected', load: async () => (await import('./segment.js')).command },
+  { name: 'lungs', summary: "segment the lungs of a CT (covseg's model, or lungmask's R231 / LTRCLobes / R231CovidWeb)", load: async () => (await import('./lungs.js')).command },
   { name: 'train', summary: 'train a 2D or 3D U-Net (lung-masked Dice loss) on a covseg database', load: async () => (await import('./train.js')).command },
-  { name: 'lungs', summary: "segment the lungs of a CT with lungmask's R231 (or LTRCLobes, R231CovidWeb)", load: async () => (await import('./lungs.js')).command },
   { name: 'evaluate', summary: 'score a model case by case on a database split or a folder of slices (Dice, Table 2, figures)', load: async () => (await import('./evaluate.js')).command },
+  { name: 'segment', summary: 'segment lungs and lesions of a new CT and report the % of each lung affected', load: async () => (await import('./segment.js')).command },
   { name: 'serve', summary: 'web page and API on 127.0.0.1: upload a CT, see lungs and lesions in 2D/3D, read the report', load: async () => (await import('./serve.js')).command },
 ];
