@@ -14,6 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer, type JobJson, type RunningServer } from '../../src/web/server.js';
 import type { SegmentReport } from '../../src/segment/index.js';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
+import { LEFT_LUNG, LESION, RIGHT_LUNG } from '../../src/figures/colors.js';
 import { lesionModelFor, needsLungModel } from './pipeline-models.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -100,6 +101,14 @@ test('upload the bundled DICOM slice: CT + right lung + left lung + lesions in N
   assert.equal(job.inputName, 'chest-ct.dcm');
   assert.deepEqual((await volumes(page)).map((v) => [v.name, v.opacity]), [
     ['CT', 1], ['right lung', 0.4], ['left lung', 0.4], ['lesions', 0.8],
+  ]);
+  // Each overlay's label colours: its own label in the figures' colour, every other value transparent.
+  const luts = await page.evaluate(() => window.covseg!.nv.volumes.slice(1).map((v) => ({ min: v.colormapLabel!.min, lut: Array.from(v.colormapLabel!.lut) })));
+  const rgba = (rgb: readonly number[]) => [...rgb, 255];
+  assert.deepEqual(luts, [
+    { min: 0, lut: [0, 0, 0, 0, ...rgba(RIGHT_LUNG), 0, 0, 0, 0] },
+    { min: 0, lut: [0, 0, 0, 0, 0, 0, 0, 0, ...rgba(LEFT_LUNG)] },
+    { min: 0, lut: [0, 0, 0, 0, ...rgba(LESION)] },
   ]);
   const report = await checkReport(page, job);
   assert.ok(report.lungs.right.volumeMl! > 0 && report.lungs.left.volumeMl! > 0, 'a real chest slice has both lungs');

@@ -176,9 +176,13 @@ function applyLayers(state: ViewerState): void {
 
 const fileName = (url: string) => decodeURIComponent(url.slice(url.lastIndexOf('/') + 1));
 
-/** A label colour table showing only `label` (in `rgb`); every other value is transparent. */
-function singleLabel(label: number, rgb: readonly number[], name: string) {
-  const I = Array.from({ length: label + 1 }, (_, i) => i);
+/**
+ * A label colour table over values 0…`maxLabel` showing only `label` (in `rgb`); every
+ * other value is transparent. It must span every value the map holds: NiiVue paints a
+ * value past the table's end in the last entry's colour.
+ */
+function singleLabel(label: number, maxLabel: number, rgb: readonly number[], name: string) {
+  const I = Array.from({ length: maxLabel + 1 }, (_, i) => i);
   const pick = (channel: number) => I.map((i) => (i === label ? rgb[channel]! : 0));
   return { R: pick(0), G: pick(1), B: pick(2), A: I.map((i) => (i === label ? 255 : 0)), I, labels: I.map((i) => (i === label ? name : '')) };
 }
@@ -205,9 +209,10 @@ async function showVolumes(state: ViewerState, job: JobJson): Promise<void> {
   // Loaded, the volumes take the names of what they show (NiiVue's location readout uses them).
   const names = ['CT', 'right lung', 'left lung', 'lesions'];
   nv.volumes.forEach((v, i) => { v.name = names[i]!; });
-  nv.volumes[LAYER_INDEX.rightLung]!.setColormapLabel(singleLabel(1, config.colors.rightLung, 'right lung'));
-  nv.volumes[LAYER_INDEX.leftLung]!.setColormapLabel(singleLabel(2, config.colors.leftLung, 'left lung'));
-  nv.volumes[LAYER_INDEX.lesion]!.setColormapLabel(singleLabel(1, config.colors.lesion, 'lesion'));
+  // Lung label map: 1 right, 2 left; lesion mask: 0/1.
+  nv.volumes[LAYER_INDEX.rightLung]!.setColormapLabel(singleLabel(1, 2, config.colors.rightLung, 'right lung'));
+  nv.volumes[LAYER_INDEX.leftLung]!.setColormapLabel(singleLabel(2, 2, config.colors.leftLung, 'left lung'));
+  nv.volumes[LAYER_INDEX.lesion]!.setColormapLabel(singleLabel(1, 1, config.colors.lesion, 'lesion'));
   nv.updateGLVolume();
   applyLayers(state);
   // A single slice has no coronal or sagittal extent to show.
