@@ -6,13 +6,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { zipSync } from 'fflate';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { writeVolume } from '../../src/io/index.js';
 import { createVolume } from '../../src/volume/volume.js';
-import { PROJECT_ROOT } from '../helpers/shared-data.js';
+import { PROJECT_ROOT, needsShared, sharedPath } from '../helpers/shared-data.js';
 import { getJson, uploadPath, waitForJob } from './client.js';
 import { lesionModelFor, needsLungModel } from './pipeline-models.js';
 
@@ -55,6 +56,21 @@ test('a PNG slice runs to done; every output downloads with its size and type; r
   }
   const report = await getJson(server.url + job.files.find((f) => f.kind === 'report-json')!.url);
   assert.deepEqual(report.body, job.report);
+});
+
+test('a zip of a real 20-slice DICOM series runs as one volume', { skip: skip || needsShared('small-ct-volume/example_ct_dicom') }, async () => {
+  const dir = sharedPath('small-ct-volume/example_ct_dicom');
+  const entries: Record<string, Uint8Array> = {};
+  for (const name of await readdir(dir)) entries[`series/${name}`] = new Uint8Array(await readFile(join(dir, name)));
+  const zip = join(scratch, 'series.zip');
+  await writeFile(zip, zipSync(entries, { level: 6 }));
+  const created = await uploadPath(server.url, zip, 'series.zip');
+  assert.equal(created.status, 202, created.body.message);
+  const job = await waitForJob(server.url, created.body.id);
+  assert.equal(job.status, 'done', job.error);
+  assert.equal(job.report!.input.format, 'dicom');
+  assert.equal(job.report!.input.dims[2], 20);
+  assert.deepEqual(job.files.filter((f) => ['ct', 'lungs', 'lesions'].includes(f.kind)).map((f) => f.name), ['ct.nii.gz', 'lungs.nii.gz', 'lesions.nii.gz']);
 });
 
 test('download names that are not the job\'s outputs get 404 on a finished job, traversal included', { skip }, async () => {
