@@ -215,7 +215,7 @@ export class JobQueue {
     slot.job = job;
     job.startedAt = Date.now();
     slot.timer = setTimeout(() => {
-      this.replaceWorker(slot, new CovsegError(`the job ran longer than ${Math.round(this.jobTimeoutMs / 1000)} s and was stopped`));
+      this.replaceWorker(slot, new CovsegError(`the job ran longer than ${+(this.jobTimeoutMs / 1000).toFixed(1)} s (covseg serve --job-timeout-min) and was stopped`));
     }, this.jobTimeoutMs);
     slot.timer.unref();
     job.events.onStart?.();

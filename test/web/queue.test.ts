@@ -82,3 +82,17 @@ test('DELETE stops a running job, removes its files, and the next job still runs
   assert.equal(next.status, 202);
   assert.equal((await waitForJob(server.url, next.body.id)).status, 'done');
 });
+
+test('a job running past the timeout fails with the reason and frees its worker', { skip }, async () => {
+  const short = await startServer({ port: 0, jobTimeoutMs: 200, segment: { lesionModel: (await lesionModelFor(scratch)).path } });
+  try {
+    const created = await uploadPath(short.url, DICOM);
+    assert.equal(created.status, 202);
+    const job = await waitForJob(short.url, created.body.id);
+    assert.equal(job.status, 'failed');
+    assert.equal(job.error, 'the job ran longer than 0.2 s (covseg serve --job-timeout-min) and was stopped');
+    assert.deepEqual(short.queue.stats(), { workers: 1, running: 0, queued: 0, reserved: 0, capacity: 5 });
+  } finally {
+    await short.close();
+  }
+});

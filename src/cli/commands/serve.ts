@@ -21,6 +21,7 @@ Options:
   --max-upload-mb N    largest upload; larger ones get HTTP 413 (default 1024)
   --max-unzipped-mb N  most a .zip upload may inflate to (default 4096)
   --job-ttl-min N      minutes a finished job's files are kept before removal (default 60)
+  --job-timeout-min N  a job running longer is stopped and fails (default 30)
   --work-dir DIR       where job folders go (default: a new temp folder, removed on exit)
   --lung-model M       default | r231 (default: default, models/lung-2d.onnx)
   --lung-weights FILE  lungmask weights for --lung-model r231
@@ -47,6 +48,7 @@ export const command: Command = {
       'max-upload-mb': { type: 'string' },
       'max-unzipped-mb': { type: 'string' },
       'job-ttl-min': { type: 'string' },
+      'job-timeout-min': { type: 'string' },
       'work-dir': { type: 'string' },
       'lung-model': { type: 'string' },
       'lung-weights': { type: 'string' },
@@ -66,6 +68,7 @@ export const command: Command = {
       maxUploadBytes: Math.round(numberFlag('max-upload-mb', values['max-upload-mb'], 1024, positive) * 1024 ** 2),
       maxUnzippedBytes: Math.round(numberFlag('max-unzipped-mb', values['max-unzipped-mb'], 4096, positive) * 1024 ** 2),
       jobTtlMs: Math.round(numberFlag('job-ttl-min', values['job-ttl-min'], 60, positive) * 60_000),
+      jobTimeoutMs: Math.round(numberFlag('job-timeout-min', values['job-timeout-min'], 30, positive) * 60_000),
       workDir: values['work-dir'],
       examplesDir: values.examples,
       segment: { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'] },
