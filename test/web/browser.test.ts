@@ -7,15 +7,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startServer, type JobJson, type RunningServer } from '../../src/web/server.js';
+import type { JobJson, RunningServer } from '../../src/web/server.js';
 import type { SegmentReport } from '../../src/segment/index.js';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
 import { LEFT_LUNG, LESION, RIGHT_LUNG } from '../../src/figures/colors.js';
-import { lesionModelFor, needsLungModel } from './pipeline-models.js';
+import { needsLungModel, startJobServer, type JobServer } from './pipeline-models.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** The flags measured to work headless on these machines (docs/measured-stack.md). */
@@ -30,22 +30,21 @@ const skip = !existsSync(CHROMIUM)
   ? `needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; scripts/setup.sh installs it in CI)`
   : needsLungModel();
 
+let jobServer: JobServer;
 let server: RunningServer;
 let browser: Browser;
-let scratch: string;
 const pageErrors: string[] = [];
 
 before(async () => {
   if (skip) return;
-  scratch = await mkdtemp(join(tmpdir(), 'covseg-browser-'));
-  server = await startServer({ port: 0, segment: { lesionModel: (await lesionModelFor(scratch)).path } });
+  jobServer = await startJobServer();
+  server = jobServer.server;
   // playwright gives every launch a fresh, temporary user-data-dir of its own.
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 after(async () => {
   await browser?.close();
-  await server?.close();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
+  await jobServer?.close();
 });
 
 async function openPage(): Promise<Page> {

@@ -6,32 +6,29 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { zipSync } from 'fflate';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type RunningServer } from '../../src/web/server.js';
+import type { RunningServer } from '../../src/web/server.js';
 import { writeVolume } from '../../src/io/index.js';
 import { createVolume } from '../../src/volume/volume.js';
 import { PROJECT_ROOT, needsShared, sharedPath } from '../helpers/shared-data.js';
 import { getJson, uploadPath, waitForJob } from './client.js';
-import { lesionModelFor, needsLungModel } from './pipeline-models.js';
+import { needsLungModel, startJobServer, type JobServer } from './pipeline-models.js';
 
 const PNG = join(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1316.png');
 const skip = needsLungModel();
+let jobServer: JobServer;
 let server: RunningServer;
 let scratch: string;
 
 before(async () => {
   if (skip) return;
-  scratch = await mkdtemp(join(tmpdir(), 'covseg-jobs-'));
-  const lesion = await lesionModelFor(scratch);
-  if (!lesion.shipped) console.log(`models/lesion-2d.onnx is absent: jobs use a random-weight lesion U-Net (${lesion.path})`);
-  server = await startServer({ port: 0, jobTtlMs: 1500, segment: { lesionModel: lesion.path } });
+  jobServer = await startJobServer({ jobTtlMs: 1500 });
+  ({ server, scratch } = jobServer);
 });
 after(async () => {
-  await server?.close();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
+  await jobServer?.close();
 });
 
 test('a PNG slice runs to done; every output downloads with its size and type; report.json is the job\'s report', { skip }, async () => {

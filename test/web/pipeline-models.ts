@@ -6,8 +6,10 @@
  * pipeline (queue, files, page), not the quality of the lesion masks.
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startServer, type RunningServer, type ServeOptions } from '../../src/web/server.js';
 import { DEFAULT_LESION_MODEL_PATH } from '../../src/segment/index.js';
 import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import { tinyModel } from '../helpers/tiny-models.js';
@@ -23,4 +25,28 @@ export async function lesionModelFor(dir: string): Promise<{ path: string; shipp
   const path = join(dir, 'lesion-random.onnx');
   await writeFile(path, tinyModel({ task: 'lesion', dims: 2, inputSize: 64, inputTransform: 'clahe-v1', threshold: 0.5 }, { seed: 3 }));
   return { path, shipped: false };
+}
+
+export interface JobServer {
+  server: RunningServer;
+  /** A temp folder for the test's own files. */
+  scratch: string;
+  /** Stops the server and removes the scratch folder. */
+  close(): Promise<void>;
+}
+
+/** covseg serve on a free port, running jobs with the test models (see above). */
+export async function startJobServer(options: ServeOptions = {}): Promise<JobServer> {
+  const scratch = await mkdtemp(join(tmpdir(), 'covseg-web-test-'));
+  const lesion = await lesionModelFor(scratch);
+  if (!lesion.shipped) console.log(`models/lesion-2d.onnx is absent: jobs use a random-weight lesion U-Net (${lesion.path})`);
+  const server = await startServer({ port: 0, ...options, segment: { lesionModel: lesion.path, ...options.segment } });
+  return {
+    server,
+    scratch,
+    async close() {
+      await server.close();
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
 }

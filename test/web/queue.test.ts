@@ -6,28 +6,25 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type JobJson, type RunningServer } from '../../src/web/server.js';
+import type { JobJson, RunningServer } from '../../src/web/server.js';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
 import { getJson, uploadPath, waitForJob } from './client.js';
-import { lesionModelFor, needsLungModel } from './pipeline-models.js';
+import { needsLungModel, startJobServer, type JobServer } from './pipeline-models.js';
 
 const DICOM = join(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm');
 const PNG = join(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1316.png');
 const skip = needsLungModel();
+let jobServer: JobServer;
 let server: RunningServer;
-let scratch: string;
 
 before(async () => {
   if (skip) return;
-  scratch = await mkdtemp(join(tmpdir(), 'covseg-queue-'));
-  server = await startServer({ port: 0, workers: 1, maxQueued: 0, segment: { lesionModel: (await lesionModelFor(scratch)).path } });
+  jobServer = await startJobServer({ workers: 1, maxQueued: 0 });
+  server = jobServer.server;
 });
 after(async () => {
-  await server?.close();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
+  await jobServer?.close();
 });
 
 test('/api/health answers in under 100 ms while a job runs', { skip }, async () => {
@@ -84,7 +81,7 @@ test('DELETE stops a running job, removes its files, and the next job still runs
 });
 
 test('a job running past the timeout fails with the reason and frees its worker', { skip }, async () => {
-  const short = await startServer({ port: 0, jobTimeoutMs: 200, segment: { lesionModel: (await lesionModelFor(scratch)).path } });
+  const { server: short, close } = await startJobServer({ jobTimeoutMs: 200 });
   try {
     const created = await uploadPath(short.url, DICOM);
     assert.equal(created.status, 202);
@@ -93,6 +90,6 @@ test('a job running past the timeout fails with the reason and frees its worker'
     assert.equal(job.error, 'the job ran longer than 0.2 s (covseg serve --job-timeout-min) and was stopped');
     assert.deepEqual(short.queue.stats(), { workers: 1, running: 0, queued: 0, reserved: 0, capacity: 5 });
   } finally {
-    await short.close();
+    await close();
   }
 });
