@@ -419,6 +419,8 @@ function errorBody(err: Error & { statusCode?: number; code?: string }): ApiErro
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return { statusCode: 415, code: 'unsupported-type', message: "this Content-Type is not accepted here: upload scans to /api/jobs as multipart/form-data (field 'file'), and send JSON to /api/samples/jobs" };
   }
+  // @fastify/static's only 403: a page path that climbs out of its folder.
+  if (err.statusCode === 403) return { statusCode: 403, code: 'forbidden', message: "the path climbs out of its folder with '..'; request files by their plain names" };
   // Fastify's own 4xx (bad JSON, unsupported media type, bad URL encoding) keep their status and message.
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     return { statusCode: err.statusCode, code: STATUS_CODES[err.statusCode] ?? 'bad-request', message: err.message };

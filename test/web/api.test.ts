@@ -208,9 +208,9 @@ test('unknown jobs, forged ids and traversal in download names: 404 or 409, neve
   expectError('file of an unknown job', await call(`/api/jobs/${unknown}/files/report.json`), 404, 'not-found', /no job/);
   expectError('encoded traversal as job id', await call('/api/jobs/..%2F..%2Fetc/files/passwd'), 404, 'not-found', /no job '\.\.\/\.\.\/etc'/);
   // Unnormalised '..' paths reach the static file plugin, which refuses them.
-  expectError('traversal in the URL path', await raw('GET', '/api/jobs/../../../etc/passwd', {}), 403, 'forbidden', /Forbidden/);
-  expectError('traversal out of the page folder', await raw('GET', '/../../package.json', {}), 403, 'forbidden', /Forbidden/);
-  expectError('traversal out of the NiiVue folder', await raw('GET', '/vendor/niivue/../../package.json', {}), 403, 'forbidden', /Forbidden/);
+  expectError('traversal in the URL path', await raw('GET', '/api/jobs/../../../etc/passwd', {}), 403, 'forbidden', /the path climbs out of its folder with '\.\.'/);
+  expectError('traversal out of the page folder', await raw('GET', '/../../package.json', {}), 403, 'forbidden', /the path climbs out of its folder with '\.\.'/);
+  expectError('traversal out of the NiiVue folder', await raw('GET', '/vendor/niivue/../../package.json', {}), 403, 'forbidden', /the path climbs out of its folder with '\.\.'/);
   // A job that exists but has not finished: its (nonexistent) outputs are not served, whatever the name.
   const job = await server.store.create('x.dcm');
   try {
