@@ -24,9 +24,10 @@ export interface DefaultLungOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export async function loadDefaultLungModel(modelPath = DEFAULT_LUNG_MODEL_PATH): Promise<SegmentationModel> {
+/** Loads the lung model; `threads` are ONNX Runtime's intra-op threads (default 2). */
+export async function loadDefaultLungModel(modelPath = DEFAULT_LUNG_MODEL_PATH, options: { threads?: number } = {}): Promise<SegmentationModel> {
   if (!existsSync(modelPath)) throw new CovsegError('the lung model file is missing; retrain it with the command in models/README.md', { file: modelPath });
-  const model = await loadSegmentationModel(modelPath);
+  const model = await loadSegmentationModel(modelPath, { threads: options.threads });
   if (model.spec.task !== 'lung') throw new CovsegError(`this is a '${model.spec.task}' model, not a lung model`, { file: modelPath });
   return model;
 }

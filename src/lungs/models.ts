@@ -101,7 +101,7 @@ const DEFAULT_MODEL: LungModel = {
   needsWeights: false,
   async open(options) {
     const path = options.weightsPath ?? DEFAULT_LUNG_MODEL_PATH;
-    const model = await loadDefaultLungModel(path);
+    const model = await loadDefaultLungModel(path, { threads: options.threads });
     return {
       name: options.weightsPath ? `default:${basename(path)}` : 'default',
       classes: LUNG_CLASSES,

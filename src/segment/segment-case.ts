@@ -45,6 +45,8 @@ export interface SegmentOptions {
   writeViewerCt?: boolean;
   /** ONNX Runtime threads. Defaults to 2. */
   threads?: number;
+  /** Name of the input shown in the report (e.g. an uploaded file's own name). Defaults to the input's absolute path. */
+  inputName?: string;
   onProgress?: (stage: SegmentStage, done: number, total: number) => void;
 }
 
@@ -108,7 +110,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     lungs = await segmentLungsR231(ct, { weightsPath: options.lungWeights, huCheck: options.force ? 'warn' : 'error', emptyResult: 'warn', onWarning: (m) => warnings.push(m), onProgress: (d, n) => progress('lungs', d, n), threads: options.threads });
     lungModelName = `lungmask R231 (${basename(options.lungWeights)})`;
   } else {
-    const model = options.loaded?.lung ?? (await loadDefaultLungModel());
+    const model = options.loaded?.lung ?? (await loadDefaultLungModel(undefined, { threads: options.threads }));
     lungs = await segmentLungsDefault(ct, { model, onProgress: (d, n) => progress('lungs', d, n) });
     lungModelName = `covseg default 2D lung U-Net (${basename(options.loaded?.lung?.file ?? DEFAULT_LUNG_MODEL_PATH)})`;
   }
@@ -150,7 +152,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     format: 'covseg-report',
     version: 1,
     createdAt: new Date().toISOString(),
-    input: { path: resolve(input), format: meta.format, dims: ct.dims, spacingMm: ct.spacingMm, spacingKnown, isHu, huReason, ...(meta.modality ? { modality: meta.modality } : {}), ...(meta.seriesDescription ? { seriesDescription: meta.seriesDescription } : {}) },
+    input: { path: options.inputName ?? resolve(input), format: meta.format, dims: ct.dims, spacingMm: ct.spacingMm, spacingKnown, isHu, huReason, ...(meta.modality ? { modality: meta.modality } : {}), ...(meta.seriesDescription ? { seriesDescription: meta.seriesDescription } : {}) },
     ...numbers,
     models: { lung: lungModelName, lesion: `${lesionModel.spec.dims}D lesion U-Net (${basename(lesionModel.file)}, input ${lesionModel.spec.inputSize}, threshold ${lesionModel.spec.threshold})` },
     outputs: { lungs: names.lungs, lesions: names.lesions, reportHtml: names.reportHtml, overlays: names.sheet },

@@ -33,7 +33,7 @@ async function run(task: WorkerTask): Promise<WorkerReply> {
   const lesionPath = task.options.lesionModel ?? DEFAULT_LESION_MODEL_PATH;
   loaded.lesion = await cached(lesionPath, () => loadSegmentationModel(lesionPath, { threads })).catch(() => undefined);
   if ((task.options.lungModel ?? 'default') === 'default') {
-    loaded.lung = await cached(DEFAULT_LUNG_MODEL_PATH, () => loadDefaultLungModel()).catch(() => undefined);
+    loaded.lung = await cached(DEFAULT_LUNG_MODEL_PATH, () => loadDefaultLungModel(DEFAULT_LUNG_MODEL_PATH, { threads })).catch(() => undefined);
   }
   const result = await segmentCase(task.input, task.outDir, {
     ...task.options,

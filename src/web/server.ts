@@ -246,7 +246,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 
   /** Queues `job` on `input`; its record follows the worker's progress. */
   const launch = (job: Job, input: string, reservation: Reservation, force: boolean) => {
-    const task = { id: job.id, input, outDir: join(job.dir, 'out'), options: { ...options.segment, force } };
+    // The report names the file the user uploaded, not the server's copy of it.
+    const task = { id: job.id, input, outDir: join(job.dir, 'out'), options: { ...options.segment, force, inputName: job.inputName } };
     queue.run(reservation, task, {
       onStart: () => { job.status = 'running'; job.startedAt = Date.now(); },
       onProgress: (stage, done, total) => { job.stage = stage; job.stageDone = done; job.stageTotal = total; },

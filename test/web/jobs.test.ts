@@ -53,6 +53,7 @@ test('a PNG slice runs to done; every output downloads with its size and type; r
   }
   const report = await getJson(server.url + job.files.find((f) => f.kind === 'report-json')!.url);
   assert.deepEqual(report.body, job.report);
+  assert.equal(job.report!.input.path, 'slice 1316.png', 'the report names the uploaded file, not the server copy');
 });
 
 test('a zip of a real 20-slice DICOM series runs as one volume', { skip: skip || needsShared('small-ct-volume/example_ct_dicom') }, async () => {
