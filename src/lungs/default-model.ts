@@ -11,6 +11,7 @@ import { connectedComponents, fillHoles, reorientToLps, undoReorient } from '../
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
 import { CovsegError } from '../util/errors.js';
+import { restrictToBody } from './body-mask.js';
 
 export const DEFAULT_LUNG_MODEL_PATH = fileURLToPath(new URL('../../../models/lung-2d.onnx', import.meta.url));
 
@@ -36,7 +37,7 @@ export async function loadDefaultLungModel(modelPath = DEFAULT_LUNG_MODEL_PATH, 
 export async function segmentLungsDefault(ct: Volume, options: DefaultLungOptions = {}): Promise<LabelMap> {
   const model = options.model ?? (await loadDefaultLungModel(options.modelPath));
   const prob = await predictSlices(model, ct, { batchSize: options.batchSize, onProgress: options.onProgress });
-  return splitLungSides(threshold(prob, model.spec.threshold));
+  return splitLungSides(restrictToBody(threshold(prob, model.spec.threshold), ct));
 }
 
 /** Components smaller than this fraction of all lung voxels are dropped as noise. */

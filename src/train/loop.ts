@@ -55,6 +55,8 @@ export interface TrainOptions {
   threads?: number;
   /** Continue from RUN/checkpoint-last.ckpt if it exists. Defaults to false (and an existing run is an error). */
   resume?: boolean;
+  /** Start a new run from the network weights of this checkpoint (fine-tuning); the optimiser starts fresh. Defaults to none. */
+  initFrom?: string;
   /** Extra key/values stored in model.onnx (task, input transform, input size …). */
   modelMetadata?: Record<string, string>;
   /** Store model.onnx weights as float16. Defaults to false. */
@@ -151,20 +153,25 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
   if (train.spatial.some((s) => s % div !== 0)) throw new CovsegError(`sample shape [${train.spatial}] must be divisible by 2^depth = ${div}`);
 
   const path = (f: string) => join(o.runDir, f);
-  const recorded = { network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
+  const recorded = { initFrom: o.initFrom ?? null, network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
   const resuming = o.resume && existsSync(path(RUN_FILES.last));
   if (existsSync(path(RUN_FILES.last)) && !o.resume) {
     throw new CovsegError(`a training run already exists here; pass --resume to continue it or choose another --out`, { file: o.runDir });
   }
   if (resuming && existsSync(path(RUN_FILES.options))) {
     const before = JSON.parse(await readFile(path(RUN_FILES.options), 'utf8')) as { training: Record<string, unknown> };
-    const changed = Object.keys(recorded).filter((k) => k !== 'epochs' && JSON.stringify(before.training[k]) !== JSON.stringify((recorded as Record<string, unknown>)[k]));
+    // A setting a run.json predates counts as unset (null).
+    const changed = Object.keys(recorded).filter((k) => k !== 'epochs' && JSON.stringify(before.training[k] ?? null) !== JSON.stringify((recorded as Record<string, unknown>)[k]));
     if (changed.length) throw new CovsegError(`cannot resume: the run was started with other settings (${changed.join(', ')})`, { file: path(RUN_FILES.options) });
   }
   await writeFileAtomic(path(RUN_FILES.options), JSON.stringify({ training: recorded, metadata: o.modelMetadata ?? {} }, null, 2) + '\n');
 
   const model = createTorchModel({ ...o.network, device: o.device, threads: o.threads, seed: o.seed });
   model.setOptimizer({ type: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay });
+  if (o.initFrom && !resuming) {
+    const init = await loadCheckpoint<unknown>(o.initFrom);
+    model.setState({ tensors: networkTensors(init.state), optimizerSteps: 0 });
+  }
   let progress: RunProgress = { epoch: 0, bestEpoch: 0, bestValLoss: Infinity, bestValDice: NaN, sinceBest: 0 };
   let history: EpochRecord[] = [];
   if (resuming) {

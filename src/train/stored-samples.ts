@@ -59,6 +59,11 @@ export class StoredSampleSet implements SampleSet {
     this.lesionVoxels = samples.map((s) => (patching ? Int32Array.from(indicesOf(s.target)) : new Int32Array(0)));
   }
 
+  /** A new set with `extra` samples appended (same stored shape and options). */
+  concat(extra: StoredSample[]): StoredSampleSet {
+    return new StoredSampleSet([...this.samples, ...extra], this.stored, this.options);
+  }
+
   fill(index: number, out: BatchBuffers, slot: number, rng?: Rng): void {
     const s = this.samples[index]!;
     const n = this.spatial.reduce((a, b) => a * b, 1);

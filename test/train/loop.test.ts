@@ -80,6 +80,21 @@ test('an existing run needs --resume, and resuming with other settings is refuse
   }
 });
 
+test('--init starts from another run\'s weights: with a zero learning rate the model is that run\'s model', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'covseg-loop-'));
+  try {
+    const net = { dims: 2 as const, baseFilters: 2, depth: 2, norm: 'none' as const };
+    const data = { train: toySet(8, 1), val: toySet(4, 2) };
+    const source = await trainNetwork(options(join(dir, 'a'), { epochs: 2, network: net }), data);
+    const tuned = await trainNetwork(options(join(dir, 'b'), { epochs: 1, lr: 0, optimizer: 'sgd', network: net, seed: 99, initFrom: join(dir, 'a', 'checkpoint-best.ckpt') }), data);
+    const input = Float32Array.from(toySet(1, 5).samples[0]!.image);
+    const [a, b] = await Promise.all([loadOnnxModel(source.modelPath, { threads: 1 }), loadOnnxModel(tuned.modelPath, { threads: 1 })]);
+    assert.deepEqual((await b.run(input, [1, 1, 16, 16])).data, (await a.run(input, [1, 1, 16, 16])).data);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('early stopping: with a zero learning rate (and no batch-norm statistics) nothing improves after epoch 1', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'covseg-loop-'));
   try {
@@ -126,6 +141,9 @@ test('covseg train on a database writes a covseg model with its spec, history an
     const badSize = run('--db', join(dir, 'db'), '--dims', '2', '--out', join(dir, 'y'), '--input-size', '30');
     assert.equal(badSize.status, 2);
     assert.match(badSize.stderr, /--input-size: invalid value '30'/);
+    const badNegatives = run('--db', join(dir, 'db'), '--dims', '2', '--out', join(dir, 'z'), '--negatives', 'abdomen.nii.gz');
+    assert.equal(badNegatives.status, 2);
+    assert.match(badNegatives.stderr, /--negatives is for the 2D lung model \(--dims 2 --task lung\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -131,3 +131,23 @@ test('set metrics pool per-sample sums independent of batching', () => {
   assert.ok(Math.abs(m.loss - (-2 * 3.1) / (4.2 + 7)) < 1e-12);
   assert.deepEqual(m.sampleDice, [4 / 6, 1, 2 / 5]);
 });
+
+test('negative slices: every axial slice of a CT, LPS-oriented, with an empty target and a full loss mask', async () => {
+  const { loadNegativeSlices } = await import('../../src/train/negative-samples.js');
+  const { writeVolume } = await import('../../src/io/index.js');
+  const { createVolume } = await import('../../src/volume/volume.js');
+  const dir = tmp();
+  try {
+    // Stored upside down (z towards the feet): slice 0 read back must be the top one in LPS.
+    const data = new Int16Array(16 * 16 * 3);
+    for (let z = 0; z < 3; z++) data.fill(-1000 + 500 * z, z * 256, z * 256 + 128);
+    const path = join(dir, 'abdomen.nii.gz');
+    await writeVolume(path, createVolume(data, [16, 16, 3], { direction: [1, 0, 0, 0, 1, 0, 0, 0, -1] }));
+    const samples = await loadNegativeSlices([path], { inputSize: 16, transform: 'clahe-v2' });
+    assert.equal(samples.length, 3);
+    assert.ok(samples.every((s) => s.target.every((v) => v === 0) && s.lossMask.every((v) => v === 1) && s.image.length === 256));
+    assert.match(samples[0]!.id, /^negative:.*abdomen\.nii\.gz:z0$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

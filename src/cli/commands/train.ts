@@ -7,6 +7,7 @@ import { trainNetwork, RUN_FILES } from '../../train/loop.js';
 import { LR_SCHEDULES, type LrSchedule } from '../../train/schedule.js';
 import { SOURCE_NAMES, type SourceName } from '../../datasets/types.js';
 import { specToMetadata } from '../../infer/model-spec.js';
+import { loadNegativeSlices } from '../../train/negative-samples.js';
 import { SLICE_INPUT_TRANSFORMS, type SliceInputTransform } from '../../preprocess/model-input.js';
 
 const HELP = `covseg train --db DB --dims 2|3 --out RUN [options]
@@ -44,6 +45,9 @@ Options:
   --seed N                (default 42)
   --float16               store model.onnx weights as float16 (half the size)
   --resume                continue RUN from its last checkpoint
+  --init CKPT             start from the weights of another run's checkpoint (fine-tuning)
+  --negatives A,B         2D, task lung: CTs (files or DICOM folders) with no lung in view,
+                          e.g. an abdominal CT; their slices train with an empty target
 
 Writes (in RUN):
   model.onnx              the best weights, for 'covseg segment' / 'covseg evaluate'
@@ -64,7 +68,7 @@ export const command: Command = {
       optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' }, 'weight-decay': { type: 'string' },
       schedule: { type: 'string' }, 'input-size': { type: 'string' }, 'input-transform': { type: 'string' }, patch: { type: 'string' }, 'base-filters': { type: 'string' },
       depth: { type: 'string' }, norm: { type: 'string' }, 'no-augment': { type: 'boolean' }, device: { type: 'string' },
-      threads: { type: 'string' }, seed: { type: 'string' }, float16: { type: 'boolean' }, resume: { type: 'boolean' }, quiet: { type: 'boolean' },
+      threads: { type: 'string' }, seed: { type: 'string' }, float16: { type: 'boolean' }, resume: { type: 'boolean' }, init: { type: 'string' }, negatives: { type: 'string' }, quiet: { type: 'boolean' },
     });
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (!values.db || !values.out || !values.dims) throw new UsageError('--db, --dims and --out are required');
@@ -91,7 +95,12 @@ export const command: Command = {
     const quiet = values.quiet ?? false;
     const load = dims === 2 ? loadSliceSplit : loadVolumeSplit;
     const dataOptions = { task, sources, inputSize, transform, quiet, set: { patch } };
+    const negatives = values.negatives?.split(',').filter(Boolean) ?? [];
+    if (negatives.length && (dims !== 2 || task !== 'lung')) throw new UsageError('--negatives is for the 2D lung model (--dims 2 --task lung)');
     const train = await load(values.db, 'train', dataOptions);
+    if (negatives.length) {
+      train.set = train.set.concat(await loadNegativeSlices(negatives, { inputSize, transform }));
+    }
     const val = await load(values.db, 'validation', dataOptions);
     for (const [name, s] of [['train', train], ['validation', val]] as const) {
       if (s.skippedNoLung && !quiet) process.stderr.write(`${name}: ${s.skippedNoLung} samples skipped (no lung mask; build the database with --lung-model to include them)\n`);
@@ -113,6 +122,7 @@ export const command: Command = {
       threads: numberFlag('threads', values.threads, 0, (n) => Number.isInteger(n) && n >= 0),
       seed: numberFlag('seed', values.seed, 42, Number.isInteger),
       resume: values.resume ?? false,
+      initFrom: values.init,
       float16: values.float16 ?? false,
       title: `${dims}D ${task} U-Net`,
       quiet,
