@@ -5,6 +5,8 @@
  * ONNX lung model) join with an entry of their own.
  */
 import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { CovsegError } from '../util/errors.js';
 import { readStateDict } from '../nn/torch-pth/index.js';
 import type { LabelMap, Volume } from '../volume/volume.js';
@@ -102,8 +104,10 @@ const DEFAULT_MODEL: LungModel = {
   async open(options) {
     const path = options.weightsPath ?? DEFAULT_LUNG_MODEL_PATH;
     const model = await loadDefaultLungModel(path, { threads: options.threads });
+    // The file's hash in the name: masks made by another version of the model are told apart (and rebuilt by build-db).
+    const sha = createHash('sha256').update(await readFile(path)).digest('hex').slice(0, 12);
     return {
-      name: options.weightsPath ? `default:${basename(path)}` : 'default',
+      name: `default:${basename(path)}@${sha}`,
       classes: LUNG_CLASSES,
       segment: (ct) => segmentLungsDefault(ct, { model, onProgress: options.run?.onProgress }),
       release: () => model.onnx.release(),

@@ -2,6 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LUNG_MODELS, lungModel, openLungModel } from '../../src/lungs/models.js';
 import { fixturePath, referenceCt } from './fixtures.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { readVolume } from '../../src/io/index.js';
+import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
+import { PROJECT_ROOT } from '../helpers/shared-data.js';
 
 test('the registry lists covseg\'s bundled model and lungmask\'s three models with their classes and weight files', () => {
   const rows = Object.values(LUNG_MODELS).map((m) => [m.name, m.kind, m.classes.length, m.weightsSource.match(/unet_\w+-\w+\.pth|models\/lung-2d\.onnx/)?.[0]]);
@@ -35,4 +40,14 @@ test('an opened model segments on the CT\'s grid and is named after its weights'
   assert.equal(model.name, 'r231:r231-tiny-legacy.pth');
   assert.deepEqual(labels.dims, ct.dims);
   assert.ok(labels.data.some((v) => v === 1) && labels.data.some((v) => v === 2));
+});
+
+test("covseg's bundled lung model opens without weights, names its file version, and segments a real slice", { skip: !existsSync(DEFAULT_LUNG_MODEL_PATH) && 'models/lung-2d.onnx missing' }, async () => {
+  const model = await openLungModel('default');
+  assert.match(model.name, /^default:lung-2d\.onnx@[0-9a-f]{12}$/);
+  const ct = await readVolume(resolve(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm'));
+  const labels = await model.segment(ct);
+  assert.deepEqual(labels.dims, ct.dims);
+  assert.deepEqual([...new Set(labels.data)].sort(), [0, 1, 2]);
+  await model.release();
 });
