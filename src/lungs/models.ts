@@ -109,7 +109,16 @@ const DEFAULT_MODEL: LungModel = {
     return {
       name: `default:${basename(path)}@${sha}`,
       classes: LUNG_CLASSES,
-      segment: (ct) => segmentLungsDefault(ct, { model, onProgress: options.run?.onProgress }),
+      async segment(ct) {
+        const labels = await segmentLungsDefault(ct, { model, onProgress: options.run?.onProgress });
+        if (!labels.data.some((v) => v !== 0)) {
+          // An empty mask is never silent (lungmask's most reported failure).
+          const message = 'no lung was found: is this a chest CT with axial slices through the lungs?';
+          if ((options.run?.emptyResult ?? 'error') === 'error') throw new CovsegError(message);
+          (options.run?.onWarning ?? ((m: string) => void process.stderr.write(`warning: ${m}\n`)))(message);
+        }
+        return labels;
+      },
       release: () => model.onnx.release(),
     };
   },

@@ -4,7 +4,7 @@
  * shown in radiological convention (patient's right on the image's left, anterior up),
  * which is the LPS-reoriented array as stored.
  */
-import { type LabelMap, type Volume } from '../volume/volume.js';
+import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
 import { reorientToLps } from '../volume/index.js';
 import { ctSliceToRgb, overlayLabels, overlayMask, panel, grid, scaleNearest, resizeImage, LUNG_LABEL_COLORS, LESION, LUNG_WINDOW_HU, type RgbImage } from '../figures/index.js';
 
@@ -18,12 +18,13 @@ export interface OverlaySlice {
 
 /**
  * Picks up to `count` representative axial slices: the one with the most lesion, then
- * slices spread evenly over the lungs' extent, and draws each.
+ * slices spread evenly over the lungs' extent, and draws each. Without `lesions` (a lung
+ * segmentation alone) the lungs are filled instead of outlined, as in the method's Figure 1.
  */
-export function overlaySlices(ct: Volume, lungs: LabelMap, lesions: LabelMap, isHu: boolean, count = 3): OverlaySlice[] {
+export function overlaySlices(ct: Volume, lungs: LabelMap, lesions: LabelMap | undefined, isHu: boolean, count = 3): OverlaySlice[] {
   const c = reorientToLps(ct).volume;
   const l = reorientToLps(lungs).volume as LabelMap;
-  const s = reorientToLps(lesions).volume as LabelMap;
+  const s = reorientToLps(lesions ?? createVolume(new Uint8Array(lungs.data.length), lungs.dims, lungs)).volume as LabelMap;
   const [nx, ny, nz] = c.dims;
   const plane = nx * ny;
   const lungArea = new Int32Array(nz);
@@ -48,12 +49,13 @@ export function overlaySlices(ct: Volume, lungs: LabelMap, lesions: LabelMap, is
   return chosen.map(({ z, caption }) => {
     const slice = c.data.subarray(z * plane, (z + 1) * plane) as Float32Array | Int16Array | Uint8Array;
     let img = ctSliceToRgb(slice, nx, ny, { window: isHu ? LUNG_WINDOW_HU : 'auto' });
-    overlayLabels(img, l.data.subarray(z * plane, (z + 1) * plane), LUNG_LABEL_COLORS, { alpha: 0, outline: true });
-    overlayMask(img, s.data.subarray(z * plane, (z + 1) * plane).map((v, i) => (v && l.data[z * plane + i] ? 1 : 0)), LESION, { alpha: 0.55 });
+    overlayLabels(img, l.data.subarray(z * plane, (z + 1) * plane), LUNG_LABEL_COLORS, { alpha: lesions ? 0 : 0.35, outline: true });
+    if (lesions) overlayMask(img, s.data.subarray(z * plane, (z + 1) * plane).map((v, i) => (v && l.data[z * plane + i] ? 1 : 0)), LESION, { alpha: 0.55 });
     if (Math.abs(aspect - 1) > 0.01) img = resizeImage(img, nx, Math.round(ny * aspect), { interpolation: 'nearest' });
     if (img.width < 384) img = scaleNearest(img, Math.ceil(384 / img.width));
     const pct = lungArea[z]! > 0 ? ((100 * lesionArea[z]!) / lungArea[z]!).toFixed(1) : '0.0';
-    return { z, caption, image: panel(img, `slice ${z + 1}/${nz} (${caption}): ${pct}% of lung area affected`) };
+    const title = lesions ? `slice ${z + 1}/${nz} (${caption}): ${pct}% of lung area affected` : `slice ${z + 1}/${nz}: right lung red, left green`;
+    return { z, caption, image: panel(img, title) };
   });
 }
 

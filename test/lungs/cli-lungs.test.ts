@@ -1,7 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { decodePng } from '../../src/io/raster.js';
+import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readVolume, writeVolume } from '../../src/io/index.js';
@@ -84,4 +86,16 @@ test('covseg lungs with weights of the wrong model names the mismatch (exit 1)',
   const r = covseg(ctPath, join(dir, 'lobes.nii.gz'), '--model', 'ltrclobes', '--weights', fixturePath('r231-tiny.pth'));
   assert.equal(r.status, 1);
   assert.match(r.stderr, /r231-tiny\.pth: the weights have 3 classes but model 'ltrclobes' has 6/);
+});
+
+test('covseg lungs with the bundled default model on a real DICOM slice, and the Figure 1 picture', { skip: !existsSync(DEFAULT_LUNG_MODEL_PATH) && 'models/lung-2d.onnx missing' }, async () => {
+  const out = join(dir, 'default.nrrd');
+  const figure = join(dir, 'figure1.png');
+  const r = covseg(resolve(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm'), out, '--figure', figure);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /wrote .*default\.nrrd \(default:lung-2d\.onnx@[0-9a-f]{12}\): right lung \d+\.\d mL, left lung \d+\.\d mL/);
+  const png = decodePng(readFileSync(figure));
+  assert.equal(png.channels, 3);
+  const labels = await readVolume(out);
+  assert.deepEqual(labels.dims, [512, 512, 1]);
 });

@@ -3,8 +3,10 @@ import { existsSync } from 'node:fs';
 import { CovsegError, UsageError } from '../../util/errors.js';
 import { ProgressBar } from '../../util/progress.js';
 import { numberFlag, parseFlags, type Command } from '../command.js';
-import { readVolume, writeVolume } from '../../io/index.js';
+import { checkHu, readVolume, writeVolume } from '../../io/index.js';
 import { voxelVolumeMl } from '../../volume/volume.js';
+import { saveFigure } from '../../figures/index.js';
+import { overlaySheet, overlaySlices } from '../../segment/overlays.js';
 import { LUNG_MODELS, lungModel } from '../../lungs/models.js';
 
 const MODEL_LINES = Object.values(LUNG_MODELS)
@@ -43,6 +45,8 @@ Options:
   --allow-non-hu   go on (with a warning) when INPUT does not look like HU
   --allow-empty    write an empty mask (with a warning) instead of failing when no
                    lung is found
+  --figure PNG     also draw representative slices with the right lung red and the
+                   left lung green (the method's Figure 1)
   --force          overwrite OUTPUT if it exists
   --quiet          no progress bar
 
@@ -63,6 +67,7 @@ export const command: Command = {
       'allow-empty': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      figure: { type: 'string' },
     });
     if (positionals.length !== 2) throw new UsageError(`expected INPUT and OUTPUT, got ${positionals.length} argument(s)`);
     const [input, output] = positionals as [string, string];
@@ -105,6 +110,11 @@ export const command: Command = {
       const ml = voxelVolumeMl(labels);
       const parts = model.classes.slice(1).map((c, i) => `${c} ${(counts[i + 1]! * ml).toFixed(1)} mL`);
       process.stdout.write(`wrote ${output} (${segmenter.name}): ${parts.join(', ')}\n`);
+      if (values.figure !== undefined && model.classes.length === 3) {
+        // The method's Figure 1: right lung red, left lung green, over representative slices.
+        await saveFigure(values.figure, overlaySheet(overlaySlices(ct, labels, undefined, checkHu(ct).isHu)));
+        process.stdout.write(`figure ${values.figure}\n`);
+      }
     } finally {
       await segmenter.release();
     }
