@@ -12,6 +12,8 @@ import { createVolume, type Volume } from '../volume/index.js';
 import { predictSlices, threshold as thresholdProbabilities } from '../infer/slice-inferer.js';
 import { predictVolume3d } from '../infer/volume-inferer.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
+import { segmentLungsDefault } from '../lungs/default-model.js';
+import { basename } from 'node:path';
 import { buildEvaluation, evaluateSlice, evaluationToJson, poolCase, type CaseResult, type Evaluation, type SliceResult } from './evaluation.js';
 import type { EvaluationPlan, SliceCasePlan, SliceFiles, VolumeCasePlan } from './plan.js';
 import { evaluationMarkdown } from './table.js';
@@ -26,6 +28,12 @@ export interface EvaluateModelOptions {
   quiet?: boolean;
   /** Date written into the evaluation. Defaults to now. */
   date?: Date;
+  /**
+   * Lesion models: the lung model that supplies lung masks for slices that come without
+   * one (predictions are restricted to the lungs, as in `covseg segment`). Without it such
+   * slices are scored unrestricted, and the evaluation says so. Defaults to none.
+   */
+  lungModel?: SegmentationModel;
 }
 
 export interface EvaluationRun {
@@ -44,11 +52,13 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
   const batchSize = options.batchSize ?? 8;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new CovsegError(`batch size must be a positive integer, got ${batchSize}`);
   const label = plan.data.kind === 'database' ? `evaluating ${plan.data.split}` : 'evaluating images';
+  /** Where the lung masks predictions were restricted to came from (lesion models). */
+  const lungSources = new Set<string>();
   const cases: CaseResult[] = [];
   const slices: SliceResult[] = [];
   const figureSlices = new Map<string, FigureSlice>();
   if (plan.dims === 2) {
-    const perCase = await evaluateSlices(model, plan.cases, level, batchSize, figureSlices, new ProgressBar({ label, total: plan.cases.reduce((n, c) => n + c.slices.length, 0), quiet: options.quiet ?? false }));
+    const perCase = await evaluateSlices(model, plan.cases, level, batchSize, figureSlices, options.lungModel, lungSources, new ProgressBar({ label, total: plan.cases.reduce((n, c) => n + c.slices.length, 0), quiet: options.quiet ?? false }));
     for (const c of plan.cases) {
       const own = perCase.get(c.info.id)!;
       cases.push(poolCase(own, c.info));
@@ -57,7 +67,7 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
   } else {
     const bar = new ProgressBar({ label, total: plan.cases.length, quiet: options.quiet ?? false });
     for (const c of plan.cases) {
-      const own = await evaluateVolumeCase(model, c, level, figureSlices);
+      const own = await evaluateVolumeCase(model, c, level, figureSlices, lungSources);
       cases.push(poolCase(own, c.info));
       // Slices with neither reference nor prediction are left out of the list (their TN still count in the case).
       slices.push(...own.filter((s) => s.reference_voxels + s.predicted_voxels > 0));
@@ -71,6 +81,7 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
     threshold: level,
     date: (options.date ?? new Date()).toISOString(),
     warnings: plan.warnings,
+    lungMask: model.spec.task === 'lesion' ? ([...lungSources].sort().join(' + ') || 'none') : 'none',
   });
   return { evaluation, figureSlices };
 }
@@ -144,6 +155,8 @@ async function evaluateSlices(
   level: number,
   batchSize: number,
   figureSlices: Map<string, FigureSlice>,
+  lungModel: SegmentationModel | undefined,
+  lungSources: Set<string>,
   bar: ProgressBar,
 ): Promise<Map<string, SliceResult[]>> {
   const perCase = new Map<string, SliceResult[]>(cases.map((c) => [c.info.id, []]));
@@ -152,21 +165,30 @@ async function evaluateSlices(
     const chunk = work.slice(start, start + batchSize);
     const loaded = await Promise.all(chunk.map((w) => loadSlice(w.files)));
     const predictions = await predictStacked(model, loaded, level, batchSize);
-    loaded.forEach((s, k) => {
+    for (const [k, s] of loaded.entries()) {
       const { caseId } = chunk[k]!;
       const prediction = predictions[k]!;
-      const masks = s.lungMask ? { prediction, reference: s.reference, lungMask: s.lungMask } : { prediction, reference: s.reference };
+      let lungMask = s.lungMask;
+      if (model.spec.task === 'lesion') {
+        if (lungMask) lungSources.add('reference');
+        else if (lungModel) {
+          lungMask = binarize((await segmentLungsDefault(s.image, { model: lungModel })).data, 1);
+          lungSources.add(`model:${basename(lungModel.file)}`);
+        }
+        if (lungMask) for (let i = 0; i < prediction.length; i++) prediction[i]! &= lungMask[i]!;
+      }
+      const masks = lungMask ? { prediction, reference: s.reference, lungMask } : { prediction, reference: s.reference };
       const result = evaluateSlice(masks, { id: s.files.id, caseId, z: s.files.z });
       perCase.get(caseId)!.push(result);
       keepFigureSlice(figureSlices, caseId, { width: s.image.dims[0], height: s.image.dims[1], image: s.image.data, prediction, reference: s.reference }, result);
-    });
+    }
     bar.tick(chunk.length);
   }
   bar.finish();
   return perCase;
 }
 
-async function evaluateVolumeCase(model: SegmentationModel, c: VolumeCasePlan, level: number, figureSlices: Map<string, FigureSlice>): Promise<SliceResult[]> {
+async function evaluateVolumeCase(model: SegmentationModel, c: VolumeCasePlan, level: number, figureSlices: Map<string, FigureSlice>, lungSources: Set<string>): Promise<SliceResult[]> {
   const [{ volume: image }, { volume: referenceVolume }, lung] = await Promise.all([
     readImage(c.image),
     readImage(c.reference),
@@ -182,6 +204,10 @@ async function evaluateVolumeCase(model: SegmentationModel, c: VolumeCasePlan, l
   // Database label maps are 0/1 (NRRD): any nonzero voxel is positive. Negative values cannot occur in them.
   const reference = binarize(referenceVolume.data, 1);
   const lungMask = lung ? binarize(lung.volume.data, 1) : undefined;
+  if (model.spec.task === 'lesion' && lungMask) {
+    for (let i = 0; i < prediction.data.length; i++) prediction.data[i]! &= lungMask[i]!;
+    lungSources.add('reference');
+  }
   const [nx, ny, nz] = image.dims;
   const plane = nx * ny;
   const results: SliceResult[] = [];

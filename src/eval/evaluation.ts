@@ -222,6 +222,12 @@ export interface EvaluationMeta {
   date: string;
   /** Things a reader must know: cases skipped, and why. */
   warnings: string[];
+  /**
+   * Lesion models: where the lung mask that predictions are restricted to came from, as
+   * `covseg segment` restricts them ('reference' = the data's own lung masks,
+   * 'model:<name>' = the lung model where the data has none, 'none' = not restricted).
+   */
+  lungMask: string;
 }
 
 export const EVALUATION_FORMAT = 'covseg-evaluation';
@@ -263,9 +269,11 @@ export function buildEvaluation(cases: readonly CaseResult[], slices: readonly S
     data: meta.data,
     task: spec.task,
     threshold: meta.threshold,
+    lungMask: meta.lungMask,
     definitions: [
       `case = ${caseWord}`,
       `reference = ${spec.task === 'lung' ? 'lung mask (a lung model has no in-lung Dice)' : 'lesion mask; dice_in_lungs counts only voxels inside the lung mask'}`,
+      ...(spec.task === 'lesion' ? [`prediction = the model's lesions inside the lungs, as covseg segment reports them (lung mask: ${meta.lungMask}); the loss never saw voxels outside the lungs, so unrestricted outputs there mean nothing`] : []),
       'dice = 2·TP / (2·TP + FP + FN); empty reference and empty prediction = 1, empty reference with a prediction = 0',
       'summaries: over cases, sample std (n − 1), <metric>_n = cases where the metric is defined; slice_dice_* over slices; pooled_dice = Dice of all counts added up; NaN written as null',
     ],

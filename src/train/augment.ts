@@ -16,9 +16,19 @@ export interface AugmentOptions {
   gammaRange?: [number, number];
   /** Mirror left–right with probability 0.5. Defaults to true. */
   flip?: boolean;
+  /**
+   * Probability of a quarter-turn rotation (by 90°, 180° or 270°; square 2D samples only):
+   * some exports store slices transposed or rotated (COVID-SemiSeg's JPEGs lie on their
+   * side). Defaults to 0.3.
+   */
+  rot90Probability?: number;
   /** Maximum in-plane rotation in degrees (2D only). Defaults to 10. */
   maxRotationDeg?: number;
-  /** Zoom range (2D only); wide because slice exports crop the field of view differently. Defaults to [0.8, 1.3]. */
+  /**
+   * Zoom range (2D only, sampled log-uniformly; below 1 magnifies): wide because slice
+   * exports crop the field of view differently (COVID-SemiSeg crops to the lungs, about
+   * 1.5× larger than a full field of view). Defaults to [0.55, 1.3].
+   */
   scaleRange?: [number, number];
   /** Maximum relative contrast change after the transform. Defaults to 0.1. */
   contrast?: number;
@@ -28,7 +38,7 @@ export interface AugmentOptions {
   noiseStd?: number;
 }
 
-const DEFAULTS: Required<AugmentOptions> = { windowProbability: 0.3, gammaRange: [0.7, 1.5], flip: true, maxRotationDeg: 10, scaleRange: [0.8, 1.3], contrast: 0.1, brightness: 0.05, noiseStd: 0.02 };
+const DEFAULTS: Required<AugmentOptions> = { windowProbability: 0.3, gammaRange: [0.7, 1.5], flip: true, rot90Probability: 0.3, maxRotationDeg: 10, scaleRange: [0.55, 1.3], contrast: 0.1, brightness: 0.05, noiseStd: 0.02 };
 
 /** Intensity changes an export could have made: random window (with saturation) and gamma, in place on a [0,1] image. */
 export function augmentBeforeTransform(image: Float32Array, rng: Rng, options: AugmentOptions = {}): void {
@@ -54,9 +64,14 @@ export function augmentAfterTransform(image: Float32Array, masks: Uint8Array[], 
     flipX(image, w, h * d);
     for (const m of masks) flipX(m, w, h * d);
   }
+  if (spatial.length === 2 && w === h && rng.next() < o.rot90Probability) {
+    const turns = 1 + rng.int(3);
+    rotate90(image, w, turns);
+    for (const m of masks) rotate90(m, w, turns);
+  }
   if (spatial.length === 2 && (o.maxRotationDeg > 0 || o.scaleRange[0] !== 1 || o.scaleRange[1] !== 1)) {
     const angle = (rng.uniform(-o.maxRotationDeg, o.maxRotationDeg) * Math.PI) / 180;
-    const scale = rng.uniform(o.scaleRange[0], o.scaleRange[1]);
+    const scale = Math.exp(rng.uniform(Math.log(o.scaleRange[0]), Math.log(o.scaleRange[1])));
     warp2d(image, masks, w, h, angle, scale);
   }
   const contrast = 1 + rng.uniform(-o.contrast, o.contrast);
@@ -64,6 +79,19 @@ export function augmentAfterTransform(image: Float32Array, masks: Uint8Array[], 
   const noise = rng.uniform(0, o.noiseStd);
   for (let i = 0; i < image.length; i++) {
     image[i] = (image[i]! - 0.5) * contrast + 0.5 + brightness + (noise > 0 ? noise * rng.normal() : 0);
+  }
+}
+
+/** Rotates a square n×n image by `turns` quarter turns (counter-clockwise on screen), in place. */
+export function rotate90(a: Float32Array | Uint8Array, n: number, turns: number): void {
+  const src = a.slice();
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      let sx = x, sy = y;
+      // Destination (x, y) of a counter-clockwise quarter turn reads source (n−1−y, x).
+      for (let t = 0; t < turns % 4; t++) [sx, sy] = [n - 1 - sy, sx];
+      a[y * n + x] = src[sy * n + sx]!;
+    }
   }
 }
 

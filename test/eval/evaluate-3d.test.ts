@@ -57,7 +57,8 @@ test('3D: a case is a volume; its counts, Dice, mL and listed slices match predi
     let refHere = 0;
     let anyHere = 0;
     for (let i = z * plane; i < (z + 1) * plane; i++) {
-      const p = prob[i]! > level;
+      // Predictions count only inside the lungs (as covseg segment reports them).
+      const p = prob[i]! > level && lung[i] !== 0;
       const r = ref[i]! !== 0;
       const key = p && r ? 'tp' : p ? 'fp' : r ? 'fn' : 'tn';
       whole[key]++;

@@ -58,7 +58,8 @@ async function handCounts(model: SegmentationModel, image: string, reference: st
   const whole = { tp: 0, fp: 0, fn: 0, tn: 0 };
   const inLungs = { tp: 0, fp: 0, fn: 0, tn: 0 };
   for (let i = 0; i < prob.length; i++) {
-    const p = prob[i]! > cut;
+    // A lesion model's prediction counts only inside the lungs (as covseg segment reports it).
+    const p = prob[i]! > cut && (!lung || (model.spec.task === 'lesion' ? lung[i]! > 0 : true));
     const r = ref[i]! > 0;
     const key = p && r ? 'tp' : p ? 'fp' : r ? 'fn' : 'tn';
     whole[key]++;

@@ -84,6 +84,7 @@ const META: EvaluationMeta = {
   threshold: 0.5,
   date: '2026-01-02T03:04:05.000Z',
   warnings: [],
+  lungMask: 'reference',
 };
 
 test('buildEvaluation: per-split summaries in train, validation, test order; JSON keys and NaN as null', () => {
@@ -91,7 +92,7 @@ test('buildEvaluation: per-split summaries in train, validation, test order; JSO
   assert.deepEqual(Object.keys(ev.splits), ['validation', 'test']);
   assert.deepEqual([ev.splits['validation']!.n, ev.splits['test']!.n, ev.summary.n], [1, 2, 3]);
   const json = JSON.parse(evaluationToJson(ev)) as Record<string, unknown> & { summary: Record<string, unknown>; cases: Record<string, unknown>[]; slices: unknown[] };
-  assert.deepEqual(Object.keys(json), ['format', 'version', 'date', 'model', 'data', 'task', 'threshold', 'definitions', 'warnings', 'summary', 'splits', 'cases', 'slices']);
+  assert.deepEqual(Object.keys(json), ['format', 'version', 'date', 'model', 'data', 'task', 'threshold', 'lungMask', 'definitions', 'warnings', 'summary', 'splits', 'cases', 'slices']);
   const stats = ['mean', 'std', 'median', 'min', 'max', 'n'];
   assert.deepEqual(Object.keys(json.summary).sort(), [
     'n', 'slices', 'pooled_dice', 'pooled_dice_in_lungs', 'emptyReference', 'emptyBoth',

@@ -151,3 +151,13 @@ test('negative slices: every axial slice of a CT, LPS-oriented, with an empty ta
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('quarter-turn rotations: counter-clockwise on screen, four turns are the identity', async () => {
+  const { rotate90 } = await import('../../src/train/augment.js');
+  const table: [number, number[]][] = [[0, [1, 2, 3, 4]], [1, [2, 4, 1, 3]], [2, [4, 3, 2, 1]], [3, [3, 1, 4, 2]], [4, [1, 2, 3, 4]]];
+  for (const [turns, expected] of table) {
+    const a = Float32Array.from([1, 2, 3, 4]);
+    rotate90(a, 2, turns);
+    assert.deepEqual(Array.from(a), expected, `${turns} turns`);
+  }
+});

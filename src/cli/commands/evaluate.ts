@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { choiceFlag, numberFlag, parseFlags } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { loadSegmentationModel } from '../../infer/segmentation-model.js';
+import { loadDefaultLungModel } from '../../lungs/default-model.js';
 import { EVAL_SPLITS, evaluateModel, planDatabaseEvaluation, planFolderEvaluation, summaryLines, writeEvaluation, type EvalSplit } from '../../eval/index.js';
 
 const HELP = `covseg evaluate --model M.onnx --db DB [options]
@@ -11,7 +12,10 @@ covseg evaluate --model M.onnx --images DIR --masks DIR [--lungs DIR] [options]
 Runs a covseg model (from 'covseg train') exactly as 'covseg segment' does and scores
 it case by case against the reference masks, at the reference's own resolution.
 The reference is the lesion mask for a lesion model (with the Dice also inside the lung
-mask where there is one), the lung mask for a lung model.
+mask where there is one), the lung mask for a lung model. A lesion model's prediction
+is taken inside the lungs, as 'covseg segment' reports it (its loss never saw anything
+outside them): inside the data's own lung masks, or, for slices without one, inside the
+lungs found by --lung-model.
 
 What a case is:
   --db, 2D model     one patient group: its slices' TP/FP/FN are pooled (the mean of the
@@ -30,6 +34,9 @@ Options:
   --images DIR           a folder of PNG/JPEG slices, each its own case
   --masks DIR            their reference masks, same names
   --lungs DIR            their lung masks, same names (lesion models: Dice inside the lungs)
+  --lung-model M         default: covseg's lung model (models/lung-2d.onnx) supplies lung
+                         masks where the data has none (default); none: score such
+                         slices unrestricted
   --threshold X          probability cut in (0, 1) (default: the model's own)
   --batch N              slices per ONNX Runtime call (default 8)
   --json OUT.json        write every case and slice and the summaries (keys: summary.dice_mean,
@@ -51,7 +58,7 @@ export const command: Command = {
     const { values, positionals } = parseFlags(argv, {
       model: { type: 'string' }, db: { type: 'string' }, split: { type: 'string' }, sources: { type: 'string' },
       images: { type: 'string' }, masks: { type: 'string' }, lungs: { type: 'string' }, threshold: { type: 'string' },
-      batch: { type: 'string' }, json: { type: 'string' }, markdown: { type: 'string' }, figures: { type: 'string' }, quiet: { type: 'boolean' },
+      batch: { type: 'string' }, 'lung-model': { type: 'string' }, json: { type: 'string' }, markdown: { type: 'string' }, figures: { type: 'string' }, quiet: { type: 'boolean' },
     });
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (!values.model) throw new UsageError('--model is required');
@@ -63,25 +70,28 @@ export const command: Command = {
     const threshold = values.threshold === undefined ? undefined : numberFlag('threshold', values.threshold, 0.5, (n) => n > 0 && n < 1);
     const batchSize = numberFlag('batch', values.batch, 8, (n) => Number.isInteger(n) && n > 0);
     const quiet = values.quiet ?? false;
+    const lungModelName = choiceFlag('lung-model', values['lung-model'], ['default', 'none'] as const, 'default');
 
     const model = await loadSegmentationModel(values.model);
+    const lungModel = model.spec.task === 'lesion' && lungModelName === 'default' ? await loadDefaultLungModel() : undefined;
     try {
       const plan = folderMode
         ? await planFolderEvaluation({ images: values.images!, masks: values.masks!, ...(values.lungs ? { lungs: values.lungs } : {}) }, model.spec)
         : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources.split(',') } : {}) });
       for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
-      const run = await evaluateModel(model, plan, { batchSize, quiet, ...(threshold === undefined ? {} : { threshold }) });
+      const run = await evaluateModel(model, plan, { batchSize, quiet, ...(lungModel ? { lungModel } : {}), ...(threshold === undefined ? {} : { threshold }) });
       const written = await writeEvaluation(run, {
         ...(values.json ? { json: values.json } : {}),
         ...(values.markdown ? { markdown: values.markdown } : {}),
         ...(values.figures ? { figures: values.figures } : {}),
       });
       const { spec } = model;
-      process.stdout.write(`${spec.dims}D ${spec.task} model ${model.file}, threshold ${run.evaluation.threshold}\n`);
+      process.stdout.write(`${spec.dims}D ${spec.task} model ${model.file}, threshold ${run.evaluation.threshold}${spec.task === 'lesion' ? `, predictions inside the lungs (${run.evaluation.lungMask})` : ''}\n`);
       for (const line of summaryLines(run.evaluation)) process.stdout.write(`${line}\n`);
       for (const file of written) process.stdout.write(`wrote ${file}\n`);
     } finally {
       await model.onnx.release();
+      await lungModel?.onnx.release();
     }
   },
 };
