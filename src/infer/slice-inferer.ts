@@ -31,17 +31,36 @@ export async function predictSlices(model: SegmentationModel, ct: Volume, option
   const slices = options.slices ?? Array.from({ length: nz }, (_, z) => z);
   const batchSize = Math.max(1, options.batchSize ?? 8);
   const input = new Float32Array(batchSize * size * size);
+  // Non-square slices (cropped exports) are padded to a centred square first, as the 2D
+  // database does, so anatomy keeps its aspect ratio in the model's square input.
+  const side = Math.max(nx, ny);
+  const ox = Math.floor((side - nx) / 2);
+  const oy = Math.floor((side - ny) / 2);
   for (let start = 0; start < slices.length; start += batchSize) {
     const batch = slices.slice(start, start + batchSize);
-    batch.forEach((z, k) => input.set(sliceToModelInput(lps.data.subarray(z * plane, (z + 1) * plane), nx, ny, size, spec.inputTransform as SliceInputTransform), k * size * size));
+    batch.forEach((z, k) => {
+      const square = padToSquare(lps.data.subarray(z * plane, (z + 1) * plane), nx, ny, side, ox, oy);
+      input.set(sliceToModelInput(square, side, side, size, spec.inputTransform as SliceInputTransform), k * size * size);
+    });
     const { data } = await model.onnx.run(input.subarray(0, batch.length * size * size), [batch.length, 1, size, size]);
     batch.forEach((z, k) => {
       const prob = data.subarray(k * size * size, (k + 1) * size * size);
-      out.set(size === nx && size === ny ? prob : (resizeSlice(prob, size, size, nx, ny, { interpolation: 'bilinear' }) as Float32Array), z * plane);
+      const onSquare = size === side ? prob : (resizeSlice(prob, size, size, side, side, { interpolation: 'bilinear' }) as Float32Array);
+      for (let y = 0; y < ny; y++) out.set(onSquare.subarray((y + oy) * side + ox, (y + oy) * side + ox + nx), z * plane + y * nx);
     });
     options.onProgress?.(Math.min(slices.length, start + batch.length), slices.length);
   }
   return undoReorient(createVolume(out, lps.dims, lps), transform) as Volume<Float32Array>;
+}
+
+/** `slice` (nx×ny) centred in a side×side square filled with the slice's minimum (air). */
+function padToSquare(slice: Volume['data'], nx: number, ny: number, side: number, ox: number, oy: number): Volume['data'] {
+  if (nx === side && ny === side) return slice;
+  let min = Infinity;
+  for (let i = 0; i < slice.length; i++) if (slice[i]! < min) min = slice[i]!;
+  const square = new Float32Array(side * side).fill(min);
+  for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) square[(y + oy) * side + x + ox] = slice[y * nx + x]!;
+  return square;
 }
 
 /** 1 where probability > threshold. */

@@ -12,6 +12,7 @@ import { loadSegmentationModel, type SegmentationModel } from '../infer/segmenta
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
 import { CovsegError } from '../util/errors.js';
 import { restrictToBody } from './body-mask.js';
+import { chooseSliceTurns, hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
 
 export const DEFAULT_LUNG_MODEL_PATH = fileURLToPath(new URL('../../../models/lung-2d.onnx', import.meta.url));
 
@@ -22,6 +23,13 @@ export interface DefaultLungOptions {
   model?: SegmentationModel;
   /** Slices per batch. Defaults to 8. */
   batchSize?: number;
+  /**
+   * 'as-stored': the slices as they are; 'search': a single slice is tried in its four
+   * quarter turns and read in the one where the most lung is found (see
+   * infer/slice-orientation.ts). Defaults to 'search' for image files (no geometry),
+   * else 'as-stored'.
+   */
+  orientation?: 'as-stored' | 'search';
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -36,8 +44,18 @@ export async function loadDefaultLungModel(modelPath = DEFAULT_LUNG_MODEL_PATH, 
 /** Lung label map on `ct`'s grid: 1 = right lung, 2 = left lung. */
 export async function segmentLungsDefault(ct: Volume, options: DefaultLungOptions = {}): Promise<LabelMap> {
   const model = options.model ?? (await loadDefaultLungModel(options.modelPath));
+  if ((options.orientation ?? (hasNoGeometry(ct) ? 'search' : 'as-stored')) === 'search' && ct.dims[2] === 1) {
+    const turns = await chooseSliceTurns(model, ct);
+    if (turns !== 0) {
+      const labels = await segmentLungsDefault(quarterTurn(ct, turns), { ...options, model, orientation: 'as-stored' });
+      return createVolume(quarterTurn(labels, -turns).data, ct.dims, ct);
+    }
+  }
   const prob = await predictSlices(model, ct, { batchSize: options.batchSize, onProgress: options.onProgress });
-  return splitLungSides(restrictToBody(threshold(prob, model.spec.threshold), ct));
+  const mask = threshold(prob, model.spec.threshold);
+  // Image files are often cropped to the lungs, which then touch the border and fall
+  // outside lungmask's body mask; the body is only trusted for scans with geometry.
+  return splitLungSides(hasNoGeometry(ct) ? mask : restrictToBody(mask, ct));
 }
 
 /** Components smaller than this fraction of all lung voxels are dropped as noise. */

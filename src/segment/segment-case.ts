@@ -15,6 +15,7 @@ import { encodePng } from '../io/raster.js';
 import { figureToPng } from '../figures/index.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
+import { chooseSliceTurns, hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
 import { predictVolume3d } from '../infer/volume-inferer.js';
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel, segmentLungsDefault } from '../lungs/default-model.js';
 import { segmentLungsR231 } from '../lungs/r231.js';
@@ -105,13 +106,20 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   // Lungs.
   let lungs: LabelMap;
   let lungModelName: string;
+  /** Quarter turns the lungs and lesions were computed under (image files only); results are turned back. */
+  let turns = 0;
   if (options.lungModel === 'r231') {
     if (!options.lungWeights) throw new CovsegError("--lung-model r231 needs --lung-weights (lungmask's unet_r231-d5d2fc3d.pth)");
     lungs = await segmentLungsR231(ct, { weightsPath: options.lungWeights, huCheck: options.force ? 'warn' : 'error', emptyResult: 'warn', onWarning: (m) => warnings.push(m), onProgress: (d, n) => progress('lungs', d, n), threads: options.threads });
     lungModelName = `lungmask R231 (${basename(options.lungWeights)})`;
   } else {
     const model = options.loaded?.lung ?? (await loadDefaultLungModel(undefined, { threads: options.threads }));
-    lungs = await segmentLungsDefault(ct, { model, onProgress: (d, n) => progress('lungs', d, n) });
+    if (hasNoGeometry(ct)) {
+      // An image file may lie on its side: read it the way round the lungs are found best.
+      turns = await chooseSliceTurns(model, ct);
+      if (turns) warnings.push(`the image was read turned by ${turns * 90}° (counter-clockwise), the way round the lungs were found best; right/left labels follow that reading`);
+    }
+    lungs = await segmentLungsDefault(quarterTurn(ct, turns), { model, orientation: 'as-stored', onProgress: (d, n) => progress('lungs', d, n) });
     lungModelName = `covseg default 2D lung U-Net (${basename(options.loaded?.lung?.file ?? DEFAULT_LUNG_MODEL_PATH)})`;
   }
   lap('lungs');
@@ -129,11 +137,15 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     const plane = lps.dims[0] * lps.dims[1];
     const slices: number[] = [];
     for (let z = 0; z < lps.dims[2]; z++) if (lps.data.subarray(z * plane, (z + 1) * plane).some((v) => v !== 0)) slices.push(z);
-    prob = await predictSlices(lesionModel, ct, { slices, onProgress: (d, n) => progress('lesions', d, n) });
+    prob = await predictSlices(lesionModel, quarterTurn(ct, turns), { slices, onProgress: (d, n) => progress('lesions', d, n) });
   } else {
     progress('lesions', 0, 1);
     prob = await predictVolume3d(lesionModel, ct, { isHu });
     progress('lesions', 1, 1);
+  }
+  if (turns) {
+    prob = createVolume(quarterTurn(prob, -turns).data, ct.dims, ct);
+    lungs = createVolume(quarterTurn(lungs, -turns).data, ct.dims, ct);
   }
   const lesionData = threshold(prob, lesionModel.spec.threshold).data;
   for (let i = 0; i < lesionData.length; i++) if (!lungs.data[i]) lesionData[i] = 0;

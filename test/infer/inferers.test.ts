@@ -78,3 +78,19 @@ test('model spec: what a covseg model says about itself, and the errors for file
   ];
   for (const [m, message] of cases) assert.throws(() => readModelSpec(m, 'm.onnx'), message);
 });
+
+test('quarter turns of a slice: four make the identity, geometry only for scans that have it', async () => {
+  const { quarterTurn, hasNoGeometry } = await import('../../src/infer/slice-orientation.js');
+  const slice = createVolume(Uint8Array.from([1, 2, 3, 4, 5, 6]), [3, 2, 1], { spacingMm: [0.5, 0.8, 1] });
+  const once = quarterTurn(slice, 1);
+  assert.deepEqual(once.dims, [2, 3, 1]);
+  assert.deepEqual(once.spacingMm, [0.8, 0.5, 1]);
+  // [[1 2 3] [4 5 6]] turned counter-clockwise: [[3 6] [2 5] [1 4]].
+  assert.deepEqual(Array.from(once.data), [3, 6, 2, 5, 1, 4]);
+  assert.deepEqual(Array.from(quarterTurn(quarterTurn(slice, 3), 1).data), Array.from(slice.data));
+  assert.deepEqual(Array.from(quarterTurn(once, -1).data), Array.from(slice.data));
+  assert.equal(quarterTurn(slice, 4), slice, 'zero turns keep the volume and its geometry');
+  assert.equal(hasNoGeometry(createVolume(new Uint8Array(4), [2, 2, 1])), true);
+  assert.equal(hasNoGeometry(slice), false);
+  assert.equal(hasNoGeometry(createVolume(new Uint8Array(8), [2, 2, 2])), false);
+});
