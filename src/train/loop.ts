@@ -153,7 +153,8 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
   if (train.spatial.some((s) => s % div !== 0)) throw new CovsegError(`sample shape [${train.spatial}] must be divisible by 2^depth = ${div}`);
 
   const path = (f: string) => join(o.runDir, f);
-  const recorded = { initFrom: o.initFrom ?? null, network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
+  // What a resumed run must share with the run it continues (model metadata: task, input size and transform).
+  const recorded = { initFrom: o.initFrom ?? null, model: o.modelMetadata ?? {}, network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
   const resuming = o.resume && existsSync(path(RUN_FILES.last));
   if (existsSync(path(RUN_FILES.last)) && !o.resume) {
     throw new CovsegError(`a training run already exists here; pass --resume to continue it or choose another --out`, { file: o.runDir });
@@ -164,7 +165,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
     const changed = Object.keys(recorded).filter((k) => k !== 'epochs' && JSON.stringify(before.training[k] ?? null) !== JSON.stringify((recorded as Record<string, unknown>)[k]));
     if (changed.length) throw new CovsegError(`cannot resume: the run was started with other settings (${changed.join(', ')})`, { file: path(RUN_FILES.options) });
   }
-  await writeFileAtomic(path(RUN_FILES.options), JSON.stringify({ training: recorded, metadata: o.modelMetadata ?? {} }, null, 2) + '\n');
+  await writeFileAtomic(path(RUN_FILES.options), JSON.stringify({ training: recorded }, null, 2) + '\n');
 
   const model = createTorchModel({ ...o.network, device: o.device, threads: o.threads, seed: o.seed });
   model.setOptimizer({ type: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay });

@@ -75,6 +75,8 @@ test('an existing run needs --resume, and resuming with other settings is refuse
     await trainNetwork(options(dir, { epochs: 1 }), data);
     await assert.rejects(trainNetwork(options(dir, { epochs: 2 }), data), /a training run already exists here; pass --resume/);
     await assert.rejects(trainNetwork(options(dir, { epochs: 2, lr: 0.5, resume: true }), data), /cannot resume: the run was started with other settings \(lr\)/);
+    // The model's input transform is part of what a resumed run must share.
+    await assert.rejects(trainNetwork(options(dir, { epochs: 2, resume: true, modelMetadata: { 'covseg.inputTransform': 'clahe-v1' } }), data), /other settings \(model\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
