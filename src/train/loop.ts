@@ -33,6 +33,15 @@ export interface TrainOptions {
   patience?: number;
   /** Samples per batch. Defaults to 8. */
   batchSize?: number;
+  /**
+   * How an epoch's samples are drawn (without replacement):
+   * - 'uniform': every sample equally likely (the method);
+   * - 'case-sqrt': a sample's weight is 1/√(samples of its case), so a patient with 150
+   *   slices counts about 12× one with a single slice, not 150× (small groups and
+   *   single-slice sources are not drowned by a few long scans).
+   * Defaults to 'uniform'.
+   */
+  sampling?: SamplingMode;
   /** Training samples drawn per epoch (a random subset when smaller than the set). Defaults to all. */
   samplesPerEpoch?: number;
   /** 'sgd' (the method) or 'adam'. Defaults to 'sgd'. */
@@ -65,6 +74,20 @@ export interface TrainOptions {
   title?: string;
   /** Print nothing. Defaults to false. */
   quiet?: boolean;
+}
+
+export type SamplingMode = 'uniform' | 'case-sqrt';
+export const SAMPLING_MODES: readonly SamplingMode[] = ['uniform', 'case-sqrt'];
+
+/** The indices of one epoch's training samples, in training order. */
+export function epochOrder(set: SampleSet, mode: SamplingMode | undefined, count: number, rng: Rng): number[] {
+  const all = Array.from({ length: set.length }, (_, i) => i);
+  if ((mode ?? 'uniform') === 'uniform') return rng.shuffle(all).slice(0, count);
+  const perCase = new Map<string, number>();
+  for (const c of set.caseIds) perCase.set(c, (perCase.get(c) ?? 0) + 1);
+  // Weighted sampling without replacement (Efraimidis–Spirakis): key u^(1/w), largest first.
+  const keyed = all.map((i) => ({ i, key: Math.log(rng.next() || Number.MIN_VALUE) * Math.sqrt(perCase.get(set.caseIds[i]!)!) }));
+  return keyed.sort((a, b) => b.key - a.key).slice(0, count).map((k) => k.i);
 }
 
 export interface TrainResult {
@@ -154,7 +177,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
 
   const path = (f: string) => join(o.runDir, f);
   // What a resumed run must share with the run it continues (model metadata: task, input size and transform).
-  const recorded = { initFrom: o.initFrom ?? null, model: o.modelMetadata ?? {}, network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
+  const recorded = { initFrom: o.initFrom ?? null, sampling: o.sampling ?? 'uniform', model: o.modelMetadata ?? {}, network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
   const resuming = o.resume && existsSync(path(RUN_FILES.last));
   if (existsSync(path(RUN_FILES.last)) && !o.resume) {
     throw new CovsegError(`a training run already exists here; pass --resume to continue it or choose another --out`, { file: o.runDir });
@@ -198,7 +221,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
     const epochLr = learningRate(o.schedule, lr, epoch, o.epochs);
     model.setLearningRate(epochLr);
     const rng = new Rng((o.seed * 1_000_003 + epoch) >>> 0);
-    const order = rng.shuffle(Array.from({ length: train.length }, (_, i) => i)).slice(0, Math.min(train.length, o.samplesPerEpoch ?? train.length));
+    const order = epochOrder(train, o.sampling, Math.min(train.length, o.samplesPerEpoch ?? train.length), rng);
     const batches: number[][] = [];
     for (let i = 0; i < order.length; i += o.batchSize) batches.push(order.slice(i, i + o.batchSize));
     const bar = new ProgressBar({ label: `epoch ${epoch}/${o.epochs}`, total: batches.length, quiet: o.quiet });

@@ -161,3 +161,22 @@ test('quarter-turn rotations: counter-clockwise on screen, four turns are the id
     assert.deepEqual(Array.from(a), expected, `${turns} turns`);
   }
 });
+
+test('epoch sampling: uniform is a shuffle; case-sqrt weighs a sample by 1/√(its case size), without repeats', async () => {
+  const { epochOrder } = await import('../../src/train/loop.js');
+  // Case A has 100 samples, ten cases have one each: under case-sqrt A's total weight equals theirs (10 vs 10).
+  const caseIds = [...Array.from({ length: 100 }, () => 'A'), ...Array.from({ length: 10 }, (_, k) => `s${k}`)];
+  const set = { spatial: [2, 2], length: caseIds.length, ids: caseIds.map((_, i) => `x${i}`), caseIds, fill() {} };
+  const rng = new Rng(11);
+  let fromA = 0, drawn = 0;
+  for (let epoch = 0; epoch < 200; epoch++) {
+    const order = epochOrder(set, 'case-sqrt', 10, rng);
+    assert.equal(new Set(order).size, 10, 'no repeats');
+    fromA += order.filter((i) => caseIds[i] === 'A').length;
+    drawn += order.length;
+  }
+  const share = fromA / drawn;
+  assert.ok(share > 0.4 && share < 0.6, `case A share ${share.toFixed(3)} (uniform would give 0.91)`);
+  const uniform = epochOrder(set, 'uniform', 110, new Rng(1));
+  assert.deepEqual([...uniform].sort((a, b) => a - b), Array.from({ length: 110 }, (_, i) => i));
+});

@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { choiceFlag, numberFlag, parseFlags } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { loadSliceSplit, loadVolumeSplit, type TrainTask } from '../../train/database-samples.js';
-import { trainNetwork, RUN_FILES } from '../../train/loop.js';
+import { trainNetwork, RUN_FILES, SAMPLING_MODES, type SamplingMode } from '../../train/loop.js';
 import { LR_SCHEDULES, type LrSchedule } from '../../train/schedule.js';
 import { SOURCE_NAMES, type SourceName } from '../../datasets/types.js';
 import { specToMetadata } from '../../infer/model-spec.js';
@@ -28,6 +28,8 @@ Options:
   --patience N            stop after N epochs without a better validation loss (default 20)
   --batch B               samples per batch (default 8 for 2D, 1 for 3D)
   --samples-per-epoch N   random subset of the training samples per epoch (default all)
+  --sampling M            uniform (default) | case-sqrt: weight 1/√(slices of the case),
+                          so short scans and single-slice sources are not drowned
   --optimizer sgd|adam    default sgd (the method), with momentum 0.9
   --lr X                  base learning rate (default 0.01 for sgd, 0.001 for adam)
   --momentum X            SGD momentum (default 0.9)
@@ -64,7 +66,7 @@ export const command: Command = {
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {
       db: { type: 'string' }, dims: { type: 'string' }, out: { type: 'string' }, task: { type: 'string' }, sources: { type: 'string' },
-      epochs: { type: 'string' }, patience: { type: 'string' }, batch: { type: 'string' }, 'samples-per-epoch': { type: 'string' },
+      epochs: { type: 'string' }, patience: { type: 'string' }, batch: { type: 'string' }, 'samples-per-epoch': { type: 'string' }, sampling: { type: 'string' },
       optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' }, 'weight-decay': { type: 'string' },
       schedule: { type: 'string' }, 'input-size': { type: 'string' }, 'input-transform': { type: 'string' }, patch: { type: 'string' }, 'base-filters': { type: 'string' },
       depth: { type: 'string' }, norm: { type: 'string' }, 'no-augment': { type: 'boolean' }, device: { type: 'string' },
@@ -112,6 +114,7 @@ export const command: Command = {
       patience: numberFlag('patience', values.patience, 20, (n) => Number.isInteger(n) && n > 0),
       batchSize: numberFlag('batch', values.batch, dims === 2 ? 8 : 1, (n) => Number.isInteger(n) && n > 0),
       samplesPerEpoch: values['samples-per-epoch'] === undefined ? undefined : numberFlag('samples-per-epoch', values['samples-per-epoch'], 0, positive),
+      sampling: choiceFlag<SamplingMode>('sampling', values.sampling, SAMPLING_MODES, 'uniform'),
       optimizer: choiceFlag('optimizer', values.optimizer, ['sgd', 'adam'] as const, 'sgd'),
       lr: values.lr === undefined ? undefined : numberFlag('lr', values.lr, 0, positive),
       momentum: numberFlag('momentum', values.momentum, 0.9, (n) => n >= 0 && n < 1),
