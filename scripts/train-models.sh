@@ -37,7 +37,7 @@ covseg build-db --source zenodo-slices="$DATA/zenodo20-slices" --source semiseg=
 LESION=(--db "$WORK/db" --dims 2 --task lesion --input-size 256 --batch 8 --samples-per-epoch 480 --optimizer adam)
 train lesion-1 "${LESION[@]}" --sources zenodo-slices --epochs 40 --patience 10 --lr 0.001 --schedule warmup-cosine
 train lesion-2 "${LESION[@]}" --sources zenodo-slices --init "$WORK/lesion-1/checkpoint-best.ckpt" --epochs 20 --patience 8 --lr 0.0005 --schedule cosine
-train lesion-3 "${LESION[@]}" --init "$WORK/lesion-2/checkpoint-best.ckpt" --epochs 16 --patience 8 --lr 0.0003 --schedule cosine
+train lesion-3 "${LESION[@]}" --init "$WORK/lesion-2/checkpoint-best.ckpt" --sampling case-sqrt --epochs 12 --patience 6 --lr 0.0003 --schedule cosine
 cp "$WORK/lesion-3/model.onnx" models/lesion-2d.onnx
 
 # 5. Held-out evaluation, as in models/README.md.
