@@ -1,101 +1,12 @@
 /**
- * 2D raster images (PNG, JPEG): decoding to a grey/label slice and PNG encoding.
+ * 2D raster images (PNG, JPEG): PNG encoding here, decoding in raster-decode.ts (re-exported below).
  * The one PNG writer of the project: figures, database slices and masks all use it.
  */
-import { decode as decodePngBytes, encode as encodePngBytes } from 'fast-png';
-import jpeg from 'jpeg-js';
-import { CovsegError } from '../util/errors.js';
+import { encode as encodePngBytes } from 'fast-png';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
-/** A decoded raster: rows top to bottom, pixels left to right, channels interleaved. */
-export interface RasterImage {
-  width: number;
-  height: number;
-  /** 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA. A palette image has 1 channel holding palette indices. */
-  channels: 1 | 2 | 3 | 4;
-  /** 8-bit (Uint8Array) or 16-bit (Uint16Array) samples. */
-  data: Uint8Array | Uint16Array;
-  /** RGB(A) palette of an indexed PNG; `data` then holds indices (label values). */
-  palette?: number[][];
-}
-
-export function isPng(bytes: Uint8Array): boolean {
-  return bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-}
-
-export function isJpeg(bytes: Uint8Array): boolean {
-  return bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
-}
-
-/** Decodes a PNG. Indexed (palette) PNGs keep their indices, since label masks are stored that way. */
-export function decodePng(bytes: Uint8Array, file = 'PNG'): RasterImage {
-  if (!isPng(bytes)) throw new CovsegError('not a PNG file (bad signature)', { file });
-  let png;
-  try {
-    png = decodePngBytes(bytes);
-  } catch (err) {
-    throw new CovsegError(`cannot decode PNG: ${(err as Error).message}`, { file, cause: err });
-  }
-  const channels = png.channels as 1 | 2 | 3 | 4;
-  if (png.depth !== 8 && png.depth !== 16 && !png.palette) {
-    // 1/2/4-bit grey: fast-png returns packed bits; expand to one byte per pixel.
-    return { width: png.width, height: png.height, channels, data: unpackBits(png.data as Uint8Array, png.width, png.height, png.depth, channels) };
-  }
-  if (png.palette) {
-    const idx = png.depth === 8 ? (png.data as Uint8Array) : unpackBits(png.data as Uint8Array, png.width, png.height, png.depth, 1, false);
-    return { width: png.width, height: png.height, channels: 1, data: idx, palette: png.palette as number[][] };
-  }
-  const data = png.data instanceof Uint16Array ? png.data : new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength);
-  return { width: png.width, height: png.height, channels, data };
-}
-
-function unpackBits(packed: Uint8Array, width: number, height: number, depth: number, channels: number, scale = true): Uint8Array {
-  const out = new Uint8Array(width * height * channels);
-  const rowBytes = Math.ceil((width * channels * depth) / 8);
-  const max = (1 << depth) - 1;
-  for (let y = 0; y < height; y++) {
-    for (let i = 0; i < width * channels; i++) {
-      const bit = i * depth;
-      const byte = packed[y * rowBytes + (bit >> 3)]!;
-      const v = (byte >> (8 - depth - (bit & 7))) & max;
-      out[y * width * channels + i] = scale ? Math.round((v * 255) / max) : v;
-    }
-  }
-  return out;
-}
-
-/** Decodes a baseline or progressive JPEG to grey (if single channel) or RGB. */
-export function decodeJpeg(bytes: Uint8Array, file = 'JPEG'): RasterImage {
-  if (!isJpeg(bytes)) throw new CovsegError('not a JPEG file (bad signature)', { file });
-  try {
-    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
-    const rgb = new Uint8Array(img.width * img.height * 3);
-    for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-      rgb[i] = img.data[j]!;
-      rgb[i + 1] = img.data[j + 1]!;
-      rgb[i + 2] = img.data[j + 2]!;
-    }
-    return { width: img.width, height: img.height, channels: 3, data: rgb };
-  } catch (err) {
-    throw new CovsegError(`cannot decode JPEG: ${(err as Error).message}`, { file, cause: err });
-  }
-}
-
-/**
- * One grey value per pixel: grey as is, RGB by Rec. 601 luma (exact for grey stored as
- * RGB, the usual case for CT exported to JPEG), alpha dropped, palette indices kept.
- */
-export function rasterToGrey(img: RasterImage): Uint8Array | Uint16Array {
-  const n = img.width * img.height;
-  if (img.channels === 1) return img.data;
-  const out = img.data instanceof Uint16Array ? new Uint16Array(n) : new Uint8Array(n);
-  const c = img.channels;
-  for (let i = 0; i < n; i++) {
-    if (c <= 2) out[i] = img.data[i * c]!;
-    else out[i] = Math.round(0.299 * img.data[i * c]! + 0.587 * img.data[i * c + 1]! + 0.114 * img.data[i * c + 2]!);
-  }
-  return out;
-}
+// Decoding lives in raster-decode.ts (free of Node, for the browser); its names stay importable from here.
+export { isPng, isJpeg, decodePng, decodeJpeg, rasterToGrey, decodeRasterSlice, type RasterImage } from './raster-decode.js';
 
 /** An image to encode: 8-bit grey (1), RGB (3) or RGBA (4), rows top to bottom. */
 export interface PngImage {

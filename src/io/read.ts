@@ -17,7 +17,7 @@ import { detectFormat, itkExtension, type DetectedFormat, type ImageFormat } fro
 import { itkImageToVolume } from './itk.js';
 import { decodeNifti } from './nifti.js';
 import { integralAsInt16, ownBuffer, voxelTypeOf } from './voxel-type.js';
-import { decodeJpeg, decodePng, rasterToGrey, type RasterImage } from './raster.js';
+import { decodeRasterSlice } from './raster-decode.js';
 
 /** What was read, besides the voxels. */
 export interface ImageMeta {
@@ -137,30 +137,8 @@ async function readItkFormat(path: string, detected: DetectedFormat): Promise<Re
   };
 }
 
-/** Whether the channels of an interleaved raster are all equal (grey stored as RGB). */
-function channelsEqual(img: RasterImage): boolean {
-  const c = img.channels;
-  if (c === 1) return true;
-  const colour = c === 2 ? 1 : 3;
-  const d = img.data;
-  for (let i = 0; i < d.length; i += c) {
-    for (let k = 1; k < colour; k++) if (d[i + k] !== d[i]) return false;
-  }
-  return true;
-}
-
 async function readRaster(path: string, format: 'png' | 'jpeg'): Promise<ReadImageResult> {
-  const bytes = await readFile(path);
-  const img = format === 'png' ? decodePng(bytes, path) : decodeJpeg(bytes, path);
-  const warnings = ['pixel size unknown (PNG/JPEG carry no geometry): spacing 1×1×1 mm assumed'];
-  if (img.channels >= 3 && !channelsEqual(img)) warnings.push(`colour image (${img.channels} channels) converted to grey (Rec. 601 luma)`);
-  if (img.channels === 2 || img.channels === 4) warnings.push('alpha channel dropped');
-  // Rows top → bottom map to increasing y: anterior at the top for an axial CT slice, as in LPS.
-  const data = rasterToGrey(img);
-  const volume = createVolume(data, [img.width, img.height, 1]);
-  const meta: ImageMeta = { format, path, pixelType: voxelTypeOf(volume.data), files: [path], rescaled: false, warnings };
-  if (img.palette) meta.palette = true;
-  return { volume, meta };
+  return decodeRasterSlice(await readFile(path), path, format);
 }
 
 async function readDicom(path: string, directory: boolean, options: ReadVolumeOptions): Promise<ReadImageResult> {

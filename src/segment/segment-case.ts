@@ -8,22 +8,19 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
-import { reorientToLps } from '../volume/index.js';
-import { checkHu, readImage, writeVolume, type ImageMeta } from '../io/index.js';
+import type { LabelMap } from '../volume/volume.js';
+import { readImage, writeVolume, type ImageMeta } from '../io/index.js';
 import { encodePng } from '../io/raster.js';
 import { figureToPng } from '../figures/index.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
-import { predictSlices, threshold } from '../infer/slice-inferer.js';
-import { chooseSliceTurns, hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
-import { predictVolume3d } from '../infer/volume-inferer.js';
-import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel, segmentLungsDefault } from '../lungs/default-model.js';
+import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from '../lungs/default-model.js';
 import { segmentLungsR231 } from '../lungs/r231.js';
 import { tempPathFor } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
 import { lungAndLesionNumbers, type SegmentReport } from './report.js';
 import { renderReportHtml } from './report-html.js';
 import { overlaySheet, overlaySlices } from './overlays.js';
+import { checkInput, defaultLungModelName, findLesions, findLungsDefault, lesionModelName, requireLungs } from './segment-volume.js';
 
 export const DEFAULT_LESION_MODEL_PATH = fileURLToPath(new URL('../../../models/lesion-2d.onnx', import.meta.url));
 
@@ -64,24 +61,6 @@ function maskExtension(meta: ImageMeta): string {
   return '.nii.gz';
 }
 
-/** Refuses input that is not a CT we can interpret; returns warnings for what --force let through. */
-function checkInput(ct: Volume, meta: ImageMeta, force: boolean): { isHu: boolean; huReason: string; warnings: string[] } {
-  const warnings = [...meta.warnings];
-  const refuse = (why: string) => {
-    if (!force) throw new CovsegError(`${why}; pass --force to segment it anyway`, { file: meta.path });
-    warnings.push(`segmented despite: ${why} (--force)`);
-  };
-  if (meta.modality && meta.modality !== 'CT') refuse(`the DICOM modality is '${meta.modality}', not CT`);
-  if (meta.palette) refuse('this is an indexed-colour PNG (a label mask?), not a CT slice');
-  if (meta.warnings.some((w) => w.startsWith('colour image'))) refuse('this is a colour picture, not a greyscale CT slice');
-  if (ct.dims[0] < 64 || ct.dims[1] < 64) refuse(`the image is only ${ct.dims[0]}×${ct.dims[1]} pixels, too small for a CT slice`);
-  const isSlice = meta.format === 'png' || meta.format === 'jpeg';
-  const hu = checkHu(ct);
-  if (!isSlice && !hu.isHu) refuse(`the values are not Hounsfield units (${hu.reason})`);
-  if (isSlice) warnings.push('image file: the pixel size is unknown, so volumes are not reported and the percentages are of lung area on this slice');
-  return { isHu: hu.isHu, huReason: hu.reason, warnings };
-}
-
 export async function segmentCase(input: string, outDir: string, options: SegmentOptions = {}): Promise<SegmentResult> {
   const timingsMs: Record<string, number> = {};
   const progress = options.onProgress ?? (() => {});
@@ -98,8 +77,8 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
 
   progress('read', 0, 1);
   const { volume: ct, meta } = await readImage(input);
-  const { isHu, huReason, warnings } = checkInput(ct, meta, options.force ?? false);
-  const spacingKnown = !(meta.format === 'png' || meta.format === 'jpeg');
+  // The checks, models and numbers are segment-volume.ts's, shared with the web page's browser mode.
+  const { isHu, huReason, warnings, spacingKnown } = checkInput(ct, meta, { force: options.force });
   progress('read', 1, 1);
   lap('read');
 
@@ -114,42 +93,19 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     lungModelName = `lungmask R231 (${basename(options.lungWeights)})`;
   } else {
     const model = options.loaded?.lung ?? (await loadDefaultLungModel(undefined, { threads: options.threads }));
-    if (hasNoGeometry(ct)) {
-      // An image file may lie on its side: read it the way round the lungs are found best.
-      turns = await chooseSliceTurns(model, ct);
-      if (turns) warnings.push(`the image was read turned by ${turns * 90}° (counter-clockwise), the way round the lungs were found best; right/left labels follow that reading`);
-    }
-    lungs = await segmentLungsDefault(quarterTurn(ct, turns), { model, orientation: 'as-stored', onProgress: (d, n) => progress('lungs', d, n) });
-    lungModelName = `covseg default 2D lung U-Net (${basename(options.loaded?.lung?.file ?? DEFAULT_LUNG_MODEL_PATH)})`;
+    const found = await findLungsDefault(ct, model, { onProgress: (d, n) => progress('lungs', d, n) });
+    ({ lungs, turns } = found);
+    warnings.push(...found.warnings);
+    lungModelName = defaultLungModelName(options.loaded?.lung?.file ?? DEFAULT_LUNG_MODEL_PATH);
   }
   lap('lungs');
-  const lungVoxels = lungs.data.reduce((a, v) => a + (v ? 1 : 0), 0);
-  if (lungVoxels === 0) {
-    throw new CovsegError('no lungs were found in this image, so lung involvement cannot be measured. Is it a chest CT (axial slices through the lungs)?', { file: meta.path });
-  }
+  requireLungs(lungs, meta.path);
 
   // Lesions, only inside the lungs (affected lung is lung by definition).
   const lesionModel = options.loaded?.lesion ?? (await loadSegmentationModel(options.lesionModel ?? DEFAULT_LESION_MODEL_PATH, { threads: options.threads }));
-  if (lesionModel.spec.task !== 'lesion') throw new CovsegError(`this is a '${lesionModel.spec.task}' model, not a lesion model`, { file: lesionModel.file });
-  let prob: Volume<Float32Array>;
-  if (lesionModel.spec.dims === 2) {
-    const lps = reorientToLps(lungs).volume;
-    const plane = lps.dims[0] * lps.dims[1];
-    const slices: number[] = [];
-    for (let z = 0; z < lps.dims[2]; z++) if (lps.data.subarray(z * plane, (z + 1) * plane).some((v) => v !== 0)) slices.push(z);
-    prob = await predictSlices(lesionModel, quarterTurn(ct, turns), { slices, onProgress: (d, n) => progress('lesions', d, n) });
-  } else {
-    progress('lesions', 0, 1);
-    prob = await predictVolume3d(lesionModel, ct, { isHu });
-    progress('lesions', 1, 1);
-  }
-  if (turns) {
-    prob = createVolume(quarterTurn(prob, -turns).data, ct.dims, ct);
-    lungs = createVolume(quarterTurn(lungs, -turns).data, ct.dims, ct);
-  }
-  const lesionData = threshold(prob, lesionModel.spec.threshold).data;
-  for (let i = 0; i < lesionData.length; i++) if (!lungs.data[i]) lesionData[i] = 0;
-  const lesions = createVolume(lesionData, ct.dims, ct);
+  const segmented = await findLesions(ct, lungs, lesionModel, { turns, isHu, onProgress: (d, n) => progress('lesions', d, n) });
+  lungs = segmented.lungs;
+  const lesions = segmented.lesions;
   lap('lesions');
 
   // Report and pictures.
@@ -166,7 +122,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     createdAt: new Date().toISOString(),
     input: { path: options.inputName ?? resolve(input), format: meta.format, dims: ct.dims, spacingMm: ct.spacingMm, spacingKnown, isHu, huReason, ...(meta.modality ? { modality: meta.modality } : {}), ...(meta.seriesDescription ? { seriesDescription: meta.seriesDescription } : {}) },
     ...numbers,
-    models: { lung: lungModelName, lesion: `${lesionModel.spec.dims}D lesion U-Net (${basename(lesionModel.file)}, input ${lesionModel.spec.inputSize}, threshold ${lesionModel.spec.threshold})` },
+    models: { lung: lungModelName, lesion: lesionModelName(lesionModel) },
     outputs: { lungs: names.lungs, lesions: names.lesions, reportHtml: names.reportHtml, overlays: names.sheet },
     timingsMs,
     warnings,

@@ -1,0 +1,101 @@
+/**
+ * The default lung model's work once the model is loaded: probabilities → mask → body
+ * restriction → right/left label map. No file or Node access here (the model comes in
+ * as a `SegmentationModel`, whatever runtime backs it), so the web page's browser mode
+ * runs this very code over onnxruntime-web; default-model.ts adds the model file.
+ */
+import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
+import { connectedComponents, fillHoles, reorientToLps, undoReorient } from '../volume/index.js';
+import type { SegmentationModel } from '../infer/segmentation-model.js';
+import { predictSlices, threshold } from '../infer/slice-inferer.js';
+import { hasNoGeometry } from '../infer/slice-orientation.js';
+import { restrictToBody } from './body-mask.js';
+
+export interface LungsFromModelOptions {
+  /** Slices per batch. Defaults to 8. */
+  batchSize?: number;
+  /** Called after each batch with (slices done, slices total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Lung label map on `ct`'s grid (1 = right lung, 2 = left lung) from `model`, slices as stored. */
+export async function lungsFromModel(ct: Volume, model: SegmentationModel, options: LungsFromModelOptions = {}): Promise<LabelMap> {
+  const prob = await predictSlices(model, ct, { batchSize: options.batchSize, onProgress: options.onProgress });
+  const mask = threshold(prob, model.spec.threshold);
+  // Image files are often cropped to the lungs, which then touch the border and fall
+  // outside lungmask's body mask; the body is only trusted for scans with geometry.
+  return splitLungSides(hasNoGeometry(ct) ? mask : restrictToBody(mask, ct));
+}
+
+/** Components smaller than this fraction of all lung voxels are dropped as noise. */
+const MIN_COMPONENT_FRACTION = 0.01;
+/** A second component at least this fraction of the largest is the other lung. */
+const SECOND_LUNG_FRACTION = 0.15;
+
+/**
+ * Binary lung mask → 1 = right lung, 2 = left lung. In LPS orientation x grows towards the
+ * patient's left, so of the two largest components the one with the smaller mean x is the
+ * right lung; smaller pieces join the side whose centroid is nearer. When the lungs touch
+ * (one large component), each axial slice is split at the emptiest column of its middle
+ * part. Holes are filled per slice (vessels and lesions inside the lung are lung).
+ */
+export function splitLungSides(mask: LabelMap): LabelMap {
+  const { volume: lps, transform } = reorientToLps(mask);
+  const [nx, ny, nz] = lps.dims;
+  const connectivity = nz === 1 ? 8 : 26;
+  const { labels, sizes } = connectedComponents(lps.data, lps.dims, { connectivity });
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const out = new Uint8Array(lps.data.length);
+  if (total === 0) return undoReorient(createVolume(out, lps.dims, lps), transform) as LabelMap;
+  // Mean x of every component.
+  const sumX = new Float64Array(sizes.length);
+  for (let i = 0; i < labels.length; i++) if (labels[i]) sumX[labels[i]!] += i % nx;
+  const kept = sizes.map((s, k) => ({ k, size: s, x: sumX[k]! / Math.max(1, s) })).filter((c) => c.k > 0 && c.size >= MIN_COMPONENT_FRACTION * total).sort((a, b) => b.size - a.size);
+  const [first, second] = kept;
+  const side = new Uint8Array(sizes.length);
+  if (first && second && second.size >= SECOND_LUNG_FRACTION * first.size) {
+    const [right, left] = first.x < second.x ? [first, second] : [second, first];
+    for (const c of kept) side[c.k] = Math.abs(c.x - right.x) <= Math.abs(c.x - left.x) ? 1 : 2;
+    for (let i = 0; i < labels.length; i++) out[i] = side[labels[i]!]!;
+  } else if (first) {
+    for (const c of kept) side[c.k] = 1;
+    splitTouchingLungs(labels, side, nx, ny, nz, out);
+  }
+  const filled = new Uint8Array(out.length);
+  for (const label of [1, 2]) {
+    const one = fillHoles(out.map((v) => (v === label ? 1 : 0)), lps.dims, { plane: '2d' });
+    for (let i = 0; i < one.length; i++) if (one[i] && !filled[i]) filled[i] = label;
+  }
+  return undoReorient(createVolume(filled, lps.dims, lps), transform) as LabelMap;
+}
+
+function splitTouchingLungs(labels: Int32Array, keep: Uint8Array, nx: number, ny: number, nz: number, out: Uint8Array): void {
+  const plane = nx * ny;
+  const columns = new Int32Array(nx);
+  for (let z = 0; z < nz; z++) {
+    columns.fill(0);
+    let lo = nx, hi = -1;
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++) {
+        if (keep[labels[z * plane + y * nx + x]!]) {
+          columns[x]!++;
+          lo = Math.min(lo, x);
+          hi = Math.max(hi, x);
+        }
+      }
+    }
+    if (hi < 0) continue;
+    // Emptiest column in the middle 40% of the lung's extent (ties: nearest the centre).
+    const mid = (lo + hi) / 2, half = 0.2 * (hi - lo);
+    let split = Math.round(mid);
+    for (let x = Math.ceil(mid - half); x <= Math.floor(mid + half); x++) {
+      if (columns[x]! < columns[split]! || (columns[x] === columns[split] && Math.abs(x - mid) < Math.abs(split - mid))) split = x;
+    }
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++) {
+        const i = z * plane + y * nx + x;
+        if (keep[labels[i]!]) out[i] = x < split ? 1 : 2;
+      }
+    }
+  }
+}
