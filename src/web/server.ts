@@ -12,9 +12,9 @@
  * - `GET  /api/jobs/:id/files/:name`: one output file; `DELETE /api/jobs/:id`.
  */
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -31,6 +31,20 @@ import type { SegmentReport, SegmentStage } from '../segment/index.js';
 
 /** Project root: this file runs as dist/src/web/server.js. */
 const PROJECT_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+
+/**
+ * The models the page's browser mode downloads: the files lungs/default-model.ts and
+ * segment/segment-case.ts name (DEFAULT_LUNG_MODEL_PATH, DEFAULT_LESION_MODEL_PATH; a
+ * test checks they agree). Not imported from there: those modules load onnxruntime-node,
+ * which the HTTP thread has no use for.
+ */
+export const BROWSER_LUNG_MODEL_PATH = join(PROJECT_ROOT, 'models/lung-2d.onnx');
+export const BROWSER_LESION_MODEL_PATH = join(PROJECT_ROOT, 'models/lesion-2d.onnx');
+/** The browser mode's worker, bundled by esbuild (`npm run build`) from src/web/browser/worker.ts. */
+const BROWSER_BUNDLE_DIR = join(PROJECT_ROOT, 'dist/web');
+export const BROWSER_WORKER_FILE = 'browser-worker.js';
+/** onnxruntime-web's single WebAssembly build and its loader, self-hosted (no CDN). */
+const ORT_WASM_FILES = ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'];
 
 export interface ServeOptions {
   /** TCP port; 0 picks a free one. Defaults to 8080. */
@@ -81,6 +95,21 @@ export interface WebConfig {
   maxUploadBytes: number;
   /** Where the scan is processed, in words for the page's mode badge. */
   modeText: string;
+  /** The page's second mode, the models run in the browser: where its worker and models are, or why it is unavailable. */
+  browserMode: BrowserModeConfig;
+}
+
+/** What the page's browser mode loads; every URL is on this service (nothing from a CDN). */
+export interface BrowserModeConfig {
+  /** False when the worker bundle or a model file is missing; `reason` then says what to do. */
+  available: boolean;
+  reason?: string;
+  /** The bundled worker that runs the pipeline (src/web/browser/worker.ts). */
+  workerUrl: string;
+  /** Folder URL of onnxruntime-web's .wasm/.mjs files. */
+  wasmUrl: string;
+  /** The default lung model and the lesion model this service segments with; `name` is the file name the report shows. */
+  models: { lung: { url: string; name: string }; lesion: { url: string; name: string } };
 }
 
 /** One output in a job's JSON. */
@@ -153,6 +182,11 @@ function forceFlag(query: unknown): boolean {
   throw new HttpError(400, 'bad-request', `force=${String(value).slice(0, 20)}: use force=1 or force=0`);
 }
 
+/** onnxruntime-web's dist/ folder (Node resolves the package to its Node build there). */
+function ortWebDist(): string {
+  return dirname(fileURLToPath(import.meta.resolve('onnxruntime-web')));
+}
+
 function niivueDist(): string {
   // The package exports only an ESM 'import' entry (build/niivue/index.js); its browser bundle sits beside it in dist/.
   const entry = fileURLToPath(import.meta.resolve('@niivue/niivue'));
@@ -187,7 +221,20 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     allowedPath: (path) => path === '/index.js' || path === '/index.js.map',
     maxAge: '1h',
   });
-  // index.html and style.css live in src/web/page, the compiled page script in dist/src/web/page.
+  await app.register(fastifyStatic, {
+    root: ortWebDist(),
+    prefix: '/vendor/ort/',
+    decorateReply: false,
+    allowedPath: (path) => ORT_WASM_FILES.includes(path.slice(1)),
+    maxAge: '1h',
+  });
+  await app.register(fastifyStatic, {
+    root: BROWSER_BUNDLE_DIR,
+    prefix: '/browser/',
+    decorateReply: false,
+    allowedPath: (path) => path === `/${BROWSER_WORKER_FILE}` || path === `/${BROWSER_WORKER_FILE}.map`,
+  });
+  // index.html and style.css live in src/web/page, the compiled page scripts in dist/src/web/page.
   await app.register(fastifyStatic, {
     root: [join(PROJECT_ROOT, 'src/web/page'), join(PROJECT_ROOT, 'dist/src/web/page')],
     prefix: '/',
@@ -257,14 +304,30 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     ).catch((err: Error) => store.fail(job, `the outputs could not be listed: ${err.message}`));
   };
 
-  const config: WebConfig = {
+  const config: Omit<WebConfig, 'browserMode'> = {
     colors: { rightLung: RIGHT_LUNG, leftLung: LEFT_LUNG, lesion: LESION },
     maxUploadBytes,
     modeText: LOOPBACK_HOSTS.has(host)
       ? 'Mode: local service (scans are processed by covseg on this computer and do not leave it)'
       : `Mode: network service (scans are uploaded to the covseg service at ${host})`,
   };
-  app.get('/api/config', async () => config);
+  const browserModels = { lung: BROWSER_LUNG_MODEL_PATH, lesion: options.segment?.lesionModel ?? BROWSER_LESION_MODEL_PATH };
+  app.get('/api/config', async (): Promise<WebConfig> => ({ ...config, browserMode: browserModeConfig(browserModels) }));
+
+  // The browser mode downloads the models; a scan never travels the other way.
+  app.get<{ Params: { task: string } }>('/api/models/:task', async (request, reply) => {
+    const task = request.params.task;
+    if (task !== 'lung' && task !== 'lesion') throw new HttpError(404, 'not-found', `no model '${task.slice(0, 32)}'; the models are /api/models/lung and /api/models/lesion`);
+    const path = browserModels[task];
+    const info = await stat(path).catch(() => undefined);
+    if (!info) throw new HttpError(404, 'not-found', `the ${task} model file ${basename(path)} is missing on this service; see models/README.md`);
+    reply.header('content-type', 'application/octet-stream');
+    reply.header('content-length', String(info.size));
+    // Revalidated on every use: a retrained model replaces the file under the same name.
+    reply.header('cache-control', 'no-cache');
+    reply.header('last-modified', new Date(info.mtimeMs).toUTCString());
+    return reply.send(createReadStream(path));
+  });
 
   app.get('/api/health', async () => ({ ok: true, uptimeS: Math.round((Date.now() - startedAt) / 1000), queue: queue.stats(), jobs: store.list().length }));
 
@@ -389,6 +452,22 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       closed = true;
       await cleanUp();
     },
+  };
+}
+
+/** The browser mode's settings, available only when its worker bundle and both model files exist. */
+function browserModeConfig(models: { lung: string; lesion: string }): BrowserModeConfig {
+  const missing = [
+    existsSync(join(BROWSER_BUNDLE_DIR, BROWSER_WORKER_FILE)) ? '' : `the worker bundle dist/web/${BROWSER_WORKER_FILE} (run 'npm run build')`,
+    existsSync(models.lung) ? '' : `the lung model ${basename(models.lung)}`,
+    existsSync(models.lesion) ? '' : `the lesion model ${basename(models.lesion)}`,
+  ].filter(Boolean);
+  return {
+    available: missing.length === 0,
+    ...(missing.length ? { reason: `in-browser segmentation needs ${missing.join(' and ')}` } : {}),
+    workerUrl: `/browser/${BROWSER_WORKER_FILE}`,
+    wasmUrl: '/vendor/ort/',
+    models: { lung: { url: '/api/models/lung', name: basename(models.lung) }, lesion: { url: '/api/models/lesion', name: basename(models.lesion) } },
   };
 }
 
