@@ -2,16 +2,21 @@
  * The covseg page (browser code; compiled by tsc, served as /app.js): upload a CT or
  * run a sample, follow the job, then show the CT with right lung, left lung and lesion
  * overlays in NiiVue beside the report. Talks only to the covseg service it came from.
+ * In browser mode (browser-mode.ts) the models run on the page instead and the scan is
+ * not uploaded.
  *
  * For end-to-end tests it sets `document.body.dataset.state` ('starting' → 'ready' →
  * 'uploading' → 'running' → 'viewer-ready' | 'error') and exposes `window.covseg`.
  */
-import type { Niivue as NiivueType } from '@niivue/niivue';
+import type { NVImage, Niivue as NiivueType } from '@niivue/niivue';
 import type { JobJson, WebConfig } from '../server.js';
 import type { SegmentReport } from '../../segment/index.js';
+import { BROWSER_MODE_TEXT, BrowserSegmenter, browserFormat, describeProgress, labelOverlay, niivueInput, rasterInput } from './browser-mode.js';
 
 type NiivueModule = typeof import('@niivue/niivue');
 type Layer = 'rightLung' | 'leftLung' | 'lesion';
+/** 'service': the scan is uploaded to the covseg service; 'browser': the models run on this page. */
+type RunMode = 'service' | 'browser';
 
 /** Served by covseg from node_modules/@niivue/niivue/dist (no CDN: the page must work offline). */
 const NIIVUE_URL = '/vendor/niivue/index.js';
@@ -29,6 +34,10 @@ interface ViewerState {
   config: WebConfig;
   job?: JobJson;
   layers: Record<Layer, { on: boolean; opacity: number }>;
+  mode: RunMode;
+  segmenter: BrowserSegmenter;
+  /** The last browser-mode result: its report and how long the run took on the page. */
+  browserRun?: { inputName: string; report: SegmentReport; ms: number; slices: { lungs: number; lesions: number } };
 }
 
 declare global {
@@ -203,6 +212,15 @@ async function showVolumes(state: ViewerState, job: JobJson): Promise<void> {
     { url: lungs, name: fileName(lungs) },
     { url: lesions, name: fileName(lesions) },
   ]);
+  styleOverlays(state, report.input.dims[2] === 1);
+}
+
+/**
+ * Given the CT, the lung label map and the lesion mask as nv.volumes 0–2: the lung map
+ * is shown twice (one side each), every overlay gets its label colours and opacity.
+ */
+function styleOverlays(state: ViewerState, singleSlice: boolean): void {
+  const { nv, config } = state;
   const left = nv.volumes[1]!.clone();
   nv.addVolume(left);
   nv.setVolume(left, LAYER_INDEX.leftLung);
@@ -216,7 +234,74 @@ async function showVolumes(state: ViewerState, job: JobJson): Promise<void> {
   nv.updateGLVolume();
   applyLayers(state);
   // A single slice has no coronal or sagittal extent to show.
-  selectView(state, report.input.dims[2] === 1 ? 0 : 3);
+  selectView(state, singleSlice ? 0 : 3);
+}
+
+/**
+ * Browser mode: NiiVue reads the file from memory, the worker segments it, the label
+ * maps become overlays on NiiVue's own image. No request carries the scan anywhere.
+ */
+async function runInBrowser(state: ViewerState, file: File, force: boolean): Promise<void> {
+  const { nv, mod } = state;
+  const format = browserFormat(file.name);
+  if (!format) throw new Error(`${file.name}: in-browser segmentation reads NIfTI (.nii, .nii.gz), NRRD (.nrrd) and PNG/JPEG slices; choose "on the covseg service" for DICOM, zip and MetaImage files`);
+  setState('running');
+  setProgress(0, `Reading ${file.name} in this browser`);
+  const started = performance.now();
+  // A blob: URL is read in-process; NiiVue picks its reader from the name's extension.
+  const url = URL.createObjectURL(file);
+  try {
+    await nv.loadVolumes([{ url, name: file.name, colormap: 'gray' }]);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+  const ct = nv.volumes[0]!;
+  const input = format === 'png' || format === 'jpeg' ? await rasterInput(file, format) : niivueInput(ct, file.name, format);
+  const slices = { lungs: 0, lesions: 0 };
+  const done = await state.segmenter.segment(input, force, (p) => {
+    if (p.stage === 'lungs' || p.stage === 'lesions') slices[p.stage] = p.total;
+    setProgress(...describeProgress(p, file.name));
+  });
+  const report = done.report;
+  const ms = performance.now() - started;
+  state.browserRun = { inputName: file.name, report, ms, slices };
+  renderReport(report);
+  renderBrowserDownloads(report, file.name);
+  if (report.input.isHu) {
+    // The lung window, as the service mode loads the CT with.
+    ct.cal_min = -1350;
+    ct.cal_max = 150;
+  }
+  nv.addVolume(labelOverlay(mod, ct as NVImage, done.lungs, 'lungs'));
+  nv.addVolume(labelOverlay(mod, ct as NVImage, done.lesions, 'lesions'));
+  styleOverlays(state, report.input.dims[2] === 1);
+  setProgress(1, `Done in ${(ms / 1000).toFixed(1)} s in this browser: ${file.name}`);
+  setState('viewer-ready');
+}
+
+/** Browser mode makes no files; the report can still be saved, from memory. */
+function renderBrowserDownloads(report: SegmentReport, inputName: string): void {
+  const blob = new Blob([JSON.stringify(report, null, 2) + '\n'], { type: 'application/json' });
+  const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(blob), textContent: 'report.json', download: 'report.json' });
+  const li = document.createElement('li');
+  li.append(a, ` (${formatBytes(blob.size)}, made in this browser for ${inputName}; the masks are shown, not saved)`);
+  $('downloads').replaceChildren(li);
+}
+
+/** Switches where the models run; the badge says which mode is in use. */
+function setMode(state: ViewerState, mode: RunMode): void {
+  state.mode = mode;
+  document.body.dataset['mode'] = mode;
+  $('mode').textContent = mode === 'browser' ? BROWSER_MODE_TEXT : state.config.modeText;
+  $('formats').textContent = mode === 'browser'
+    ? 'NIfTI (.nii, .nii.gz), NRRD, a PNG/JPEG slice: read and segmented in this browser, nothing is uploaded'
+    : 'NIfTI (.nii, .nii.gz), NRRD, MetaImage, a DICOM file or a .zip of one DICOM series, a PNG/JPEG slice';
+  updateSampleButton(state, false);
+}
+
+/** The sample cases run on the service, so their button sleeps in browser mode (and while a scan runs). */
+function updateSampleButton(state: ViewerState, busy: boolean): void {
+  $<HTMLButtonElement>('sample').disabled = busy || state.mode === 'browser' || $<HTMLSelectElement>('sample-name').options.length === 0;
 }
 
 function selectView(state: ViewerState, sliceType: number): void {
@@ -238,25 +323,29 @@ function bindControls(state: ViewerState): void {
     slider.addEventListener('input', () => { state.layers[layer].opacity = Number(slider.value) / 100; applyLayers(state); });
   }
 
-  const sampleButton = $<HTMLButtonElement>('sample');
   const input = $<HTMLInputElement>('file');
   let busy = false;
+  const modeInputs = [...document.querySelectorAll<HTMLInputElement>('input[name=run-mode]')];
   /** One job at a time per page: a second drop while one runs would interleave two viewers' loads. */
-  const run = async (start: () => Promise<JobJson>) => {
+  const run = async (work: () => Promise<void>) => {
     if (busy) return;
     busy = true;
-    sampleButton.disabled = input.disabled = true;
+    input.disabled = true;
+    for (const m of modeInputs) m.disabled = true;
+    updateSampleButton(state, true);
     showError(undefined);
     try {
-      await followJob(state, await start());
+      await work();
     } catch (err) {
       showError((err as Error).message);
     } finally {
       busy = false;
       input.disabled = false;
-      sampleButton.disabled = $<HTMLSelectElement>('sample-name').options.length === 0;
+      for (const m of modeInputs) m.disabled = m.value === 'browser' && !state.config.browserMode.available;
+      updateSampleButton(state, false);
     }
   };
+  for (const m of modeInputs) m.addEventListener('change', () => { if (m.checked) setMode(state, m.value as RunMode); });
   const force = () => $<HTMLInputElement>('force').checked;
   const uploadOne = (files: FileList | null | undefined) => {
     if (!files || files.length === 0 || busy) return;
@@ -265,12 +354,16 @@ function bindControls(state: ViewerState): void {
       return;
     }
     const file = files[0]!;
+    if (state.mode === 'browser') {
+      void run(() => runInBrowser(state, file, force()));
+      return;
+    }
     if (file.size > state.config.maxUploadBytes) {
       showError(`${file.name} is ${formatBytes(file.size)}, over this service's upload limit of ${formatBytes(state.config.maxUploadBytes)}`);
       return;
     }
     setState('uploading');
-    void run(() => uploadFile(file, force()));
+    void run(async () => followJob(state, await uploadFile(file, force())));
   };
 
   const drop = $('drop');
@@ -287,13 +380,13 @@ function bindControls(state: ViewerState): void {
   });
 
   const sampleSelect = $<HTMLSelectElement>('sample-name');
-  sampleButton.addEventListener('click', () => {
+  $<HTMLButtonElement>('sample').addEventListener('click', () => {
     if (busy) return;
     setState('uploading');
     setProgress(UPLOAD_SHARE, `Starting sample ${sampleSelect.value}`);
-    void run(() => apiJson<JobJson>('/api/samples/jobs', {
+    void run(async () => followJob(state, await apiJson<JobJson>('/api/samples/jobs', {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: sampleSelect.value, force: force() }),
-    }));
+    })));
   });
 }
 
@@ -301,7 +394,6 @@ async function loadSamples(): Promise<void> {
   const { samples, default: chosen } = await apiJson<{ samples: { name: string; format: string; bytes: number }[]; default: string | null }>('/api/samples');
   const select = $<HTMLSelectElement>('sample-name');
   select.replaceChildren(...samples.map((s) => Object.assign(document.createElement('option'), { value: s.name, textContent: `${s.name} (${s.format})`, selected: s.name === chosen })));
-  $<HTMLButtonElement>('sample').disabled = samples.length === 0;
   select.hidden = samples.length === 0;
 }
 
@@ -326,10 +418,17 @@ async function main(): Promise<void> {
     const text = (location as { string?: string }).string;
     if (text) $('location').textContent = text;
   };
-  const state: ViewerState = { nv, mod, config, layers: { rightLung: { on: true, opacity: 0.4 }, leftLung: { on: true, opacity: 0.4 }, lesion: { on: true, opacity: 0.8 } } };
+  const state: ViewerState = {
+    nv, mod, config, layers: { rightLung: { on: true, opacity: 0.4 }, leftLung: { on: true, opacity: 0.4 }, lesion: { on: true, opacity: 0.8 } },
+    mode: 'service', segmenter: new BrowserSegmenter(config.browserMode),
+  };
   window.covseg = state;
+  const browserChoice = document.querySelector<HTMLInputElement>('input[name=run-mode][value=browser]')!;
+  browserChoice.disabled = !config.browserMode.available;
+  if (config.browserMode.reason) browserChoice.parentElement!.title = config.browserMode.reason;
   bindControls(state);
   await loadSamples();
+  setMode(state, document.querySelector<HTMLInputElement>('input[name=run-mode]:checked')?.value === 'browser' && config.browserMode.available ? 'browser' : 'service');
   setState('ready');
 }
 
