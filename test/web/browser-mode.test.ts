@@ -22,9 +22,10 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { JobJson, RunningServer } from '../../src/web/server.js';
 import type { SegmentReport } from '../../src/segment/index.js';
 import { volumeFromNiivue, type NiivueImage } from '../../src/web/browser/niivue-volume.js';
+import jpeg from 'jpeg-js';
 import { readVolume } from '../../src/io/index.js';
-import { encodePng } from '../../src/io/raster.js';
-import type { VoxelArray } from '../../src/volume/volume.js';
+import { decodePng, decodeRasterSlice, encodePng } from '../../src/io/raster.js';
+import type { Volume, VoxelArray } from '../../src/volume/volume.js';
 import { PROJECT_ROOT, needsShared, sharedPath } from '../helpers/shared-data.js';
 import { CHROMIUM, CHROMIUM_ARGS, needsChromium } from '../helpers/chromium.js';
 import { needsLungModel, startJobServer, type JobServer } from './pipeline-models.js';
@@ -147,6 +148,16 @@ async function checkOverlays(page: Page, report: SegmentReport): Promise<void> {
   assert.deepEqual(layers[2]!.lut!.slice(0, 8), [0, 0, 0, 0, 0, 0, 0, 0]);
 }
 
+/** NiiVue's CT (nv.volumes[0]) as a Volume, through the page's own extraction and the worker's conversion. */
+async function shownCt(page: Page): Promise<Volume> {
+  const read = await page.evaluate(async () => {
+    const { niivueInput } = await import('/browser-mode.js' as string) as typeof import('../../src/web/page/browser-mode.js');
+    const { image } = niivueInput(window.covseg!.nv.volumes[0]!, 'ct', 'nifti');
+    return { hdr: image.hdr, img: Array.from(image.img) };
+  });
+  return volumeFromNiivue({ hdr: read.hdr, img: Float32Array.from(read.img) });
+}
+
 /**
  * Nothing was uploaded: only GETs, none to the job API, and the service made no job.
  * `fetched` are paths the run must have requested (the worker and the wasm are fetched
@@ -190,6 +201,11 @@ test('browser mode, the bundled example PNG slice: the service\'s numbers, three
   assert.match(await page.textContent('#status-text') ?? '', /^Done in \d+\.\d s in this browser: 1316\.png$/);
   assert.equal(await page.evaluate(() => document.getElementById('bar-fill')!.style.width), '100%');
   assert.deepEqual(await page.$$eval('#downloads a', (as) => as.map((a) => a.textContent)), ['report.json']);
+  // NiiVue shows the slice in covseg's geometry for image files (the service mode's ct.nii.gz has it), so right/left labels show on the right side.
+  const shown = await shownCt(page);
+  const covseg = await readVolume(PNG);
+  assert.deepEqual([shown.spacingMm, shown.origin, shown.direction], [covseg.spacingMm, covseg.origin, covseg.direction]);
+  assert.deepEqual([...shown.data], [...covseg.data], 'NiiVue shows the pixels covseg segmented');
   logTimings('1316.png', service, run);
   const shot = join(tmpdir(), `covseg-browser-mode-png-${process.pid}.png`);
   await page.screenshot({ path: shot });
@@ -225,6 +241,28 @@ test('browser mode, a small real CT volume (NIfTI, 122×101×30): the service\'s
   const shot = join(tmpdir(), `covseg-browser-mode-nifti-${process.pid}.png`);
   await page.screenshot({ path: shot });
   console.log(`screenshot: ${shot}`);
+});
+
+test('browser mode, a colour JPEG with "segment even when…": the page shows covseg\'s grey image under the overlays', { skip }, async () => {
+  // 1397.png stored as RGB with a tint in every 7th pixel: a colour picture, refused unless forced.
+  const grey = decodePng(await readFile(join(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1397.png')));
+  const rgba = Buffer.alloc(grey.width * grey.height * 4);
+  for (let i = 0; i < grey.width * grey.height; i++) {
+    const v = grey.data[i * grey.channels]!;
+    rgba.set([v, v, Math.min(255, v + (i % 7 === 0 ? 9 : 0)), 255], 4 * i);
+  }
+  const bytes = jpeg.encode({ data: rgba, width: grey.width, height: grey.height }, 90).data;
+  const { page } = shared;
+  await page.check('#force');
+  await page.setInputFiles('#file', { name: 'tinted.jpg', mimeType: 'image/jpeg', buffer: bytes });
+  await waitForResult(page);
+  await page.uncheck('#force');
+  const run = await page.evaluate(() => window.covseg!.browserRun!);
+  assert.ok(run.report.warnings.includes('segmented despite: this is a colour picture, not a greyscale CT slice (--force)'));
+  await checkOverlays(page, run.report);
+  const shown = await shownCt(page);
+  assert.deepEqual([...shown.data], [...decodeRasterSlice(new Uint8Array(bytes), 'tinted.jpg', 'jpeg').volume.data], 'the grey values covseg segmented');
+  assert.equal(await page.evaluate(() => window.covseg!.nv.volumes[0]!.hdr!.datatypeCode), 2, 'shown as uint8 grey, not RGBA');
 });
 
 test('NiiVue\'s reading, converted to a Volume, equals covseg\'s reader: oblique NIfTI (sform, qform only, big-endian, NIfTI-2, rescaled), 2D NIfTI, RAS NRRD', { skip }, async () => {

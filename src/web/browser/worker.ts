@@ -79,8 +79,9 @@ async function segment(request: SegmentRequest): Promise<void> {
     force: request.force,
     onProgress: (stage, done, total) => scope.postMessage({ type: 'progress', id, stage, done, total }),
   });
-  const buffers = [...new Set([lungs.data.buffer, lesions.data.buffer])] as ArrayBuffer[];
-  scope.postMessage({ type: 'done', id, report, lungs: lungs.data, lesions: lesions.data }, buffers);
+  const grey = request.input.kind === 'raster' ? (ct.data as Uint8Array | Uint16Array) : undefined;
+  const buffers = [...new Set([lungs.data.buffer, lesions.data.buffer, ...(grey ? [grey.buffer] : [])])] as ArrayBuffer[];
+  scope.postMessage({ type: 'done', id, report, lungs: lungs.data, lesions: lesions.data, ...(grey ? { grey } : {}) }, buffers);
 }
 
 scope.onmessage = (event) => {

@@ -11,7 +11,7 @@
 import type { NVImage, Niivue as NiivueType } from '@niivue/niivue';
 import type { JobJson, WebConfig } from '../server.js';
 import type { SegmentReport } from '../../segment/index.js';
-import { BROWSER_MODE_TEXT, BrowserSegmenter, browserFormat, describeProgress, labelOverlay, niivueInput, rasterInput } from './browser-mode.js';
+import { BROWSER_MODE_TEXT, BrowserSegmenter, IMAGE_FILE_RAS_AFFINE, browserFormat, describeProgress, labelOverlay, niivueInput, rasterInput, showGrey } from './browser-mode.js';
 
 type NiivueModule = typeof import('@niivue/niivue');
 type Layer = 'rightLung' | 'leftLung' | 'lesion';
@@ -256,7 +256,9 @@ async function runInBrowser(state: ViewerState, file: File, force: boolean): Pro
     URL.revokeObjectURL(url);
   }
   const ct = nv.volumes[0]!;
-  const input = format === 'png' || format === 'jpeg' ? await rasterInput(file, format) : niivueInput(ct, file.name, format);
+  const isImageFile = format === 'png' || format === 'jpeg';
+  if (isImageFile) ct.setAffine(IMAGE_FILE_RAS_AFFINE);
+  const input = isImageFile ? await rasterInput(file, format) : niivueInput(ct, file.name, format);
   const slices = { lungs: 0, lesions: 0 };
   const done = await state.segmenter.segment(input, force, (p) => {
     if (p.stage === 'lungs' || p.stage === 'lesions') slices[p.stage] = p.total;
@@ -267,6 +269,7 @@ async function runInBrowser(state: ViewerState, file: File, force: boolean): Pro
   state.browserRun = { inputName: file.name, report, ms, slices };
   renderReport(report);
   renderBrowserDownloads(report, file.name);
+  showGrey(ct as NVImage, done.grey);
   if (report.input.isHu) {
     // The lung window, as the service mode loads the CT with.
     ct.cal_min = -1350;

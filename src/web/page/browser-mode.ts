@@ -46,6 +46,30 @@ export async function rasterInput(file: File, format: 'png' | 'jpeg'): Promise<R
 }
 
 /**
+ * covseg reads an image file as a slice with identity LPS geometry at 1 mm (x towards the
+ * patient's left, y posterior; io/raster-decode.ts), which is this RAS affine. NiiVue's
+ * own guess for pictures runs x the other way, which would mirror the slice against the
+ * right/left labels; the service mode shows the CT covseg wrote, with this geometry.
+ */
+export const IMAGE_FILE_RAS_AFFINE = [[-1, 0, 0, 0], [0, -1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+
+/** NIfTI's colour datatypes (RGB24, RGBA32): NiiVue reads colour PNG/JPEG as RGBA32. */
+const COLOUR_DATATYPES = new Set([128, 2304]);
+
+/**
+ * A colour picture (segmented with --force) is shown as the grey image covseg made of it:
+ * NiiVue draws no overlays on a colour background, and grey is what the models saw.
+ */
+export function showGrey(ct: NVImage, grey: Uint8Array | Uint16Array | undefined): void {
+  const hdr = ct.hdr!;
+  if (!grey || !COLOUR_DATATYPES.has(hdr.datatypeCode)) return;
+  ct.img = grey;
+  hdr.datatypeCode = grey instanceof Uint16Array ? 512 : 2; // DT_UINT16 or DT_UINT8
+  hdr.numBitsPerVoxel = grey instanceof Uint16Array ? 16 : 8;
+  ct.calMinMax();
+}
+
+/**
  * An overlay volume on `ct`'s grid holding `labels` (uint8, `ct`'s voxel order): the
  * worker's label maps are computed on the image NiiVue read, voxel for voxel.
  */
