@@ -6,7 +6,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,21 +13,14 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { JobJson, RunningServer } from '../../src/web/server.js';
 import type { SegmentReport } from '../../src/segment/index.js';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
+import { CHROMIUM, CHROMIUM_ARGS, needsChromium } from '../helpers/chromium.js';
 import { LEFT_LUNG, LESION, RIGHT_LUNG } from '../../src/figures/colors.js';
 import { needsLungModel, startJobServer, type JobServer } from './pipeline-models.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** The flags measured to work headless on these machines (docs/measured-stack.md). */
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-  '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 const DICOM = join(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm');
 const PNG = join(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1316.png');
 
-const skip = !existsSync(CHROMIUM)
-  ? `needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; scripts/setup.sh installs it in CI)`
-  : needsLungModel();
+const skip = needsChromium() || needsLungModel();
 
 let jobServer: JobServer;
 let server: RunningServer;
