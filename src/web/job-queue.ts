@@ -1,18 +1,22 @@
 /**
- * The bounded job queue behind `covseg serve`: a fixed pool of worker threads, each
+ * The bounded job queue behind `covseg serve`: a fixed pool of worker processes, each
  * running segmentCase on one job at a time, and a waiting line of at most `maxQueued`
- * jobs. Uploads reserve their place before their bytes are read, so concurrent uploads
- * can never overshoot the bound, and a full queue is answered at once (HTTP 429).
+ * jobs. Processes rather than threads: a job stopped mid-inference (cancel, timeout) is
+ * killed with its process, and ONNX Runtime's native code cannot take the server down
+ * with it (terminating a worker thread inside an inference aborted the whole process).
+ * Uploads reserve their place before their bytes are read, so concurrent uploads can
+ * never overshoot the bound, and a full queue is answered at once (HTTP 429).
  *
  * CPU budget: the target machine has 2 cores. ONNX Runtime runs each job's inference on
  * 2 intra-op threads, so the default is 1 worker; with 2 workers each job gets 1
  * thread, keeping the total at 2 either way.
  */
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { CovsegError } from '../util/errors.js';
 import type { SegmentOptions, SegmentResult, SegmentStage } from '../segment/index.js';
 
-/** The CPU cores the service may use in total (worker threads × ONNX Runtime threads). */
+/** The CPU cores the service may use in total (worker processes × ONNX Runtime threads). */
 export const CPU_BUDGET = 2;
 
 /** The parts of SegmentOptions a job may set; all survive structured cloning into a worker. */
@@ -83,7 +87,7 @@ interface Waiting {
 }
 
 interface Slot {
-  worker: Worker;
+  worker: ChildProcess;
   job: Waiting | undefined;
   timer: NodeJS.Timeout | undefined;
 }
@@ -176,7 +180,7 @@ export class JobQueue {
     const workers = this.slots.splice(0).map((s) => {
       if (s.timer) clearTimeout(s.timer);
       s.job?.reject(new CovsegError('the server shut down while the job ran'));
-      return s.worker.terminate();
+      return stopProcess(s.worker);
     });
     await Promise.all(workers);
   }
@@ -200,8 +204,10 @@ export class JobQueue {
 
   /** Workers start on first use: each loads ONNX Runtime (~100 MB), which an idle server need not hold. */
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(new URL('./segment-worker.js', import.meta.url)), job: undefined, timer: undefined };
-    slot.worker.unref();
+    const worker = fork(fileURLToPath(new URL('./segment-worker.js', import.meta.url)), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const slot: Slot = { worker, job: undefined, timer: undefined };
+    // An idle worker must not keep the server's process alive (a busy one does: see start/finish).
+    setRef(worker, false);
     slot.worker.on('message', (msg: WorkerReply) => this.onMessage(slot, msg));
     slot.worker.on('error', (err) => this.replaceWorker(slot, new CovsegError(`the segmentation worker crashed: ${err.message}`, { cause: err })));
     slot.worker.on('exit', (code) => {
@@ -219,7 +225,8 @@ export class JobQueue {
     }, this.jobTimeoutMs);
     slot.timer.unref();
     job.events.onStart?.();
-    slot.worker.postMessage(job.task);
+    setRef(slot.worker, true);
+    slot.worker.send(job.task);
   }
 
   private onMessage(slot: Slot, msg: WorkerReply): void {
@@ -239,6 +246,7 @@ export class JobQueue {
   }
 
   private finish(slot: Slot): void {
+    setRef(slot.worker, false);
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = undefined;
     slot.job = undefined;
@@ -250,8 +258,31 @@ export class JobQueue {
     this.finish(slot);
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
-    void slot.worker.terminate();
+    void stopProcess(slot.worker);
     job?.reject(err);
     this.pump();
   }
+}
+
+/** Whether a worker process (and its IPC channel) keeps this process's event loop alive. */
+function setRef(child: ChildProcess, ref: boolean): void {
+  const channel = child.channel as { ref?: () => void; unref?: () => void } | undefined;
+  if (ref) {
+    child.ref();
+    channel?.ref?.();
+  } else {
+    child.unref();
+    channel?.unref?.();
+  }
+}
+
+/** Kills a worker process and resolves once it is gone. */
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    // Referenced again, so that whoever awaits the stop is still running when it happens.
+    setRef(child, true);
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
 }

@@ -1,18 +1,17 @@
 /**
- * Worker-thread entry for the web job queue: runs segmentCase for one task at a time
+ * Worker-process entry for the web job queue: runs segmentCase for one task at a time
  * and streams its progress back, so the HTTP thread never blocks on inference. The
  * default models stay loaded between jobs (reloaded when their file changes), which
  * saves every job after the first the ONNX session start-up.
  */
 import { stat } from 'node:fs/promises';
-import { parentPort } from 'node:worker_threads';
 import { segmentCase, DEFAULT_LESION_MODEL_PATH, type SegmentOptions } from '../segment/index.js';
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from '../lungs/default-model.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
 import type { WorkerReply, WorkerTask } from './job-queue.js';
 
-const port = parentPort;
-if (!port) throw new Error('segment-worker.js must run as a worker thread (it is started by JobQueue)');
+if (!process.send) throw new Error('segment-worker.js must run as a child process with an IPC channel (it is started by JobQueue)');
+const send = (reply: WorkerReply) => process.send!(reply);
 
 const cache = new Map<string, { mtimeMs: number; model: SegmentationModel }>();
 
@@ -40,14 +39,16 @@ async function run(task: WorkerTask): Promise<WorkerReply> {
     loaded,
     // The page shows the CT under the masks, so every web job writes it.
     writeViewerCt: true,
-    onProgress: (stage, done, total) => port!.postMessage({ type: 'progress', id: task.id, stage, done, total } satisfies WorkerReply),
+    onProgress: (stage, done, total) => send({ type: 'progress', id: task.id, stage, done, total }),
   });
   return { type: 'done', id: task.id, result };
 }
 
-port.on('message', (task: WorkerTask) => {
+process.on('message', (task: WorkerTask) => {
   run(task).then(
-    (reply) => port.postMessage(reply),
-    (err: unknown) => port.postMessage({ type: 'failed', id: task.id, message: err instanceof Error ? err.message : String(err) } satisfies WorkerReply),
+    (reply) => send(reply),
+    (err: unknown) => send({ type: 'failed', id: task.id, message: err instanceof Error ? err.message : String(err) }),
   );
 });
+// The server went away: nothing left to work for.
+process.on('disconnect', () => process.exit(0));
