@@ -35,7 +35,7 @@ if (( ${#need_apt[@]} )); then
     echo "setup: cannot install ${need_apt[*]} (need root and apt-get); training and browser tests will be unavailable" >&2
   else
     "${SUDO[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
   fi
 fi
 
