@@ -5,7 +5,7 @@
  * PNG slices the models learn from; the result is oriented back.
  */
 import { createVolume, type Volume } from '../volume/volume.js';
-import { reorientToLps, resizeSlice, undoReorient } from '../volume/index.js';
+import { centreCropOrPad, reorientToLps, resizeSlice, undoReorient } from '../volume/index.js';
 import { sliceToModelInput, type SliceInputTransform } from '../preprocess/model-input.js';
 import { CovsegError } from '../util/errors.js';
 import type { SegmentationModel } from './segmentation-model.js';
@@ -34,12 +34,15 @@ export async function predictSlices(model: SegmentationModel, ct: Volume, option
   // Non-square slices (cropped exports) are padded to a centred square first, as the 2D
   // database does, so anatomy keeps its aspect ratio in the model's square input.
   const side = Math.max(nx, ny);
-  const ox = Math.floor((side - nx) / 2);
-  const oy = Math.floor((side - ny) / 2);
+  // Where the slice sits in its square: centreCropOrPad's box (offset = minus the padding).
+  const { box } = centreCropOrPad(createVolume(new Uint8Array(plane), [nx, ny, 1]), [side, side, 1], { padValue: 0 });
+  const [ox, oy] = [-box.offset[0], -box.offset[1]];
   for (let start = 0; start < slices.length; start += batchSize) {
     const batch = slices.slice(start, start + batchSize);
     batch.forEach((z, k) => {
-      const square = padToSquare(lps.data.subarray(z * plane, (z + 1) * plane), nx, ny, side, ox, oy);
+      const slice = lps.data.subarray(z * plane, (z + 1) * plane);
+      // The database pads the same way (centreCropOrPad: extra voxel on the high side), with air.
+      const square = nx === ny ? slice : centreCropOrPad(createVolume(slice, [nx, ny, 1]), [side, side, 1], { padValue: minimumOf(slice) }).volume.data;
       input.set(sliceToModelInput(square, side, side, size, spec.inputTransform as SliceInputTransform), k * size * size);
     });
     const { data } = await model.onnx.run(input.subarray(0, batch.length * size * size), [batch.length, 1, size, size]);
@@ -53,14 +56,10 @@ export async function predictSlices(model: SegmentationModel, ct: Volume, option
   return undoReorient(createVolume(out, lps.dims, lps), transform) as Volume<Float32Array>;
 }
 
-/** `slice` (nx×ny) centred in a side×side square filled with the slice's minimum (air). */
-function padToSquare(slice: Volume['data'], nx: number, ny: number, side: number, ox: number, oy: number): Volume['data'] {
-  if (nx === side && ny === side) return slice;
+function minimumOf(values: ArrayLike<number>): number {
   let min = Infinity;
-  for (let i = 0; i < slice.length; i++) if (slice[i]! < min) min = slice[i]!;
-  const square = new Float32Array(side * side).fill(min);
-  for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) square[(y + oy) * side + x + ox] = slice[y * nx + x]!;
-  return square;
+  for (let i = 0; i < values.length; i++) if (values[i]! < min) min = values[i]!;
+  return min;
 }
 
 /** 1 where probability > threshold. */

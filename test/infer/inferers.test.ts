@@ -94,3 +94,18 @@ test('quarter turns of a slice: four make the identity, geometry only for scans 
   assert.equal(hasNoGeometry(slice), false);
   assert.equal(hasNoGeometry(createVolume(new Uint8Array(8), [2, 2, 2])), false);
 });
+
+test('a non-square slice is read as the centred square the database would make of it', async () => {
+  const { centreCropOrPad } = await import('../../src/volume/index.js');
+  const model = await loadSegmentationModel(tinyModel(spec2d), { threads: 1 });
+  const data = noise(40 * 25, 8);
+  const slice = createVolume(data, [40, 25, 1]);
+  const min = data.reduce((a, v) => Math.min(a, v), Infinity);
+  const { volume: square } = centreCropOrPad(slice, [40, 40, 1], { padValue: min });
+  const onSlice = await predictSlices(model, slice);
+  const onSquare = await predictSlices(model, createVolume(Int16Array.from(square.data), [40, 40, 1]));
+  // Padding of 15 rows: 7 above, 8 below (the extra one on the high side).
+  for (let y = 0; y < 25; y++) {
+    for (let x = 0; x < 40; x++) assert.ok(Math.abs(onSlice.data[y * 40 + x]! - onSquare.data[(y + 7) * 40 + x]!) < 1e-6, `(${x}, ${y})`);
+  }
+});
