@@ -1,16 +1,10 @@
 /**
- * The lung segmenter build-db takes for cases published without a lung mask (MosMed).
- * The CLI passes one in (`--lung-model default | r231 --lung-weights PATH`, opened from
- * src/lungs' registry, whose segmenters fit this interface); the database only needs this
- * interface, so any model plugs in.
+ * The lung segmenter build-db takes for cases published without a lung mask (MosMed
+ * volumes, COVID-SemiSeg slices). The CLI opens one from src/lungs' registry
+ * (`--lung-model default | r231 --lung-weights PATH`); build-db needs only its name (recorded
+ * as the mask's source `model:<name>`), `segment` (labels on the CT's grid: 1 right lung,
+ * 2 left lung; any non-zero label counts as lung) and, optionally, `release`.
  */
-import type { LabelMap, Volume } from '../volume/volume.js';
+import type { LungSegmenter as OpenedLungModel } from '../lungs/models.js';
 
-export interface LungSegmenter {
-  /** Recorded as the case's lung mask source `model:<name>`, e.g. 'default' or 'r231:unet_r231.pth'. */
-  name: string;
-  /** Lung labels on the CT's grid: 1 right lung, 2 left lung, 0 elsewhere (any non-zero label counts as lung). */
-  segment(ct: Volume): Promise<LabelMap>;
-  /** Frees the model (ONNX session); the caller calls it once the build is done. Optional. */
-  release?(): Promise<void>;
-}
+export type LungSegmenter = Pick<OpenedLungModel, 'name' | 'segment'> & Partial<Pick<OpenedLungModel, 'release'>>;
