@@ -15,6 +15,8 @@ export interface DicomHeader {
   path: string;
   transferSyntaxUid: string;
   sopClassUid?: string;
+  sopInstanceUid?: string;
+  studyInstanceUid?: string;
   /** ImageType (0008,0008) values, e.g. ['ORIGINAL', 'PRIMARY', 'AXIAL']. */
   imageType: string[];
   modality?: string;
@@ -65,7 +67,7 @@ type Collected = Map<number, { bytes: Uint8Array; littleEndian: boolean }>;
 
 /** Tags (group << 16 | element) whose values are kept. */
 const WANTED = new Set([
-  0x00080008, 0x00080016, 0x00080060, 0x0008103e, 0x0020000e, 0x00200011, 0x00200013, 0x00200052,
+  0x00080008, 0x00080016, 0x00080018, 0x0020000d, 0x00080060, 0x0008103e, 0x0020000e, 0x00200011, 0x00200013, 0x00200052,
   0x00200032, 0x00200037, 0x00280002, 0x00280008, 0x00280010, 0x00280011, 0x00280030, 0x00180050,
   0x00281052, 0x00281053, 0x00280100,
 ]);
@@ -203,6 +205,8 @@ function parseBytes(bytes: Uint8Array, path: string): { header: DicomHeader; pix
     if (value !== undefined && value !== '') header[key] = value;
   };
   set('sopClassUid', text(c, 0x00080016));
+  set('sopInstanceUid', text(c, 0x00080018));
+  set('studyInstanceUid', text(c, 0x0020000d));
   set('modality', text(c, 0x00080060));
   set('seriesDescription', text(c, 0x0008103e));
   set('seriesInstanceUid', text(c, 0x0020000e));
