@@ -9,7 +9,7 @@ import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabelMap } from '../volume/volume.js';
-import { readImage, writeVolume, type ImageMeta } from '../io/index.js';
+import { dicomSegReferenceProblem, readImage, writeDicomSeg, writeVolume, type ImageMeta } from '../io/index.js';
 import { encodePng } from '../io/raster.js';
 import { figureToPng } from '../figures/index.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
@@ -20,6 +20,7 @@ import { CovsegError } from '../util/errors.js';
 import { lungAndLesionNumbers, type SegmentReport } from './report.js';
 import { renderReportHtml } from './report-html.js';
 import { overlaySheet, overlaySlices } from './overlays.js';
+import { lungAndLesionSegments } from './dicom-seg-segments.js';
 import { checkInput, defaultLungModelName, findLesions, findLungsDefault, lesionModelName, requireLungs } from './segment-volume.js';
 
 export const DEFAULT_LESION_MODEL_PATH = fileURLToPath(new URL('../../../models/lesion-2d.onnx', import.meta.url));
@@ -51,7 +52,7 @@ export interface SegmentOptions {
 export interface SegmentResult {
   outDir: string;
   report: SegmentReport;
-  files: { lungs: string; lesions: string; reportJson: string; reportHtml: string; overlays: string[]; viewerCt?: string; lungsPng?: string; lesionsPng?: string };
+  files: { lungs: string; lesions: string; reportJson: string; reportHtml: string; overlays: string[]; viewerCt?: string; lungsPng?: string; lesionsPng?: string; dicomSeg?: string };
 }
 
 /** Output extension: the input's format family (NIfTI in → NIfTI out; DICOM and slices → NIfTI). */
@@ -145,6 +146,25 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
       files.lungsPng = 'lungs.png';
       files.lesionsPng = 'lesions.png';
     }
+    if (meta.format === 'dicom') {
+      // DICOM in: also a DICOM SEG that references the source images, for PACS and viewers.
+      const problem = await dicomSegReferenceProblem(meta.files);
+      if (problem) {
+        warnings.push(`DICOM SEG not written: ${problem}`);
+      } else {
+        try {
+          await writeDicomSeg(join(tmp, 'segmentation.dcm'), {
+            sourceFiles: meta.files,
+            layers: lungAndLesionSegments(lungs, lesions, report.models),
+            seriesDescription: 'covseg lungs and COVID-19 lesions',
+          });
+          files.dicomSeg = 'segmentation.dcm';
+        } catch (err) {
+          warnings.push(`DICOM SEG not written: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      lap('dicomSeg');
+    }
     if (options.writeViewerCt) {
       await writeVolume(join(tmp, 'ct.nii.gz'), ct);
       files.viewerCt = 'ct.nii.gz';
@@ -176,6 +196,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
         overlays: files.overlays.map(abs),
         ...(files.viewerCt ? { viewerCt: abs(files.viewerCt) } : {}),
         ...(files.lungsPng ? { lungsPng: abs(files.lungsPng), lesionsPng: abs(files.lesionsPng!) } : {}),
+        ...(files.dicomSeg ? { dicomSeg: abs(files.dicomSeg) } : {}),
       },
     };
   } catch (err) {

@@ -145,7 +145,7 @@ export interface JobJson {
 
 const CONTENT_TYPES: Record<string, string> = {
   '.gz': 'application/gzip', '.nrrd': 'application/octet-stream', '.json': 'application/json; charset=utf-8',
-  '.html': 'text/html; charset=utf-8', '.png': 'image/png',
+  '.html': 'text/html; charset=utf-8', '.png': 'image/png', '.dcm': 'application/dicom',
 };
 
 /** Report HTML and other outputs are shown from this origin; they may load images and styles, never scripts. */

@@ -4,12 +4,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { readImage, readVolume, writeVolume } from '../../src/io/index.js';
+import { readDicomHeader, readDicomSeg, readImage, readVolume, writeVolume } from '../../src/io/index.js';
 import { encodePng } from '../../src/io/raster.js';
 import { createVolume } from '../../src/volume/volume.js';
 import { segmentCase, DEFAULT_LESION_MODEL_PATH } from '../../src/segment/index.js';
 import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
+import { writeSyntheticCtSeries } from '../helpers/synthetic-dicom.js';
 
 const DICOM = resolve(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm');
 const PNG = resolve(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1397.png');
@@ -42,6 +43,30 @@ test('a real DICOM chest slice: lungs like lungmask R231 finds, outputs on the i
   assert.ok(json.lungs.total.volumeMl > 0);
   for (const f of [r.files.reportHtml, ...r.files.overlays]) assert.ok(existsSync(f), f);
   assert.ok(r.files.lungs.endsWith('lungs.nii.gz'));
+  // Anonymised without a frame of reference: no SEG, and the report says why.
+  assert.equal(r.files.dicomSeg, undefined);
+  assert.ok(r.report.warnings.some((w) => /DICOM SEG not written: the source DICOM lacks FrameOfReferenceUID/.test(w)), r.report.warnings.join('; '));
+});
+
+test('a DICOM series with its UIDs: a DICOM SEG with right lung, left lung and lesion, equal to the masks written beside it', { skip }, async () => {
+  const { volume: slice } = await readImage(DICOM);
+  const [nx, ny] = slice.dims;
+  // Three slices: the real one, a shifted copy (so the slices differ), and the real one.
+  const hu = new Int16Array(nx * ny * 3);
+  hu.set(slice.data, 0);
+  for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) hu[nx * ny + y * nx + x] = slice.data[y * nx + Math.min(nx - 1, x + 12)]!;
+  hu.set(slice.data, 2 * nx * ny);
+  const series = writeSyntheticCtSeries(join(dir, 'series'), { dims: [nx, ny, 3], spacingMm: [0.625, 0.625, 5], origin: [-160, -160, -200], hu });
+  const r = await segmentCase(join(dir, 'series'), join(dir, 'series-out'));
+  assert.ok(r.files.dicomSeg && existsSync(r.files.dicomSeg), r.report.warnings.join('; '));
+  assert.equal(r.report.outputs.dicomSeg, 'segmentation.dcm');
+  const lungs = await readVolume(r.files.lungs);
+  const lesions = await readVolume(r.files.lesions);
+  const seg = await readDicomSeg(r.files.dicomSeg, { grid: lungs });
+  const expected = [Uint8Array.from(lungs.data, (v) => +(v === 1)), Uint8Array.from(lungs.data, (v) => +(v === 2)), Uint8Array.from(lesions.data, (v) => +(v > 0))].filter((m) => m.includes(1));
+  assert.equal(seg.masks.length, expected.length);
+  for (const [k, m] of seg.masks.entries()) assert.ok(Buffer.from(m.data).equals(Buffer.from(expected[k]!)), `segment ${k + 1} differs from the NIfTI masks`);
+  assert.equal((await readDicomHeader(r.files.dicomSeg)).studyInstanceUid, series.studyInstanceUid);
 });
 
 test('a PNG slice: percentages without volumes, label PNGs too', { skip }, async () => {

@@ -32,6 +32,9 @@ Writes (in DIR), all at once when finished (nothing half-written on failure):
                           input's exact geometry (lungs.nrrd for NRRD input)
   lesions.nii.gz          lesion mask, 1 = ground-glass opacity or consolidation
   lungs.png, lesions.png  the same as label PNGs, for slice inputs
+  segmentation.dcm        DICOM input: a DICOM SEG (right lung, left lung, lesion)
+                          referencing the source images, for PACS and viewers;
+                          skipped, with a warning, when the source lacks its UIDs
   report.json             lung and lesion volumes (mL), % of each lung affected,
                           severity CT-0…CT-4 (MosMedData scale), timings, warnings
   report.html             the report as one self-contained page with pictures
@@ -81,6 +84,7 @@ export const command: Command = {
         `  right lung ${ml(r.lungs.right.volumeMl)}, ${r.lesions.right.percentOfLung.toFixed(1)}% affected\n` +
         `  left lung  ${ml(r.lungs.left.volumeMl)}, ${r.lesions.left.percentOfLung.toFixed(1)}% affected\n` +
         (r.warnings.length ? r.warnings.map((w) => `  warning: ${w}\n`).join('') : '') +
+        (result.files.dicomSeg ? `DICOM SEG: ${result.files.dicomSeg}\n` : '') +
         `report: ${result.files.reportHtml}\n`,
     );
   },
