@@ -32,25 +32,32 @@ const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
 const LONG_VRS = new Set(['OB', 'OW', 'SQ', 'UN', 'UT']);
 
-function pad(value: string, vr: string): Buffer {
+function pad(value: string, vr?: string): Buffer {
   const b = Buffer.from(value, 'latin1');
   if (b.length % 2 === 0) return b;
   return Buffer.concat([b, Buffer.from(vr === 'UI' ? '\0' : ' ', 'latin1')]);
 }
 
-function element(group: number, elem: number, vr: string, value: Buffer | string): Buffer {
+/**
+ * One little-endian data element: explicit VR when `vr` is given, implicit otherwise.
+ * String values are padded to even length as their VR asks (UI with NUL, others with space).
+ */
+export function dicomElement(group: number, elem: number, value: Uint8Array | string, vr?: string): Buffer {
   const v = typeof value === 'string' ? pad(value, vr) : value;
-  const long = LONG_VRS.has(vr);
+  const long = vr !== undefined && LONG_VRS.has(vr);
   const head = Buffer.alloc(long ? 12 : 8);
   head.writeUInt16LE(group, 0);
   head.writeUInt16LE(elem, 2);
-  head.write(vr, 4, 'latin1');
-  if (long) head.writeUInt32LE(v.length, 8);
-  else head.writeUInt16LE(v.length, 6);
+  if (vr === undefined) head.writeUInt32LE(v.length, 4);
+  else {
+    head.write(vr, 4, 'latin1');
+    if (long) head.writeUInt32LE(v.length, 8);
+    else head.writeUInt16LE(v.length, 6);
+  }
   return Buffer.concat([head, v]);
 }
 
-const us = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
+export const u16 = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
 const ds = (xs: number[]) => xs.map((x) => String(+x.toFixed(6))).join('\\');
 
 export function writeSyntheticCtSeries(dir: string, s: SyntheticCtSeries): WrittenSeries {
@@ -68,54 +75,54 @@ export function writeSyntheticCtSeries(dir: string, s: SyntheticCtSeries): Writt
     for (let i = 0; i < nx * ny; i++) pixels.writeInt16LE(Math.round(s.hu[z * nx * ny + i]!) + 1024, 2 * i);
     const ipp = [s.origin[0], s.origin[1], s.origin[2] + z * s.spacingMm[2]];
     const body = Buffer.concat([
-      element(0x0008, 0x0008, 'CS', 'ORIGINAL\\PRIMARY\\AXIAL'),
-      element(0x0008, 0x0016, 'UI', CT_IMAGE_STORAGE),
-      element(0x0008, 0x0018, 'UI', sop),
-      element(0x0008, 0x0020, 'DA', '20200401'),
-      element(0x0008, 0x0030, 'TM', '120000'),
-      element(0x0008, 0x0050, 'SH', 'ACC0001'),
-      element(0x0008, 0x0060, 'CS', 'CT'),
-      element(0x0008, 0x0070, 'LO', 'covseg test'),
-      element(0x0008, 0x0090, 'PN', ''),
-      element(0x0008, 0x103e, 'LO', 'synthetic chest'),
-      element(0x0010, 0x0010, 'PN', 'Test^Synthetic'),
-      element(0x0010, 0x0020, 'LO', 'SYN0001'),
-      element(0x0010, 0x0030, 'DA', ''),
-      element(0x0010, 0x0040, 'CS', 'O'),
-      element(0x0018, 0x0050, 'DS', ds([s.spacingMm[2]])),
-      element(0x0020, 0x000d, 'UI', study),
-      element(0x0020, 0x000e, 'UI', series),
-      element(0x0020, 0x0010, 'SH', '1'),
-      element(0x0020, 0x0011, 'IS', '1'),
-      element(0x0020, 0x0013, 'IS', String(z + 1)),
-      element(0x0020, 0x0032, 'DS', ds(ipp)),
-      element(0x0020, 0x0037, 'DS', ds([1, 0, 0, 0, 1, 0])),
-      element(0x0020, 0x0052, 'UI', frame),
-      element(0x0020, 0x1040, 'LO', ''),
-      element(0x0028, 0x0002, 'US', us(1)),
-      element(0x0028, 0x0004, 'CS', 'MONOCHROME2'),
-      element(0x0028, 0x0010, 'US', us(ny)),
-      element(0x0028, 0x0011, 'US', us(nx)),
-      element(0x0028, 0x0030, 'DS', ds([s.spacingMm[1], s.spacingMm[0]])),
-      element(0x0028, 0x0100, 'US', us(16)),
-      element(0x0028, 0x0101, 'US', us(16)),
-      element(0x0028, 0x0102, 'US', us(15)),
-      element(0x0028, 0x0103, 'US', us(1)),
-      element(0x0028, 0x1052, 'DS', '-1024'),
-      element(0x0028, 0x1053, 'DS', '1'),
-      element(0x7fe0, 0x0010, 'OW', pixels),
+      dicomElement(0x0008, 0x0008, 'ORIGINAL\\PRIMARY\\AXIAL', 'CS'),
+      dicomElement(0x0008, 0x0016, CT_IMAGE_STORAGE, 'UI'),
+      dicomElement(0x0008, 0x0018, sop, 'UI'),
+      dicomElement(0x0008, 0x0020, '20200401', 'DA'),
+      dicomElement(0x0008, 0x0030, '120000', 'TM'),
+      dicomElement(0x0008, 0x0050, 'ACC0001', 'SH'),
+      dicomElement(0x0008, 0x0060, 'CT', 'CS'),
+      dicomElement(0x0008, 0x0070, 'covseg test', 'LO'),
+      dicomElement(0x0008, 0x0090, '', 'PN'),
+      dicomElement(0x0008, 0x103e, 'synthetic chest', 'LO'),
+      dicomElement(0x0010, 0x0010, 'Test^Synthetic', 'PN'),
+      dicomElement(0x0010, 0x0020, 'SYN0001', 'LO'),
+      dicomElement(0x0010, 0x0030, '', 'DA'),
+      dicomElement(0x0010, 0x0040, 'O', 'CS'),
+      dicomElement(0x0018, 0x0050, ds([s.spacingMm[2]]), 'DS'),
+      dicomElement(0x0020, 0x000d, study, 'UI'),
+      dicomElement(0x0020, 0x000e, series, 'UI'),
+      dicomElement(0x0020, 0x0010, '1', 'SH'),
+      dicomElement(0x0020, 0x0011, '1', 'IS'),
+      dicomElement(0x0020, 0x0013, String(z + 1), 'IS'),
+      dicomElement(0x0020, 0x0032, ds(ipp), 'DS'),
+      dicomElement(0x0020, 0x0037, ds([1, 0, 0, 0, 1, 0]), 'DS'),
+      dicomElement(0x0020, 0x0052, frame, 'UI'),
+      dicomElement(0x0020, 0x1040, '', 'LO'),
+      dicomElement(0x0028, 0x0002, u16(1), 'US'),
+      dicomElement(0x0028, 0x0004, 'MONOCHROME2', 'CS'),
+      dicomElement(0x0028, 0x0010, u16(ny), 'US'),
+      dicomElement(0x0028, 0x0011, u16(nx), 'US'),
+      dicomElement(0x0028, 0x0030, ds([s.spacingMm[1], s.spacingMm[0]]), 'DS'),
+      dicomElement(0x0028, 0x0100, u16(16), 'US'),
+      dicomElement(0x0028, 0x0101, u16(16), 'US'),
+      dicomElement(0x0028, 0x0102, u16(15), 'US'),
+      dicomElement(0x0028, 0x0103, u16(1), 'US'),
+      dicomElement(0x0028, 0x1052, '-1024', 'DS'),
+      dicomElement(0x0028, 0x1053, '1', 'DS'),
+      dicomElement(0x7fe0, 0x0010, pixels, 'OW'),
     ]);
     const metaBody = Buffer.concat([
-      element(0x0002, 0x0001, 'OB', Buffer.from([0, 1])),
-      element(0x0002, 0x0002, 'UI', CT_IMAGE_STORAGE),
-      element(0x0002, 0x0003, 'UI', sop),
-      element(0x0002, 0x0010, 'UI', EXPLICIT_VR_LE),
-      element(0x0002, 0x0012, 'UI', `${root}.99`),
+      dicomElement(0x0002, 0x0001, Buffer.from([0, 1]), 'OB'),
+      dicomElement(0x0002, 0x0002, CT_IMAGE_STORAGE, 'UI'),
+      dicomElement(0x0002, 0x0003, sop, 'UI'),
+      dicomElement(0x0002, 0x0010, EXPLICIT_VR_LE, 'UI'),
+      dicomElement(0x0002, 0x0012, `${root}.99`, 'UI'),
     ]);
     const groupLength = Buffer.alloc(4);
     groupLength.writeUInt32LE(metaBody.length);
     const file = join(dir, `IM${String(z + 1).padStart(4, '0')}.dcm`);
-    writeFileSync(file, Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), element(0x0002, 0x0000, 'UL', groupLength), metaBody, body]));
+    writeFileSync(file, Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), dicomElement(0x0002, 0x0000, groupLength, 'UL'), metaBody, body]));
     files.push(file);
     sops.push(sop);
   }

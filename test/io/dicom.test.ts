@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeF
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { needsShared, sharedPath } from '../helpers/shared-data.js';
+import { dicomElement as element, u16 } from '../helpers/synthetic-dicom.js';
 import { planDicomSeries, readDicomHeader, readImage, type DicomHeader } from '../../src/io/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'covseg-dicom-test-'));
@@ -109,22 +110,7 @@ test('series assembly errors name the folder and the fix', () => {
 
 // --- a hand-built DICOM file: explicit VR meta, implicit VR dataset with a nested sequence ---
 
-function element(group: number, elem: number, value: Uint8Array, vr?: string): Buffer {
-  const head = Buffer.alloc(vr ? (['OB', 'SQ', 'UN', 'OW'].includes(vr) ? 12 : 8) : 8);
-  head.writeUInt16LE(group, 0);
-  head.writeUInt16LE(elem, 2);
-  if (!vr) head.writeUInt32LE(value.length, 4);
-  else if (head.length === 12) {
-    head.write(vr, 4, 'latin1');
-    head.writeUInt32LE(value.length, 8);
-  } else {
-    head.write(vr, 4, 'latin1');
-    head.writeUInt16LE(value.length, 6);
-  }
-  return Buffer.concat([head, value]);
-}
 const str = (s: string) => Buffer.from(s.length % 2 ? s + ' ' : s, 'latin1');
-const u16 = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
 
 function implicitDicom(pixelBytes: number, declaredPixelBytes = pixelBytes): Buffer {
   const ts = Buffer.from('1.2.840.10008.1.2\0', 'latin1');
