@@ -75,6 +75,13 @@ export async function dicomSegReferenceProblem(files: string[]): Promise<string 
   return undefined;
 }
 
+/** A DICOM SEG was not written; `reason` says why, without the file name. */
+export class DicomSegError extends CovsegError {
+  constructor(readonly reason: string, file: string, cause?: unknown) {
+    super(`cannot write a DICOM SEG: ${reason}`, { file, cause });
+  }
+}
+
 const codeJson = (c: Code) => ({ CodeValue: c.value, CodingSchemeDesignator: c.scheme, CodeMeaning: c.meaning });
 
 /** dcmqi prints its progress through console.log; keep it for the error message instead. */
@@ -94,12 +101,12 @@ async function capturingConsole<T>(fn: () => Promise<T>): Promise<{ result?: T; 
 /** Writes `path`, a DICOM SEG with one segment per non-empty labelled region of `layers`. */
 export async function writeDicomSeg(path: string, options: WriteDicomSegOptions): Promise<void> {
   const problem = await dicomSegReferenceProblem(options.sourceFiles);
-  if (problem) throw new CovsegError(`cannot write a DICOM SEG: ${problem}`, { file: path });
+  if (problem) throw new DicomSegError(problem, path);
   // dcmqi refuses a segment description whose label is absent from the image.
   const layers = options.layers
     .map((l) => ({ ...l, segments: l.segments.filter((s) => l.labels.data.includes(s.labelId)) }))
     .filter((l) => l.segments.length > 0);
-  if (layers.length === 0) throw new CovsegError('cannot write a DICOM SEG: every segment is empty', { file: path });
+  if (layers.length === 0) throw new DicomSegError('every segment is empty', path);
   const work = await mkdtemp(join(tmpdir(), 'covseg-seg-'));
   try {
     const segImages: string[] = [];
@@ -133,7 +140,7 @@ export async function writeDicomSeg(path: string, options: WriteDicomSegOptions)
         writeMultiSegmentationNode(metaInfo as JsonCompatible, tmp, { refDicomSeries: options.sourceFiles, segImages, skipEmptySlices: true }));
       if (run.error !== undefined || !existsSync(tmp)) {
         const detail = run.printed.split('\n').filter((s) => /error|cannot|fail|exception/i.test(s)).slice(-3).join('; ');
-        throw new CovsegError(`dcmqi could not write the DICOM SEG${detail ? ` (${detail})` : ''}`, { file: path, cause: run.error });
+        throw new DicomSegError(`dcmqi failed${detail ? ` (${detail})` : ''}`, path, run.error);
       }
     }, '.dcm');
   } finally {

@@ -5,7 +5,7 @@ export { checkHu, huStats, huVerdict, AIR_HU, MAX_PLAUSIBLE_HU, type HuCheck, ty
 export { readDicomHeader, isDicom, type DicomHeader } from './dicom-header.js';
 export { planDicomSeries, scanDicomFolder, type DicomSeriesPlan, type DicomSeriesSummary, type DicomFolderScan, type PlanDicomSeriesOptions } from './dicom-series.js';
 export { type NrrdEncoding } from './nrrd-header.js';
-export { writeDicomSeg, readDicomSeg, dicomSegReferenceProblem, type Code, type SegSegment, type SegLayer, type WriteDicomSegOptions, type DicomSegContents } from './dicom-seg.js';
+export { writeDicomSeg, readDicomSeg, dicomSegReferenceProblem, DicomSegError, type Code, type SegSegment, type SegLayer, type WriteDicomSegOptions, type DicomSegContents } from './dicom-seg.js';
 export {
   decodePng, decodeJpeg, encodePng, writePng, rasterToGrey, isPng, isJpeg, type RasterImage, type PngImage,
 } from './raster.js';

@@ -9,7 +9,7 @@ import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabelMap } from '../volume/volume.js';
-import { dicomSegReferenceProblem, readImage, writeDicomSeg, writeVolume, type ImageMeta } from '../io/index.js';
+import { DicomSegError, readImage, writeDicomSeg, writeVolume, type ImageMeta } from '../io/index.js';
 import { encodePng } from '../io/raster.js';
 import { figureToPng } from '../figures/index.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
@@ -148,20 +148,16 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     }
     if (meta.format === 'dicom') {
       // DICOM in: also a DICOM SEG that references the source images, for PACS and viewers.
-      const problem = await dicomSegReferenceProblem(meta.files);
-      if (problem) {
-        warnings.push(`DICOM SEG not written: ${problem}`);
-      } else {
-        try {
-          await writeDicomSeg(join(tmp, 'segmentation.dcm'), {
-            sourceFiles: meta.files,
-            layers: lungAndLesionSegments(lungs, lesions, report.models),
-            seriesDescription: 'covseg lungs and COVID-19 lesions',
-          });
-          files.dicomSeg = 'segmentation.dcm';
-        } catch (err) {
-          warnings.push(`DICOM SEG not written: ${err instanceof Error ? err.message : String(err)}`);
-        }
+      try {
+        await writeDicomSeg(join(tmp, 'segmentation.dcm'), {
+          sourceFiles: meta.files,
+          layers: lungAndLesionSegments(lungs, lesions, report.models),
+          seriesDescription: 'covseg lungs and COVID-19 lesions',
+        });
+        files.dicomSeg = 'segmentation.dcm';
+      } catch (err) {
+        // The masks and report stand without it: say why, do not fail the scan.
+        warnings.push(`DICOM SEG not written: ${err instanceof DicomSegError ? err.reason : err instanceof Error ? err.message : String(err)}`);
       }
       lap('dicomSeg');
     }
