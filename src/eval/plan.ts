@@ -7,7 +7,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { CovsegError } from '../util/errors.js';
-import { loadManifest, loadSplits, SPLIT_NAMES, type CaseRecord, type SplitName } from '../database/index.js';
+import { openDatabase, SPLIT_NAMES, type CaseRecord, type SplitName } from '../database/index.js';
 import { naturalCompare, SOURCE_NAMES } from '../datasets/index.js';
 import type { ModelSpec } from '../infer/model-spec.js';
 import type { CaseInfo, EvaluationData } from './evaluation.js';
@@ -67,7 +67,7 @@ export async function planDatabaseEvaluation(db: string, spec: Pick<ModelSpec, '
   for (const s of options.sources ?? []) {
     if (!(SOURCE_NAMES as readonly string[]).includes(s)) throw new CovsegError(`unknown source '${s}'; known sources: ${SOURCE_NAMES.join(', ')}`, { file: db });
   }
-  const [manifest, splits] = await Promise.all([loadManifest(db), loadSplits(db)]);
+  const { manifest, splits } = await openDatabase(db);
   const wanted = new Set<SplitName>(split === 'all' ? SPLIT_NAMES : [split as SplitName]);
   const records = manifest.cases.filter((c) => {
     const s = splits.caseSplit[c.caseId];

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodePng, rasterToGrey, readVolume } from '../io/index.js';
 import { resizeSlice } from '../volume/index.js';
-import { loadManifest, loadSplits, type CaseRecord, type SplitName } from '../database/index.js';
+import { openDatabase, type CaseRecord, type SplitName } from '../database/index.js';
 import type { SourceName } from '../datasets/types.js';
 import { sliceToModelStage1, sliceToModelStage2, type SliceInputTransform } from '../preprocess/model-input.js';
 import { CovsegError } from '../util/errors.js';
@@ -42,7 +42,7 @@ export interface LoadedSplit {
 }
 
 async function splitCases(db: string, split: SplitName, sources?: SourceName[]): Promise<CaseRecord[]> {
-  const [manifest, splits] = await Promise.all([loadManifest(db), loadSplits(db)]);
+  const { manifest, splits } = await openDatabase(db);
   const wanted = new Set(splits.cases[split]);
   return manifest.cases.filter((c) => wanted.has(c.caseId) && (!sources || sources.includes(c.source)));
 }

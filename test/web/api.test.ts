@@ -178,9 +178,15 @@ test('a client that drops the connection mid-upload leaves nothing behind', asyn
     const req = httpRequest({ hostname: '127.0.0.1', port: server.port, path: '/api/jobs', method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': '50000' } });
     req.on('error', () => resolve());
     req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.nii"\r\n\r\n${'x'.repeat(20_000)}`);
-    setTimeout(() => { req.destroy(); resolve(); }, 100);
+    // Drop the connection only once the server holds a job for it: a fixed delay would let a
+    // slow machine check for leftovers before the upload had even arrived.
+    void (async () => {
+      while (server.store.list().length === 0) await new Promise((r) => setTimeout(r, 5));
+      req.destroy();
+      resolve();
+    })();
   });
-  const deadline = Date.now() + 3000;
+  const deadline = Date.now() + 30_000;
   while ((server.queue.stats().reserved > 0 || server.store.list().length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   await noJobsLeft();
   log.push(`  ${'connection dropped mid-upload'.padEnd(44)} → (no answer possible) reservation released, job folder removed`);

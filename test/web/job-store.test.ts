@@ -128,12 +128,12 @@ test('sweep: a finished job is removed exactly ttlMs after it ended; queued and 
   });
 });
 
-test('expiry runs by itself: with a 60 ms TTL the job and its folder are gone within 400 ms', async () => {
+test('expiry runs by itself: with a 60 ms TTL the job and its folder go without a sweep call', async () => {
   await withStore({ ttlMs: 60, sweepIntervalMs: 20 }, async (store) => {
     const job = await store.create('a.dcm');
     await writeFile(join(job.dir, 'upload'), 'bytes');
     store.fail(job, 'x');
-    const deadline = Date.now() + 400;
+    const deadline = Date.now() + 20_000; // generous: only that it happens is asserted, not how fast
     while (existsSync(job.dir) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     assert.equal(existsSync(job.dir), false);
     assert.throws(() => store.get(job.id), HttpError);

@@ -102,7 +102,7 @@ test('finished jobs expire: after the 1.5 s TTL the job is unknown and its folde
   const job = await waitForJob(server.url, created.body.id);
   const dir = join(server.workDir, job.id);
   assert.ok(existsSync(dir));
-  const deadline = Date.parse(job.expiresAt!) + 1000;
+  const deadline = Date.parse(job.expiresAt!) + 20_000; // generous: a loaded machine sweeps late
   while (existsSync(dir) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.equal(existsSync(dir), false, 'folder removed');
   assert.ok(Date.now() >= Date.parse(job.expiresAt!), 'not before its expiry');

@@ -28,7 +28,6 @@ test('6 concurrent uploads, 1 worker, 1 queued place: all finish, 429s carry Ret
     assert.equal(r.refusedWithoutRetryAfter, 0);
     assert.equal(r.capacity, 2);
     assert.ok(r.maxAdmitted <= r.capacity, `admitted ${r.maxAdmitted} > ${r.capacity}`);
-    assert.ok(r.healthMs.max < 100, `health took ${r.healthMs.max} ms`);
     assert.ok(r.rssMb.peak - r.rssMb.start < 400, `RSS grew by ${r.rssMb.peak - r.rssMb.start} MB`);
   } finally {
     await rm(scratch, { recursive: true, force: true });
