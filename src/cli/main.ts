@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { COMMANDS } from './commands/index.js';
 import { CovsegError, UsageError } from '../util/errors.js';
+import { describeIoError } from '../util/output-target.js';
 
 const USAGE = `covseg: COVID-19 lung lesion segmentation in chest CT
 
@@ -41,8 +42,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`covseg ${name}: ${err.message}\nRun 'covseg ${name} --help' for usage.\n`);
       return 2;
     }
-    if (err instanceof CovsegError) {
-      process.stderr.write(`covseg ${name}: error: ${err.message}\n`);
+    // File-system errors (read-only disk, full disk, a file where a folder should be) are the
+    // user's to fix, so they get one line naming the path, not a stack trace.
+    const known = err instanceof CovsegError ? err : describeIoError(err);
+    if (known) {
+      process.stderr.write(`covseg ${name}: error: ${known.message}\n`);
       return 1;
     }
     process.stderr.write(`covseg ${name}: unexpected error: ${(err as Error).stack ?? String(err)}\n`);

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile, mkdir, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkOutputDir, checkOutputFile, describeIoError } from '../../src/util/output-target.js';
+import { CovsegError } from '../../src/util/errors.js';
+
+async function withScratch(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'covseg-out-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('checkOutputFile: a folder, an existing file, a file standing in for a folder, a wrong extension', async () => {
+  await withScratch(async (dir) => {
+    await mkdir(join(dir, 'sub'));
+    await writeFile(join(dir, 'a.nii.gz'), 'x');
+    await writeFile(join(dir, 'plain'), 'x');
+    await assert.rejects(checkOutputFile(join(dir, 'sub')), /sub: is a folder; give a file name$/);
+    await assert.rejects(checkOutputFile(join(dir, 'a.nii.gz')), /a\.nii\.gz: exists; pass --force to overwrite it$/);
+    await checkOutputFile(join(dir, 'a.nii.gz'), { force: true });
+    await assert.rejects(checkOutputFile(join(dir, 'plain', 'x.png')), (err: Error) => err instanceof CovsegError && /plain(\/x\.png)?: /.test(err.message) && /(ENOTDIR|is a file, not a folder)/.test(err.message));
+    await assert.rejects(checkOutputFile(join(dir, 'f.jpg'), { extensions: ['.png'], what: '--figure' }), /f\.jpg: --figure must end with \.png$/);
+    await checkOutputFile(join(dir, 'new', 'deeper', 'm.nii.gz'));
+    assert.deepEqual(await readdir(join(dir, 'new', 'deeper')), [], 'the probe file is removed');
+  });
+});
+
+test('checkOutputDir: a file where the folder should be is refused, a missing folder is made', async () => {
+  await withScratch(async (dir) => {
+    await writeFile(join(dir, 'file'), 'x');
+    await assert.rejects(checkOutputDir(join(dir, 'file'), '--out'), /file: --out is a file, not a folder$/);
+    await checkOutputDir(join(dir, 'made'));
+    assert.deepEqual(await readdir(join(dir, 'made')), []);
+  });
+});
+
+test('describeIoError: errno codes become one line naming the path and the cause', () => {
+  const rofs = Object.assign(new Error('EROFS: read-only file system, open \'/ro/x\''), { code: 'EROFS', syscall: 'open', path: '/ro/x' });
+  assert.equal(describeIoError(rofs)?.message, '/ro/x: the file system is read-only (EROFS, open)');
+  const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+  assert.equal(describeIoError(full, '/out/image.nrrd')?.message, '/out/image.nrrd: no space left on the device (ENOSPC, write)');
+  assert.equal(describeIoError(new Error('plain')), undefined);
+});
