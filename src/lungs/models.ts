@@ -13,6 +13,7 @@ import type { LabelMap, Volume } from '../volume/volume.js';
 import { R231Session } from './r231-network.js';
 import { segmentLungsR231, type SegmentLungsR231Options } from './r231.js';
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel, segmentLungsDefault } from './default-model.js';
+import { lungmaskInAnatomy } from './anatomy.js';
 
 /**
  * How a model runs:
@@ -86,7 +87,7 @@ function lungmaskModel(name: string, file: string, classes: readonly string[], d
       return {
         name: `${name}:${basename(weightsPath)}`,
         classes,
-        segment: (ct) => segmentLungsR231(ct, { ...options.run, session }),
+        segment: async (ct) => lungmaskInAnatomy(ct, await segmentLungsR231(ct, { ...options.run, session })),
         release: () => session.release(),
       };
     },

@@ -15,6 +15,7 @@ import { figureToPng } from '../figures/index.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from '../lungs/default-model.js';
 import { segmentLungsR231 } from '../lungs/r231.js';
+import { lungmaskInAnatomy } from '../lungs/anatomy.js';
 import { tempPathFor } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
 import { lungAndLesionNumbers, type SegmentReport } from './report.js';
@@ -90,7 +91,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   let turns = 0;
   if (options.lungModel === 'r231') {
     if (!options.lungWeights) throw new CovsegError("--lung-model r231 needs --lung-weights (lungmask's unet_r231-d5d2fc3d.pth)");
-    lungs = await segmentLungsR231(ct, { weightsPath: options.lungWeights, huCheck: options.force ? 'warn' : 'error', emptyResult: 'warn', onWarning: (m) => warnings.push(m), onProgress: (d, n) => progress('lungs', d, n), threads: options.threads });
+    lungs = lungmaskInAnatomy(ct, await segmentLungsR231(ct, { weightsPath: options.lungWeights, huCheck: options.force ? 'warn' : 'error', emptyResult: 'warn', onWarning: (m) => warnings.push(m), onProgress: (d, n) => progress('lungs', d, n), threads: options.threads }));
     lungModelName = `lungmask R231 (${basename(options.lungWeights)})`;
   } else {
     const model = options.loaded?.lung ?? (await loadDefaultLungModel(undefined, { threads: options.threads }));
