@@ -224,6 +224,20 @@ function rasGeometry(f: NiftiFields, warnings: string[]): { dir: number[]; spaci
   return { dir: [1, 0, 0, 0, 1, 0, 0, 0, 1], spacing: pix, origin: [0, 0, 0] };
 }
 
+/**
+ * The seven image sizes of the header (1 beyond dim[0]). A corrupt dim (dim[0] outside
+ * 1–7, or a size below 1) is refused with the field named, never clamped: clamping
+ * dim[1] = −5 to 1 read a 1×2×2 image without a word.
+ */
+function imageSize(f: NiftiFields, file: string): number[] {
+  const nd = f.dim[0]!;
+  if (!(nd >= 1 && nd <= 7)) throw new CovsegError(`NIfTI header dim[0] = ${nd}; the number of dimensions must be 1–7 (the header is corrupt)`, { file });
+  for (let i = 1; i <= nd; i++) {
+    if (!(f.dim[i]! >= 1)) throw new CovsegError(`NIfTI header dim[${i}] = ${f.dim[i]}; each image dimension must be ≥ 1 (the header is corrupt)`, { file });
+  }
+  return Array.from({ length: 7 }, (_, i) => (i < nd ? f.dim[i + 1]! : 1));
+}
+
 export interface DecodedNifti {
   volume: Volume;
   /** scl_slope/scl_inter changed the stored values. */
@@ -238,9 +252,8 @@ export interface DecodedNifti {
 export function decodeNifti(bytes: Uint8Array, file: string): DecodedNifti {
   const f = parseFields(bytes, file);
   const warnings: string[] = [];
+  const size = imageSize(f, file);
   const nd = f.dim[0]!;
-  if (nd < 1 || nd > 7) throw new CovsegError(`dim[0] = ${nd} is not a valid number of dimensions (1-7); the header is corrupt`, { file });
-  const size = Array.from({ length: 7 }, (_, i) => (i < nd ? Math.max(1, f.dim[i + 1]!) : 1));
   const extra = size.slice(3).reduce((p, x) => p * x, 1);
   if (extra > 1) {
     throw new CovsegError(`a ${nd}D image (${size.slice(0, nd).join('×')}); covseg reads 2D and 3D images only (split the time series first)`, { file });
