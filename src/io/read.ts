@@ -33,6 +33,11 @@ export interface ImageMeta {
   seriesDescription?: string;
   /** The stored values were rescaled (NIfTI scl_slope/scl_inter, DICOM RescaleSlope/Intercept). */
   rescaled: boolean;
+  /**
+   * The file states the voxel size. False for PNG/JPEG, a NIfTI whose pixdim is 0 or NaN, a
+   * DICOM without PixelSpacing: 1 mm stands in for the grid, and nothing is measured in mm or mL.
+   */
+  spacingKnown: boolean;
   /** Indexed PNG: the values are palette indices (labels), not intensities. */
   palette?: boolean;
   /** DICOM folder: the series that were not read. */
@@ -114,16 +119,16 @@ async function readNifti(path: string, detected: DetectedFormat): Promise<ReadIm
   const magic = Buffer.from(bytes.subarray(344, 347)).toString('latin1');
   const magic2 = Buffer.from(bytes.subarray(4, 7)).toString('latin1');
   if (magic !== 'n+1' && magic2 !== 'n+2') return readItkFormat(path, detected);
-  const { volume, rescaled, warnings } = decodeNifti(bytes, path);
+  const { volume, rescaled, spacingKnown, warnings } = decodeNifti(bytes, path);
   return {
     volume,
-    meta: { format: 'nifti', path, pixelType: voxelTypeOf(volume.data), files: [path], rescaled, warnings },
+    meta: { format: 'nifti', path, pixelType: voxelTypeOf(volume.data), files: [path], rescaled, spacingKnown, warnings },
   };
 }
 
 async function readItkFormat(path: string, detected: DetectedFormat): Promise<ReadImageResult> {
   const image = await readWithItk(path, detected);
-  const { volume, warnings } = itkImageToVolume(image, path);
+  const { volume, spacingKnown, warnings } = itkImageToVolume(image, path);
   return {
     volume,
     meta: {
@@ -132,6 +137,7 @@ async function readItkFormat(path: string, detected: DetectedFormat): Promise<Re
       pixelType: voxelTypeOf(volume.data),
       files: [path],
       rescaled: detected.format === 'nifti' && niftiRescaled(image),
+      spacingKnown,
       warnings,
     },
   };
@@ -178,6 +184,7 @@ async function readDicom(path: string, directory: boolean, options: ReadVolumeOp
     pixelType: voxelTypeOf(volume.data),
     files: plan.files,
     rescaled: plan.rescaled,
+    spacingKnown: plan.spacingKnown,
     warnings: plan.warnings,
   };
   if (plan.modality !== undefined) meta.modality = plan.modality;

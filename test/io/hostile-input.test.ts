@@ -5,13 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { readImage } from '../../src/io/index.js';
-import { encodeNiftiHeader } from '../../src/io/nifti.js';
 import { createVolume, type Volume } from '../../src/volume/volume.js';
+import { NIFTI1, unknownPixdim, writePatchedNifti } from '../helpers/synthetic-nifti.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'covseg-hostile-'));
 
@@ -20,34 +19,81 @@ function smallCt(): Volume {
   return createVolume(Int16Array.from([-1000, -900, -800, 40, 60, 300, -1024, 500]), [2, 2, 2], { spacingMm: [0.8, 0.8, 2.5] });
 }
 
-/** A NIfTI-1 file of `vol`, its header patched by `patch` (a DataView over the 352 header bytes, little endian). */
-function niftiFile(name: string, vol: Volume, patch: (v: DataView) => void = () => {}, gzip = false): string {
-  const header = encodeNiftiHeader(vol, name);
-  patch(new DataView(header.buffer, header.byteOffset, header.byteLength));
-  const data = new Uint8Array(vol.data.buffer, vol.data.byteOffset, vol.data.byteLength);
-  const bytes = Buffer.concat([header, data]);
-  const path = join(tmp, name);
-  writeFileSync(path, gzip ? gzipSync(bytes) : bytes);
-  return path;
-}
-
-/** NIfTI-1 field offsets used below. */
-const DIM = 40;
-const PIXDIM = 76;
+const nifti = (name: string, vol: Volume, patch?: (v: DataView) => void) => writePatchedNifti(join(tmp, name), vol, patch);
 
 test('NIfTI: a dim below 1 or a dim[0] outside 1–7 is refused with the header field named', async () => {
   const cases: { name: string; patch: (v: DataView) => void; message: RegExp }[] = [
-    { name: 'dim1-negative.nii', patch: (v) => v.setInt16(DIM + 2, -5, true), message: /dim1-negative\.nii: NIfTI header dim\[1\] = -5; each image dimension must be ≥ 1/ },
-    { name: 'dim1-zero.nii', patch: (v) => v.setInt16(DIM + 2, 0, true), message: /dim1-zero\.nii: NIfTI header dim\[1\] = 0; each image dimension must be ≥ 1/ },
-    { name: 'dim3-zero.nii.gz', patch: (v) => v.setInt16(DIM + 6, 0, true), message: /dim3-zero\.nii\.gz: NIfTI header dim\[3\] = 0; each image dimension/ },
-    { name: 'dim0-zero.nii', patch: (v) => v.setInt16(DIM, 0, true), message: /dim0-zero\.nii: NIfTI header dim\[0\] = 0; the number of dimensions must be 1–7/ },
-    { name: 'dim0-eight.nii', patch: (v) => v.setInt16(DIM, 8, true), message: /dim0-eight\.nii: NIfTI header dim\[0\] = 8; the number of dimensions must be 1–7/ },
+    { name: 'dim1-negative.nii', patch: (v) => v.setInt16(NIFTI1.dim + 2, -5, true), message: /dim1-negative\.nii: NIfTI header dim\[1\] = -5; each image dimension must be ≥ 1/ },
+    { name: 'dim1-zero.nii', patch: (v) => v.setInt16(NIFTI1.dim + 2, 0, true), message: /dim1-zero\.nii: NIfTI header dim\[1\] = 0; each image dimension must be ≥ 1/ },
+    { name: 'dim3-zero.nii.gz', patch: (v) => v.setInt16(NIFTI1.dim + 6, 0, true), message: /dim3-zero\.nii\.gz: NIfTI header dim\[3\] = 0; each image dimension/ },
+    { name: 'dim0-zero.nii', patch: (v) => v.setInt16(NIFTI1.dim, 0, true), message: /dim0-zero\.nii: NIfTI header dim\[0\] = 0; the number of dimensions must be 1–7/ },
+    { name: 'dim0-eight.nii', patch: (v) => v.setInt16(NIFTI1.dim, 8, true), message: /dim0-eight\.nii: NIfTI header dim\[0\] = 8; the number of dimensions must be 1–7/ },
   ];
   for (const c of cases) {
-    const path = niftiFile(c.name, smallCt(), c.patch, c.name.endsWith('.gz'));
+    const path = nifti(c.name, smallCt(), c.patch);
     await assert.rejects(readImage(path), c.message, c.name);
   }
   // dim[4..7] beyond dim[0] are not image dimensions: whatever they hold is ignored.
-  const path = niftiFile('dim5-beyond.nii', smallCt(), (v) => v.setInt16(DIM + 10, -3, true));
+  const path = nifti('dim5-beyond.nii', smallCt(), (v) => v.setInt16(NIFTI1.dim + 10, -3, true));
   assert.deepEqual((await readImage(path)).volume.dims, [2, 2, 2]);
+});
+
+test('NIfTI: a pixdim of 0 or NaN is an unknown voxel size (spacingKnown false, one warning), not a known 1 mm', async () => {
+  for (const [name, pixdim] of [['pixdim-zero.nii', [0, 0, 0]], ['pixdim-nan.nii.gz', [NaN, 0.8, 2.5]], ['pixdim-z-zero.nii', [0.8, 0.8, 0]]] as const) {
+    const { volume, meta } = await readImage(nifti(name, smallCt(), unknownPixdim([...pixdim])));
+    assert.equal(meta.spacingKnown, false, name);
+    // 1 mm stands in for the unknown sizes only, so the grid stays usable.
+    assert.deepEqual(volume.spacingMm, pixdim.map((x) => (x > 0 ? Math.fround(x) : 1)), name);
+    const notes = meta.warnings.filter((w) => /voxel size is unknown/.test(w));
+    assert.equal(notes.length, 1, `${name}: ${meta.warnings.join(' | ')}`);
+    assert.match(notes[0]!, /pixdim\[\d\] = (0|NaN).*volumes \(mL\) are not available/, name);
+  }
+  // The sform states the size even when pixdim does not.
+  const sform = await readImage(nifti('pixdim-zero-sform.nii', smallCt(), unknownPixdim([0, 0, 0], true)));
+  assert.equal(sform.meta.spacingKnown, true);
+  assert.deepEqual(sform.volume.spacingMm.map((x) => +x.toFixed(5)), [0.8, 0.8, 2.5]);
+  assert.deepEqual(sform.meta.warnings, []);
+  // A 2D image needs no slice thickness.
+  const flat = createVolume(Int16Array.from([-1000, 0, 40, 300]), [2, 2, 1], { spacingMm: [0.7, 0.7, 1] });
+  const slice = await readImage(nifti('2d-pixdim3-zero.nii', flat, unknownPixdim([0.7, 0.7, 0])));
+  assert.equal(slice.meta.spacingKnown, true, slice.meta.warnings.join(' | '));
+  // Files that state their size keep spacingKnown true; image files never state one.
+  assert.equal((await readImage(nifti('good.nii', smallCt()))).meta.spacingKnown, true);
+});
+
+test('NIfTI: the orientation warning is one coherent sentence (no "qform used" followed by "no sform or qform")', async () => {
+  const noSformNoQform = (v: DataView) => {
+    v.setInt16(NIFTI1.sformCode, 0, true);
+    v.setInt16(NIFTI1.qformCode, 0, true);
+  };
+  const zeroSformColumn = (v: DataView) => {
+    for (let r = 0; r < 3; r++) v.setFloat32(NIFTI1.srow + 16 * r, 0, true);
+  };
+  const cases: { name: string; patch: (v: DataView) => void; warning: RegExp | undefined }[] = [
+    { name: 'no-forms.nii', patch: noSformNoQform, warning: /^no sform or qform \(qform_code = sform_code = 0\): orientation unknown, RAS axes and origin 0 assumed$/ },
+    {
+      name: 'bad-sform-no-qform.nii',
+      patch: (v) => { zeroSformColumn(v); v.setInt16(NIFTI1.qformCode, 0, true); },
+      warning: /^the sform is degenerate \(a zero column or a value that is not a number\) and there is no qform \(qform_code = 0\): orientation unknown, RAS axes and origin 0 assumed$/,
+    },
+    { name: 'bad-sform-qform.nii', patch: zeroSformColumn, warning: /^the sform is degenerate \(a zero column or a value that is not a number\); the qform was used$/ },
+    { name: 'nan-sform-qform.nii', patch: (v) => v.setFloat32(NIFTI1.srow + 12, NaN, true), warning: /^the sform is degenerate .*; the qform was used$/ },
+    {
+      name: 'no-sform-nan-qform.nii',
+      patch: (v) => { v.setInt16(NIFTI1.sformCode, 0, true); v.setFloat32(NIFTI1.quatern, NaN, true); },
+      warning: /^there is no sform \(sform_code = 0\) and the qform holds a value that is not a number: orientation unknown/,
+    },
+    { name: 'qform-only.nii', patch: (v) => v.setInt16(NIFTI1.sformCode, 0, true), warning: undefined },
+  ];
+  for (const c of cases) {
+    const { volume, meta } = await readImage(nifti(c.name, smallCt(), c.patch));
+    const orientation = meta.warnings.filter((w) => /sform|qform/.test(w));
+    if (c.warning) {
+      assert.equal(orientation.length, 1, `${c.name}: ${meta.warnings.join(' | ')}`);
+      assert.match(orientation[0]!, c.warning, c.name);
+    } else {
+      assert.deepEqual(orientation, [], c.name);
+    }
+    assert.ok(volume.direction.every(Number.isFinite) && volume.origin.every(Number.isFinite), `${c.name}: finite geometry`);
+  }
 });

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { CovsegError, UsageError } from '../../util/errors.js';
 import { ProgressBar } from '../../util/progress.js';
 import { numberFlag, parseFlags, type Command } from '../command.js';
-import { checkHu, readVolume, writeVolume } from '../../io/index.js';
+import { checkHu, readImage, writeVolume } from '../../io/index.js';
 import { voxelVolumeMl } from '../../volume/volume.js';
 import { saveFigure } from '../../figures/index.js';
 import { overlaySheet, overlaySlices } from '../../segment/overlays.js';
@@ -81,7 +81,8 @@ export const command: Command = {
     const threads = numberFlag('threads', values.threads, 2, (n) => Number.isInteger(n) && n >= 1);
     if (existsSync(output) && !values.force) throw new CovsegError('output exists; pass --force to overwrite it', { file: output });
 
-    const ct = await readVolume(input, values.series !== undefined ? { seriesInstanceUid: values.series } : {});
+    const { volume: ct, meta } = await readImage(input, values.series !== undefined ? { seriesInstanceUid: values.series } : {});
+    for (const w of meta.warnings) process.stderr.write(`covseg lungs: warning: ${w}\n`);
     const quiet = values.quiet || process.env['COVSEG_QUIET'] === '1';
     const bar = new ProgressBar({ label: `lungs ${modelName}`, total: ct.dims[2], quiet });
     let shown = 0;
@@ -107,9 +108,11 @@ export const command: Command = {
       await writeVolume(output, labels, { labelNames: names });
       const counts = new Array<number>(model.classes.length).fill(0);
       for (const v of labels.data) counts[v] = (counts[v] ?? 0) + 1;
+      // Unknown voxel size (image files, a NIfTI with pixdim 0): voxel counts, no mL.
       const ml = voxelVolumeMl(labels);
-      const parts = model.classes.slice(1).map((c, i) => `${c} ${(counts[i + 1]! * ml).toFixed(1)} mL`);
-      process.stdout.write(`wrote ${output} (${segmenter.name}): ${parts.join(', ')}\n`);
+      const parts = model.classes.slice(1).map((c, i) => `${c} ${meta.spacingKnown ? `${(counts[i + 1]! * ml).toFixed(1)} mL` : `${counts[i + 1]} voxels`}`);
+      const unknown = meta.spacingKnown ? '' : ' (mL not available: the voxel size is unknown)';
+      process.stdout.write(`wrote ${output} (${segmenter.name}): ${parts.join(', ')}${unknown}\n`);
       if (values.figure !== undefined && model.classes.length === 3) {
         // The method's Figure 1: right lung red, left lung green, over representative slices.
         await saveFigure(values.figure, overlaySheet(overlaySlices(ct, labels, undefined, checkHu(ct).isHu)));
