@@ -323,8 +323,10 @@ export function decodeNifti(bytes: Uint8Array, file: string): DecodedNifti {
     data = t.view(copy.buffer, copy.byteOffset, n);
   }
   const slope = f.sclSlope;
-  const rescaled = Number.isFinite(slope) && slope !== 0 && (slope !== 1 || f.sclInter !== 0);
-  if (rescaled) data = rescale(data, slope, f.sclInter);
+  // A NaN scl_inter beside a valid slope would turn every voxel into NaN: it means no offset.
+  const inter = Number.isFinite(f.sclInter) ? f.sclInter : 0;
+  const rescaled = Number.isFinite(slope) && slope !== 0 && (slope !== 1 || inter !== 0);
+  if (rescaled) data = rescale(data, slope, inter);
   const g = rasGeometry(f, nd, warnings);
   // RAS → LPS: negate the x and y rows of the direction and the x and y of the origin.
   const direction = g.dir.map((x, i) => (i < 6 ? -x : x) + 0) as Mat3;

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readImage } from '../../src/io/index.js';
+import { imageInfo, readImage } from '../../src/io/index.js';
+import { formatInfo } from '../../src/cli/commands/info.js';
 import { createVolume, type Volume } from '../../src/volume/volume.js';
 import { NIFTI1, unknownPixdim, writePatchedNifti } from '../helpers/synthetic-nifti.js';
 
@@ -96,4 +97,41 @@ test('NIfTI: the orientation warning is one coherent sentence (no "qform used" f
     }
     assert.ok(volume.direction.every(Number.isFinite) && volume.origin.every(Number.isFinite), `${c.name}: finite geometry`);
   }
+});
+
+/** A 4×4×2 float32 CT with `nan` NaN and `inf` ±Infinity voxels at the start. */
+function ctWithNonFinite(nan: number, inf: number): Volume {
+  const data = new Float32Array(32);
+  for (let i = 0; i < 32; i++) data[i] = i % 2 ? -1000 : 40 + i;
+  for (let i = 0; i < nan; i++) data[i] = NaN;
+  for (let i = 0; i < inf; i++) data[nan + i] = i % 2 ? -Infinity : Infinity;
+  return createVolume(data, [4, 4, 2], { spacingMm: [0.8, 0.8, 2.5] });
+}
+
+test('NaN and ±Infinity voxels: refused by default with the file and the counts named, counted with finite: count', async () => {
+  const path = nifti('non-finite.nii.gz', ctWithNonFinite(12, 3));
+  await assert.rejects(readImage(path), (err: Error) => {
+    assert.equal(err.message, `${path}: 12 voxels are NaN and 3 are infinite; covseg needs finite values`);
+    return true;
+  });
+  await assert.rejects(readImage(nifti('one-nan.nii', ctWithNonFinite(1, 0))), /one-nan\.nii: 1 voxel is NaN; covseg needs finite values$/);
+  await assert.rejects(readImage(nifti('two-inf.nii', ctWithNonFinite(0, 2))), /two-inf\.nii: 2 voxels are infinite; covseg needs finite values$/);
+  const counted = await readImage(path, { finite: 'count' });
+  assert.deepEqual(counted.meta.nonFinite, { nan: 12, infinite: 3 });
+  assert.equal((await readImage(nifti('finite.nii', ctWithNonFinite(0, 0)))).meta.nonFinite, undefined);
+});
+
+test('imageInfo describes a file with NaN voxels: the counts, and the HU check over the finite voxels', async () => {
+  const info = await imageInfo(nifti('info-non-finite.nii.gz', ctWithNonFinite(12, 3)));
+  assert.deepEqual(info.nonFinite, { nan: 12, infinite: 3 });
+  assert.equal(info.hu.stats.min, -1000);
+  assert.ok(Number.isFinite(info.hu.stats.max) && info.hu.stats.max < 100, `max ${info.hu.stats.max}`);
+  assert.match(info.hu.reason, /over the finite voxels: 12 voxels are NaN and 3 are infinite/);
+  assert.match(formatInfo(info), /^non-finite +12 NaN, 3 ±Infinity voxel\(s\): other covseg commands refuse this file$/m);
+  const clean = await imageInfo(nifti('info-finite.nii.gz', ctWithNonFinite(0, 0)));
+  assert.deepEqual(clean.nonFinite, { nan: 0, infinite: 0 });
+  assert.doesNotMatch(formatInfo(clean), /non-finite/);
+  const allNan = await imageInfo(nifti('info-all-nan.nii', ctWithNonFinite(32, 0)));
+  assert.equal(allNan.hu.isHu, false);
+  assert.match(allNan.hu.reason, /no voxel holds a finite value/);
 });
