@@ -13,6 +13,8 @@ export interface ImageInfo {
   /** Grid size [nx, ny, nz]. */
   dims: Vec3;
   spacingMm: Vec3;
+  /** The file states the voxel size; false: `spacingMm` holds 1 mm where it does not (see ImageMeta.spacingKnown). */
+  spacingKnown: boolean;
   /** LPS mm of voxel (0, 0, 0). */
   origin: Vec3;
   /** Row-major 3×3, column j = LPS direction of index axis j. */
@@ -86,6 +88,7 @@ export async function imageInfo(path: string, options: ReadVolumeOptions = {}): 
     format: meta.format,
     dims: volume.dims,
     spacingMm: volume.spacingMm,
+    spacingKnown: meta.spacingKnown,
     origin: volume.origin,
     direction: volume.direction,
     orientation: code,

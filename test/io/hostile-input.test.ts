@@ -58,8 +58,12 @@ test('NIfTI: a pixdim of 0 or NaN is an unknown voxel size (spacingKnown false, 
   const flat = createVolume(Int16Array.from([-1000, 0, 40, 300]), [2, 2, 1], { spacingMm: [0.7, 0.7, 1] });
   const slice = await readImage(nifti('2d-pixdim3-zero.nii', flat, unknownPixdim([0.7, 0.7, 0])));
   assert.equal(slice.meta.spacingKnown, true, slice.meta.warnings.join(' | '));
-  // Files that state their size keep spacingKnown true; image files never state one.
+  // Files that state their size keep spacingKnown true.
   assert.equal((await readImage(nifti('good.nii', smallCt()))).meta.spacingKnown, true);
+  // covseg info says so on the spacing line.
+  const info = await imageInfo(nifti('info-pixdim-zero.nii', smallCt(), unknownPixdim([0, 0, 0])));
+  assert.equal(info.spacingKnown, false);
+  assert.match(formatInfo(info), /^spacing +1 × 1 × 1 mm \(assumed: the file does not state the voxel size\)$/m);
 });
 
 test('NIfTI: the orientation warning is one coherent sentence (no "qform used" followed by "no sform or qform")', async () => {

@@ -31,7 +31,7 @@ export function formatInfo(info: ImageInfo): string {
     ['file', info.path],
     ['format', info.format + (info.palette ? ' (indexed palette: values are labels)' : '')],
     ['dims', info.dims.join(' × ')],
-    ['spacing', `${info.spacingMm.map(num).join(' × ')} mm`],
+    ['spacing', `${info.spacingMm.map(num).join(' × ')} mm${info.spacingKnown ? '' : ' (assumed: the file does not state the voxel size)'}`],
     ['origin', `(${info.origin.map(num).join(', ')}) mm, LPS`],
     ['direction', `[${[0, 1, 2].map((r) => [d[3 * r]!, d[3 * r + 1]!, d[3 * r + 2]!].map(num).join(' ')).join('; ')}]`],
     ['orientation', `${info.orientation}${info.obliqueDeg > 0 ? ` (oblique: up to ${num(info.obliqueDeg)}° off the patient axes)` : ''}`],
