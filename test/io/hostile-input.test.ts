@@ -5,11 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageInfo, readImage } from '../../src/io/index.js';
 import { formatInfo } from '../../src/cli/commands/info.js';
+import { encodePng } from '../../src/io/raster.js';
+import jpeg from 'jpeg-js';
 import { createVolume, type Volume } from '../../src/volume/volume.js';
 import { NIFTI1, unknownPixdim, writePatchedNifti } from '../helpers/synthetic-nifti.js';
 
@@ -138,4 +140,55 @@ test('imageInfo describes a file with NaN voxels: the counts, and the HU check o
   const allNan = await imageInfo(nifti('info-all-nan.nii', ctWithNonFinite(32, 0)));
   assert.equal(allNan.hu.isHu, false);
   assert.match(allNan.hu.reason, /no voxel holds a finite value/);
+});
+
+/** A valid 64×64 grey PNG whose IHDR then claims `width` × `height` (CRC left stale: the decoder does not check it). */
+function forgedPng(name: string, width: number, height: number): string {
+  const png = Uint8Array.from(encodePng({ width: 64, height: 64, channels: 1, data: new Uint8Array(64 * 64).map((_, i) => i % 251) }));
+  const v = new DataView(png.buffer);
+  v.setUint32(16, width);
+  v.setUint32(20, height);
+  return writeBytes(name, png);
+}
+
+/** A valid 64×64 JPEG, cut to `keep` bytes or with its frame header claiming another size. */
+function jpegBytes(options: { keep?: number; width?: number; height?: number } = {}): Uint8Array {
+  const rgba = new Uint8Array(64 * 64 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 7) % 256));
+  const jpg = Uint8Array.from(jpeg.encode({ width: 64, height: 64, data: rgba }, 90).data);
+  if (options.width !== undefined) {
+    let p = 2;
+    while (jpg[p + 1]! < 0xc0 || jpg[p + 1]! > 0xc2) p += 2 + ((jpg[p + 2]! << 8) | jpg[p + 3]!);
+    new DataView(jpg.buffer).setUint16(p + 5, options.height!);
+    new DataView(jpg.buffer).setUint16(p + 7, options.width);
+  }
+  return options.keep === undefined ? jpg : jpg.subarray(0, options.keep);
+}
+
+function writeBytes(name: string, bytes: Uint8Array): string {
+  const path = join(tmp, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+test('PNG/JPEG: a forged or cut header gives "corrupt PNG/JPEG (…)" naming the file, never the decoder\'s "Unsupported filter: undefined"', async () => {
+  const good = forgedPng('good.png', 64, 64);
+  assert.deepEqual((await readImage(good)).volume.dims, [64, 64, 1]);
+  const cases: { path: string; message: RegExp }[] = [
+    { path: forgedPng('taller.png', 64, 80), message: /taller\.png: corrupt PNG \(the pixel data ends before the 64 × 80 pixels the header announces: truncated, or a forged header\)/ },
+    { path: forgedPng('huge.png', 60000, 60000), message: /huge\.png: .*60000 × 60000/ },
+    { path: forgedPng('zero.png', 0, 64), message: /zero\.png: corrupt PNG \(IHDR says 0 × 64 pixels\)/ },
+    { path: writeBytes('cut.png', readFileSync(good).subarray(0, 60)), message: /cut\.png: corrupt PNG \(/ },
+    { path: writeBytes('header-only.png', readFileSync(good).subarray(0, 20)), message: /header-only\.png: corrupt PNG \(the file ends after 20 bytes, inside the header\)/ },
+    { path: writeBytes('cut.jpg', jpegBytes({ keep: 400 })), message: /cut\.jpg: corrupt JPEG \(/ },
+    { path: writeBytes('no-frame.jpg', Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0, 0xff, 0xda, 0, 2])), message: /no-frame\.jpg: corrupt JPEG \(no frame header \(SOF\) before the image data\)/ },
+    { path: writeBytes('zero.jpg', jpegBytes({ width: 64, height: 0 })), message: /zero\.jpg: corrupt JPEG \(the frame header says 64 × 0 pixels\)/ },
+  ];
+  for (const c of cases) {
+    await assert.rejects(readImage(c.path), (err: Error) => {
+      assert.match(err.message, c.message, c.path);
+      assert.doesNotMatch(err.message, /Unsupported filter/, c.path);
+      return true;
+    });
+  }
+  assert.deepEqual((await readImage(writeBytes('good.jpg', jpegBytes()))).volume.dims, [64, 64, 1]);
 });
