@@ -7,7 +7,7 @@
 import { CovsegError } from '../util/errors.js';
 import { ProgressBar } from '../util/progress.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { readImage } from '../io/index.js';
+import { readImage, type ReadVolumeOptions } from '../io/index.js';
 import { createVolume, type Volume } from '../volume/index.js';
 import { predictSlices, threshold as thresholdProbabilities } from '../infer/slice-inferer.js';
 import { predictVolume3d } from '../infer/volume-inferer.js';
@@ -34,6 +34,8 @@ export interface EvaluateModelOptions {
    * slices are scored unrestricted, and the evaluation says so. Defaults to none.
    */
   lungModel?: SegmentationModel;
+  /** Most voxels an image or mask may have, checked from its header before decoding. Defaults to DEFAULT_MAX_VOXELS (src/io/limits.ts). */
+  maxVoxels?: number;
 }
 
 export interface EvaluationRun {
@@ -49,6 +51,7 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
   if (model.spec.dims !== plan.dims) {
     throw new CovsegError(`the model is ${model.spec.dims}D but the plan holds ${plan.dims}D cases; plan with the model's spec`, { file: model.file });
   }
+  const read: ReadVolumeOptions = options.maxVoxels !== undefined ? { maxVoxels: options.maxVoxels } : {};
   const batchSize = options.batchSize ?? 8;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new CovsegError(`batch size must be a positive integer, got ${batchSize}`);
   const label = plan.data.kind === 'database' ? `evaluating ${plan.data.split}` : 'evaluating images';
@@ -58,7 +61,7 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
   const slices: SliceResult[] = [];
   const figureSlices = new Map<string, FigureSlice>();
   if (plan.dims === 2) {
-    const perCase = await evaluateSlices(model, plan.cases, level, batchSize, figureSlices, options.lungModel, lungSources, new ProgressBar({ label, total: plan.cases.reduce((n, c) => n + c.slices.length, 0), quiet: options.quiet ?? false }));
+    const perCase = await evaluateSlices(model, plan.cases, level, batchSize, figureSlices, options.lungModel, lungSources, read, new ProgressBar({ label, total: plan.cases.reduce((n, c) => n + c.slices.length, 0), quiet: options.quiet ?? false }));
     for (const c of plan.cases) {
       const own = perCase.get(c.info.id)!;
       cases.push(poolCase(own, c.info));
@@ -67,7 +70,7 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
   } else {
     const bar = new ProgressBar({ label, total: plan.cases.length, quiet: options.quiet ?? false });
     for (const c of plan.cases) {
-      const own = await evaluateVolumeCase(model, c, level, figureSlices, lungSources);
+      const own = await evaluateVolumeCase(model, c, level, figureSlices, lungSources, read);
       cases.push(poolCase(own, c.info));
       // Slices with neither reference nor prediction are left out of the list (their TN still count in the case).
       slices.push(...own.filter((s) => s.reference_voxels + s.predicted_voxels > 0));
@@ -87,8 +90,8 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
 }
 
 /** A mask file as 0/1 on its own grid: nonzero = positive, except JPEG (lossy: ≥ 128). */
-async function readMask(path: string, width: number, height: number, image: string): Promise<Uint8Array> {
-  const { volume, meta } = await readImage(path);
+async function readMask(path: string, width: number, height: number, image: string, read: ReadVolumeOptions): Promise<Uint8Array> {
+  const { volume, meta } = await readImage(path, read);
   const [w, h, d] = volume.dims;
   if (w !== width || h !== height || d !== 1) {
     throw new CovsegError(`mask is ${w}×${h}${d > 1 ? `×${d}` : ''} but its image ${image} is ${width}×${height}; a mask must be on its slice's grid`, { file: path });
@@ -110,13 +113,13 @@ interface LoadedSlice {
   lungMask: Uint8Array | undefined;
 }
 
-async function loadSlice(files: SliceFiles): Promise<LoadedSlice> {
-  const { volume: image } = await readImage(files.image);
+async function loadSlice(files: SliceFiles, read: ReadVolumeOptions): Promise<LoadedSlice> {
+  const { volume: image } = await readImage(files.image, read);
   if (image.dims[2] !== 1) throw new CovsegError(`expected one 2D slice, found ${image.dims[2]} slices`, { file: files.image });
   const [w, h] = image.dims;
   const [reference, lungMask] = await Promise.all([
-    readMask(files.reference, w, h, files.image),
-    files.lungMask ? readMask(files.lungMask, w, h, files.image) : undefined,
+    readMask(files.reference, w, h, files.image, read),
+    files.lungMask ? readMask(files.lungMask, w, h, files.image, read) : undefined,
   ]);
   return { files, image, reference, lungMask };
 }
@@ -157,13 +160,14 @@ async function evaluateSlices(
   figureSlices: Map<string, FigureSlice>,
   lungModel: SegmentationModel | undefined,
   lungSources: Set<string>,
+  read: ReadVolumeOptions,
   bar: ProgressBar,
 ): Promise<Map<string, SliceResult[]>> {
   const perCase = new Map<string, SliceResult[]>(cases.map((c) => [c.info.id, []]));
   const work = cases.flatMap((c) => c.slices.map((files) => ({ caseId: c.info.id, files })));
   for (let start = 0; start < work.length; start += batchSize) {
     const chunk = work.slice(start, start + batchSize);
-    const loaded = await Promise.all(chunk.map((w) => loadSlice(w.files)));
+    const loaded = await Promise.all(chunk.map((w) => loadSlice(w.files, read)));
     const predictions = await predictStacked(model, loaded, level, batchSize);
     for (const [k, s] of loaded.entries()) {
       const { caseId } = chunk[k]!;
@@ -188,11 +192,11 @@ async function evaluateSlices(
   return perCase;
 }
 
-async function evaluateVolumeCase(model: SegmentationModel, c: VolumeCasePlan, level: number, figureSlices: Map<string, FigureSlice>, lungSources: Set<string>): Promise<SliceResult[]> {
+async function evaluateVolumeCase(model: SegmentationModel, c: VolumeCasePlan, level: number, figureSlices: Map<string, FigureSlice>, lungSources: Set<string>, read: ReadVolumeOptions): Promise<SliceResult[]> {
   const [{ volume: image }, { volume: referenceVolume }, lung] = await Promise.all([
-    readImage(c.image),
-    readImage(c.reference),
-    c.lungMask ? readImage(c.lungMask) : undefined,
+    readImage(c.image, read),
+    readImage(c.reference, read),
+    c.lungMask ? readImage(c.lungMask, read) : undefined,
   ]);
   for (const [path, v] of [[c.reference, referenceVolume], [c.lungMask, lung?.volume]] as const) {
     if (v && v.dims.some((d, i) => d !== image.dims[i])) {

@@ -7,6 +7,7 @@ import { decode as decodePngBytes } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { CovsegError } from '../util/errors.js';
 import { createVolume } from '../volume/volume.js';
+import { checkVoxelCount, DEFAULT_MAX_VOXELS } from './limits.js';
 import type { ImageMeta, ReadImageResult } from './read.js';
 import { voxelTypeOf } from './voxel-type.js';
 
@@ -74,9 +75,13 @@ export function pngSize(bytes: Uint8Array, file = 'PNG'): RasterSize {
   return { width, height };
 }
 
-/** Decodes a PNG. Indexed (palette) PNGs keep their indices, since label masks are stored that way. */
-export function decodePng(bytes: Uint8Array, file = 'PNG'): RasterImage {
+/**
+ * Decodes a PNG. Indexed (palette) PNGs keep their indices, since label masks are stored
+ * that way. More than `maxVoxels` pixels are refused from the header, before decoding.
+ */
+export function decodePng(bytes: Uint8Array, file = 'PNG', maxVoxels = DEFAULT_MAX_VOXELS): RasterImage {
   const size = pngSize(bytes, file);
+  checkVoxelCount([size.width, size.height, 1], file, maxVoxels);
   let png;
   try {
     png = decodePngBytes(bytes);
@@ -142,12 +147,15 @@ export function jpegSize(bytes: Uint8Array, file = 'JPEG'): RasterSize {
   throw corrupt('JPEG', file, 'no frame header (SOF) before the image data');
 }
 
-/** Decodes a baseline or progressive JPEG to grey (if single channel) or RGB. */
-export function decodeJpeg(bytes: Uint8Array, file = 'JPEG'): RasterImage {
+/** Decodes a baseline or progressive JPEG to RGB; more than `maxVoxels` pixels are refused from the header, before decoding. */
+export function decodeJpeg(bytes: Uint8Array, file = 'JPEG', maxVoxels = DEFAULT_MAX_VOXELS): RasterImage {
   const size = jpegSize(bytes, file);
+  checkVoxelCount([size.width, size.height, 1], file, maxVoxels);
   let img;
   try {
-    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
+    // jpeg-js's own limits, raised to ours (its defaults, 100 MP and 512 MB, would refuse a raised --max-voxels).
+    const mp = Math.ceil(maxVoxels / 1e6);
+    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: mp, maxMemoryUsageInMB: Math.max(1024, 16 * mp) });
   } catch (err) {
     throw corrupt('JPEG', file, decoderMessage(err), err);
   }
@@ -194,10 +202,10 @@ function channelsEqual(img: RasterImage): boolean {
 /**
  * The bytes of a PNG or JPEG file as a one-slice volume with identity geometry (1 mm
  * pixels: an image file carries no geometry) and what the reader noticed; `path` names
- * the file in errors and in the result.
+ * the file in errors and in the result; more than `maxVoxels` pixels are refused before decoding.
  */
-export function decodeRasterSlice(bytes: Uint8Array, path: string, format: 'png' | 'jpeg'): ReadImageResult {
-  const img = format === 'png' ? decodePng(bytes, path) : decodeJpeg(bytes, path);
+export function decodeRasterSlice(bytes: Uint8Array, path: string, format: 'png' | 'jpeg', maxVoxels = DEFAULT_MAX_VOXELS): ReadImageResult {
+  const img = format === 'png' ? decodePng(bytes, path, maxVoxels) : decodeJpeg(bytes, path, maxVoxels);
   const warnings = ['pixel size unknown (PNG/JPEG carry no geometry): spacing 1×1×1 mm assumed'];
   if (img.channels >= 3 && !channelsEqual(img)) warnings.push(`colour image (${img.channels} channels) converted to grey (Rec. 601 luma)`);
   if (img.channels === 2 || img.channels === 4) warnings.push('alpha channel dropped');

@@ -46,6 +46,8 @@ export interface SegmentOptions {
   threads?: number;
   /** Name of the input shown in the report (e.g. an uploaded file's own name). Defaults to the input's absolute path. */
   inputName?: string;
+  /** Most voxels the input may have, checked from its header before decoding. Defaults to DEFAULT_MAX_VOXELS (src/io/limits.ts). */
+  maxVoxels?: number;
   onProgress?: (stage: SegmentStage, done: number, total: number) => void;
 }
 
@@ -77,7 +79,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   }
 
   progress('read', 0, 1);
-  const { volume: ct, meta } = await readImage(input);
+  const { volume: ct, meta } = await readImage(input, options.maxVoxels !== undefined ? { maxVoxels: options.maxVoxels } : {});
   // The checks, models and numbers are segment-volume.ts's, shared with the web page's browser mode.
   const { isHu, huReason, warnings, spacingKnown } = checkInput(ct, meta, { force: options.force });
   progress('read', 1, 1);

@@ -1,6 +1,6 @@
 /** `covseg evaluate`: a model's Dice and friends, case by case, on a database split or a folder of slices. */
 import type { Command } from '../command.js';
-import { choiceFlag, numberFlag, parseFlags } from '../command.js';
+import { choiceFlag, maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { loadSegmentationModel } from '../../infer/segmentation-model.js';
 import { loadDefaultLungModel } from '../../lungs/default-model.js';
@@ -39,6 +39,7 @@ Options:
                          slices unrestricted
   --threshold X          probability cut in (0, 1) (default: the model's own)
   --batch N              slices per ONNX Runtime call (default 8)
+${maxVoxelsHelp(25)}
   --json OUT.json        write every case and slice and the summaries (keys: summary.dice_mean,
                          summary.dice_std, summary.n, splits.<split>, cases[].id, cases[].dice, slices[])
   --markdown OUT.md      write the Table 2 layout: one row per case, then mean ± std,
@@ -59,6 +60,7 @@ export const command: Command = {
       model: { type: 'string' }, db: { type: 'string' }, split: { type: 'string' }, sources: { type: 'string' },
       images: { type: 'string' }, masks: { type: 'string' }, lungs: { type: 'string' }, threshold: { type: 'string' },
       batch: { type: 'string' }, 'lung-model': { type: 'string' }, json: { type: 'string' }, markdown: { type: 'string' }, figures: { type: 'string' }, quiet: { type: 'boolean' },
+      'max-voxels': { type: 'string' },
     });
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (!values.model) throw new UsageError('--model is required');
@@ -69,6 +71,7 @@ export const command: Command = {
     const split = choiceFlag<EvalSplit>('split', values.split, EVAL_SPLITS, 'test');
     const threshold = values.threshold === undefined ? undefined : numberFlag('threshold', values.threshold, 0.5, (n) => n > 0 && n < 1);
     const batchSize = numberFlag('batch', values.batch, 8, (n) => Number.isInteger(n) && n > 0);
+    const maxVoxels = maxVoxelsFlag(values['max-voxels']);
     const quiet = values.quiet ?? false;
     const lungModelName = choiceFlag('lung-model', values['lung-model'], ['default', 'none'] as const, 'default');
 
@@ -79,7 +82,7 @@ export const command: Command = {
         ? await planFolderEvaluation({ images: values.images!, masks: values.masks!, ...(values.lungs ? { lungs: values.lungs } : {}) }, model.spec)
         : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources.split(',') } : {}) });
       for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
-      const run = await evaluateModel(model, plan, { batchSize, quiet, ...(lungModel ? { lungModel } : {}), ...(threshold === undefined ? {} : { threshold }) });
+      const run = await evaluateModel(model, plan, { batchSize, quiet, maxVoxels, ...(lungModel ? { lungModel } : {}), ...(threshold === undefined ? {} : { threshold }) });
       const written = await writeEvaluation(run, {
         ...(values.json ? { json: values.json } : {}),
         ...(values.markdown ? { markdown: values.markdown } : {}),

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { CovsegError, UsageError } from '../../util/errors.js';
 import { ProgressBar } from '../../util/progress.js';
-import { numberFlag, parseFlags, type Command } from '../command.js';
+import { maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags, type Command } from '../command.js';
 import { checkHu, readImage, writeVolume } from '../../io/index.js';
 import { voxelVolumeMl } from '../../volume/volume.js';
 import { saveFigure } from '../../figures/index.js';
@@ -42,6 +42,7 @@ Options:
   --batch N        slices per network call (default 20, as lungmask)
   --threads N      ONNX Runtime threads (default 2)
   --series UID     DICOM folder: read this series (default: the one with most voxels)
+${maxVoxelsHelp(19)}
   --allow-non-hu   go on (with a warning) when INPUT does not look like HU
   --allow-empty    write an empty mask (with a warning) instead of failing when no
                    lung is found
@@ -68,6 +69,7 @@ export const command: Command = {
       force: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       figure: { type: 'string' },
+      'max-voxels': { type: 'string' },
     });
     if (positionals.length !== 2) throw new UsageError(`expected INPUT and OUTPUT, got ${positionals.length} argument(s)`);
     const [input, output] = positionals as [string, string];
@@ -79,9 +81,10 @@ export const command: Command = {
     }
     const batchSize = numberFlag('batch', values.batch, 20, (n) => Number.isInteger(n) && n >= 1);
     const threads = numberFlag('threads', values.threads, 2, (n) => Number.isInteger(n) && n >= 1);
+    const maxVoxels = maxVoxelsFlag(values['max-voxels']);
     if (existsSync(output) && !values.force) throw new CovsegError('output exists; pass --force to overwrite it', { file: output });
 
-    const { volume: ct, meta } = await readImage(input, values.series !== undefined ? { seriesInstanceUid: values.series } : {});
+    const { volume: ct, meta } = await readImage(input, { maxVoxels, ...(values.series !== undefined ? { seriesInstanceUid: values.series } : {}) });
     for (const w of meta.warnings) process.stderr.write(`covseg lungs: warning: ${w}\n`);
     const quiet = values.quiet || process.env['COVSEG_QUIET'] === '1';
     const bar = new ProgressBar({ label: `lungs ${modelName}`, total: ct.dims[2], quiet });

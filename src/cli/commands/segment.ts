@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { choiceFlag, numberFlag, parseFlags } from '../command.js';
+import { choiceFlag, maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { ProgressBar } from '../../util/progress.js';
 import { segmentCase, type SegmentStage } from '../../segment/index.js';
@@ -25,6 +25,7 @@ Options:
   --overwrite             replace an existing output folder
   --viewer-ct             also write the CT as ct.nii.gz (for viewers)
   --threads N             ONNX Runtime threads (default 2)
+${maxVoxelsHelp(26)}
   --quiet                 no progress output
 
 Writes (in DIR), all at once when finished (nothing half-written on failure):
@@ -50,6 +51,7 @@ export const command: Command = {
     const { values, positionals } = parseFlags(argv, {
       out: { type: 'string' }, 'lung-model': { type: 'string' }, 'lung-weights': { type: 'string' }, model: { type: 'string' },
       force: { type: 'boolean' }, overwrite: { type: 'boolean' }, 'viewer-ct': { type: 'boolean' }, threads: { type: 'string' }, quiet: { type: 'boolean' },
+      'max-voxels': { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one INPUT (a CT file, DICOM folder or slice image)');
     if (!values.out) throw new UsageError('--out DIR is required');
@@ -66,6 +68,7 @@ export const command: Command = {
       overwrite: values.overwrite ?? false,
       writeViewerCt: values['viewer-ct'] ?? false,
       threads: numberFlag('threads', values.threads, 2, (n) => Number.isInteger(n) && n > 0),
+      maxVoxels: maxVoxelsFlag(values['max-voxels']),
       onProgress: (stage, done, total) => {
         if (quiet) return;
         if (stage !== current) {

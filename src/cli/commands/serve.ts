@@ -1,6 +1,6 @@
 /** `covseg serve`: the local web viewer and segmentation service. */
 import { UsageError } from '../../util/errors.js';
-import { choiceFlag, numberFlag, parseFlags, type Command } from '../command.js';
+import { choiceFlag, maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags, type Command } from '../command.js';
 import { startServer, type ServeOptions } from '../../web/index.js';
 
 const HELP = `Usage: covseg serve [--port 8080] [--host 127.0.0.1] [options]
@@ -20,6 +20,7 @@ Options:
                        Retry-After (default 4)
   --max-upload-mb N    largest upload; larger ones get HTTP 413 (default 1024)
   --max-unzipped-mb N  most a .zip upload may inflate to (default 4096)
+${maxVoxelsHelp(23)}
   --job-ttl-min N      minutes a finished job's files are kept before removal (default 60)
   --job-timeout-min N  a job running longer is stopped and fails (default 30)
   --work-dir DIR       where job folders go (default: a new temp folder, removed on exit)
@@ -54,6 +55,7 @@ export const command: Command = {
       'lung-weights': { type: 'string' },
       'lesion-model': { type: 'string' },
       examples: { type: 'string' },
+      'max-voxels': { type: 'string' },
       log: { type: 'boolean', default: false },
     });
     if (positionals.length > 0) throw new UsageError(`serve takes no INPUT (got '${positionals[0]}'); upload scans on the page`);
@@ -71,7 +73,7 @@ export const command: Command = {
       jobTimeoutMs: Math.round(numberFlag('job-timeout-min', values['job-timeout-min'], 30, positive) * 60_000),
       workDir: values['work-dir'],
       examplesDir: values.examples,
-      segment: { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'] },
+      segment: { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'], maxVoxels: maxVoxelsFlag(values['max-voxels']) },
       logRequests: values.log,
     };
     const server = await startServer(options);
