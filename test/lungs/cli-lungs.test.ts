@@ -79,7 +79,21 @@ test('covseg lungs on a CT not in HU fails with the reason (exit 1)', async () =
   await writeVolume(windowed, createVolume(Uint8Array.from(ct.data, (v) => Math.max(0, Math.min(255, (v + 1000) / 8))), ct.dims, ct));
   const r = covseg(windowed, join(dir, 'w.nii.gz'), '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /covseg lungs: error: lungmask R231 needs a CT in Hounsfield units: values span 0\.\.\d+, looks like an 8-bit windowed export/);
+  assert.match(r.stderr, /covseg lungs: error: .*windowed\.nii\.gz: the lung model 'r231' needs a CT in Hounsfield units: values span 0\.\.\d+, looks like an 8-bit windowed export/);
+});
+
+test('covseg lungs with the default model on a CT not in HU fails too, and --allow-non-hu goes on with a warning', { skip: !existsSync(DEFAULT_LUNG_MODEL_PATH) && 'models/lung-2d.onnx missing' }, async () => {
+  const ct = referenceCt();
+  const windowed = join(dir, 'windowed-default.nii.gz');
+  await writeVolume(windowed, createVolume(Uint8Array.from(ct.data, (v) => Math.max(0, Math.min(255, (v + 1000) / 8))), ct.dims, ct));
+  const out = join(dir, 'w-default.nii.gz');
+  const r = covseg(windowed, out);
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(r.stderr, /^covseg lungs: error: .*windowed-default\.nii\.gz: the lung model 'default' needs a CT in Hounsfield units: values span 0\.\.\d+/);
+  assert.ok(!existsSync(out), 'nothing written');
+  const lenient = covseg(windowed, out, '--allow-non-hu', '--allow-empty');
+  assert.equal(lenient.status, 0, lenient.stderr);
+  assert.match(lenient.stderr, /warning: .*needs a CT in Hounsfield units/);
 });
 
 test('covseg lungs with weights of the wrong model names the mismatch (exit 1)', () => {

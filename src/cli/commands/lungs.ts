@@ -25,7 +25,8 @@ The default model is covseg's own (bundled, fast on CPU); lungmask's models run 
 lungmask's own pre- and post-processing, so their masks match lungmask's.
 
 INPUT    a CT in Hounsfield units: a NIfTI, NRRD or MetaImage file, or a DICOM
-         folder (the series with the most voxels, or --series)
+         folder (the series with the most voxels, or --series); every model refuses
+         a volume not in HU. The default model also reads PNG/JPEG slices
 OUTPUT   label map file; the extension picks the format: .nii.gz, .nii, .nrrd,
          .seg.nrrd (3D Slicer segments, named), .mha
 
@@ -100,7 +101,7 @@ export const command: Command = {
       },
     });
     try {
-      const labels = await segmenter.segment(ct);
+      const labels = await segmenter.segment(ct, { file: input });
       bar.finish();
       const names: Record<number, string> = {};
       model.classes.forEach((c, i) => { if (i > 0) names[i] = c; });
