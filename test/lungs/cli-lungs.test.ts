@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { decodePng } from '../../src/io/raster.js';
 import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import { tmpdir } from 'node:os';
@@ -51,6 +51,28 @@ test('covseg lungs refuses to overwrite without --force', () => {
   const forced = covseg(ctPath, out, '--weights', fixturePath('r231-tiny.pth'), '--force', '--model', 'r231covidweb');
   assert.equal(forced.status, 0, forced.stderr);
   assert.match(forced.stdout, /\(r231covidweb:r231-tiny\.pth\)/);
+});
+
+test('covseg lungs refuses to write onto its input, even with --force or through a link, and refuses a label map as input', async () => {
+  const out = join(dir, 'lungs.nii.gz');
+  const before = readFileSync(out);
+  const same = covseg(out, out, '--force', '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  assert.equal(same.status, 1);
+  assert.match(same.stderr, /^covseg lungs: error: .*lungs\.nii\.gz: output is the input .*lungs\.nii\.gz; write to another file\n$/);
+  symlinkSync(out, join(dir, 'link.nii.gz'));
+  const linked = covseg(join(dir, 'link.nii.gz'), join(dir, '.', 'lungs.nii.gz'), '--force', '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  assert.equal(linked.status, 1);
+  assert.match(linked.stderr, /output is the input .*link\.nii\.gz/);
+  assert.deepEqual(readFileSync(out), before, 'the input is untouched');
+
+  const other = join(dir, 'from-labels.nii.gz');
+  const labels = covseg(out, other, '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  assert.equal(labels.status, 1);
+  assert.match(labels.stderr, /^covseg lungs: error: .*lungs\.nii\.gz: holds only the values 0, 1, 2: a label map, not a CT; pass --allow-label-map to segment it anyway\n$/);
+  assert.ok(!existsSync(other));
+  const forced = covseg(out, other, '--allow-label-map', '--allow-non-hu', '--allow-empty', '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  assert.equal(forced.status, 0, forced.stderr);
+  assert.match(forced.stderr, /warning: .*lungs\.nii\.gz: holds only the values 0, 1, 2: a label map, not a CT \(--allow-label-map\)/);
 });
 
 test('covseg lungs without --weights says where to download them (exit 2)', () => {
