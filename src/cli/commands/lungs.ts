@@ -2,7 +2,7 @@
 import { CovsegError, UsageError } from '../../util/errors.js';
 import { checkOutputFile } from '../../util/output-target.js';
 import { ProgressBar } from '../../util/progress.js';
-import { numberFlag, parseFlags, type Command } from '../command.js';
+import { numberFlag, parseFlags, threadsFlag, type Command } from '../command.js';
 import { checkHu, readVolume, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
 import { voxelVolumeMl } from '../../volume/volume.js';
 import { labelValues } from '../../volume/labels.js';
@@ -42,7 +42,7 @@ Options:
   --model NAME     one of ${Object.keys(LUNG_MODELS).join(', ')} (default: default)
   --weights PATH   the model's weights file (.pth as released, zip or legacy format)
   --batch N        slices per network call (default 20, as lungmask)
-  --threads N      ONNX Runtime threads (default 2)
+  --threads N      ONNX Runtime threads (default 2; at most the machine's cores)
   --series UID     DICOM folder: read this series (default: the one with most voxels)
   --allow-non-hu   go on (with a warning) when INPUT does not look like HU
   --allow-label-map  go on (with a warning) when INPUT looks like a label map (at most
@@ -83,7 +83,7 @@ export const command: Command = {
       throw new UsageError(`--model ${modelName} needs --weights PATH: ${model.weightsSource}`);
     }
     const batchSize = numberFlag('batch', values.batch, 20, (n) => Number.isInteger(n) && n >= 1);
-    const threads = numberFlag('threads', values.threads, 2, (n) => Number.isInteger(n) && n >= 1);
+    const threads = threadsFlag(values.threads, { fallback: 2, command: 'lungs' });
     await checkOutputFile(output, { force: values.force, what: 'output', extensions: VOLUME_OUTPUT_EXTENSIONS, inputs: [input] });
 
     const ct = await readVolume(input, values.series !== undefined ? { seriesInstanceUid: values.series } : {});
