@@ -209,7 +209,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const queue = new JobQueue({ workers: options.workers, maxQueued: options.maxQueued, jobTimeoutMs: options.jobTimeoutMs });
   const store = new JobStore(workDir, { ttlMs: options.jobTtlMs });
   // removeAdditional off: a request with unknown fields is refused (400), not silently trimmed.
-  const app = Fastify({ logger: options.logRequests ?? false, bodyLimit: 1024 * 1024, ajv: { customOptions: { removeAdditional: false } } });
+  // maxParamLength as long as a URL may be (Node's 16 KiB header limit): the routes answer a malformed
+  // id or name with their 404, where the router's cap of 100 gave a 414 or fell through to the page files.
+  const app = Fastify({
+    logger: options.logRequests ?? false, bodyLimit: 1024 * 1024, maxParamLength: 16 * 1024,
+    ajv: { customOptions: { removeAdditional: false } },
+  });
   const startedAt = Date.now();
 
   await app.register(multipart, {
@@ -259,7 +264,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const body = errorBody(err);
+    const body = errorBody(err, request);
     if (body.statusCode >= 500) request.log.error(err);
     if (body.statusCode >= 500 && !options.logRequests) console.error(`covseg serve: ${request.method} ${request.url}:`, err);
     if (err instanceof QueueFullError) reply.header('retry-after', String(err.retryAfterS));
@@ -268,8 +273,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     void reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    const body: ApiErrorBody = { statusCode: 404, code: 'not-found', message: `no route ${request.method} ${request.url.slice(0, 200)}; the API is under /api (see /api/health)` };
-    void reply.code(404).send(body);
+    void reply.code(404).send(noRoute(request));
   });
 
   const jobJson = (job: Job): JobJson => ({
@@ -492,15 +496,35 @@ function formatBytes(bytes: number): string {
 
 const STATUS_CODES: Record<number, ApiErrorCode> = { 400: 'bad-request', 403: 'forbidden', 404: 'not-found', 409: 'not-ready', 413: 'too-large', 415: 'unsupported-type', 429: 'queue-full' };
 
+/** Whether the URL's path has a '..' segment, plain or percent-encoded. */
+function climbsOut(url: string): boolean {
+  const path = url.split('?')[0]!;
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // Malformed escapes: the raw path is all there is to look at.
+  }
+  return [path, decoded].some((p) => /(^|[/\\])\.\.([/\\]|$)/.test(p));
+}
+
+function noRoute(request: FastifyRequest): ApiErrorBody {
+  return { statusCode: 404, code: 'not-found', message: `no route ${request.method} ${request.url.slice(0, 200)}; the API is under /api (see /api/health)` };
+}
+
 /** The JSON body for any error thrown in a route. */
-function errorBody(err: Error & { statusCode?: number; code?: string }): ApiErrorBody {
+function errorBody(err: Error & { statusCode?: number; code?: string }, request: FastifyRequest): ApiErrorBody {
   if (err instanceof HttpError) return { statusCode: err.statusCode, code: err.code, message: err.message };
   if (err instanceof QueueFullError) return { statusCode: 429, code: 'queue-full', message: err.message };
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return { statusCode: 415, code: 'unsupported-type', message: "this Content-Type is not accepted here: upload scans to /api/jobs as multipart/form-data (field 'file'), and send JSON to /api/samples/jobs" };
   }
-  // @fastify/static's only 403: a page path that climbs out of its folder.
-  if (err.statusCode === 403) return { statusCode: 403, code: 'forbidden', message: "the path climbs out of its folder with '..'; request files by their plain names" };
+  // @fastify/static's 403s: a page path that climbs out of its folder, or one whose spelling it cannot
+  // check (over-long, an alias), which is simply no page of this service.
+  if (err.statusCode === 403) {
+    if (!climbsOut(request.url)) return noRoute(request);
+    return { statusCode: 403, code: 'forbidden', message: "the path climbs out of its folder with '..'; request files by their plain names" };
+  }
   // Fastify's own 4xx (bad JSON, unsupported media type, bad URL encoding) keep their status and message.
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     return { statusCode: err.statusCode, code: STATUS_CODES[err.statusCode] ?? 'bad-request', message: err.message };

@@ -228,6 +228,16 @@ test('unknown jobs, forged ids and traversal in download names: 404 or 409, neve
   }
 });
 
+test('over-long job ids and page paths are a 404, not a traversal 403', async () => {
+  const long = 'a'.repeat(5000);
+  expectError('5000-character job id', await call(`/api/jobs/${long}`), 404, 'not-found', /^no job 'a{64}': the id is wrong/);
+  expectError('DELETE a 5000-character job id', await call(`/api/jobs/${long}`, { method: 'DELETE' }), 404, 'not-found', /^no job 'a{64}'/);
+  expectError('file of a 5000-character job id', await call(`/api/jobs/${long}/files/report.json`), 404, 'not-found', /^no job 'a{64}'/);
+  expectError('5000-character file name', await call(`/api/jobs/0123456789abcdef0123456789abcdef/files/${long}`), 404, 'not-found', /^no job '0123456789abcdef0123456789abcdef'/);
+  expectError('5000-character page path', await call(`/${long}.html`), 404, 'not-found', /^no route GET \/a{100}/);
+  await noJobsLeft();
+});
+
 test('bad query values, unknown routes and forged Host headers', async () => {
   expectError('force=maybe', await upload('a.png', new Uint8Array(10), '?force=maybe'), 400, 'bad-request', /force=maybe: use force=1 or force=0/);
   expectError('unknown route', await call('/api/nothing'), 404, 'not-found', /no route GET \/api\/nothing/);
