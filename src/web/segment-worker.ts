@@ -1,6 +1,6 @@
 /**
  * Worker-process entry for the web job queue: runs segmentCase for one task at a time
- * and streams its progress back, so the HTTP thread never blocks on inference. The
+ * and streams its progress back, so the HTTP server never blocks on inference. The
  * default models stay loaded between jobs (reloaded when their file changes), which
  * saves every job after the first the ONNX session start-up.
  */

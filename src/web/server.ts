@@ -2,7 +2,7 @@
  * `covseg serve`: the local web service. Fastify serves the page (NiiVue, self-hosted
  * from node_modules) and a JSON API: upload a CT, follow its job, download its outputs.
  * Uploads stream to disk under a byte limit, are identified by content, and become jobs
- * in a bounded worker-thread queue, so the HTTP thread stays responsive while models run.
+ * in a bounded queue of worker processes, so the HTTP server stays responsive while models run.
  *
  * API (every error is JSON: {@link ApiErrorBody}):
  * - `GET  /api/health`: liveness and queue figures;
@@ -36,7 +36,7 @@ const PROJECT_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)
  * The models the page's browser mode downloads: the files lungs/default-model.ts and
  * segment/segment-case.ts name (DEFAULT_LUNG_MODEL_PATH, DEFAULT_LESION_MODEL_PATH; a
  * test checks they agree). Not imported from there: those modules load onnxruntime-node,
- * which the HTTP thread has no use for.
+ * which the HTTP server's process has no use for.
  */
 export const BROWSER_LUNG_MODEL_PATH = join(PROJECT_ROOT, 'models/lung-2d.onnx');
 export const BROWSER_LESION_MODEL_PATH = join(PROJECT_ROOT, 'models/lesion-2d.onnx');
@@ -59,7 +59,7 @@ export interface ServeOptions {
   maxZipEntries?: number;
   /** Most bytes an uploaded zip may inflate to. Defaults to 4 GiB. */
   maxUnzippedBytes?: number;
-  /** Worker threads running jobs: 1 or 2. Defaults to 1 (ONNX Runtime uses both cores within a job). */
+  /** Worker processes running jobs: 1 or 2. Defaults to 1 (ONNX Runtime uses both cores within a job). */
   workers?: number;
   /** Jobs that may wait for a worker before uploads get 429. Defaults to 4. */
   maxQueued?: number;
