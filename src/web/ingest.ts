@@ -9,6 +9,7 @@ import { detectFormat, isDicom, type ImageFormat } from '../io/index.js';
 import { itkExtension } from '../io/format.js';
 import { CovsegError } from '../util/errors.js';
 import { HttpError } from './http-error.js';
+import { namedAsUploaded } from './user-message.js';
 import { extractZip, isZip, UnsafeZipError, type ExtractZipOptions } from './zip.js';
 
 export interface PrepareInputOptions extends ExtractZipOptions {
@@ -35,11 +36,6 @@ async function head(path: string, length: number): Promise<Uint8Array> {
   }
 }
 
-/** `err`'s message with the server-side path replaced by the user's file name. */
-function userMessage(err: Error, path: string, displayName: string): string {
-  return err.message.split(path).join(displayName);
-}
-
 /**
  * Prepares the upload at `uploadPath` (inside `jobDir`) as a pipeline input in `jobDir`:
  * a zip is extracted safely into `input/` (one image file in it is used as is, otherwise
@@ -55,7 +51,7 @@ export async function prepareInput(uploadPath: string, jobDir: string, options: 
   try {
     detected = await detectFormat(uploadPath);
   } catch (err) {
-    if (err instanceof CovsegError) throw new HttpError(415, 'unsupported-type', `${userMessage(err, uploadPath, displayName)}, or a .zip of a DICOM series`, { cause: err });
+    if (err instanceof CovsegError) throw new HttpError(415, 'unsupported-type', `${namedAsUploaded(err.message, uploadPath, displayName)}, or a .zip of a DICOM series`, { cause: err });
     throw err;
   }
   const input = join(jobDir, `input${itkExtension(detected)}`);
@@ -70,7 +66,7 @@ async function prepareZip(zipPath: string, jobDir: string, displayName: string, 
     ({ files } = await extractZip(zipPath, folder, options));
   } catch (err) {
     if (!(err instanceof UnsafeZipError)) throw err;
-    const message = userMessage(err, zipPath, displayName);
+    const message = namedAsUploaded(err.message, zipPath, displayName);
     if (err.reason === 'too-large' || err.reason === 'too-many-entries') throw new HttpError(413, 'too-large', message, { cause: err });
     throw new HttpError(400, 'unsafe-archive', message, { cause: err });
   } finally {
