@@ -212,7 +212,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   // maxParamLength as long as a URL may be (Node's 16 KiB header limit): the routes answer a malformed
   // id or name with their 404, where the router's cap of 100 gave a 414 or fell through to the page files.
   const app = Fastify({
-    logger: options.logRequests ?? false, bodyLimit: 1024 * 1024, maxParamLength: 16 * 1024,
+    logger: options.logRequests ?? false, bodyLimit: 1024 * 1024, routerOptions: { maxParamLength: 16 * 1024 },
     ajv: { customOptions: { removeAdditional: false } },
   });
   const startedAt = Date.now();
