@@ -24,6 +24,7 @@ import { CovsegError } from '../util/errors.js';
 import { LEFT_LUNG, LESION, RIGHT_LUNG, type Rgb } from '../figures/colors.js';
 import { HttpError, type ApiErrorBody, type ApiErrorCode } from './http-error.js';
 import { prepareInput } from './ingest.js';
+import { DiskBudget, formatBytes } from './disk-budget.js';
 import { JobQueue, QueueFullError, type Reservation, type SegmentJobOptions } from './job-queue.js';
 import { JobStore, jobProgress, type Job, type OutputKind } from './job-store.js';
 import { findSample, listSamples } from './samples.js';
@@ -57,8 +58,10 @@ export interface ServeOptions {
   maxUploadBytes?: number;
   /** Most entries an uploaded zip may hold. Defaults to 10,000. */
   maxZipEntries?: number;
-  /** Most bytes an uploaded zip may inflate to. Defaults to 4 GiB. */
+  /** Most bytes an uploaded zip may inflate to (one job). Defaults to 2 GiB. */
   maxUnzippedBytes?: number;
+  /** Most bytes all live jobs may hold on disk together (uploads, unzipped inputs, outputs); beyond it uploads get 413. Defaults to 8 GiB. */
+  diskBudgetBytes?: number;
   /** Worker processes running jobs: 1 or 2. Defaults to 1 (ONNX Runtime uses both cores within a job). */
   workers?: number;
   /** Jobs that may wait for a worker before uploads get 429. Defaults to 4. */
@@ -205,9 +208,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const ownWorkDir = options.workDir === undefined;
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'covseg-serve-')));
   await mkdir(workDir, { recursive: true });
-  const zipLimits = { maxEntries: options.maxZipEntries ?? 10_000, maxUncompressedBytes: options.maxUnzippedBytes ?? 4 * 1024 ** 3 };
+  const zipLimits = { maxEntries: options.maxZipEntries ?? 10_000, maxUncompressedBytes: options.maxUnzippedBytes ?? 2 * 1024 ** 3 };
+  const disk = new DiskBudget(options.diskBudgetBytes ?? 8 * 1024 ** 3);
   const queue = new JobQueue({ workers: options.workers, maxQueued: options.maxQueued, jobTimeoutMs: options.jobTimeoutMs });
-  const store = new JobStore(workDir, { ttlMs: options.jobTtlMs });
+  const store = new JobStore(workDir, { ttlMs: options.jobTtlMs, disk });
   // removeAdditional off: a request with unknown fields is refused (400), not silently trimmed.
   // maxParamLength as long as a URL may be (Node's 16 KiB header limit): the routes answer a malformed
   // id or name with their 404, where the router's cap of 100 gave a 414 or fell through to the page files.
@@ -333,7 +337,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     return reply.send(createReadStream(path));
   });
 
-  app.get('/api/health', async () => ({ ok: true, uptimeS: Math.round((Date.now() - startedAt) / 1000), queue: queue.stats(), jobs: store.list().length }));
+  app.get('/api/health', async () => ({
+    ok: true, uptimeS: Math.round((Date.now() - startedAt) / 1000), queue: queue.stats(), jobs: store.list().length,
+    disk: { usedBytes: disk.usedBytes, budgetBytes: disk.limitBytes },
+  }));
 
   app.get('/api/samples', async () => {
     const samples = await listSamples(examplesDir);
@@ -361,6 +368,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const force = forceFlag(request.query);
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxUploadBytes + MULTIPART_SLACK) throw tooLarge(maxUploadBytes);
+    // Refused before the body is read when it cannot fit; the count as it streams is what holds the budget.
+    if (Number.isFinite(declared) && declared > disk.freeBytes + MULTIPART_SLACK) throw disk.refusal(`the upload (${formatBytes(declared)}) is larger than`);
     if (!request.isMultipart()) {
       throw new HttpError(415, 'unsupported-type', `send the scan as multipart/form-data with one file field named 'file' (got Content-Type '${String(request.headers['content-type'] ?? 'none').slice(0, 80)}')`);
     }
@@ -380,13 +389,14 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       job = await store.create(displayName(part.filename));
       const uploadPath = join(job.dir, 'upload');
       try {
-        await pipeline(part.file, createWriteStream(uploadPath));
+        // Every chunk is counted in the disk budget before it is written.
+        await pipeline(part.file, job.disk.meter('the upload is larger than'), createWriteStream(uploadPath));
         if (part.file.truncated) throw tooLarge(maxUploadBytes);
         if (!(await parts.next()).done) throw new HttpError(400, 'bad-request', ONE_FILE);
       } catch (err) {
         throw multipartError(err, maxUploadBytes);
       }
-      const prepared = await prepareInput(uploadPath, job.dir, { ...zipLimits, displayName: job.inputName });
+      const prepared = await prepareInput(uploadPath, job.dir, { ...zipLimits, displayName: job.inputName, disk: job.disk });
       launch(job, prepared.input, reservation, force);
       return reply.code(202).send(jobJson(job));
     } catch (err) {
@@ -488,10 +498,6 @@ function multipartError(err: unknown, maxUploadBytes: number): Error {
   if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(maxUploadBytes);
   if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return new HttpError(400, 'bad-request', ONE_FILE);
   return new HttpError(400, 'bad-request', `the multipart upload is malformed (${(err as Error).message}); send the scan as multipart/form-data with one file field named 'file'`, { cause: err });
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 1024 ** 2 ? `${Math.round((bytes / 1024 ** 2) * 10) / 10} MiB` : `${bytes} bytes`;
 }
 
 const STATUS_CODES: Record<number, ApiErrorCode> = { 400: 'bad-request', 403: 'forbidden', 404: 'not-found', 409: 'not-ready', 413: 'too-large', 415: 'unsupported-type', 429: 'queue-full' };

@@ -19,6 +19,12 @@ export interface ExtractZipOptions {
   maxEntries?: number;
   /** Most bytes all entries may inflate to, together. Defaults to 2 GiB. */
   maxUncompressedBytes?: number;
+  /**
+   * Called with the bytes the entries declare, once the central directory is checked and
+   * before anything is written; throwing refuses the archive. The inflated bytes never pass
+   * the declared ones: an entry inflating past its header's size is stopped.
+   */
+  beforeWrite?: (declaredBytes: number) => void;
 }
 
 export interface ExtractZipResult {
@@ -164,7 +170,7 @@ function readCentralDirectory(buf: Buffer, count: number, file: string, maxBytes
       seen.add(key);
       declared += uncompressedSize;
       if (declared > maxBytes) {
-        throw new UnsafeZipError('too-large', `the entries inflate to more than ${maxBytes} bytes (the server's limit); upload fewer slices at a time`, file);
+        throw new UnsafeZipError('too-large', `the entries inflate to more than ${maxBytes} bytes, the limit for one job (covseg serve --max-unzipped-mb); upload fewer slices at a time`, file);
       }
     }
     entries.push({ name, segments, directory, method, crc, compressedSize, uncompressedSize, localHeaderOffset });
@@ -212,6 +218,7 @@ export async function extractZip(zipPath: string, destDir: string, options: Extr
     if (centralOffset + centralSize > size) throw new UnsafeZipError('corrupt', 'the central directory lies past the end of the file; the upload is truncated', zipPath);
     const central = await readAt(fh, centralOffset, centralSize);
     const entries = readCentralDirectory(central, entriesTotal, zipPath, maxBytes);
+    options.beforeWrite?.(entries.reduce((sum, e) => sum + (e.directory ? 0 : e.uncompressedSize), 0));
 
     await mkdir(root, { recursive: true });
     const files: string[] = [];

@@ -98,6 +98,17 @@ test('extractZip: nested folders, stored and deflated entries, bytes and CRCs in
   });
 });
 
+test('extractZip: beforeWrite gets the declared total before anything is written; throwing refuses the archive', async () => {
+  await withDir(async (dir) => {
+    await writeFile(join(dir, 'in.zip'), zipSync({ 'a/': {}, 'a/1.dcm': [new Uint8Array(70_000), { level: 9 }], 'b.dcm': enc('12345') }));
+    const seen: number[] = [];
+    const refused = extractZip(join(dir, 'in.zip'), join(dir, 'out'), { beforeWrite: (bytes) => { seen.push(bytes); throw new Error('no room'); } });
+    await assert.rejects(refused, /^Error: no room$/);
+    assert.deepEqual(seen, [70_005]);
+    assert.equal(existsSync(join(dir, 'out')), false, 'nothing was written');
+  });
+});
+
 /** An archive that must be refused, the reason and message expected, and the limits to use. */
 interface RefusalCase {
   what: string;
