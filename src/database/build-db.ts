@@ -10,7 +10,6 @@
  * whose files are all there is skipped; files are written under temp names and renamed;
  * the manifest is written last, so a killed build loses at most the cases in flight.
  */
-import { availableParallelism } from 'node:os';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -32,7 +31,7 @@ import {
 import { HIGH_PERCENTILE, LOW_PERCENTILE, SLICE_SIZE, TARGET_DIMS, TARGET_SPACING_MM } from '../preprocess/index.js';
 import { FileHasher, hashJson } from './checksum.js';
 import { overviewPages } from './figures.js';
-import { CasePool } from './pool.js';
+import { CasePool, boundWorkers, defaultWorkers } from './pool.js';
 import type { CaseJob, JobOutcome } from './jobs.js';
 import type { LungSegmenter } from './lung-segmenter.js';
 import { ENCODING_NOTES, MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, parseCaseRecord, type CaseRecord, type LungMaskSource, type Manifest } from './manifest.js';
@@ -79,7 +78,10 @@ export interface BuildDatabaseOptions {
   figureCases?: readonly string[];
   /** Write the overview mosaics. Defaults to true. */
   overview?: boolean;
-  /** Worker threads; 0 runs everything in this thread. Defaults to min(2, available cores). */
+  /**
+   * Worker threads; 0 runs everything in this thread. Defaults to min(2, available cores);
+   * lowered to the cores (os.availableParallelism()) and to the jobs to run, with a warning.
+   */
   workers?: number;
   /** 2D-only cases per worker message. Defaults to 50. */
   sliceBatch?: number;
@@ -87,6 +89,8 @@ export interface BuildDatabaseOptions {
   quiet?: boolean;
   /** Where the progress bar draws. Defaults to process.stderr. */
   stream?: NodeJS.WriteStream;
+  /** Told each warning as it arises (they are also in the summary). Defaults to none. */
+  onWarning?: (message: string) => void;
 }
 
 interface Entry {
@@ -182,7 +186,7 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
   const seed = options.seed ?? 42;
   const overlap = options.overlap ?? 'warn';
   const segmenter = options.lungSegmenter;
-  const workers = options.workers ?? Math.min(2, availableParallelism());
+  const requestedWorkers = options.workers ?? defaultWorkers();
 
   // 1. Scan sources in the canonical order, whatever order they were given in.
   const seen = new Set<string>();
@@ -266,7 +270,6 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
   const failures = new Map<string, CaseFailure>();
   const builtIds = new Set<string>();
   const progress = new ProgressBar({ label: 'build-db', total: toBuild.length, quiet: options.quiet ?? (process.env['COVSEG_QUIET'] === '1'), ...(options.stream ? { stream: options.stream } : {}) });
-  const pool = new CasePool(workers);
   const finish = async (entry: Entry, outcome: JobOutcome, lungMaskSource: LungMaskSource | undefined) => {
     const old = previous.get(entry.caseId);
     if (!outcome.ok) {
@@ -371,6 +374,13 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
   const sourceNames = specs.map((s) => s.name);
   const warnings = overlapWarnings(sourceNames);
   const figures: string[] = [];
+  const bound = boundWorkers(requestedWorkers, volumeTasks.length + sliceTasks.length);
+  const workers = bound.workers;
+  if (bound.warning) {
+    warnings.push(bound.warning);
+    options.onWarning?.(bound.warning);
+  }
+  const pool = new CasePool(workers);
   try {
     // One more task in flight than workers: the next case is read (or segmented) while the workers are busy.
     await runLimited([...volumeTasks, ...sliceTasks], Math.max(1, workers) + 1);

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePng, readVolume } from '../../src/io/index.js';
 import { createVolume, type LabelMap, type Vec3, type Volume } from '../../src/volume/volume.js';
@@ -16,6 +16,7 @@ import {
   type LungSegmenter,
   type SourceSpec,
 } from '../../src/database/index.js';
+import { boundWorkers } from '../../src/database/pool.js';
 import { MEDSEG9_GEOMETRY, writeMedseg100Layout, writeMedseg9Layout, writeMosmedLayout, writeNifti, writeZenodoLayout } from '../helpers/synthetic-datasets.js';
 
 const DIMS: Vec3 = [24, 24, 8];
@@ -267,4 +268,20 @@ test('loadManifest names a missing or mistyped key', async () => {
   await writeFile(file, JSON.stringify(json));
   await assert.rejects(loadManifest(file), /key 'options\.seed' should be number, got string/);
   await assert.rejects(loadManifest(join(root, 'no-db')), /no-db\/manifest\.json: cannot read the database manifest: ENOENT/);
+});
+
+test('build-db --workers is bounded by the cores and the jobs, with a warning', async () => {
+  assert.deepEqual(boundWorkers(0, 10, 2), { workers: 0 });
+  assert.deepEqual(boundWorkers(2, 10, 2), { workers: 2 });
+  assert.deepEqual(boundWorkers(1000, 10, 2), { workers: 2, warning: '--workers 1000 lowered to 2: this machine has 2 cores (more threads than cores or jobs only cost memory)' });
+  assert.deepEqual(boundWorkers(8, 3, 16), { workers: 3, warning: '--workers 8 lowered to 3: there are 3 jobs to run (more threads than cores or jobs only cost memory)' });
+  assert.equal(boundWorkers(4, 0, 16).workers, 1, 'one worker left to draw the pages when every case is skipped');
+  const told: string[] = [];
+  const summary = await buildDatabase({ sources: [{ name: 'medseg9', root: join(root, 'medseg9') }], out: join(root, 'db-workers') }, { ...FAST, overview: false, workers: 40, onWarning: (m) => told.push(m) });
+  const expected = Math.min(3, availableParallelism());
+  assert.equal(summary.workers, expected, 'three cases: never more than three threads, nor more than the cores');
+  assert.equal(summary.totals.built, 3);
+  assert.equal(told.length, 1);
+  assert.match(told[0]!, new RegExp(`^--workers 40 lowered to ${expected}: `));
+  assert.ok(summary.warnings.includes(told[0]!), 'the warning is in the summary too');
 });

@@ -4,6 +4,7 @@ import { UsageError } from '../../util/errors.js';
 import { choiceFlag, numberFlag, parseFlags, type Command } from '../command.js';
 import { SOURCE_NAMES, type SourceName } from '../../datasets/index.js';
 import { buildDatabase, formatSummary, type LungSegmenter, type SourceSpec } from '../../database/index.js';
+import { defaultWorkers } from '../../database/pool.js';
 
 /**
  * Opens the `--lung-model` for cases published without a lung mask: any model of the lung
@@ -58,7 +59,9 @@ Options:
                          (see 'covseg lungs --help': default, r231, …); without it their
                          lung mask is recorded as missing
   --lung-weights PATH    weights file for --lung-model (r231 needs lungmask's .pth)
-  --workers N            worker threads (default ${Math.min(2, availableParallelism())}; 0 = none)
+  --workers N            worker threads (default ${defaultWorkers()}; 0 = none); at most this
+                         machine's cores (${availableParallelism()}) and the cases to build: more is
+                         lowered, with a warning
   --json                 print the summary as JSON
   --quiet                no progress bar
 
@@ -106,8 +109,9 @@ export const command: Command = {
       overlap: choiceFlag('overlap', values.overlap, ['warn', 'merge'] as const, 'warn'),
       figureCases: values['figure-case'] ?? [],
       overview: !values['no-overview'],
-      workers: numberFlag('workers', values.workers, Math.min(2, availableParallelism()), (n) => Number.isInteger(n) && n >= 0),
+      workers: numberFlag('workers', values.workers, defaultWorkers(), (n) => Number.isInteger(n) && n >= 0),
       quiet: values.quiet,
+      onWarning: (m: string) => process.stderr.write(`covseg build-db: warning: ${m}\n`),
     };
     if (values['lung-model'] !== undefined) lungSegmenter = await openLungSegmenter(values['lung-model'], values['lung-weights']);
     const summary = await buildDatabase(
