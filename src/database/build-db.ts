@@ -14,6 +14,7 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
+import { checkOutputDir, explainIoErrors } from '../util/output-target.js';
 import { ProgressBar } from '../util/progress.js';
 import type { Vec3 } from '../volume/volume.js';
 import {
@@ -222,7 +223,12 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
     }
   }
 
-  for (const dir of [DIR_3D, DIR_2D_IMAGES, DIR_2D_LESIONS, DIR_2D_LUNGS, DIR_CASES, DIR_FIGURES]) await mkdir(join(out, dir), { recursive: true });
+  // The database folder before the hashing and the cases: a file there, or a read-only or
+  // full disk, is one line now rather than a stack trace (or a failure per case) later.
+  await checkOutputDir(out, '--out');
+  for (const dir of [DIR_3D, DIR_2D_IMAGES, DIR_2D_LESIONS, DIR_2D_LUNGS, DIR_CASES, DIR_FIGURES]) {
+    await explainIoErrors(join(out, dir), () => mkdir(join(out, dir), { recursive: true }));
+  }
 
   // 3. Previous records: stale ones (case ids no longer in the build) are removed with their files.
   const recordsDir = join(out, DIR_CASES);

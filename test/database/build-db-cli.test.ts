@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { command, parseSources } from '../../src/cli/commands/build-db.js';
@@ -45,6 +45,30 @@ test('covseg build-db runs end to end from flags', async () => {
     assert.equal(manifest.options.seed, 7);
   } finally {
     process.stdout.write = write;
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('build-db --out that is a file, under a file or read-only: one-line error before any case', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'covseg-cli-out-'));
+  try {
+    await writeMedseg100Layout(join(root, 'm'), { size: 24, slices: 2 });
+    const file = join(root, 'db.txt');
+    await writeFile(file, 'not a folder');
+    const run = (out: string) => command.run(['--source', `medseg100=${join(root, 'm')}`, '--out', out, '--workers', '0', '--quiet']);
+    const oneLine = (pattern: RegExp) => (err: Error) => err.name === 'CovsegError' && pattern.test(err.message) && !err.message.includes('\n');
+    await assert.rejects(run(file), oneLine(new RegExp(`^${file}: --out is a file, not a folder$`)));
+    await assert.rejects(run(join(file, 'db')), oneLine(new RegExp(`^${file}/db: a part of the path is a file, not a folder \\(ENOTDIR`)));
+    assert.equal(await readFile(file, 'utf8'), 'not a folder', 'untouched');
+    if (process.getuid?.() !== 0) {
+      const ro = join(root, 'ro');
+      await mkdir(ro);
+      await chmod(ro, 0o555);
+      await assert.rejects(run(ro), oneLine(new RegExp(`^${ro}: permission denied \\(EACCES`)));
+      assert.deepEqual(await readdir(ro), []);
+      await chmod(ro, 0o755);
+    }
+  } finally {
     await rm(root, { recursive: true, force: true });
   }
 });
