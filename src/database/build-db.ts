@@ -314,9 +314,15 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
         buildMs: Math.round(built.buildMs),
       };
       if (old) await removeOutputs(out, old, new Set(outputsOf(record)));
-      await writeFileAtomic(join(recordsDir, `${entry.caseId}.json`), JSON.stringify(record, null, 1));
-      current.set(entry.caseId, record);
-      builtIds.add(entry.caseId);
+      const recordFile = join(recordsDir, `${entry.caseId}.json`);
+      try {
+        await explainIoErrors(recordFile, () => writeFileAtomic(recordFile, JSON.stringify(record, null, 1)));
+        current.set(entry.caseId, record);
+        builtIds.add(entry.caseId);
+      } catch (err) {
+        // Without its record the case is not in the database (and is built again next time).
+        failures.set(entry.caseId, { caseId: entry.caseId, originalId: entry.ref.originalId, error: (err as Error).message });
+      }
     }
     progress.tick(1, entry.caseId);
   };
@@ -435,13 +441,13 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
     cases: records,
   };
   const splits = makeSplits(records.map((r) => ({ caseId: r.caseId, source: r.source, patientGroup: r.patientGroup })), { seed, overlap });
-  await writeFileAtomic(join(out, SPLITS_FILE), JSON.stringify(splits, null, 1));
+  await explainIoErrors(join(out, SPLITS_FILE), () => writeFileAtomic(join(out, SPLITS_FILE), JSON.stringify(splits, null, 1)));
 
   const missingLung = records.filter((r) => r.lungMaskSource === 'missing' && r.kind === 'volume').length;
   if (missingLung > 0) {
     warnings.push(`${missingLung} 3D case${missingLung === 1 ? ' has' : 's have'} no lung mask (lungMaskSource "missing", no lung files): pass a lung model (--lung-model) to segment them`);
   }
-  await writeFileAtomic(join(out, MANIFEST_FILE), JSON.stringify(manifest, null, 1));
+  await explainIoErrors(join(out, MANIFEST_FILE), () => writeFileAtomic(join(out, MANIFEST_FILE), JSON.stringify(manifest, null, 1)));
 
   const sources: SourceSummary[] = scans.map((scan) => {
     const ids = entries.filter((e) => e.ref.source === scan.source).map((e) => e.caseId);
@@ -479,6 +485,6 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
     figures,
     warnings,
   };
-  await writeFileAtomic(join(out, SUMMARY_FILE), JSON.stringify(summary, null, 1));
+  await explainIoErrors(join(out, SUMMARY_FILE), () => writeFileAtomic(join(out, SUMMARY_FILE), JSON.stringify(summary, null, 1)));
   return summary;
 }

@@ -1,6 +1,6 @@
 /** `covseg build-db`: the 3D and 2D training databases from the public COVID-19 CT sources. */
 import { availableParallelism } from 'node:os';
-import { UsageError } from '../../util/errors.js';
+import { CovsegError, UsageError } from '../../util/errors.js';
 import { choiceFlag, numberFlag, parseFlags, type Command } from '../command.js';
 import { SOURCE_NAMES, type SourceName } from '../../datasets/index.js';
 import { buildDatabase, formatSummary, type LungSegmenter, type SourceSpec } from '../../database/index.js';
@@ -65,7 +65,8 @@ Options:
   --json                 print the summary as JSON
   --quiet                no progress bar
 
-Exit codes: 0 ok (also when some cases failed: see the summary), 1 error, 2 bad usage.`;
+Exit codes: 0 ok (also when some cases failed: see the summary), 1 error or every
+case to build failed (e.g. a full disk), 2 bad usage.`;
 
 /** Parses `NAME=PATH` source flags, naming the bad one. */
 export function parseSources(values: readonly string[]): SourceSpec[] {
@@ -119,5 +120,10 @@ export const command: Command = {
       { ...options, ...(lungSegmenter ? { lungSegmenter } : {}) },
     ).finally(() => lungSegmenter?.release?.());
     process.stdout.write((values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)) + '\n');
+    const { built, failed } = summary.totals;
+    if (failed > 0 && built === 0) {
+      const first = summary.sources.flatMap((s) => s.failures)[0]!;
+      throw new CovsegError(`no case was built: all ${failed} case${failed === 1 ? '' : 's'} to build failed (first, ${first.caseId}: ${first.error})`);
+    }
   },
 };
