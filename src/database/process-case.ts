@@ -13,8 +13,9 @@ import { preprocessCase, preprocessSlice, toGreyBytes, toMaskBytes } from '../pr
 import type { Vec3, Volume } from '../volume/volume.js';
 import { geometryOf } from '../volume/volume.js';
 import { explainIoErrors } from '../util/output-target.js';
+import { digestFile, type FileDigest } from './checksum.js';
 import { preprocessingFigure } from './figures.js';
-import type { CaseRecord, Slice2dRecord } from './manifest.js';
+import { caseOutputs, type CaseRecord, type Slice2dRecord } from './manifest.js';
 
 /** The build options a worker needs. */
 export interface JobSettings {
@@ -31,7 +32,7 @@ export interface JobSettings {
 export type BuiltOutputs = Pick<
   CaseRecord,
   'original' | 'isHu' | 'huReason' | 'lungSides' | 'lesionVoxels' | 'lungVoxels' | 'crop' | 'normalization' | 'slices2d' | 'warnings' | 'buildMs'
-> & { files3d?: CaseRecord['files3d']; resizeScale?: number; figure?: string; timingsMs: Record<string, number> };
+> & { files3d?: CaseRecord['files3d']; outputs: Record<string, FileDigest>; resizeScale?: number; figure?: string; timingsMs: Record<string, number> };
 
 export const DIR_3D = '3d';
 export const DIR_2D_IMAGES = join('2d', 'images');
@@ -43,6 +44,13 @@ export const DIR_CASES = 'cases';
 /** Relative path of a figure for `caseId`. */
 export function figurePath(caseId: string): string {
   return join(DIR_FIGURES, `preprocessing-${caseId}.png`);
+}
+
+/** Size and sha256 of each output, read back from the disk: what a rebuild checks them against. */
+async function digestOutputs(out: string, record: Pick<CaseRecord, 'files3d' | 'slices2d'>): Promise<Record<string, FileDigest>> {
+  const digests: Record<string, FileDigest> = {};
+  for (const f of caseOutputs(record)) digests[f] = await explainIoErrors(join(out, f), () => digestFile(join(out, f)));
+  return digests;
 }
 
 async function writeSlice2d(out: string, name: string, width: number, height: number, image: Uint8Array, lesion: Uint8Array, lung: Uint8Array | undefined, z: number): Promise<Slice2dRecord> {
@@ -99,6 +107,8 @@ export async function buildVolumeCase(caseId: string, loaded: LoadedCase, settin
     slices2d.push(await writeSlice2d(settings.out, name, nx, ny, toGreyBytes(prep.image.data.subarray(z * n, (z + 1) * n)), toMaskBytes(lesionSlice), lung, z));
   }
   const t3 = performance.now();
+  const outputs = await digestOutputs(settings.out, { files3d, slices2d });
+  const t4 = performance.now();
   const built: BuiltOutputs = {
     original: geometryOf(loaded.ct),
     isHu: loaded.isHu,
@@ -110,9 +120,10 @@ export async function buildVolumeCase(caseId: string, loaded: LoadedCase, settin
     normalization: { lowValue: prep.stats.lowValue, highValue: prep.stats.highValue, padValue: prep.stats.padValue },
     files3d,
     slices2d,
+    outputs,
     warnings: [...loaded.warnings],
     buildMs: 0,
-    timingsMs: { ...prep.stats.timingsMs, preprocess: t1 - t0, write3d: t2 - t1, write2d: t3 - t2 },
+    timingsMs: { ...prep.stats.timingsMs, preprocess: t1 - t0, write3d: t2 - t1, write2d: t3 - t2, digest: t4 - t3 },
   };
   const originalLesion = countNonzero(loaded.lesionMask.data);
   if (originalLesion > 0 && built.lesionVoxels === 0) built.warnings.push(`no lesion voxel survives resampling and cropping (lesion smaller than a ${settings.spacingMm.join('×')} mm voxel, or outside the ${settings.dims.join('×')} crop): the case has no 2D slices`);
@@ -139,6 +150,7 @@ export async function buildSliceCase(caseId: string, loaded: LoadedCase, setting
   } else {
     warnings.push('no lesion after harmonisation (e.g. only pleural effusion): not in the 2D database');
   }
+  const outputs = await digestOutputs(settings.out, { slices2d });
   const buildMs = performance.now() - t0;
   return {
     original: geometryOf(loaded.ct),
@@ -151,6 +163,7 @@ export async function buildSliceCase(caseId: string, loaded: LoadedCase, setting
     resizeScale: prep.scale,
     normalization: { lowValue: prep.lowValue, highValue: prep.highValue, padValue: prep.lowValue },
     slices2d,
+    outputs,
     warnings,
     buildMs,
     timingsMs: { total: buildMs },

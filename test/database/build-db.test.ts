@@ -285,3 +285,45 @@ test('build-db --workers is bounded by the cores and the jobs, with a warning', 
   assert.match(told[0]!, new RegExp(`^--workers 40 lowered to ${expected}: `));
   assert.ok(summary.warnings.includes(told[0]!), 'the warning is in the summary too');
 });
+
+test('build-db: a rebuild checks every output against the size and sha256 in its record; a damaged case is rebuilt whole', async () => {
+  const out = join(root, 'db-verify');
+  const medseg9 = [{ name: 'medseg9' as const, root: join(root, 'medseg9') }];
+  await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false });
+  const before = new Map((await loadManifest(out)).cases.map((c) => [c.caseId, c]));
+  const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+  for (const c of before.values()) {
+    const files = [...Object.values(c.files3d!), ...c.slices2d.flatMap((s) => [s.image, s.lesion, ...(s.lung ? [s.lung] : [])])];
+    assert.deepEqual(Object.keys(c.outputs!).sort(), files.sort(), `${c.caseId}: every output has its digest`);
+    for (const f of files) assert.deepEqual(c.outputs![f], { bytes: (await readFile(join(out, f))).length, sha256: await sha(join(out, f)) });
+  }
+  // A truncated volume (as a killed copy or a full disk leaves it) and a slice with one byte changed (same size).
+  const image = join(out, before.get('Case-0000')!.files3d!.image);
+  const whole = await readFile(image);
+  await writeFile(image, whole.subarray(0, whole.length >> 1));
+  const png = join(out, before.get('Case-0001')!.slices2d[0]!.image);
+  const pngBytes = await readFile(png);
+  pngBytes[pngBytes.length - 20] ^= 0xff;
+  await writeFile(png, pngBytes);
+  const told: string[] = [];
+  const again = await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false, onWarning: (m) => told.push(m) });
+  assert.deepEqual([again.totals.built, again.totals.skipped, again.totals.failed], [2, 1, 0]);
+  assert.deepEqual(told, [
+    `Case-0000: ${join('3d', 'Case-0000', 'image.nrrd')} has ${whole.length >> 1} bytes, the case record says ${whole.length}; the case is rebuilt`,
+    `Case-0001: ${before.get('Case-0001')!.slices2d[0]!.image} differs from its sha256 in the case record; the case is rebuilt`,
+  ]);
+  assert.deepEqual(await readFile(image), whole, 'the volume is whole again');
+  assert.equal((await readVolume(image)).dims.join('×'), DIMS.join('×'));
+  assert.notDeepEqual(await readFile(png), pngBytes);
+  const after = new Map((await loadManifest(out)).cases.map((c) => [c.caseId, c]));
+  assert.deepEqual(after.get('Case-0000')!.outputs, before.get('Case-0000')!.outputs);
+  // A record of an older build (no digests) cannot vouch for its files: the case is rebuilt once.
+  const recordFile = join(out, 'cases', 'Case-0002.json');
+  const record = JSON.parse(await readFile(recordFile, 'utf8')) as Record<string, unknown>;
+  delete record['outputs'];
+  await writeFile(recordFile, JSON.stringify(record));
+  const third = await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false });
+  assert.deepEqual([third.totals.built, third.totals.skipped], [1, 2]);
+  assert.ok(third.warnings.includes('1 case rebuilt: its record (from an older build) holds no output checksums to check the files against'));
+  assert.equal((await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false })).totals.skipped, 3, 'then all is skipped');
+});

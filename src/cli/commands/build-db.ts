@@ -35,7 +35,8 @@ Builds the method's two training databases from any subset of the public sources
   DB/figures/*.png                  overview mosaics; Figure 2 for --figure-case
 3D cases are numbered Case-0000… (mosmed, medseg9, zenodo), 2D-only slices Slice-00000…
 (medseg100, zenodo-slices, semiseg), by source then original id. A rebuild skips cases
-whose inputs and options are unchanged and continues an interrupted build.
+whose inputs and options are unchanged and whose files match the size and sha256 in their
+record (a damaged case is rebuilt, with a warning), and continues an interrupted build.
 
 Sources (NAME=PATH, the folder the dataset was unpacked into, published layout):
   mosmed=PATH          MosMedData: studies/CT-*/study_NNNN.nii.gz, masks/study_NNNN_mask.nii.gz
@@ -110,7 +111,7 @@ export const command: Command = {
       overlap: choiceFlag('overlap', values.overlap, ['warn', 'merge'] as const, 'warn'),
       figureCases: values['figure-case'] ?? [],
       overview: !values['no-overview'],
-      workers: numberFlag('workers', values.workers, defaultWorkers(), (n) => Number.isInteger(n) && n >= 0),
+      ...(values.workers !== undefined ? { workers: numberFlag('workers', values.workers, defaultWorkers(), (n) => Number.isInteger(n) && n >= 0) } : {}),
       quiet: values.quiet,
       onWarning: (m: string) => process.stderr.write(`covseg build-db: warning: ${m}\n`),
     };
