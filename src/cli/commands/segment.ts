@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { choiceFlag, maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags } from '../command.js';
+import { choiceFlag, maxVoxelsFlag, maxVoxelsHelp, parseFlags, threadsFlag } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { ProgressBar } from '../../util/progress.js';
 import { segmentCase, type SegmentStage } from '../../segment/index.js';
@@ -24,7 +24,7 @@ Options:
                           Hounsfield units, colour picture) anyway, with a warning
   --overwrite             replace an existing output folder
   --viewer-ct             also write the CT as ct.nii.gz (for viewers)
-  --threads N             ONNX Runtime threads (default 2)
+  --threads N             ONNX Runtime threads (default 2; at most the machine's cores)
 ${maxVoxelsHelp(26)}
   --quiet                 no progress output
 
@@ -67,7 +67,7 @@ export const command: Command = {
       force: values.force ?? false,
       overwrite: values.overwrite ?? false,
       writeViewerCt: values['viewer-ct'] ?? false,
-      threads: numberFlag('threads', values.threads, 2, (n) => Number.isInteger(n) && n > 0),
+      threads: threadsFlag(values.threads, { fallback: 2, command: 'segment' }),
       maxVoxels: maxVoxelsFlag(values['max-voxels']),
       onProgress: (stage, done, total) => {
         if (quiet) return;
