@@ -7,6 +7,7 @@
 import { CovsegError } from '../util/errors.js';
 import { ProgressBar } from '../util/progress.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { explainIoErrors } from '../util/output-target.js';
 import { readImage } from '../io/index.js';
 import { createVolume, type Volume } from '../volume/index.js';
 import { predictSlices, threshold as thresholdProbabilities } from '../infer/slice-inferer.js';
@@ -261,12 +262,14 @@ export interface WriteEvaluationOptions {
 export async function writeEvaluation(run: EvaluationRun, options: WriteEvaluationOptions = {}): Promise<string[]> {
   const written: string[] = [];
   if (options.json) {
-    await writeFileAtomic(options.json, evaluationToJson(run.evaluation));
-    written.push(options.json);
+    const json = options.json;
+    await explainIoErrors(json, () => writeFileAtomic(json, evaluationToJson(run.evaluation)));
+    written.push(json);
   }
   if (options.markdown) {
-    await writeFileAtomic(options.markdown, evaluationMarkdown(run.evaluation));
-    written.push(options.markdown);
+    const markdown = options.markdown;
+    await explainIoErrors(markdown, () => writeFileAtomic(markdown, evaluationMarkdown(run.evaluation)));
+    written.push(markdown);
   }
   if (options.figures) written.push(...(await writeEvaluationFigures(run.evaluation, run.figureSlices, options.figures)));
   return written;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { barPlot, comparisonOverlay, ctSliceToRgb, grid, panel, saveFigure, type BarSeries, type RgbImage } from '../figures/index.js';
 import { resizeSlice } from '../volume/index.js';
 import { CovsegError } from '../util/errors.js';
+import { explainIoErrors } from '../util/output-target.js';
 import type { CaseResult, Evaluation } from './evaluation.js';
 import { formatValue } from './table.js';
 
@@ -136,7 +137,7 @@ export async function writeEvaluationFigures(evaluation: Evaluation, slices: Rea
   const written: string[] = [];
   const save = async (name: string, img: RgbImage): Promise<void> => {
     const path = join(dir, name);
-    await saveFigure(path, img);
+    await explainIoErrors(path, () => saveFigure(path, img));
     written.push(path);
   };
   await save('dice-per-split.png', dicePerSplitFigure(evaluation));

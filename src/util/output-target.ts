@@ -57,15 +57,19 @@ export async function explainIoErrors<T>(path: string, fn: () => Promise<T>): Pr
   }
 }
 
-/** Proves `dir` writable by writing and removing a probe file in it. */
-async function probeWritable(dir: string): Promise<void> {
-  const probe = tempPathFor(resolve(dir, '.covseg-write-check'));
+/**
+ * Proves `dir` writable by making and removing a probe in it: by default a file; with
+ * `like`, the temporary file or folder an atomic write of `like` makes (so that a name too
+ * long once the temporary suffix is added fails here, not after the work).
+ */
+async function probeWritable(dir: string, like?: { path: string; folder: boolean }): Promise<void> {
+  const probe = tempPathFor(like ? resolve(like.path) : resolve(dir, '.covseg-write-check'));
   try {
-    await writeFile(probe, '');
+    await (like?.folder ? mkdir(probe) : writeFile(probe, ''));
   } catch (err) {
-    throw describeIoError(err, dir) ?? err;
+    throw describeIoError(err, like?.path ?? dir) ?? err;
   } finally {
-    await rm(probe, { force: true }).catch(() => undefined);
+    await rm(probe, { force: true, recursive: true }).catch(() => undefined);
   }
 }
 
@@ -108,17 +112,20 @@ async function realPathOf(path: string): Promise<string> {
  */
 export async function checkOutputFile(path: string, options: OutputFileOptions = {}): Promise<void> {
   const label = options.what ? `${options.what} ` : '';
-  if (options.extensions && !options.extensions.some((x) => path.toLowerCase().endsWith(x))) {
-    throw new CovsegError(`${label}must end with ${options.extensions.join(' or ')}`, { file: path });
-  }
   const existing = await statOrUndefined(path);
   if (existing?.isDirectory()) throw new CovsegError(`${label}is a folder; give a file name`, { file: path });
+  const endings = options.extensions;
+  if (endings && !endings.some((x) => path.toLowerCase().endsWith(x))) {
+    const list = endings.length > 1 ? `${endings.slice(0, -1).join(', ')} or ${endings.at(-1)}` : endings[0];
+    throw new CovsegError(`${label}must end with ${list}`, { file: path });
+  }
   const real = options.inputs?.length ? await realPathOf(path) : '';
   for (const input of options.inputs ?? []) {
     if ((await realPathOf(input)) === real) throw new CovsegError(`${label}is the input ${input}; write to another file`, { file: path });
   }
   if (existing && !options.force) throw new CovsegError(`${label}exists; pass ${options.forceHint ?? '--force'} to overwrite it`, { file: path });
   await checkOutputDir(dirname(resolve(path)));
+  await probeWritable(dirname(resolve(path)), { path, folder: false });
 }
 
 /** Checks that `dir` is (or can be made) a writable folder; makes it. */
@@ -134,4 +141,18 @@ export async function checkOutputDir(dir: string, what?: string): Promise<void> 
   }
   await access(dir, constants.W_OK).catch((err) => { throw describeIoError(err, dir) ?? err; });
   await probeWritable(dir);
+}
+
+/**
+ * Checks, before any work, that the folder `dir` can be written as a whole the way
+ * `covseg segment` does it: assembled beside it under a temporary name, then renamed into
+ * place. So `dir` is a folder if it exists, and its parent is (or can be made) a writable
+ * folder in which that temporary folder can be made. Leaves `dir` itself as it was.
+ */
+export async function checkOutputFolder(dir: string, what?: string): Promise<void> {
+  const existing = await statOrUndefined(dir);
+  if (existing && !existing.isDirectory()) throw new CovsegError(`${what ? `${what} ` : ''}is a file, not a folder`, { file: dir });
+  const parent = dirname(resolve(dir));
+  await checkOutputDir(parent);
+  await probeWritable(parent, { path: dir, folder: true });
 }

@@ -2,6 +2,7 @@
 import type { Command } from '../command.js';
 import { choiceFlag, numberFlag, parseFlags } from '../command.js';
 import { UsageError } from '../../util/errors.js';
+import { checkOutputDir, checkOutputFile } from '../../util/output-target.js';
 import { loadSegmentationModel } from '../../infer/segmentation-model.js';
 import { loadDefaultLungModel } from '../../lungs/default-model.js';
 import { EVAL_SPLITS, evaluateModel, planDatabaseEvaluation, planFolderEvaluation, summaryLines, writeEvaluation, type EvalSplit } from '../../eval/index.js';
@@ -45,6 +46,7 @@ Options:
                          median [min, max], pooled and per-slice rows per split
   --figures DIR          write DIR/<split>-best-median-worst.png (CT with TP/FP/FN),
                          DIR/<split>-dice-per-case.png, DIR/dice-per-split.png
+The output files (replaced if they exist) and folder are checked before the model runs.
   --quiet                no progress bar
 
 Prints the Dice mean ± std per split and the files written.
@@ -71,6 +73,11 @@ export const command: Command = {
     const batchSize = numberFlag('batch', values.batch, 8, (n) => Number.isInteger(n) && n > 0);
     const quiet = values.quiet ?? false;
     const lungModelName = choiceFlag('lung-model', values['lung-model'], ['default', 'none'] as const, 'default');
+
+    // The outputs are checked before the model runs: a bad name fails now, not after the evaluation.
+    if (values.json) await checkOutputFile(values.json, { force: true, what: '--json', extensions: ['.json'], inputs: [values.model] });
+    if (values.markdown) await checkOutputFile(values.markdown, { force: true, what: '--markdown', extensions: ['.md'], inputs: [values.model] });
+    if (values.figures) await checkOutputDir(values.figures, '--figures');
 
     const model = await loadSegmentationModel(values.model);
     const lungModel = model.spec.task === 'lesion' && lungModelName === 'default' ? await loadDefaultLungModel() : undefined;

@@ -1,6 +1,7 @@
 /** `covseg lungs INPUT OUTPUT`: lung (or lobe) label map of a CT with lungmask's U-Nets. */
+import { resolve } from 'node:path';
 import { CovsegError, UsageError } from '../../util/errors.js';
-import { checkOutputFile } from '../../util/output-target.js';
+import { checkOutputFile, explainIoErrors } from '../../util/output-target.js';
 import { ProgressBar } from '../../util/progress.js';
 import { numberFlag, parseFlags, threadsFlag, type Command } from '../command.js';
 import { checkHu, readVolume, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
@@ -51,7 +52,7 @@ Options:
                    lung is found
   --figure PNG     also draw representative slices with the right lung red and the
                    left lung green (the method's Figure 1)
-  --force          overwrite OUTPUT if it exists (never INPUT itself)
+  --force          overwrite OUTPUT (and the --figure PNG) if it exists (never INPUT)
   --quiet          no progress bar
 
 Exit codes: 0 ok, 1 error (unreadable input, not HU, no lung found), 2 bad usage.`;
@@ -84,7 +85,13 @@ export const command: Command = {
     }
     const batchSize = numberFlag('batch', values.batch, 20, (n) => Number.isInteger(n) && n >= 1);
     const threads = threadsFlag(values.threads, { fallback: 2, command: 'lungs' });
+    if (values.figure !== undefined && model.classes.length !== 3) throw new UsageError(`--figure draws the right and left lung; model '${modelName}' labels ${model.classes.length - 1} lobes`);
+    // Every output is checked before the CT is read: a bad name fails now, not after the inference.
     await checkOutputFile(output, { force: values.force, what: 'output', extensions: VOLUME_OUTPUT_EXTENSIONS, inputs: [input] });
+    if (values.figure !== undefined) {
+      if (resolve(values.figure) === resolve(output)) throw new UsageError('--figure and OUTPUT name the same file');
+      await checkOutputFile(values.figure, { force: values.force, what: '--figure', extensions: ['.png'], inputs: [input] });
+    }
 
     const ct = await readVolume(input, values.series !== undefined ? { seriesInstanceUid: values.series } : {});
     const labelled = labelValues(ct.data);
@@ -116,15 +123,16 @@ export const command: Command = {
       bar.finish();
       const names: Record<number, string> = {};
       model.classes.forEach((c, i) => { if (i > 0) names[i] = c; });
-      await writeVolume(output, labels, { labelNames: names });
+      await explainIoErrors(output, () => writeVolume(output, labels, { labelNames: names }));
       const counts = new Array<number>(model.classes.length).fill(0);
       for (const v of labels.data) counts[v] = (counts[v] ?? 0) + 1;
       const ml = voxelVolumeMl(labels);
       const parts = model.classes.slice(1).map((c, i) => `${c} ${(counts[i + 1]! * ml).toFixed(1)} mL`);
       process.stdout.write(`wrote ${output} (${segmenter.name}): ${parts.join(', ')}\n`);
-      if (values.figure !== undefined && model.classes.length === 3) {
+      if (values.figure !== undefined) {
         // The method's Figure 1: right lung red, left lung green, over representative slices.
-        await saveFigure(values.figure, overlaySheet(overlaySlices(ct, labels, undefined, checkHu(ct).isHu)));
+        const figure = values.figure;
+        await explainIoErrors(figure, () => saveFigure(figure, overlaySheet(overlaySlices(ct, labels, undefined, checkHu(ct).isHu))));
         process.stdout.write(`figure ${values.figure}\n`);
       }
     } finally {
