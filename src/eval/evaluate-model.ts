@@ -4,10 +4,10 @@
  * thresholds the probabilities, and scores every slice against its reference on the
  * reference's own grid (the database resolution).
  */
+import { writeFile } from 'node:fs/promises';
 import { CovsegError } from '../util/errors.js';
 import { ProgressBar } from '../util/progress.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
-import { explainIoErrors } from '../util/output-target.js';
+import { writeFilesAtomic, type PendingFile } from '../util/output-target.js';
 import { readImage } from '../io/index.js';
 import { createVolume, type Volume } from '../volume/index.js';
 import { predictSlices, threshold as thresholdProbabilities } from '../infer/slice-inferer.js';
@@ -18,7 +18,7 @@ import { basename } from 'node:path';
 import { buildEvaluation, evaluateSlice, evaluationToJson, poolCase, type CaseResult, type Evaluation, type SliceResult } from './evaluation.js';
 import type { EvaluationPlan, SliceCasePlan, SliceFiles, VolumeCasePlan } from './plan.js';
 import { evaluationMarkdown } from './table.js';
-import { writeEvaluationFigures, type FigureSlice } from './figures.js';
+import { evaluationFigureFiles, type FigureSlice } from './figures.js';
 
 export interface EvaluateModelOptions {
   /** Probability above which a voxel counts as predicted, in (0, 1). Defaults to the model's own (`spec.threshold`). */
@@ -258,19 +258,16 @@ export interface WriteEvaluationOptions {
   figures?: string;
 }
 
-/** Writes the requested outputs (atomically) and returns the paths written. */
+/**
+ * Writes the requested outputs, all or none (the figures are drawn first, then every file
+ * is written under a temporary name and renamed into place), and returns their paths.
+ */
 export async function writeEvaluation(run: EvaluationRun, options: WriteEvaluationOptions = {}): Promise<string[]> {
-  const written: string[] = [];
-  if (options.json) {
-    const json = options.json;
-    await explainIoErrors(json, () => writeFileAtomic(json, evaluationToJson(run.evaluation)));
-    written.push(json);
-  }
-  if (options.markdown) {
-    const markdown = options.markdown;
-    await explainIoErrors(markdown, () => writeFileAtomic(markdown, evaluationMarkdown(run.evaluation)));
-    written.push(markdown);
-  }
-  if (options.figures) written.push(...(await writeEvaluationFigures(run.evaluation, run.figureSlices, options.figures)));
-  return written;
+  const files: PendingFile[] = [];
+  const text = (path: string, content: string): PendingFile => ({ path, write: (tmp) => writeFile(tmp, content) });
+  if (options.json) files.push(text(options.json, evaluationToJson(run.evaluation)));
+  if (options.markdown) files.push(text(options.markdown, evaluationMarkdown(run.evaluation)));
+  if (options.figures) files.push(...evaluationFigureFiles(run.evaluation, run.figureSlices, options.figures));
+  await writeFilesAtomic(files);
+  return files.map((f) => f.path);
 }

@@ -1,5 +1,6 @@
 /**
- * Output locations checked before the work starts, and file-system errors told in one line.
+ * Output locations checked before the work starts, outputs written all or none, and
+ * file-system errors told in one line.
  *
  * A command that runs inference for minutes and then fails to write is the worst kind of
  * failure, so every command checks its outputs first: the folder exists (or can be made),
@@ -8,8 +9,8 @@
  * not tell a read-only mount or a full quota.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { access, mkdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { tempPathFor } from './atomic-write.js';
 import { CovsegError } from './errors.js';
 
@@ -155,4 +156,63 @@ export async function checkOutputFolder(dir: string, what?: string): Promise<voi
   const parent = dirname(resolve(dir));
   await checkOutputDir(parent);
   await probeWritable(parent, { path: dir, folder: true });
+}
+
+/** One file of a command's output: `write(tmpPath)` writes it (to the path given). */
+export interface PendingFile {
+  path: string;
+  write: (tmpPath: string) => Promise<unknown>;
+}
+
+/**
+ * Writes the files of one output all or none: each is written under its own name into a
+ * temporary folder beside its target (so a writer that picks the format by extension, or
+ * writes atomically itself, sees the same name), and only when every write has succeeded
+ * are they renamed into place (files they replace are moved aside first and put back if a
+ * rename fails). On any failure no target has changed and no temporary is left; a
+ * file-system error is one line naming the target it was for.
+ */
+export async function writeFilesAtomic(files: readonly PendingFile[]): Promise<void> {
+  const stages = new Map<string, string>();
+  const staged: { path: string; tmp: string; old?: string; placed?: boolean }[] = [];
+  try {
+    for (const f of files) {
+      const dir = dirname(f.path);
+      const entry = { path: f.path, tmp: '' };
+      staged.push(entry);
+      await explainIoErrors(f.path, async () => {
+        let stage = stages.get(dir);
+        if (!stage) {
+          await mkdir(dir, { recursive: true });
+          stage = tempPathFor(join(dir, '.covseg-staging'));
+          await mkdir(stage);
+          stages.set(dir, stage);
+        }
+        entry.tmp = join(stage, basename(f.path));
+        await f.write(entry.tmp);
+      });
+    }
+    for (const s of staged) {
+      await explainIoErrors(s.path, async () => {
+        const old = tempPathFor(s.path);
+        try {
+          await rename(s.path, old);
+          s.old = old;
+        } catch (err) {
+          if (systemError(err)?.code !== 'ENOENT') throw err;
+        }
+        await rename(s.tmp, s.path);
+        s.placed = true;
+      });
+    }
+  } catch (err) {
+    for (const s of staged) {
+      if (s.placed) await rm(s.path, { force: true, recursive: true });
+      if (s.old) await rename(s.old, s.path).catch(() => undefined);
+    }
+    throw err;
+  } finally {
+    for (const stage of stages.values()) await rm(stage, { force: true, recursive: true });
+  }
+  for (const s of staged) if (s.old) await rm(s.old, { force: true, recursive: true });
 }

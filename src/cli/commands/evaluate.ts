@@ -46,7 +46,8 @@ Options:
                          median [min, max], pooled and per-slice rows per split
   --figures DIR          write DIR/<split>-best-median-worst.png (CT with TP/FP/FN),
                          DIR/<split>-dice-per-case.png, DIR/dice-per-split.png
-The output files (replaced if they exist) and folder are checked before the model runs.
+The output files (replaced if they exist) and folder are checked before the model runs,
+and written all or none.
   --quiet                no progress bar
 
 Prints the Dice mean ± std per split and the files written.

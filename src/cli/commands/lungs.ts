@@ -1,7 +1,7 @@
 /** `covseg lungs INPUT OUTPUT`: lung (or lobe) label map of a CT with lungmask's U-Nets. */
 import { resolve } from 'node:path';
 import { CovsegError, UsageError } from '../../util/errors.js';
-import { checkOutputFile, explainIoErrors } from '../../util/output-target.js';
+import { checkOutputFile, writeFilesAtomic, type PendingFile } from '../../util/output-target.js';
 import { ProgressBar } from '../../util/progress.js';
 import { numberFlag, parseFlags, threadsFlag, type Command } from '../command.js';
 import { checkHu, readVolume, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
@@ -51,7 +51,8 @@ Options:
   --allow-empty    write an empty mask (with a warning) instead of failing when no
                    lung is found
   --figure PNG     also draw representative slices with the right lung red and the
-                   left lung green (the method's Figure 1)
+                   left lung green (the method's Figure 1); OUTPUT and PNG are
+                   written both or neither
   --force          overwrite OUTPUT (and the --figure PNG) if it exists (never INPUT)
   --quiet          no progress bar
 
@@ -123,18 +124,21 @@ export const command: Command = {
       bar.finish();
       const names: Record<number, string> = {};
       model.classes.forEach((c, i) => { if (i > 0) names[i] = c; });
-      await explainIoErrors(output, () => writeVolume(output, labels, { labelNames: names }));
+      // Everything is drawn first and written as one: the mask and the figure both, or neither.
+      const files: PendingFile[] = [{ path: output, write: (tmp) => writeVolume(tmp, labels, { labelNames: names }) }];
+      const figure = values.figure;
+      if (figure !== undefined) {
+        // The method's Figure 1: right lung red, left lung green, over representative slices.
+        const sheet = overlaySheet(overlaySlices(ct, labels, undefined, checkHu(ct).isHu));
+        files.push({ path: figure, write: (tmp) => saveFigure(tmp, sheet) });
+      }
+      await writeFilesAtomic(files);
       const counts = new Array<number>(model.classes.length).fill(0);
       for (const v of labels.data) counts[v] = (counts[v] ?? 0) + 1;
       const ml = voxelVolumeMl(labels);
       const parts = model.classes.slice(1).map((c, i) => `${c} ${(counts[i + 1]! * ml).toFixed(1)} mL`);
       process.stdout.write(`wrote ${output} (${segmenter.name}): ${parts.join(', ')}\n`);
-      if (values.figure !== undefined) {
-        // The method's Figure 1: right lung red, left lung green, over representative slices.
-        const figure = values.figure;
-        await explainIoErrors(figure, () => saveFigure(figure, overlaySheet(overlaySlices(ct, labels, undefined, checkHu(ct).isHu))));
-        process.stdout.write(`figure ${values.figure}\n`);
-      }
+      if (figure !== undefined) process.stdout.write(`figure ${figure}\n`);
     } finally {
       await segmenter.release();
     }
