@@ -8,8 +8,9 @@ import { writeFile } from 'node:fs/promises';
 import { CovsegError } from '../util/errors.js';
 import { ProgressBar } from '../util/progress.js';
 import { writeFilesAtomic, type PendingFile } from '../util/output-target.js';
-import { readImage } from '../io/index.js';
-import { createVolume, type Volume } from '../volume/index.js';
+import { readImage, type ImageMeta } from '../io/index.js';
+import { isColourPicture } from '../io/raster-decode.js';
+import { createVolume, labelValues, MAX_LABEL_VALUES, type Volume } from '../volume/index.js';
 import { predictSlices, threshold as thresholdProbabilities } from '../infer/slice-inferer.js';
 import { predictVolume3d } from '../infer/volume-inferer.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
@@ -58,12 +59,20 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
   const cases: CaseResult[] = [];
   const slices: SliceResult[] = [];
   const figureSlices = new Map<string, FigureSlice>();
+  const warnings = [...plan.warnings];
   if (plan.dims === 2) {
-    const perCase = await evaluateSlices(model, plan.cases, level, batchSize, figureSlices, options.lungModel, lungSources, new ProgressBar({ label, total: plan.cases.reduce((n, c) => n + c.slices.length, 0), quiet: options.quiet ?? false }));
+    // A folder's masks are the user's files: every one is checked before the model runs (a database's were written by build-db).
+    if (plan.data.kind === 'folder') await checkFolderMasks(plan.cases);
+    const colourImages: string[] = [];
+    const perCase = await evaluateSlices(model, plan.cases, level, batchSize, figureSlices, options.lungModel, lungSources, colourImages, new ProgressBar({ label, total: plan.cases.reduce((n, c) => n + c.slices.length, 0), quiet: options.quiet ?? false }));
     for (const c of plan.cases) {
       const own = perCase.get(c.info.id)!;
       cases.push(poolCase(own, c.info));
       slices.push(...own);
+    }
+    if (colourImages.length) {
+      const shown = colourImages.slice(0, 5).map((f) => basename(f)).join(', ');
+      warnings.push(`${colourImages.length} image(s) are colour pictures, not greyscale CT slices, scored after conversion to grey (Rec. 601 luma): ${shown}${colourImages.length > 5 ? ', …' : ''}`);
     }
   } else {
     const bar = new ProgressBar({ label, total: plan.cases.length, quiet: options.quiet ?? false });
@@ -81,15 +90,37 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
     data: plan.data,
     threshold: level,
     date: (options.date ?? new Date()).toISOString(),
-    warnings: plan.warnings,
+    warnings,
     lungMask: model.spec.task === 'lesion' ? ([...lungSources].sort().join(' + ') || 'none') : 'none',
   });
   return { evaluation, figureSlices };
 }
 
+/**
+ * Refuses a reference file that is not a mask: a colour picture, or (lossless files) one
+ * with more than 16 distinct values, such as a CT slice given as its own mask. JPEG masks
+ * (lossy: their edges hold many grey values) are only refused when in colour.
+ */
+function checkMask(volume: Volume, meta: ImageMeta): void {
+  const what = 'a mask is a binary or label image (one grey channel, nonzero = positive)';
+  if (isColourPicture(meta)) throw new CovsegError(`this is a colour picture, not a mask: ${what}`, { file: meta.path });
+  if (meta.format !== 'jpeg' && !labelValues(volume.data)) {
+    throw new CovsegError(`holds more than ${MAX_LABEL_VALUES} distinct values (an image?), not a mask: ${what}`, { file: meta.path });
+  }
+}
+
+/** Reads every mask and lung mask of `cases` and refuses the first that is not a mask (see checkMask). */
+async function checkFolderMasks(cases: readonly SliceCasePlan[]): Promise<void> {
+  for (const file of cases.flatMap((c) => c.slices.flatMap((s) => (s.lungMask ? [s.reference, s.lungMask] : [s.reference])))) {
+    const { volume, meta } = await readImage(file);
+    checkMask(volume, meta);
+  }
+}
+
 /** A mask file as 0/1 on its own grid: nonzero = positive, except JPEG (lossy: ≥ 128). */
 async function readMask(path: string, width: number, height: number, image: string): Promise<Uint8Array> {
   const { volume, meta } = await readImage(path);
+  checkMask(volume, meta);
   const [w, h, d] = volume.dims;
   if (w !== width || h !== height || d !== 1) {
     throw new CovsegError(`mask is ${w}×${h}${d > 1 ? `×${d}` : ''} but its image ${image} is ${width}×${height}; a mask must be on its slice's grid`, { file: path });
@@ -107,19 +138,21 @@ function binarize(values: Volume['data'], cut: number): Uint8Array {
 interface LoadedSlice {
   files: SliceFiles;
   image: Volume;
+  /** A colour picture, converted to grey (as `covseg segment` warns). */
+  colour: boolean;
   reference: Uint8Array;
   lungMask: Uint8Array | undefined;
 }
 
 async function loadSlice(files: SliceFiles): Promise<LoadedSlice> {
-  const { volume: image } = await readImage(files.image);
+  const { volume: image, meta } = await readImage(files.image);
   if (image.dims[2] !== 1) throw new CovsegError(`expected one 2D slice, found ${image.dims[2]} slices`, { file: files.image });
   const [w, h] = image.dims;
   const [reference, lungMask] = await Promise.all([
     readMask(files.reference, w, h, files.image),
     files.lungMask ? readMask(files.lungMask, w, h, files.image) : undefined,
   ]);
-  return { files, image, reference, lungMask };
+  return { files, image, colour: isColourPicture(meta), reference, lungMask };
 }
 
 /**
@@ -158,6 +191,7 @@ async function evaluateSlices(
   figureSlices: Map<string, FigureSlice>,
   lungModel: SegmentationModel | undefined,
   lungSources: Set<string>,
+  colourImages: string[],
   bar: ProgressBar,
 ): Promise<Map<string, SliceResult[]>> {
   const perCase = new Map<string, SliceResult[]>(cases.map((c) => [c.info.id, []]));
@@ -168,6 +202,7 @@ async function evaluateSlices(
     const predictions = await predictStacked(model, loaded, level, batchSize);
     for (const [k, s] of loaded.entries()) {
       const { caseId } = chunk[k]!;
+      if (s.colour) colourImages.push(s.files.image);
       const prediction = predictions[k]!;
       let lungMask = s.lungMask;
       if (model.spec.task === 'lesion') {
@@ -190,11 +225,13 @@ async function evaluateSlices(
 }
 
 async function evaluateVolumeCase(model: SegmentationModel, c: VolumeCasePlan, level: number, figureSlices: Map<string, FigureSlice>, lungSources: Set<string>): Promise<SliceResult[]> {
-  const [{ volume: image }, { volume: referenceVolume }, lung] = await Promise.all([
+  const [{ volume: image }, { volume: referenceVolume, meta: referenceMeta }, lung] = await Promise.all([
     readImage(c.image),
     readImage(c.reference),
     c.lungMask ? readImage(c.lungMask) : undefined,
   ]);
+  checkMask(referenceVolume, referenceMeta);
+  if (lung) checkMask(lung.volume, lung.meta);
   for (const [path, v] of [[c.reference, referenceVolume], [c.lungMask, lung?.volume]] as const) {
     if (v && v.dims.some((d, i) => d !== image.dims[i])) {
       throw new CovsegError(`mask grid ${v.dims.join('×')} differs from the image's ${image.dims.join('×')} (${c.image}); rebuild the database`, { file: path });

@@ -33,7 +33,9 @@ Options:
   --split S              ${EVAL_SPLITS.join(' | ')} (default test)
   --sources a,b          only cases of these sources
   --images DIR           a folder of PNG/JPEG slices, each its own case
-  --masks DIR            their reference masks, same names
+  --masks DIR            their reference masks, same names: binary or label images (one
+                         grey channel, at most 16 values; nonzero = lesion), all checked
+                         before the model runs. Colour images are scored in grey, with a warning
   --lungs DIR            their lung masks, same names (lesion models: Dice inside the lungs)
   --lung-model M         default: covseg's lung model (models/lung-2d.onnx) supplies lung
                          masks where the data has none (default); none: score such
@@ -88,6 +90,8 @@ export const command: Command = {
         : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources.split(',') } : {}) });
       for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
       const run = await evaluateModel(model, plan, { batchSize, quiet, ...(lungModel ? { lungModel } : {}), ...(threshold === undefined ? {} : { threshold }) });
+      // What the run itself noticed (colour pictures), after the plan's warnings printed above.
+      for (const w of run.evaluation.warnings.slice(plan.warnings.length)) process.stderr.write(`warning: ${w}\n`);
       const written = await writeEvaluation(run, {
         ...(values.json ? { json: values.json } : {}),
         ...(values.markdown ? { markdown: values.markdown } : {}),
