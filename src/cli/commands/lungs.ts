@@ -4,7 +4,7 @@ import { CovsegError, UsageError } from '../../util/errors.js';
 import { checkOutputFile, writeFilesAtomic, type PendingFile } from '../../util/output-target.js';
 import { ProgressBar } from '../../util/progress.js';
 import { numberFlag, parseFlags, threadsFlag, type Command } from '../command.js';
-import { checkHu, readVolume, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
+import { checkHu, readImage, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
 import { voxelVolumeMl } from '../../volume/volume.js';
 import { labelValues } from '../../volume/labels.js';
 import { saveFigure } from '../../figures/index.js';
@@ -94,7 +94,8 @@ export const command: Command = {
       await checkOutputFile(values.figure, { force: values.force, what: '--figure', extensions: ['.png'], inputs: [input] });
     }
 
-    const ct = await readVolume(input, values.series !== undefined ? { seriesInstanceUid: values.series } : {});
+    const { volume: ct, meta } = await readImage(input, values.series !== undefined ? { seriesInstanceUid: values.series } : {});
+    for (const w of meta.warnings) process.stderr.write(`covseg lungs: warning: ${w}\n`);
     const labelled = labelValues(ct.data);
     if (labelled) {
       // A mask given as the CT (often the output of an earlier run) segments into nothing sensible.
@@ -135,9 +136,11 @@ export const command: Command = {
       await writeFilesAtomic(files);
       const counts = new Array<number>(model.classes.length).fill(0);
       for (const v of labels.data) counts[v] = (counts[v] ?? 0) + 1;
+      // Unknown voxel size (image files, a NIfTI with pixdim 0): voxel counts, no mL.
       const ml = voxelVolumeMl(labels);
-      const parts = model.classes.slice(1).map((c, i) => `${c} ${(counts[i + 1]! * ml).toFixed(1)} mL`);
-      process.stdout.write(`wrote ${output} (${segmenter.name}): ${parts.join(', ')}\n`);
+      const parts = model.classes.slice(1).map((c, i) => `${c} ${meta.spacingKnown ? `${(counts[i + 1]! * ml).toFixed(1)} mL` : `${counts[i + 1]} voxels`}`);
+      const unknown = meta.spacingKnown ? '' : ' (mL not available: the voxel size is unknown)';
+      process.stdout.write(`wrote ${output} (${segmenter.name}): ${parts.join(', ')}${unknown}\n`);
       if (figure !== undefined) process.stdout.write(`figure ${figure}\n`);
     } finally {
       await segmenter.release();

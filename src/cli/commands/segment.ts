@@ -83,11 +83,12 @@ export const command: Command = {
     });
     bar?.finish();
     const r = result.report;
-    const ml = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} mL`);
+    // Unknown voxel size (image files, a NIfTI with pixdim 0): voxel counts, no mL.
+    const ml = (n: { volumeMl: number | null; voxels: number }) => (n.volumeMl === null ? `${n.voxels} voxels (mL not available: voxel size unknown)` : `${n.volumeMl.toFixed(1)} mL`);
     process.stdout.write(
       `severity ${r.severity.category}: ${r.severity.percentAffected.toFixed(1)}% of the lungs affected (${r.severity.description})\n` +
-        `  right lung ${ml(r.lungs.right.volumeMl)}, ${r.lesions.right.percentOfLung.toFixed(1)}% affected\n` +
-        `  left lung  ${ml(r.lungs.left.volumeMl)}, ${r.lesions.left.percentOfLung.toFixed(1)}% affected\n` +
+        `  right lung ${ml(r.lungs.right)}, ${r.lesions.right.percentOfLung.toFixed(1)}% affected\n` +
+        `  left lung  ${ml(r.lungs.left)}, ${r.lesions.left.percentOfLung.toFixed(1)}% affected\n` +
         (r.warnings.length ? r.warnings.map((w) => `  warning: ${w}\n`).join('') : '') +
         (result.files.dicomSeg ? `DICOM SEG: ${result.files.dicomSeg}\n` : '') +
         `report: ${result.files.reportHtml}\n`,
