@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { readVolume } from '../src/io/index.js';
 import { createVolume } from '../src/volume/volume.js';
 import { loadDefaultLungModel, segmentLungsDefault } from '../src/lungs/default-model.js';
-import { confusion, diceFromCounts } from '../src/eval/metrics.js';
+import { confusion, diceFromCounts } from '../src/metrics/index.js';
 import { needsShared, sharedPath } from '../test/helpers/shared-data.js';
 import { PROJECT_ROOT_DIR } from './paths.js';
 
