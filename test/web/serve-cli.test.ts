@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
@@ -54,21 +54,26 @@ test('serve: bad usage exits 2 with the reason', () => {
 });
 
 test('serve: a port in use or a foreign address exits 1 with the reason, leaving no temp folder', async () => {
-  const tempFolders = async () => (await readdir(tmpdir())).filter((n) => n.startsWith('covseg-serve-')).sort();
+  // A private TMPDIR for the spawned servers: other tests (or other runs) making covseg-serve-*
+  // folders in the shared temp folder at the same time must not change what is counted here.
+  const privateTmp = await mkdtemp(join(tmpdir(), 'covseg-serve-cli-'));
+  const env = { ...process.env, TMPDIR: privateTmp };
+  const tempFolders = async () => (await readdir(privateTmp)).filter((n) => n.startsWith('covseg-serve-')).sort();
   const before = await tempFolders();
   const { createServer } = await import('node:net');
   const blocker = createServer().listen(0, '127.0.0.1');
   await new Promise((r) => blocker.once('listening', r));
   const port = (blocker.address() as { port: number }).port;
   try {
-    const r = spawnSync(process.execPath, [CLI, 'serve', '--port', String(port)], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--port', String(port)], { encoding: 'utf8', timeout: 20_000, env });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`^covseg serve: error: port ${port} on 127\\.0\\.0\\.1 is in use \\(EADDRINUSE; another covseg serve\\?\\); choose another --port, or --port 0 for a free one\n$`));
   } finally {
     blocker.close();
   }
-  const r = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--host', '203.0.113.7'], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--host', '203.0.113.7'], { encoding: 'utf8', timeout: 20_000, env });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /203\.0\.113\.7 is not an address of this computer \(EADDRNOTAVAIL\)/);
   assert.deepEqual(await tempFolders(), before, 'a failed start removes its temp work folder');
+  await rm(privateTmp, { recursive: true, force: true });
 });
