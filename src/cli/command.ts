@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../util/errors.js';
+import { DEFAULT_MAX_VOXELS } from '../io/limits.js';
 
 /** One `covseg` subcommand. The CLI is a thin layer: parse flags, call a library function, print. */
 export interface Command {
@@ -41,4 +43,47 @@ export function choiceFlag<T extends string>(name: string, value: string | undef
     throw new UsageError(`--${name}: '${value}' is not one of ${choices.join(', ')}`);
   }
   return value as T;
+}
+
+/** The --help lines of `--max-voxels`, the text starting at `column` (where the command's other options' text starts). */
+export function maxVoxelsHelp(column: number): string {
+  const indent = ''.padEnd(column);
+  return [
+    `${'  --max-voxels N'.padEnd(column - 1)} refuse a larger image, from its header, before decoding`,
+    `${indent}it (default ${DEFAULT_MAX_VOXELS.toLocaleString('en-US')}, a 512 × 512 × 305 CT: what`,
+    `${indent}'covseg segment' runs in 2 GiB); raise it for larger scans`,
+  ].join('\n');
+}
+
+/** Parses `--max-voxels N` (a positive integer; 2e8 is accepted). */
+export function maxVoxelsFlag(value: string | undefined): number {
+  return numberFlag('max-voxels', value, DEFAULT_MAX_VOXELS, (n) => Number.isInteger(n) && n > 0);
+}
+
+export interface ThreadsFlagOptions {
+  /** Threads when the flag is absent (bounded by the cores too). */
+  fallback: number;
+  /** 0 is a valid value (e.g. "all cores"). Defaults to false. */
+  allowZero?: boolean;
+  /** The machine's cores. Defaults to os.availableParallelism(). */
+  cores?: number;
+  /** The command, for the warning on stderr ('covseg lungs: warning: …'). */
+  command: string;
+  /** Receives the warning when the value is lowered. Defaults to stderr. */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Parses `--threads`, bounded by the machine's cores: more threads than cores only make
+ * the threads wait for each other (`lungs --threads 300` took 60 times longer), so a
+ * larger value is lowered to the core count, with a warning naming the bound.
+ */
+export function threadsFlag(value: string | undefined, options: ThreadsFlagOptions): number {
+  const cores = options.cores ?? availableParallelism();
+  const n = numberFlag('threads', value, Math.min(options.fallback, cores), (v) => Number.isInteger(v) && v >= (options.allowZero ? 0 : 1));
+  if (n <= cores) return n;
+  (options.onWarning ?? ((m: string) => void process.stderr.write(`covseg ${options.command}: warning: ${m}\n`)))(
+    `--threads ${n} is more than the ${cores} core(s) of this machine (os.availableParallelism()); using ${cores}`,
+  );
+  return cores;
 }

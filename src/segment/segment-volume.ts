@@ -10,6 +10,7 @@ import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
 import { reorientToLps } from '../volume/index.js';
 import { checkHu } from '../io/hu.js';
 import type { ImageMeta } from '../io/read.js';
+import { isColourPicture } from '../io/raster-decode.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
 import { chooseSliceTurns, hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
@@ -18,7 +19,7 @@ import { lungsFromModel } from '../lungs/lung-sides.js';
 import { CovsegError } from '../util/errors.js';
 
 /** What the input checks need to know about how the image was read. */
-export type InputMeta = Pick<ImageMeta, 'format' | 'path' | 'warnings' | 'modality' | 'palette'>;
+export type InputMeta = Pick<ImageMeta, 'format' | 'path' | 'warnings' | 'modality' | 'palette'> & Partial<Pick<ImageMeta, 'spacingKnown'>>;
 
 export interface InputCheck {
   /** The values look like Hounsfield units. */
@@ -27,7 +28,7 @@ export interface InputCheck {
   huReason: string;
   /** The reader's warnings, plus what `force` let through. */
   warnings: string[];
-  /** Whether the voxel size is known (false for PNG/JPEG slices): volumes are reported only then. */
+  /** Whether the voxel size is known (the reader's `spacingKnown`; false for PNG/JPEG slices): volumes are reported only then. */
   spacingKnown: boolean;
 }
 
@@ -45,13 +46,13 @@ export function checkInput(ct: Volume, meta: InputMeta, options: CheckInputOptio
   };
   if (meta.modality && meta.modality !== 'CT') refuse(`the DICOM modality is '${meta.modality}', not CT`);
   if (meta.palette) refuse('this is an indexed-colour PNG (a label mask?), not a CT slice');
-  if (meta.warnings.some((w) => w.startsWith('colour image'))) refuse('this is a colour picture, not a greyscale CT slice');
+  if (isColourPicture(meta)) refuse('this is a colour picture, not a greyscale CT slice');
   if (ct.dims[0] < 64 || ct.dims[1] < 64) refuse(`the image is only ${ct.dims[0]}×${ct.dims[1]} pixels, too small for a CT slice`);
   const isSlice = meta.format === 'png' || meta.format === 'jpeg';
   const hu = checkHu(ct);
   if (!isSlice && !hu.isHu) refuse(`the values are not Hounsfield units (${hu.reason})`);
   if (isSlice) warnings.push('image file: the pixel size is unknown, so volumes are not reported and the percentages are of lung area on this slice');
-  return { isHu: hu.isHu, huReason: hu.reason, warnings, spacingKnown: !isSlice };
+  return { isHu: hu.isHu, huReason: hu.reason, warnings, spacingKnown: meta.spacingKnown ?? !isSlice };
 }
 
 export interface FoundLungs {

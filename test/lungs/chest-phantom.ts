@@ -6,7 +6,7 @@
  * every structure, so tests can hand the lung post-processing any "model output".
  */
 import { createVolume, type LabelMap, type Vec3, type Volume } from '../../src/volume/volume.js';
-import { confusion, diceFromCounts } from '../../src/eval/metrics.js';
+import { confusion, diceFromCounts } from '../../src/metrics/index.js';
 
 export interface ChestPhantomOptions {
   /** The lungs reach the midline and touch in front of the heart. Defaults to false. */
