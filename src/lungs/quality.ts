@@ -49,6 +49,8 @@ export interface LungQualityOptions {
   imageFile?: boolean;
   /** The CT is in Hounsfield units. Defaults to true; a volume in other units (forced through) is not assessable. */
   isHu?: boolean;
+  /** The voxel size is known (the volume range is checked only then). Defaults to true for volumes, false for image files. */
+  spacingKnown?: boolean;
 }
 
 /** The quality block of a lung mask (1 = right, 2 = left, on `ct`'s grid). */
@@ -96,7 +98,9 @@ export function lungQuality(ct: Volume, lungs: LabelMap, options: LungQualityOpt
   if (c) {
     const ml = total * voxelVolumeMl(l);
     const [lo, hi] = ADULT_LUNG_VOLUME_ML;
-    if (ml > hi) {
+    if (!(options.spacingKnown ?? true)) {
+      // No voxel size: no volume to check.
+    } else if (ml > hi) {
       implausible = true;
       warnings.push(`the lungs measure ${(ml / 1000).toFixed(2)} L, above the adult range (${lo / 1000}–${hi / 1000} L): the lung mask holds more than lung`);
     } else if (ml < lo && !partial) {

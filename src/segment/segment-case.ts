@@ -23,7 +23,7 @@ import { lungAndLesionNumbers, type SegmentReport } from './report.js';
 import { renderReportHtml } from './report-html.js';
 import { overlaySheet, overlaySlices } from './overlays.js';
 import { lungAndLesionSegments } from './dicom-seg-segments.js';
-import { checkInput, defaultLungModelName, findLesions, findLungsDefault, lesionModelName, requireLungs } from './segment-volume.js';
+import { checkInput, defaultLungModelName, findLesions, findLungsDefault, lesionModelName, qualityOf, requireLungs } from './segment-volume.js';
 
 export const DEFAULT_LESION_MODEL_PATH = fileURLToPath(new URL('../../../models/lesion-2d.onnx', import.meta.url));
 
@@ -104,7 +104,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     lungModelName = defaultLungModelName(options.loaded?.lung?.file ?? DEFAULT_LUNG_MODEL_PATH);
   }
   lap('lungs');
-  requireLungs(lungs, meta.path);
+  requireLungs(lungs, meta);
 
   // Lesions, only inside the lungs (affected lung is lung by definition).
   const lesionModel = options.loaded?.lesion ?? (await loadSegmentationModel(options.lesionModel ?? DEFAULT_LESION_MODEL_PATH, { threads: options.threads }));
@@ -115,7 +115,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
 
   // Report and pictures.
   progress('report', 0, 1);
-  const numbers = lungAndLesionNumbers(lungs, lesions, spacingKnown);
+  const numbers = lungAndLesionNumbers(lungs, lesions, spacingKnown, qualityOf(ct, lungs, meta, { isHu, spacingKnown }));
   const ext = maskExtension(meta);
   const names = { lungs: `lungs${ext}`, lesions: `lesions${ext}`, reportJson: 'report.json', reportHtml: 'report.html', sheet: 'overlays.png' };
   const slices = overlaySlices(ct, lungs, lesions, isHu);
