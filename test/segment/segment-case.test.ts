@@ -9,7 +9,7 @@ import { encodePng } from '../../src/io/raster.js';
 import { createVolume } from '../../src/volume/volume.js';
 import { segmentCase, DEFAULT_LESION_MODEL_PATH } from '../../src/segment/index.js';
 import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
-import { PROJECT_ROOT } from '../helpers/shared-data.js';
+import { needsShared, PROJECT_ROOT, sharedPath } from '../helpers/shared-data.js';
 import { writeSyntheticCtSeries } from '../helpers/synthetic-dicom.js';
 import { chestPhantom } from '../lungs/chest-phantom.js';
 
@@ -126,6 +126,13 @@ test('a body with no lungs in view: the report says so, with no grade (never CT-
   const cli = spawnSync(process.execPath, [resolve(PROJECT_ROOT, 'dist/src/cli/main.js'), 'segment', input, '--out', join(dir, 'abdomen-cli'), '--quiet'], { encoding: 'utf8' });
   assert.equal(cli.status, 0, cli.stderr);
   assert.match(cli.stdout, /^no lungs in view: no severity grade\n/);
+});
+
+test('a real abdominal DICOM series (../shared example_ct_dicom): no lungs in view, not assessable, no grade', { skip: skip || needsShared('small-ct-volume/example_ct_dicom') }, async () => {
+  const r = await segmentCase(sharedPath('small-ct-volume/example_ct_dicom'), join(dir, 'abdominal-dicom'));
+  assert.ok(r.report.lungs.total.volumeMl! <= 1, `${r.report.lungs.total.volumeMl} mL of lung`);
+  assert.equal(r.report.quality.assessable, false);
+  assert.equal(r.report.severity.category, null);
 });
 
 test('covseg segment: exit codes and the printed summary', { skip }, () => {
