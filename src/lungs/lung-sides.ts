@@ -18,12 +18,14 @@ export interface LungsFromModelOptions {
   batchSize?: number;
   /** Called after each batch with (slices done, slices total). */
   onProgress?: (done: number, total: number) => void;
+  /** Whether `ct` is in Hounsfield units, when the caller has checked already (saves a pass over the volume). Defaults to checking. */
+  isHu?: boolean;
 }
 
 /** Lung label map on `ct`'s grid (1 = right lung, 2 = left lung) from `model`, slices as stored. */
 export async function lungsFromModel(ct: Volume, model: SegmentationModel, options: LungsFromModelOptions = {}): Promise<LabelMap> {
   const prob = await predictSlices(model, ct, { batchSize: options.batchSize, onProgress: options.onProgress });
-  return lungSidesFor(ct, threshold(prob, model.spec.threshold));
+  return lungSidesFor(ct, threshold(prob, model.spec.threshold), options.isHu);
 }
 
 /**
@@ -33,9 +35,9 @@ export async function lungsFromModel(ct: Volume, model: SegmentationModel, optio
  * not Hounsfield units: they get the sides only. Input forced through in other units gets
  * the body restriction and the sides.
  */
-export function lungSidesFor(ct: Volume, mask: LabelMap): LabelMap {
+export function lungSidesFor(ct: Volume, mask: LabelMap, isHu?: boolean): LabelMap {
   if (hasNoGeometry(ct)) return splitLungSides(mask);
-  if (!checkHu(ct).isHu) return splitLungSides(restrictToBody(mask, ct));
+  if (!(isHu ?? checkHu(ct).isHu)) return splitLungSides(restrictToBody(mask, ct));
   return anatomicalLungs(ct, mask).lungs;
 }
 

@@ -94,11 +94,11 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   let turns = 0;
   if (options.lungModel === 'r231') {
     if (!options.lungWeights) throw new CovsegError("--lung-model r231 needs --lung-weights (lungmask's unet_r231-d5d2fc3d.pth)");
-    lungs = lungmaskInAnatomy(ct, await segmentLungsR231(ct, { weightsPath: options.lungWeights, huCheck: options.force ? 'warn' : 'error', emptyResult: 'warn', onWarning: (m) => warnings.push(m), onProgress: (d, n) => progress('lungs', d, n), threads: options.threads }));
+    lungs = lungmaskInAnatomy(ct, await segmentLungsR231(ct, { weightsPath: options.lungWeights, huCheck: options.force ? 'warn' : 'error', emptyResult: 'warn', onWarning: (m) => warnings.push(m), onProgress: (d, n) => progress('lungs', d, n), threads: options.threads }), isHu);
     lungModelName = `lungmask R231 (${basename(options.lungWeights)})`;
   } else {
     const model = options.loaded?.lung ?? (await loadDefaultLungModel(undefined, { threads: options.threads }));
-    const found = await findLungsDefault(ct, model, { onProgress: (d, n) => progress('lungs', d, n) });
+    const found = await findLungsDefault(ct, model, { onProgress: (d, n) => progress('lungs', d, n), isHu });
     ({ lungs, turns } = found);
     warnings.push(...found.warnings);
     lungModelName = defaultLungModelName(options.loaded?.lung?.file ?? DEFAULT_LUNG_MODEL_PATH);

@@ -67,6 +67,8 @@ export interface FoundLungs {
 export interface FindLungsOptions {
   /** Called after each batch of slices with (slices done, slices total). */
   onProgress?: (done: number, total: number) => void;
+  /** Whether `ct` is in Hounsfield units ({@link InputCheck.isHu}). Defaults to checking again. */
+  isHu?: boolean;
 }
 
 /** Lungs with the default 2D lung model; an image file (no geometry) is first turned the way round the lungs are found best. */
@@ -74,7 +76,7 @@ export async function findLungsDefault(ct: Volume, lungModel: SegmentationModel,
   const warnings: string[] = [];
   const turns = hasNoGeometry(ct) ? await chooseSliceTurns(lungModel, ct) : 0;
   if (turns) warnings.push(`the image was read turned by ${turns * 90}° (counter-clockwise), the way round the lungs were found best; right/left labels follow that reading`);
-  const lungs = await lungsFromModel(quarterTurn(ct, turns), lungModel, { onProgress: options.onProgress });
+  const lungs = await lungsFromModel(quarterTurn(ct, turns), lungModel, { onProgress: options.onProgress, isHu: options.isHu });
   return { lungs, turns, warnings };
 }
 

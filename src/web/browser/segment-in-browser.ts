@@ -56,7 +56,7 @@ export async function segmentInBrowser(
   lap('read');
   const models = await loadModels();
   lap('models');
-  const found = await findLungsDefault(ct, models.lung, { onProgress: (d, n) => progress('lungs', d, n) });
+  const found = await findLungsDefault(ct, models.lung, { onProgress: (d, n) => progress('lungs', d, n), isHu });
   warnings.push(...found.warnings);
   lap('lungs');
   requireLungs(found.lungs, meta);
