@@ -199,6 +199,14 @@ function channelsEqual(img: RasterImage): boolean {
   return true;
 }
 
+/** How the reader's warning about a colour picture begins. */
+const COLOUR_WARNING = 'colour image';
+
+/** Whether the reader found a colour picture (channels that differ), which it converted to grey. */
+export function isColourPicture(meta: Pick<ImageMeta, 'warnings'>): boolean {
+  return meta.warnings.some((w) => w.startsWith(COLOUR_WARNING));
+}
+
 /**
  * The bytes of a PNG or JPEG file as a one-slice volume with identity geometry (1 mm
  * pixels: an image file carries no geometry) and what the reader noticed; `path` names
@@ -207,7 +215,7 @@ function channelsEqual(img: RasterImage): boolean {
 export function decodeRasterSlice(bytes: Uint8Array, path: string, format: 'png' | 'jpeg', maxVoxels = DEFAULT_MAX_VOXELS): ReadImageResult {
   const img = format === 'png' ? decodePng(bytes, path, maxVoxels) : decodeJpeg(bytes, path, maxVoxels);
   const warnings = ['pixel size unknown (PNG/JPEG carry no geometry): spacing 1×1×1 mm assumed'];
-  if (img.channels >= 3 && !channelsEqual(img)) warnings.push(`colour image (${img.channels} channels) converted to grey (Rec. 601 luma)`);
+  if (img.channels >= 3 && !channelsEqual(img)) warnings.push(`${COLOUR_WARNING} (${img.channels} channels) converted to grey (Rec. 601 luma)`);
   if (img.channels === 2 || img.channels === 4) warnings.push('alpha channel dropped');
   // Rows top → bottom map to increasing y: anterior at the top for an axial CT slice, as in LPS.
   const data = rasterToGrey(img);

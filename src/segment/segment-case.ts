@@ -16,6 +16,7 @@ import { loadSegmentationModel, type SegmentationModel } from '../infer/segmenta
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from '../lungs/default-model.js';
 import { segmentLungsR231 } from '../lungs/r231.js';
 import { tempPathFor } from '../util/atomic-write.js';
+import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
 import { lungAndLesionNumbers, type SegmentReport } from './report.js';
 import { renderReportHtml } from './report-html.js';
@@ -136,8 +137,8 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   // Write everything into a temp folder, then move it into place.
   progress('write', 0, 1);
   const tmp = tempPathFor(out);
-  await mkdir(tmp, { recursive: true });
   try {
+    await mkdir(tmp, { recursive: true });
     await writeVolume(join(tmp, names.lungs), lungs);
     await writeVolume(join(tmp, names.lesions), lesions);
     const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...overlayPngs.map((o) => o.name)] };
@@ -199,6 +200,6 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     };
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw describeIoError(err, out) ?? err;
   }
 }

@@ -24,6 +24,13 @@ Options:
   --disk-budget-mb N   most disk all live jobs may hold together (uploads, unzipped inputs,
                        outputs), counted before each byte is written; beyond it uploads get
                        HTTP 413 until jobs finish and expire (default 8192)
+  --upload-timeout-min N
+                       an upload still arriving after N minutes gets HTTP 408 and is dropped,
+                       freeing its place in the queue (default 10)
+  --min-upload-kbps N  an upload receiving less than N kB/s over any --upload-grace-s window
+                       gets HTTP 408 and is dropped (default 10; 0: no rate check)
+  --upload-grace-s N   the window that rate is measured over, the first one an upload's grace
+                       (default 10)
 ${maxVoxelsHelp(23)}
   --job-ttl-min N      minutes a finished job's files are kept before removal (default 60)
   --job-timeout-min N  a job running longer is stopped and fails (default 30)
@@ -53,6 +60,9 @@ export const command: Command = {
       'max-upload-mb': { type: 'string' },
       'max-unzipped-mb': { type: 'string' },
       'disk-budget-mb': { type: 'string' },
+      'upload-timeout-min': { type: 'string' },
+      'min-upload-kbps': { type: 'string' },
+      'upload-grace-s': { type: 'string' },
       'job-ttl-min': { type: 'string' },
       'job-timeout-min': { type: 'string' },
       'work-dir': { type: 'string' },
@@ -75,6 +85,9 @@ export const command: Command = {
       maxUploadBytes: Math.round(numberFlag('max-upload-mb', values['max-upload-mb'], 1024, positive) * 1024 ** 2),
       maxUnzippedBytes: Math.round(numberFlag('max-unzipped-mb', values['max-unzipped-mb'], 2048, positive) * 1024 ** 2),
       diskBudgetBytes: Math.round(numberFlag('disk-budget-mb', values['disk-budget-mb'], 8192, positive) * 1024 ** 2),
+      uploadTimeoutMs: Math.round(numberFlag('upload-timeout-min', values['upload-timeout-min'], 10, positive) * 60_000),
+      minUploadBytesPerS: Math.round(numberFlag('min-upload-kbps', values['min-upload-kbps'], 10, (n) => n >= 0) * 1000),
+      uploadGraceMs: Math.round(numberFlag('upload-grace-s', values['upload-grace-s'], 10, positive) * 1000),
       jobTtlMs: Math.round(numberFlag('job-ttl-min', values['job-ttl-min'], 60, positive) * 60_000),
       jobTimeoutMs: Math.round(numberFlag('job-timeout-min', values['job-timeout-min'], 30, positive) * 60_000),
       workDir: values['work-dir'],
