@@ -3,3 +3,5 @@ export { clinicalFigures, DEFAULT_DISTANCE_GRID_MM, REGION_NAMES, type Amount, t
 export { BAND_LABELS, BAND_NAMES, LCTA_BANDS, bandRanges, checkBands, type BandName, type HuBands } from './bands.js';
 export { LOBES, MAX_LOBE_LABEL, type Lobe, type LobeKey } from './lobes.js';
 export { panScore, quarterScore, SCORE_LABELS } from './scores.js';
+export { clinicalColumns, clinicalCsv, type CsvScanInfo } from './csv.js';
+export { affectedColor, CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, distributionPicture, drawLevel, levelKey, lungLevels, sliceSource, type DrawLevelOptions, type SliceSource } from './pictures.js';

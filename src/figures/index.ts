@@ -1,5 +1,5 @@
 /** Raster figures: overlays, mosaics, plots, PNG out. No native or canvas package. */
-export { type Rgb, BLACK, WHITE, RIGHT_LUNG, LEFT_LUNG, LESION, TRUE_POSITIVE, FALSE_POSITIVE, FALSE_NEGATIVE, FIGURE_BACKGROUND, TEXT, AXIS, GRID_LINE, MARKER_LINE, IMAGE_BACKGROUND, IMAGE_TEXT, PLOT_PALETTE, seriesColor, LUNG_LABEL_COLORS } from './colors.js';
+export { type Rgb, BLACK, WHITE, RIGHT_LUNG, LEFT_LUNG, LESION, GROUND_GLASS, CONSOLIDATION, TRUE_POSITIVE, FALSE_POSITIVE, FALSE_NEGATIVE, FIGURE_BACKGROUND, TEXT, AXIS, GRID_LINE, MARKER_LINE, IMAGE_BACKGROUND, IMAGE_TEXT, PLOT_PALETTE, seriesColor, LUNG_LABEL_COLORS } from './colors.js';
 export { type RgbImage, type LineOptions, type ResizeImageOptions, createImage, cloneImage, getPixel, setPixel, fillRect, strokeRect, drawLine, drawPolyline, blit, cropImage, scaleNearest, resizeImage, rotateCounterClockwise, blendChannel } from './canvas.js';
 export { type TextOptions, type TextSize, GLYPH_WIDTH, GLYPH_HEIGHT, CHAR_ADVANCE, LINE_ADVANCE, glyphRows, measureText, drawText, renderText, fitText } from './text.js';
 export { type LegendItem, type LegendOptions, legendStrip } from './legend.js';
