@@ -5,3 +5,5 @@ export { LOBES, MAX_LOBE_LABEL, type Lobe, type LobeKey } from './lobes.js';
 export { panScore, quarterScore, SCORE_LABELS } from './scores.js';
 export { clinicalColumns, clinicalCsv, type CsvScanInfo } from './csv.js';
 export { affectedColor, CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, distributionPicture, drawLevel, levelKey, lungLevels, sliceSource, type DrawLevelOptions, type SliceSource } from './pictures.js';
+export { checkSamePatient, compareScans, DEFAULT_STABLE_WITHIN_POINTS, type Change, type CompareOptions, type Comparison, type ComparisonStep, type LungChanges, type ScanForComparison, type Verdict } from './compare.js';
+export { COMPARE_LEVELS, matchedLevelsPicture, sliceAffectedPercent, trendPicture } from './compare-pictures.js';

@@ -67,8 +67,10 @@ export function lungLevels(src: SliceSource, fractions: readonly number[]): numb
 export interface DrawLevelOptions {
   /** Title over the slice. Defaults to 'slice z/n'. */
   title?: string;
-  /** Upscale small slices to at least this width (px). Defaults to 384. */
+  /** Upscale small slices to at least this width (px). Defaults to 384. Ignored with `mmPerPixel`. */
   minWidth?: number;
+  /** Draw at this physical scale (nearest-neighbour), so that slices of different scans compare. Defaults to square pixels at the slice's own x spacing. */
+  mmPerPixel?: number;
 }
 
 /** Axial slice `z` of `src`: lungs outlined (right red, left green), ground glass and consolidation filled in their colours. */
@@ -81,11 +83,16 @@ export function drawLevel(src: SliceSource, z: number, options: DrawLevelOptions
   let img = ctSliceToRgb(slice, nx, ny, { window: src.isHu ? LUNG_WINDOW_HU : 'auto' });
   overlayLabels(img, lungs.data.subarray(z * plane, (z + 1) * plane), LUNG_LABEL_COLORS, { alpha: 0, outline: true });
   overlayLabels(img, classes.data.subarray(z * plane, (z + 1) * plane), classColors(src.isHu), { alpha: 0.6 });
-  // Square pixels on screen: stretch rows when the in-plane spacing is anisotropic.
-  const aspect = ct.spacingMm[1] / ct.spacingMm[0];
-  if (Math.abs(aspect - 1) > 0.01) img = resizeImage(img, nx, Math.round(ny * aspect), { interpolation: 'nearest' });
-  const minWidth = options.minWidth ?? 384;
-  if (img.width < minWidth) img = scaleNearest(img, Math.ceil(minWidth / img.width));
+  if (options.mmPerPixel) {
+    const mm = options.mmPerPixel;
+    img = resizeImage(img, Math.max(1, Math.round((nx * ct.spacingMm[0]) / mm)), Math.max(1, Math.round((ny * ct.spacingMm[1]) / mm)), { interpolation: 'nearest' });
+  } else {
+    // Square pixels on screen: stretch rows when the in-plane spacing is anisotropic.
+    const aspect = ct.spacingMm[1] / ct.spacingMm[0];
+    if (Math.abs(aspect - 1) > 0.01) img = resizeImage(img, nx, Math.round(ny * aspect), { interpolation: 'nearest' });
+    const minWidth = options.minWidth ?? 384;
+    if (img.width < minWidth) img = scaleNearest(img, Math.ceil(minWidth / img.width));
+  }
   return panel(img, options.title ?? `slice ${z + 1}/${nz}`);
 }
 

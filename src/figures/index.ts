@@ -4,6 +4,6 @@ export { type RgbImage, type LineOptions, type ResizeImageOptions, createImage, 
 export { type TextOptions, type TextSize, GLYPH_WIDTH, GLYPH_HEIGHT, CHAR_ADVANCE, LINE_ADVANCE, glyphRows, measureText, drawText, renderText, fitText } from './text.js';
 export { type LegendItem, type LegendOptions, legendStrip } from './legend.js';
 export { type CtSliceToRgbOptions, type OverlayOptions, type OverlayLabelsOptions, type ComparisonOverlayOptions, LUNG_WINDOW_HU, COMPARISON_TP, COMPARISON_FP, COMPARISON_FN, ctSliceToRgb, overlayMask, overlayLabels, comparisonLabels, comparisonOverlay } from './overlay.js';
-export { type PanelOptions, type GridOptions, type SideBySideOptions, type MosaicTile, type MosaicOptions, panel, grid, sideBySide, mosaic } from './layout.js';
+export { type PanelOptions, type GridOptions, type SideBySideOptions, type MosaicTile, type MosaicOptions, panel, grid, stack, sideBySide, mosaic } from './layout.js';
 export { type NiceTicksOptions, type NiceTicks, type LegendPlacement, type PlotOptions, type LineSeries, type PlotMarker, type LinePlotOptions, type BarSeries, type BarPlotOptions, niceTicks, formatTick, linePlot, barPlot } from './plot.js';
 export { toPngImage, figureToPng, saveFigure } from './save.js';

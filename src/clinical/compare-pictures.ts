@@ -1,0 +1,71 @@
+/**
+ * The pictures of a follow-up: the scans side by side at matched anatomical levels (the
+ * middle of each third of the lungs' cranio-caudal extent, so the same fraction of the lung
+ * whatever the slice spacing, field of view or patient position), at one physical scale;
+ * and the figures over time.
+ */
+import { grid, linePlot, panel, stack, type LineSeries, type RgbImage } from '../figures/index.js';
+import type { Comparison } from './compare.js';
+import { drawLevel, levelKey, lungLevels, type SliceSource } from './pictures.js';
+
+/** The levels shown: the middle of the upper, middle and lower third. */
+export const COMPARE_LEVELS: readonly { name: string; fraction: number }[] = [
+  { name: 'upper third', fraction: 1 / 6 },
+  { name: 'middle third', fraction: 1 / 2 },
+  { name: 'lower third', fraction: 5 / 6 },
+];
+
+/** Lesion as % of lung area on axial slice `z` of `src`. */
+export function sliceAffectedPercent(src: SliceSource, z: number): number {
+  const plane = src.lungs.dims[0] * src.lungs.dims[1];
+  let lung = 0;
+  let lesion = 0;
+  for (let i = z * plane; i < (z + 1) * plane; i++) {
+    if (!src.lungs.data[i]) continue;
+    lung++;
+    if (src.classes.data[i]) lesion++;
+  }
+  return lung ? (100 * lesion) / lung : 0;
+}
+
+/** One row per level, one column per scan (`titles[k]` over scan k's column), all at one physical scale, the colour key below. */
+export function matchedLevelsPicture(sources: readonly SliceSource[], titles: readonly string[]): RgbImage {
+  // The widest field of view fills 384 px; every scan is drawn at that many mm per pixel.
+  const mmPerPixel = Math.max(...sources.map((s) => s.ct.dims[0] * s.ct.spacingMm[0])) / 384;
+  const tiles: RgbImage[] = [];
+  for (const level of COMPARE_LEVELS) {
+    sources.forEach((src, k) => {
+      const z = lungLevels(src, [level.fraction])[0]!;
+      tiles.push(drawLevel(src, z, { title: `${titles[k]} · ${level.name}: ${sliceAffectedPercent(src, z).toFixed(1)}% of the slice's lung`, mmPerPixel }));
+    });
+  }
+  const sheet = grid(tiles, { columns: sources.length, gap: 6 });
+  return stack([sheet, levelKey(sources.every((s) => s.isHu), sheet.width)], { gap: 0 });
+}
+
+/** % affected (right, left, both lungs) and consolidation share over time, and the scores over time. */
+export function trendPicture(c: Comparison): RgbImage {
+  const dated = c.scans.every((s) => s.date);
+  const first = dated ? Date.parse(`${c.scans[0]!.date}T00:00:00Z`) : 0;
+  const x = c.scans.map((s, k) => (dated ? Math.round((Date.parse(`${s.date}T00:00:00Z`) - first) / 86_400_000) : k + 1));
+  const xLabel = dated ? `days since ${c.scans[0]!.date}` : 'scan (in the order given; no dates)';
+  const val = (v: number | null) => (v === null ? NaN : v);
+  const series: LineSeries[] = [
+    { name: 'right lung', values: c.scans.map((s) => s.right) },
+    { name: 'left lung', values: c.scans.map((s) => s.left) },
+    { name: 'both lungs', values: c.scans.map((s) => s.percentAffected) },
+    { name: 'consolidation, % of lesion', values: c.scans.map((s) => val(s.consolidationPercentOfLesion)), dashed: true },
+  ].filter((s) => s.values.some(Number.isFinite));
+  const affected = linePlot({ series, x, title: '% affected over time', xLabel, yLabel: '%', yRange: [0, 100], width: 800, height: 420 });
+  const scoreSeries: LineSeries[] = [
+    { name: 'zone score (0–24)', values: c.scans.map((s) => val(s.zoneScore)) },
+    { name: 'lobar TSS (0–20)', values: c.scans.map((s) => val(s.lobarTss)) },
+    { name: 'Pan score (0–25)', values: c.scans.map((s) => val(s.pan)) },
+  ].filter((s) => s.values.some(Number.isFinite));
+  const plots = [affected];
+  if (scoreSeries.length) plots.push(linePlot({ series: scoreSeries, x, title: 'CT scores over time', xLabel, yLabel: 'score', yRange: [0, 25], width: 800, height: 360 }));
+  // The figure font has no arrow.
+  const name = (n: string) => c.scans.find((s) => s.name === n)?.date ?? n.slice(n.lastIndexOf('/') + 1);
+  const verdicts = c.steps.map((s) => `${name(s.from)} to ${name(s.to)}: ${s.verdict}`).join(' · ');
+  return panel(stack(plots, { gap: 6 }), verdicts, { scale: 2, align: 'left' });
+}
