@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readVolume } from '../src/io/index.js';
 import { createVolume } from '../src/volume/volume.js';
 import { loadDefaultLungModel, segmentLungsDefault } from '../src/lungs/default-model.js';
-import { confusion, diceFromCounts } from '../src/eval/metrics.js';
+import { confusion, diceFromCounts } from '../src/metrics/index.js';
 import { PROJECT_ROOT_DIR } from './paths.js';
 
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify({ bench: 'lung-model', ...o }));

@@ -26,7 +26,7 @@
  */
 import { CovsegError } from '../util/errors.js';
 import type { ModelSpec, ModelTask } from '../infer/model-spec.js';
-import { addConfusion, confusion, diceFromCounts, metricStats, precision, sensitivity, specificity, type Confusion, type MetricStats } from './metrics.js';
+import { addConfusion, confusion, diceFromCounts, metricStats, precision, sensitivity, specificity, type Confusion, type MetricStats } from '../metrics/index.js';
 
 /** The masks of one slice (or any grid), all of one length; nonzero = positive. */
 export interface SliceMasks {

@@ -1,5 +1,4 @@
-/** Evaluation: the project's one Dice and friends, per slice, case and split; Table 2; Figures 5 and 6. */
-export { confusion, addConfusion, diceFromCounts, sensitivity, specificity, precision, meanStd, metricStats, type Confusion, type MetricStats } from './metrics.js';
+/** Evaluation: Dice and friends (src/metrics) per slice, case and split; Table 2; Figures 5 and 6. */
 export {
   evaluateSlice, poolCase, summarizeCases, buildEvaluation, evaluationToJson, SUMMARY_METRICS, SUMMARY_STATS, EVALUATION_FORMAT,
   type SliceMasks, type SliceKey, type SliceResult, type CaseInfo, type CaseResult, type SplitSummary, type SummaryMetric, type SummaryStat,

@@ -33,8 +33,15 @@ export interface ImageMeta {
   seriesDescription?: string;
   /** The stored values were rescaled (NIfTI scl_slope/scl_inter, DICOM RescaleSlope/Intercept). */
   rescaled: boolean;
+  /**
+   * The file states the voxel size. False for PNG/JPEG, a NIfTI whose pixdim is 0 or NaN, a
+   * DICOM without PixelSpacing: 1 mm stands in for the grid, and nothing is measured in mm or mL.
+   */
+  spacingKnown: boolean;
   /** Indexed PNG: the values are palette indices (labels), not intensities. */
   palette?: boolean;
+  /** NaN and ±Infinity voxels; present only when some were read with `finite: 'count'`. */
+  nonFinite?: NonFiniteCounts;
   /** DICOM folder: the series that were not read. */
   skippedSeries?: DicomSeriesSummary[];
   /** DICOM folder: files that are not DICOM images (DICOMDIR, text, reports). */
@@ -46,6 +53,41 @@ export interface ImageMeta {
 export interface ReadVolumeOptions {
   /** DICOM folder: read this series instead of the one with the most voxels. Defaults to undefined (the largest series). */
   seriesInstanceUid?: string;
+  /**
+   * NaN and ±Infinity voxels: 'error' refuses the file with their counts (no step of the
+   * pipeline means anything on them); 'count' reads it and reports them in
+   * `meta.nonFinite` (`covseg info` describes such a file). Defaults to 'error'.
+   */
+  finite?: 'error' | 'count';
+}
+
+export interface NonFiniteCounts {
+  nan: number;
+  /** +Infinity and −Infinity. */
+  infinite: number;
+}
+
+/** NaN and ±Infinity voxels of `data`; integer arrays hold none. */
+export function countNonFinite(data: VoxelArray): NonFiniteCounts {
+  const counts = { nan: 0, infinite: 0 };
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) return counts;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    // v − v is 0 for every finite value, NaN for NaN and ±Infinity.
+    if (v - v !== 0) {
+      if (v !== v) counts.nan++;
+      else counts.infinite++;
+    }
+  }
+  return counts;
+}
+
+/** "12 voxels are NaN and 3 are infinite", for messages. */
+export function nonFiniteText({ nan, infinite }: NonFiniteCounts): string {
+  const are = (n: number) => (n === 1 ? 'is' : 'are');
+  const voxels = (n: number) => `${n} ${n === 1 ? 'voxel' : 'voxels'}`;
+  if (nan && infinite) return `${voxels(nan)} ${are(nan)} NaN and ${infinite} ${are(infinite)} infinite`;
+  return nan ? `${voxels(nan)} ${are(nan)} NaN` : `${voxels(infinite)} ${are(infinite)} infinite`;
 }
 
 export interface ReadImageResult {
@@ -114,16 +156,16 @@ async function readNifti(path: string, detected: DetectedFormat): Promise<ReadIm
   const magic = Buffer.from(bytes.subarray(344, 347)).toString('latin1');
   const magic2 = Buffer.from(bytes.subarray(4, 7)).toString('latin1');
   if (magic !== 'n+1' && magic2 !== 'n+2') return readItkFormat(path, detected);
-  const { volume, rescaled, warnings } = decodeNifti(bytes, path);
+  const { volume, rescaled, spacingKnown, warnings } = decodeNifti(bytes, path);
   return {
     volume,
-    meta: { format: 'nifti', path, pixelType: voxelTypeOf(volume.data), files: [path], rescaled, warnings },
+    meta: { format: 'nifti', path, pixelType: voxelTypeOf(volume.data), files: [path], rescaled, spacingKnown, warnings },
   };
 }
 
 async function readItkFormat(path: string, detected: DetectedFormat): Promise<ReadImageResult> {
   const image = await readWithItk(path, detected);
-  const { volume, warnings } = itkImageToVolume(image, path);
+  const { volume, spacingKnown, warnings } = itkImageToVolume(image, path);
   return {
     volume,
     meta: {
@@ -132,6 +174,7 @@ async function readItkFormat(path: string, detected: DetectedFormat): Promise<Re
       pixelType: voxelTypeOf(volume.data),
       files: [path],
       rescaled: detected.format === 'nifti' && niftiRescaled(image),
+      spacingKnown,
       warnings,
     },
   };
@@ -178,6 +221,7 @@ async function readDicom(path: string, directory: boolean, options: ReadVolumeOp
     pixelType: voxelTypeOf(volume.data),
     files: plan.files,
     rescaled: plan.rescaled,
+    spacingKnown: plan.spacingKnown,
     warnings: plan.warnings,
   };
   if (plan.modality !== undefined) meta.modality = plan.modality;
@@ -202,6 +246,12 @@ export async function readImage(path: string, options: ReadVolumeOptions = {}): 
   const detected = await detectFormat(path);
   const result = await readDetected(path, detected, options);
   result.volume.data = ownBuffer(result.volume.data);
+  // One check here for every command: NaN reached the percentiles as "the data holds NaN (voxel 193970)", with no file named.
+  const nonFinite = countNonFinite(result.volume.data);
+  if (nonFinite.nan + nonFinite.infinite > 0) {
+    if ((options.finite ?? 'error') === 'error') throw new CovsegError(`${nonFiniteText(nonFinite)}; covseg needs finite values`, { file: path });
+    result.meta.nonFinite = nonFinite;
+  }
   return result;
 }
 

@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
 import { ProgressBar, formatDuration } from '../util/progress.js';
 import { Rng } from '../util/random.js';
-import { diceFromCounts } from '../eval/metrics.js';
+import { diceFromCounts } from '../metrics/index.js';
 import { loadCheckpoint, networkTensors, saveCheckpoint } from './checkpoint.js';
 import { readHistory, writeHistory, type EpochRecord } from './history.js';
 import { allocateBatch, sliceBatch, type SampleSet } from './samples.js';

@@ -29,3 +29,4 @@ export { distanceTransform, type DistanceMap, type DistanceOptions } from './dis
 export { resizeSlice, resizeSlices, type Resize2dInterpolation, type ResizeSliceOptions } from './resize2d.js';
 export { orientationCode, reorientToLps, undoReorient, type ReorientTransform } from './reorient.js';
 export { getSlice, setSlice, stackSlices } from './slices.js';
+export { labelValues, MAX_LABEL_VALUES } from './labels.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { confusion, diceFromCounts, sensitivity, specificity, precision, meanStd, metricStats } from '../../src/eval/metrics.js';
+import { confusion, diceFromCounts, sensitivity, specificity, precision, meanStd, metricStats } from '../../src/metrics/index.js';
 
 const table: { name: string; pred: number[]; ref: number[]; mask?: number[]; dice: number; counts: [number, number, number, number] }[] = [
   { name: 'perfect', pred: [1, 1, 0, 0], ref: [1, 1, 0, 0], dice: 1, counts: [2, 0, 0, 2] },
