@@ -6,7 +6,7 @@
  */
 import { grid, linePlot, panel, stack, type LineSeries, type RgbImage } from '../figures/index.js';
 import type { Comparison } from './compare.js';
-import { drawLevel, levelKey, lungLevels, type SliceSource } from './pictures.js';
+import { drawLevel, levelKey, levelSlice, lungLevels, type SliceSource } from './pictures.js';
 
 /** The levels shown: the middle of the upper, middle and lower third. */
 export const COMPARE_LEVELS: readonly { name: string; fraction: number }[] = [
@@ -15,23 +15,23 @@ export const COMPARE_LEVELS: readonly { name: string; fraction: number }[] = [
   { name: 'lower third', fraction: 5 / 6 },
 ];
 
-/** Lesion as % of lung area on axial slice `z` of `src`. */
+/** Lesion as % of lung area on axial slice `z` (LPS z index) of `src`. */
 export function sliceAffectedPercent(src: SliceSource, z: number): number {
-  const plane = src.lungs.dims[0] * src.lungs.dims[1];
+  const { lungs, classes } = levelSlice(src, z);
   let lung = 0;
   let lesion = 0;
-  for (let i = z * plane; i < (z + 1) * plane; i++) {
-    if (!src.lungs.data[i]) continue;
+  for (let i = 0; i < lungs.data.length; i++) {
+    if (!lungs.data[i]) continue;
     lung++;
-    if (src.classes.data[i]) lesion++;
+    if (classes.data[i]) lesion++;
   }
   return lung ? (100 * lesion) / lung : 0;
 }
 
-/** One row per level, one column per scan (`titles[k]` over scan k's column), all at one physical scale, the colour key below. */
+/** One row per level, one column per scan (`titles[k]` over scan k's tiles), all at one physical scale, the colour key below; a single scan's levels in one row. */
 export function matchedLevelsPicture(sources: readonly SliceSource[], titles: readonly string[]): RgbImage {
   // The widest field of view fills 384 px; every scan is drawn at that many mm per pixel.
-  const mmPerPixel = Math.max(...sources.map((s) => s.ct.dims[0] * s.ct.spacingMm[0])) / 384;
+  const mmPerPixel = Math.max(...sources.map((s) => levelSlice(s, 0).ct).map((c) => c.dims[0] * c.spacingMm[0])) / 384;
   const tiles: RgbImage[] = [];
   for (const level of COMPARE_LEVELS) {
     sources.forEach((src, k) => {
@@ -39,7 +39,8 @@ export function matchedLevelsPicture(sources: readonly SliceSource[], titles: re
       tiles.push(drawLevel(src, z, { title: `${titles[k]} · ${level.name}: ${sliceAffectedPercent(src, z).toFixed(1)}% of the slice's lung`, mmPerPixel }));
     });
   }
-  const sheet = grid(tiles, { columns: sources.length, gap: 6 });
+  // One scan: its levels in a row; several: a column per scan, a row per level.
+  const sheet = grid(tiles, { columns: sources.length === 1 ? tiles.length : sources.length, gap: 6 });
   return stack([sheet, levelKey(sources.every((s) => s.isHu), sheet.width)], { gap: 0 });
 }
 

@@ -10,8 +10,9 @@ import {
   createImage, ctSliceToRgb, drawText, fillRect, legendStrip, measureText, overlayLabels, panel, resizeImage, scaleNearest, strokeRect,
   type LegendItem, type Rgb, type RgbImage,
 } from '../figures/index.js';
+import { cropToBox } from '../volume/crop-pad.js';
 import { reorientToLps } from '../volume/reorient.js';
-import type { LabelMap, Volume } from '../volume/volume.js';
+import { createVolume, type LabelMap, type Vec3, type Volume } from '../volume/volume.js';
 import { LCTA_BANDS } from './bands.js';
 import type { ClinicalFigures, LungClinical, RegionName } from './measure.js';
 
@@ -19,48 +20,84 @@ import type { ClinicalFigures, LungClinical, RegionName } from './measure.js';
 export const CLASS_GROUND_GLASS = 1;
 export const CLASS_CONSOLIDATION = 2;
 
-/** CT, lungs and lesions reoriented to LPS once, to draw any number of slices from. */
+/**
+ * CT, lungs and lesions, with where the axial (LPS z) slices lie in their arrays: slices are
+ * cut out and reoriented one at a time, so drawing three levels of a 512 × 512 × 300 scan
+ * does not copy the scan.
+ */
 export interface SliceSource {
   ct: Volume;
   lungs: LabelMap;
-  /** Per voxel: 0, CLASS_GROUND_GLASS or CLASS_CONSOLIDATION (lesion inside the lungs only). */
-  classes: LabelMap;
+  lesions: LabelMap;
   isHu: boolean;
+  /** Lesion voxels from this HU up are consolidation (HU input only). */
+  consolidationFrom: number;
+  /** The array axis that runs along LPS z, and whether it runs downwards. */
+  zAxis: number;
+  zFlipped: boolean;
+  /** Number of axial slices. */
+  nz: number;
 }
 
-/** Prepares `ct` with its lungs and lesions for {@link drawLevel}; lesion voxels from `consolidationFrom` HU up are consolidation (HU input only). */
+/** One axial slice (LPS z) of a {@link SliceSource}, reoriented to LPS: dims [nx, ny, 1]. */
+export interface LevelSlice {
+  ct: Volume;
+  lungs: LabelMap;
+  /** 0, CLASS_GROUND_GLASS or CLASS_CONSOLIDATION (lesion inside the lungs only). */
+  classes: LabelMap;
+}
+
+/** Wraps `ct` with its lungs and lesions for {@link drawLevel} and {@link lungLevels}. */
 export function sliceSource(ct: Volume, lungs: LabelMap, lesions: LabelMap, isHu: boolean, consolidationFrom = LCTA_BANDS.infiltratedBelow): SliceSource {
+  // Which array axis becomes LPS z: reorientToLps's own choice, asked of a 2 × 2 × 2 grid with the same direction.
+  const { transform } = reorientToLps(createVolume(new Uint8Array(8), [2, 2, 2], { direction: ct.direction }));
+  const zAxis = transform.axes[2];
+  return { ct, lungs, lesions, isHu, consolidationFrom, zAxis, zFlipped: transform.flips[2], nz: ct.dims[zAxis]! };
+}
+
+/** Axial slice `z` (LPS z index, 0 = lowest) of `src`, reoriented to LPS. */
+export function levelSlice(src: SliceSource, z: number): LevelSlice {
+  const k = src.zFlipped ? src.nz - 1 - z : z;
+  const lo = [0, 0, 0] as Vec3;
+  const hi = [...src.ct.dims] as Vec3;
+  lo[src.zAxis] = k;
+  hi[src.zAxis] = k + 1;
+  const cut = <T extends Volume>(v: T) => reorientToLps(cropToBox(v, lo, hi).volume).volume as T;
+  const ct = cut(src.ct);
+  const lungs = cut(src.lungs);
+  const lesions = cut(src.lesions);
   const classes = new Uint8Array(lungs.data.length);
   for (let i = 0; i < classes.length; i++) {
     if (!lesions.data[i] || !lungs.data[i]) continue;
-    classes[i] = isHu && ct.data[i]! >= consolidationFrom ? CLASS_CONSOLIDATION : CLASS_GROUND_GLASS;
+    classes[i] = src.isHu && ct.data[i]! >= src.consolidationFrom ? CLASS_CONSOLIDATION : CLASS_GROUND_GLASS;
   }
-  return {
-    ct: reorientToLps(ct).volume,
-    lungs: reorientToLps(lungs).volume as LabelMap,
-    classes: reorientToLps({ ...lungs, data: classes }).volume as LabelMap,
-    isHu,
-  };
+  return { ct, lungs, classes: createVolume(classes, lungs.dims, lungs) };
 }
 
 /**
- * Axial levels (z of the LPS grid) at `fractions` of the lungs' cranio-caudal extent, 0 the
- * top lung slice, 1 the bottom one: the same fraction is the same anatomical level in two
+ * Axial levels (LPS z index) at `fractions` of the lungs' cranio-caudal extent, 0 the top
+ * lung slice, 1 the bottom one: the same fraction is the same anatomical level in two
  * scans of one patient, whatever their slice spacing or field of view. Without lungs, the
  * grid's own extent.
  */
 export function lungLevels(src: SliceSource, fractions: readonly number[]): number[] {
   const [nx, ny, nz] = src.lungs.dims;
-  const plane = nx * ny;
-  let top = -1;
-  let bottom = nz;
-  for (let z = 0; z < nz; z++) {
-    if (!src.lungs.data.subarray(z * plane, (z + 1) * plane).some((v) => v !== 0)) continue;
-    if (bottom === nz) bottom = z;
-    top = z;
+  const has = new Uint8Array(src.nz);
+  const data = src.lungs.data;
+  for (let k = 0, i = 0; k < nz; k++) for (let j = 0; j < ny; j++) {
+    const at = src.zAxis === 2 ? k : src.zAxis === 1 ? j : -1;
+    if (at >= 0) {
+      if (!has[at] && data.subarray(i, i + nx).some((v) => v !== 0)) has[at] = 1;
+      i += nx;
+    } else {
+      for (let x = 0; x < nx; x++, i++) if (data[i]) has[x] = 1;
+    }
   }
-  if (top < 0) [bottom, top] = [0, nz - 1];
-  // The LPS grid's z runs inferior → superior, so the top is the highest z.
+  const lpsZ = (k: number) => (src.zFlipped ? src.nz - 1 - k : k);
+  const levels = [...has.keys()].filter((k) => has[k]).map(lpsZ);
+  const bottom = levels.length ? Math.min(...levels) : 0;
+  const top = levels.length ? Math.max(...levels) : src.nz - 1;
+  // LPS z runs inferior → superior, so the top is the highest z.
   return fractions.map((f) => Math.round(top - Math.min(1, Math.max(0, f)) * (top - bottom)));
 }
 
@@ -73,16 +110,15 @@ export interface DrawLevelOptions {
   mmPerPixel?: number;
 }
 
-/** Axial slice `z` of `src`: lungs outlined (right red, left green), ground glass and consolidation filled in their colours. */
+/** Axial slice `z` (LPS z index) of `src`: lungs outlined (right red, left green), ground glass and consolidation filled in their colours. */
 export function drawLevel(src: SliceSource, z: number, options: DrawLevelOptions = {}): RgbImage {
-  const { ct, lungs, classes } = src;
-  const [nx, ny, nz] = ct.dims;
-  const plane = nx * ny;
-  const raw = ct.data.subarray(z * plane, (z + 1) * plane);
+  const { ct, lungs, classes } = levelSlice(src, z);
+  const [nx, ny] = ct.dims;
+  const raw = ct.data;
   const slice = raw instanceof Float32Array || raw instanceof Float64Array || raw instanceof Int16Array || raw instanceof Uint8Array ? raw : Float32Array.from(raw);
   let img = ctSliceToRgb(slice, nx, ny, { window: src.isHu ? LUNG_WINDOW_HU : 'auto' });
-  overlayLabels(img, lungs.data.subarray(z * plane, (z + 1) * plane), LUNG_LABEL_COLORS, { alpha: 0, outline: true });
-  overlayLabels(img, classes.data.subarray(z * plane, (z + 1) * plane), classColors(src.isHu), { alpha: 0.6 });
+  overlayLabels(img, lungs.data, LUNG_LABEL_COLORS, { alpha: 0, outline: true });
+  overlayLabels(img, classes.data, classColors(src.isHu), { alpha: 0.6 });
   if (options.mmPerPixel) {
     const mm = options.mmPerPixel;
     img = resizeImage(img, Math.max(1, Math.round((nx * ct.spacingMm[0]) / mm)), Math.max(1, Math.round((ny * ct.spacingMm[1]) / mm)), { interpolation: 'nearest' });
@@ -93,7 +129,7 @@ export function drawLevel(src: SliceSource, z: number, options: DrawLevelOptions
     const minWidth = options.minWidth ?? 384;
     if (img.width < minWidth) img = scaleNearest(img, Math.ceil(minWidth / img.width));
   }
-  return panel(img, options.title ?? `slice ${z + 1}/${nz}`);
+  return panel(img, options.title ?? `slice ${z + 1}/${src.nz}`);
 }
 
 function classColors(isHu: boolean): Record<number, Rgb> {

@@ -1,17 +1,22 @@
 /**
  * The semi-quantitative CT scores radiologists give COVID-19 pneumonia, computed from the
- * measured share of each zone or lobe that is affected. A share below CT0_MAX_PERCENT
- * (MosMedData's CT-0 limit, src/segment/severity.ts) counts as none, so that a few stray
- * voxels of segmentation noise do not score a clear zone 1.
+ * measured share of each zone or lobe that is affected. A share below MIN_SCORED_PERCENT
+ * counts as none, so that a few stray voxels of segmentation noise do not score a clear
+ * zone 1.
  *
  * Bins are for a continuous share p (%); the papers give whole percentages ("1–25",
  * "26–50"), read here as 0 < p ≤ 25, 25 < p ≤ 50, …
  */
-import { CT0_MAX_PERCENT } from '../segment/severity.js';
+/**
+ * Below this share (%) a zone or lobe scores 0: MosMedData's CT-0 limit, the same number as
+ * CT0_MAX_PERCENT in src/segment/severity.ts (a test keeps them equal; segment sits above
+ * this stage, so it is not imported from there).
+ */
+export const MIN_SCORED_PERCENT = 0.1;
 
 /** 0–4 by the share affected: 0 none, 1 up to 25 %, 2 up to 50 %, 3 up to 75 %, 4 above 75 %. */
 export function quarterScore(percent: number): 0 | 1 | 2 | 3 | 4 {
-  if (percent < CT0_MAX_PERCENT) return 0;
+  if (percent < MIN_SCORED_PERCENT) return 0;
   if (percent <= 25) return 1;
   if (percent <= 50) return 2;
   if (percent <= 75) return 3;
@@ -23,7 +28,7 @@ export function quarterScore(percent: number): 0 | 1 | 2 | 3 | 4 {
  * 4 50–75 %, 5 > 75 %.
  */
 export function panScore(percent: number): 0 | 1 | 2 | 3 | 4 | 5 {
-  if (percent < CT0_MAX_PERCENT) return 0;
+  if (percent < MIN_SCORED_PERCENT) return 0;
   if (percent < 5) return 1;
   if (percent <= 25) return 2;
   if (percent < 50) return 3;

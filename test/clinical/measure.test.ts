@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clinicalFigures, LOBES, panScore, quarterScore, type ClinicalFigures, type RegionName } from '../../src/clinical/index.js';
+import { clinicalFigures, LOBES, MIN_SCORED_PERCENT, panScore, quarterScore, type ClinicalFigures, type RegionName } from '../../src/clinical/index.js';
 import { lungModel } from '../../src/lungs/models.js';
+import { CT0_MAX_PERCENT } from '../../src/segment/severity.js';
 import { createVolume } from '../../src/volume/volume.js';
 import { bilateral, phantom, reoriented, unilateral, type Phantom } from './phantom.js';
 
@@ -15,6 +16,7 @@ test('scores bin the share affected as the papers do (0 below the CT-0 noise lim
   for (const [p, s] of quarter) assert.equal(quarterScore(p), s, `quarter ${p}%`);
   const pan: [number, number][] = [[0, 0], [0.05, 0], [0.1, 1], [4.99, 1], [5, 2], [25, 2], [25.01, 3], [49.99, 3], [50, 4], [75, 4], [75.01, 5], [100, 5]];
   for (const [p, s] of pan) assert.equal(panScore(p), s, `Pan ${p}%`);
+  assert.equal(MIN_SCORED_PERCENT, CT0_MAX_PERCENT, 'the scores\' noise limit is MosMedData\'s CT-0 limit');
 });
 
 test('the lobe labels are those of the lungs registry (lungmask LTRCLobes)', () => {
@@ -95,7 +97,7 @@ test('bilateral case: both lungs, higher zone and lobe scores', () => {
 test('any orientation: the same chest on a flipped or transposed grid gives the same figures', () => {
   const p = bilateral();
   const base = figures(p);
-  for (const kind of ['flip-z', 'swap-xy'] as const) {
+  for (const kind of ['flip-z', 'swap-xy', 'z-first'] as const) {
     const f = figures(reoriented(p, kind));
     assert.deepEqual({ ...f, regionRules: undefined }, { ...base, regionRules: undefined }, kind);
   }

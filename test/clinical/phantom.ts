@@ -78,18 +78,21 @@ export function bilateral(): Phantom {
 }
 
 /** The same volume on a grid whose axes run the other way or are swapped: the figures must not change. */
-export function reoriented(p: Phantom, kind: 'flip-z' | 'swap-xy'): Phantom {
+export function reoriented(p: Phantom, kind: 'flip-z' | 'swap-xy' | 'z-first'): Phantom {
   const [nx, ny, nz] = DIMS;
-  const dims: Vec3 = kind === 'flip-z' ? [nx, ny, nz] : [ny, nx, nz];
-  const spacing: Vec3 = kind === 'flip-z' ? SPACING : [SPACING[1], SPACING[0], SPACING[2]];
-  // Index axis → world: flip-z runs z downwards from the top slice; swap-xy makes index x run along world y.
-  const direction: Mat3 = kind === 'flip-z' ? [1, 0, 0, 0, 1, 0, 0, 0, -1] : [0, 1, 0, 1, 0, 0, 0, 0, 1];
-  const origin: Vec3 = kind === 'flip-z' ? [0, 0, (nz - 1) * SPACING[2]] : [0, 0, 0];
-  const map = (x: number, y: number, z: number) => (kind === 'flip-z' ? x + nx * (y + ny * (nz - 1 - z)) : y + ny * (x + nx * z));
+  const [sx, sy, sz] = SPACING;
+  // Index axis → world: flip-z runs z downwards from the top slice; swap-xy makes index x run
+  // along world y; z-first stores world z along index x (then world x, world y).
+  const grids = {
+    'flip-z': { dims: [nx, ny, nz], spacing: [sx, sy, sz], direction: [1, 0, 0, 0, 1, 0, 0, 0, -1], origin: [0, 0, (nz - 1) * sz], map: (x: number, y: number, z: number) => x + nx * (y + ny * (nz - 1 - z)) },
+    'swap-xy': { dims: [ny, nx, nz], spacing: [sy, sx, sz], direction: [0, 1, 0, 1, 0, 0, 0, 0, 1], origin: [0, 0, 0], map: (x: number, y: number, z: number) => y + ny * (x + nx * z) },
+    'z-first': { dims: [nz, nx, ny], spacing: [sz, sx, sy], direction: [0, 1, 0, 0, 0, 1, 1, 0, 0], origin: [0, 0, 0], map: (x: number, y: number, z: number) => z + nz * (x + nx * y) },
+  } as const;
+  const g = grids[kind];
   const move = <T extends Int16Array | Uint8Array>(v: Volume<T>): Volume<T> => {
     const out = new (v.data.constructor as new (n: number) => T)(v.data.length);
-    for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) out[map(x, y, z)] = v.data[index(x, y, z)]!;
-    return createVolume(out, dims, { spacingMm: spacing, direction, origin });
+    for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) out[g.map(x, y, z)] = v.data[index(x, y, z)]!;
+    return createVolume(out, [...g.dims] as Vec3, { spacingMm: [...g.spacing] as Vec3, direction: [...g.direction] as Mat3, origin: [...g.origin] as Vec3 });
   };
   return { ct: move(p.ct), lungs: move(p.lungs), lesions: move(p.lesions), lobes: move(p.lobes) };
 }

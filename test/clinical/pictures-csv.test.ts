@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  affectedColor, CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, clinicalCsv, clinicalFigures, distributionPicture, drawLevel, levelKey, lungLevels, sliceSource,
+  affectedColor, CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, clinicalCsv, clinicalFigures, distributionPicture, drawLevel, levelKey, levelSlice, lungLevels, sliceSource,
 } from '../../src/clinical/index.js';
 import { CONSOLIDATION, GROUND_GLASS, LESION, WHITE, type Rgb, type RgbImage } from '../../src/figures/index.js';
 import { bilateral, reoriented, unilateral } from './phantom.js';
@@ -31,18 +31,23 @@ test('slice levels are matched by position within the lungs, and the lesion is d
   const src = sliceSource(p.ct, p.lungs, p.lesions, true);
   // Lungs on z 1–9: the middles of the thirds are z 8, 5 and 2.
   assert.deepEqual(lungLevels(src, [1 / 6, 0.5, 5 / 6]), [8, 5, 2]);
-  const plane = 15 * 8;
-  const classesAt = (z: number) => [...src.classes.data.subarray(z * plane, (z + 1) * plane)];
+  const classesAt = (z: number) => [...levelSlice(src, z).classes.data];
   assert.equal(classesAt(9).filter((c) => c === CLASS_GROUND_GLASS).length, 16 + 36, 'top slice: right core −600 HU, left lung −650 HU');
   assert.equal(classesAt(5).filter((c) => c === CLASS_CONSOLIDATION).length, 24, 'middle: left rows y 1–4 at −300 HU');
   assert.equal(classesAt(1).filter((c) => c === CLASS_CONSOLIDATION).length, 18);
   // Without HU there is one lesion class.
   const noHu = sliceSource(p.ct, p.lungs, p.lesions, false);
-  assert.ok(!noHu.classes.data.includes(CLASS_CONSOLIDATION));
+  for (const z of [1, 5, 9]) assert.ok(!levelSlice(noHu, z).classes.data.includes(CLASS_CONSOLIDATION));
   // The same chest stored upside down gives the same pictures at the same levels.
   const flipped = sliceSource(...((q) => [q.ct, q.lungs, q.lesions] as const)(reoriented(p, 'flip-z')), true);
   assert.deepEqual(lungLevels(flipped, [1 / 6, 0.5, 5 / 6]), [8, 5, 2]);
   for (const z of [8, 5, 2]) assert.deepEqual(drawLevel(flipped, z).data, drawLevel(src, z).data);
+  // Transposed in-plane axes, or world z stored along the array's x: the slices come back the same way round.
+  for (const kind of ['swap-xy', 'z-first'] as const) {
+    const other = sliceSource(...((q) => [q.ct, q.lungs, q.lesions] as const)(reoriented(p, kind)), true);
+    assert.deepEqual(lungLevels(other, [1 / 6, 0.5, 5 / 6]), [8, 5, 2], kind);
+    assert.deepEqual(drawLevel(other, 5).data, drawLevel(src, 5).data, kind);
+  }
   const img = drawLevel(src, 5, { title: 'middle' });
   assert.ok(img.width >= 384);
   assert.ok(levelKey(true).width > 0 && levelKey(false).width > 0);

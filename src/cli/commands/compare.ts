@@ -11,7 +11,7 @@ import { numberFlag, parseFlags } from '../command.js';
 import { CovsegError, UsageError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { checkOutputDir, checkOutputFile, explainIoErrors } from '../../util/output-target.js';
-import { readVolume } from '../../io/index.js';
+import { dicomDateToIso, readVolume } from '../../io/index.js';
 import { saveFigure } from '../../figures/index.js';
 import { createVolume, type LabelMap, type Volume } from '../../volume/volume.js';
 import {
@@ -171,15 +171,10 @@ async function loadResult(dir: string, report: SegmentReportLike, date: string |
   }
   const slices = sliceSource(ct ?? createVolume(new Int16Array(lungMap.data.length), lungMap.dims, lungMap), lungMap, lesionMap, !!ct && (report.input?.isHu ?? false));
   return {
-    scan: { name: dir, date: date ?? isoDate(report.input?.studyDate), patientId: report.input?.patientId, figures },
+    scan: { name: dir, date: date ?? dicomDateToIso(report.input?.studyDate), patientId: report.input?.patientId, figures },
     slices,
     severity: report.severity?.category,
     notes,
   };
 }
 
-/** DICOM's StudyDate YYYYMMDD (or YYYY-MM-DD) as YYYY-MM-DD; undefined when it is neither. */
-function isoDate(d: string | undefined): string | undefined {
-  const m = d?.trim().match(/^(\d{4})-?(\d{2})-?(\d{2})$/);
-  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
-}
