@@ -6,7 +6,7 @@
  */
 import { grid, linePlot, panel, stack, type LineSeries, type RgbImage } from '../figures/index.js';
 import type { Comparison } from './compare.js';
-import { drawLevel, levelKey, levelSlice, lungLevels, type SliceSource } from './pictures.js';
+import { drawLevel, levelKey, levelSlice, lungLevels, type LevelSlice, type SliceSource } from './pictures.js';
 
 /** The levels shown: the middle of the upper, middle and lower third. */
 export const COMPARE_LEVELS: readonly { name: string; fraction: number }[] = [
@@ -15,9 +15,9 @@ export const COMPARE_LEVELS: readonly { name: string; fraction: number }[] = [
   { name: 'lower third', fraction: 5 / 6 },
 ];
 
-/** Lesion as % of lung area on axial slice `z` (LPS z index) of `src`. */
-export function sliceAffectedPercent(src: SliceSource, z: number): number {
-  const { lungs, classes } = levelSlice(src, z);
+/** Lesion as % of lung area on an axial slice. */
+export function sliceAffectedPercent(slice: LevelSlice): number {
+  const { lungs, classes } = slice;
   let lung = 0;
   let lesion = 0;
   for (let i = 0; i < lungs.data.length; i++) {
@@ -31,14 +31,22 @@ export function sliceAffectedPercent(src: SliceSource, z: number): number {
 /** One row per level, one column per scan (`titles[k]` over scan k's tiles), all at one physical scale, the colour key below; a single scan's levels in one row. */
 export function matchedLevelsPicture(sources: readonly SliceSource[], titles: readonly string[]): RgbImage {
   // The widest field of view fills 384 px; every scan is drawn at that many mm per pixel.
-  const mmPerPixel = Math.max(...sources.map((s) => levelSlice(s, 0).ct).map((c) => c.dims[0] * c.spacingMm[0])) / 384;
+  const mmPerPixel = Math.max(...sources.map((s) => s.sliceMm[0])) / 384;
   const tiles: RgbImage[] = [];
-  for (const level of COMPARE_LEVELS) {
+  const shown = new Set<number>();
+  const levels = sources.map((src) => lungLevels(src, COMPARE_LEVELS.map((l) => l.fraction)));
+  COMPARE_LEVELS.forEach((level, li) => {
     sources.forEach((src, k) => {
-      const z = lungLevels(src, [level.fraction])[0]!;
-      tiles.push(drawLevel(src, z, { title: `${titles[k]} · ${level.name}: ${sliceAffectedPercent(src, z).toFixed(1)}% of the slice's lung`, mmPerPixel }));
+      const z = levels[k]![li]!;
+      // A single scan whose lungs lie in one slice (an image file) shows that slice once.
+      if (sources.length === 1 && shown.has(z)) return;
+      shown.add(z);
+      const slice = levelSlice(src, z);
+      const where = sources.length === 1 && src.nz === 1 ? 'the slice' : level.name;
+      const title = `${titles[k] ? `${titles[k]} · ` : ''}${where}: ${sliceAffectedPercent(slice).toFixed(1)}% of the slice's lung`;
+      tiles.push(drawLevel(src, z, { title, mmPerPixel }, slice));
     });
-  }
+  });
   // One scan: its levels in a row; several: a column per scan, a row per level.
   const sheet = grid(tiles, { columns: sources.length === 1 ? tiles.length : sources.length, gap: 6 });
   return stack([sheet, levelKey(sources.every((s) => s.isHu), sheet.width)], { gap: 0 });

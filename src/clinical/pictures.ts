@@ -37,6 +37,10 @@ export interface SliceSource {
   zFlipped: boolean;
   /** Number of axial slices. */
   nz: number;
+  /** Per axial slice (LPS z index): 1 where it holds lung. */
+  lungSlices: Uint8Array;
+  /** Width and height (mm) of an axial slice as drawn (LPS x and y). */
+  sliceMm: [number, number];
 }
 
 /** One axial slice (LPS z) of a {@link SliceSource}, reoriented to LPS: dims [nx, ny, 1]. */
@@ -51,8 +55,45 @@ export interface LevelSlice {
 export function sliceSource(ct: Volume, lungs: LabelMap, lesions: LabelMap, isHu: boolean, consolidationFrom = LCTA_BANDS.infiltratedBelow): SliceSource {
   // Which array axis becomes LPS z: reorientToLps's own choice, asked of a 2 × 2 × 2 grid with the same direction.
   const { transform } = reorientToLps(createVolume(new Uint8Array(8), [2, 2, 2], { direction: ct.direction }));
-  const zAxis = transform.axes[2];
-  return { ct, lungs, lesions, isHu, consolidationFrom, zAxis, zFlipped: transform.flips[2], nz: ct.dims[zAxis]! };
+  const [ax, ay, zAxis] = transform.axes;
+  const nz = ct.dims[zAxis]!;
+  const sliceMm: [number, number] = [ct.dims[ax]! * ct.spacingMm[ax]!, ct.dims[ay]! * ct.spacingMm[ay]!];
+  return { ct, lungs, lesions, isHu, consolidationFrom, zAxis, zFlipped: transform.flips[2], nz, lungSlices: slicesWithLung(lungs, zAxis, transform.flips[2]), sliceMm };
+}
+
+/** Per LPS z: whether the slice holds lung. One pass over the scan, four voxels at a time where the rows allow. */
+function slicesWithLung(lungs: LabelMap, zAxis: number, flipped: boolean): Uint8Array {
+  const [nx, ny, nz] = lungs.dims;
+  const has = new Uint8Array(lungs.dims[zAxis]!);
+  const data = lungs.data;
+  const words = nx % 4 === 0 && data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2) : undefined;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      const row = nx * (j + ny * k);
+      if (zAxis === 0) {
+        for (let x = 0; x < nx; x++) if (data[row + x] !== 0) has[x] = 1;
+        continue;
+      }
+      const at = zAxis === 1 ? j : k;
+      if (has[at]) continue;
+      if (words) {
+        for (let w = row >>> 2, end = (row + nx) >>> 2; w < end; w++) {
+          if (words[w] !== 0) {
+            has[at] = 1;
+            break;
+          }
+        }
+      } else {
+        for (let x = 0; x < nx; x++) {
+          if (data[row + x] !== 0) {
+            has[at] = 1;
+            break;
+          }
+        }
+      }
+    }
+  }
+  return flipped ? has.reverse() : has;
 }
 
 /** Axial slice `z` (LPS z index, 0 = lowest) of `src`, reoriented to LPS. */
@@ -81,22 +122,9 @@ export function levelSlice(src: SliceSource, z: number): LevelSlice {
  * grid's own extent.
  */
 export function lungLevels(src: SliceSource, fractions: readonly number[]): number[] {
-  const [nx, ny, nz] = src.lungs.dims;
-  const has = new Uint8Array(src.nz);
-  const data = src.lungs.data;
-  for (let k = 0, i = 0; k < nz; k++) for (let j = 0; j < ny; j++) {
-    const at = src.zAxis === 2 ? k : src.zAxis === 1 ? j : -1;
-    if (at >= 0) {
-      if (!has[at] && data.subarray(i, i + nx).some((v) => v !== 0)) has[at] = 1;
-      i += nx;
-    } else {
-      for (let x = 0; x < nx; x++, i++) if (data[i]) has[x] = 1;
-    }
-  }
-  const lpsZ = (k: number) => (src.zFlipped ? src.nz - 1 - k : k);
-  const levels = [...has.keys()].filter((k) => has[k]).map(lpsZ);
-  const bottom = levels.length ? Math.min(...levels) : 0;
-  const top = levels.length ? Math.max(...levels) : src.nz - 1;
+  const levels = [...src.lungSlices.keys()].filter((k) => src.lungSlices[k]);
+  const bottom = levels.length ? levels[0]! : 0;
+  const top = levels.length ? levels[levels.length - 1]! : src.nz - 1;
   // LPS z runs inferior → superior, so the top is the highest z.
   return fractions.map((f) => Math.round(top - Math.min(1, Math.max(0, f)) * (top - bottom)));
 }
@@ -110,13 +138,13 @@ export interface DrawLevelOptions {
   mmPerPixel?: number;
 }
 
-/** Axial slice `z` (LPS z index) of `src`: lungs outlined (right red, left green), ground glass and consolidation filled in their colours. */
-export function drawLevel(src: SliceSource, z: number, options: DrawLevelOptions = {}): RgbImage {
-  const { ct, lungs, classes } = levelSlice(src, z);
+/** Axial slice `z` (LPS z index) of `src`: lungs outlined (right red, left green), ground glass and consolidation filled in their colours; `slice` when already cut out. */
+export function drawLevel(src: SliceSource, z: number, options: DrawLevelOptions = {}, slice: LevelSlice = levelSlice(src, z)): RgbImage {
+  const { ct, lungs, classes } = slice;
   const [nx, ny] = ct.dims;
   const raw = ct.data;
-  const slice = raw instanceof Float32Array || raw instanceof Float64Array || raw instanceof Int16Array || raw instanceof Uint8Array ? raw : Float32Array.from(raw);
-  let img = ctSliceToRgb(slice, nx, ny, { window: src.isHu ? LUNG_WINDOW_HU : 'auto' });
+  const pixels = raw instanceof Float32Array || raw instanceof Float64Array || raw instanceof Int16Array || raw instanceof Uint8Array ? raw : Float32Array.from(raw);
+  let img = ctSliceToRgb(pixels, nx, ny, { window: src.isHu ? LUNG_WINDOW_HU : 'auto' });
   overlayLabels(img, lungs.data, LUNG_LABEL_COLORS, { alpha: 0, outline: true });
   overlayLabels(img, classes.data, classColors(src.isHu), { alpha: 0.6 });
   if (options.mmPerPixel) {
@@ -149,7 +177,8 @@ export function levelKey(isHu: boolean, width?: number): RgbImage {
       : [{ label: 'lesion (no HU: ground glass and consolidation not told apart)', color: LESION }]),
     { label: "radiological view: patient's right on the left", color: WHITE },
   ];
-  return legendStrip(items, { width, scale: 2 });
+  // Narrow pictures get the small font, so that each item fits a row.
+  return legendStrip(items, { width, scale: width !== undefined && width < 700 ? 1 : 2 });
 }
 
 // ---------------------------------------------------------------- distribution picture

@@ -25,7 +25,7 @@ export function clinicalReportParts(input: ClinicalInput): { figures: ClinicalFi
       { name: 'distribution.png', png: figureToPng(distributionPicture(figures)), caption: 'where the disease is: % of each third, half and depth of each lung affected' },
       {
         name: 'lesion-types.png',
-        png: figureToPng(matchedLevelsPicture([src], ['this scan'])),
+        png: figureToPng(matchedLevelsPicture([src], [''])),
         caption: density ? 'the middle of each third of the lungs: ground glass yellow, consolidation purple' : 'the middle of each third of the lungs: lesion orange (no HU: the two types are not told apart)',
       },
     ],
