@@ -3,14 +3,16 @@
  * (512 × 512 × 300 int16 at 0.7 × 0.7 × 1.5 mm, stored RAS as a NIfTI from DICOM is):
  * two tapered lungs, lesions of ground glass and consolidation in both. One JSON line per
  * step, the best of three runs, with the CPU:
- *   node dist/bench/clinical.js
+ *   node dist/bench/clinical.js [--quick]   (--quick: 40 slices)
  */
 import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
 import { clinicalFigures, clinicalReportParts } from '../src/clinical/index.js';
 import { Rng } from '../src/util/random.js';
 import { createVolume, type Vec3 } from '../src/volume/volume.js';
 
-const dims: Vec3 = [512, 512, 300];
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const dims: Vec3 = [512, 512, values.quick ? 40 : 300];
 const [nx, ny, nz] = dims;
 const rng = new Rng(7);
 const hu = new Int16Array(nx * ny * nz);

@@ -17,6 +17,7 @@ import { loadSegmentationModel, type SegmentationModel } from '../infer/segmenta
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from '../lungs/default-model.js';
 import { segmentLungsR231 } from '../lungs/r231.js';
 import { tempPathFor } from '../util/atomic-write.js';
+import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
 import { lungAndLesionNumbers, type SegmentReport } from './report.js';
 import { renderReportHtml } from './report-html.js';
@@ -47,6 +48,8 @@ export interface SegmentOptions {
   threads?: number;
   /** Name of the input shown in the report (e.g. an uploaded file's own name). Defaults to the input's absolute path. */
   inputName?: string;
+  /** Most voxels the input may have, checked from its header before decoding. Defaults to DEFAULT_MAX_VOXELS (src/io/limits.ts). */
+  maxVoxels?: number;
   onProgress?: (stage: SegmentStage, done: number, total: number) => void;
 }
 
@@ -78,7 +81,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   }
 
   progress('read', 0, 1);
-  const { volume: ct, meta } = await readImage(input);
+  const { volume: ct, meta } = await readImage(input, options.maxVoxels !== undefined ? { maxVoxels: options.maxVoxels } : {});
   // The checks, models and numbers are segment-volume.ts's, shared with the web page's browser mode.
   const { isHu, huReason, warnings, spacingKnown } = checkInput(ct, meta, { force: options.force });
   progress('read', 1, 1);
@@ -139,8 +142,8 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   // Write everything into a temp folder, then move it into place.
   progress('write', 0, 1);
   const tmp = tempPathFor(out);
-  await mkdir(tmp, { recursive: true });
   try {
+    await mkdir(tmp, { recursive: true });
     await writeVolume(join(tmp, names.lungs), lungs);
     await writeVolume(join(tmp, names.lesions), lesions);
     const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...overlayPngs.map((o) => o.name), ...clinical.pictures.map((p) => p.name)] };
@@ -202,6 +205,6 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     };
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw describeIoError(err, out) ?? err;
   }
 }
