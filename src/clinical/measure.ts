@@ -16,8 +16,8 @@ import { BAND_NAMES, LCTA_BANDS, bandRanges, checkBands, type BandName, type HuB
 import { LOBES, MAX_LOBE_LABEL, type LobeKey } from './lobes.js';
 import { panScore, quarterScore, SCORE_LABELS } from './scores.js';
 
-/** Coarsest voxel edge (mm) the depth (distance to the lung surface) is computed on: fine enough for thirds of a lung's depth (~50–70 mm), 10–20× less work on thin-slice CT. */
-export const DEFAULT_DISTANCE_GRID_MM = 2.5;
+/** Coarsest voxel edge (mm) the depth (distance to the lung surface) is computed on: within 5 % of the limit for thirds of a lung's depth (~50–70 mm), and 10–20× less work on thin-slice CT. */
+export const DEFAULT_DISTANCE_GRID_MM = 3;
 
 export interface ClinicalInput {
   /** The CT, on the grid of `lungs`; in HU when `isHu`. */
