@@ -30,6 +30,7 @@ import { JobQueue, QueueFullError, type Reservation, type SegmentJobOptions } fr
 import { JobStore, jobProgress, type Job, type OutputKind } from './job-store.js';
 import { findSample, listSamples } from './samples.js';
 import type { SegmentReport, SegmentStage } from '../segment/index.js';
+import { SERVICE_MAX_VOXELS } from '../io/limits.js';
 
 /** Project root: this file runs as dist/src/web/server.js. */
 const PROJECT_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
@@ -314,7 +315,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   /** Queues `job` on `input`; its record follows the worker's progress. */
   const launch = (job: Job, input: string, reservation: Reservation, force: boolean) => {
     // The report names the file the user uploaded, not the server's copy of it.
-    const task = { id: job.id, input, outDir: join(job.dir, 'out'), options: { ...options.segment, force, inputName: job.inputName } };
+    const task = { id: job.id, input, outDir: join(job.dir, 'out'), options: { maxVoxels: SERVICE_MAX_VOXELS, ...options.segment, force, inputName: job.inputName } };
     queue.run(reservation, task, {
       onStart: () => { job.status = 'running'; job.startedAt = Date.now(); },
       onProgress: (stage, done, total) => { job.stage = stage; job.stageDone = done; job.stageTotal = total; },
