@@ -1,7 +1,6 @@
 export { readImage, readVolume, type ImageMeta, type ReadImageResult, type ReadVolumeOptions } from './read.js';
 export { writeVolume, type WriteVolumeOptions } from './write.js';
 export { detectFormat, sniffFormat, SUPPORTED_FORMATS_TEXT, type DetectedFormat, type ImageFormat } from './format.js';
-export { checkHu, huStats, huVerdict, AIR_HU, MAX_PLAUSIBLE_HU, type HuCheck, type HuStats, type CheckHuOptions } from './hu.js';
 export { readDicomHeader, isDicom, type DicomHeader } from './dicom-header.js';
 export { planDicomSeries, scanDicomFolder, type DicomSeriesPlan, type DicomSeriesSummary, type DicomFolderScan, type PlanDicomSeriesOptions } from './dicom-series.js';
 export { type NrrdEncoding } from './nrrd-header.js';

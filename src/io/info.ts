@@ -4,7 +4,7 @@
  * the web API print the same thing.
  */
 import { orientationCode, type Mat3, type Vec3 } from '../volume/index.js';
-import { checkHu, type HuCheck } from './hu.js';
+import { checkHu, type HuCheck } from '../volume/hu.js';
 import { readImage, type ImageMeta, type ReadVolumeOptions } from './read.js';
 
 export interface ImageInfo {

@@ -5,8 +5,7 @@
  * mapped linearly so that its 1st/99th percentiles sit at lungmask's clip range.
  */
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
-import { percentiles, reorientToLps, undoReorient } from '../volume/index.js';
-import { checkHu } from '../io/hu.js';
+import { checkHu, percentiles, reorientToLps, undoReorient } from '../volume/index.js';
 import { bodyMaskR231, R231_HU_MAX, R231_HU_MIN } from './r231-preprocess.js';
 
 /** `mask` with every voxel outside the body (per axial slice of `ct`) set to 0. */

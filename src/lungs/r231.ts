@@ -5,10 +5,9 @@
  * geometry: 1 = right lung, 2 = left lung (R231, R231CovidWeb), or the five lobes
  * (LTRCLobes: 1 left upper, 2 left lower, 3 right upper, 4 right middle, 5 right lower).
  */
-import { checkHu } from '../io/hu.js';
 import { readStateDict } from '../nn/torch-pth/index.js';
 import { CovsegError } from '../util/errors.js';
-import { reorientToLps, undoReorient } from '../volume/index.js';
+import { checkHu, reorientToLps, undoReorient } from '../volume/index.js';
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
 import { R231Session } from './r231-network.js';
 import { postprocessR231 } from './r231-postprocess.js';

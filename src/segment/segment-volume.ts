@@ -7,8 +7,7 @@
  * reading, writing and the lungmask alternative.
  */
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
-import { reorientToLps } from '../volume/index.js';
-import { checkHu } from '../io/hu.js';
+import { checkHu, reorientToLps } from '../volume/index.js';
 import type { ImageMeta } from '../io/read.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';

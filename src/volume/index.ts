@@ -28,3 +28,4 @@ export { close, dilate, erode, fillHoles, open, type FillHolesOptions, type Morp
 export { resizeSlice, resizeSlices, type Resize2dInterpolation, type ResizeSliceOptions } from './resize2d.js';
 export { orientationCode, reorientToLps, undoReorient, type ReorientTransform } from './reorient.js';
 export { getSlice, setSlice, stackSlices } from './slices.js';
+export { checkHu, huStats, huVerdict, AIR_HU, MAX_PLAUSIBLE_HU, type HuCheck, type HuStats, type CheckHuOptions } from './hu.js';
