@@ -7,7 +7,7 @@ import { decode as decodePngBytes } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { CovsegError } from '../util/errors.js';
 import { createVolume } from '../volume/volume.js';
-import type { ImageMeta, ReadImageResult } from './read.js';
+import type { ImageMeta, ReadImageResult } from './types.js';
 import { voxelTypeOf } from './voxel-type.js';
 
 /** A decoded raster: rows top to bottom, pixels left to right, channels interleaved. */

@@ -12,46 +12,21 @@ import type { Image } from 'itk-wasm';
 import { CovsegError } from '../util/errors.js';
 import { createVolume, type Volume, type VoxelArray } from '../volume/volume.js';
 import { readDicomHeader } from './dicom-header.js';
-import { planDicomSeries, scanDicomFolder, type DicomSeriesSummary } from './dicom-series.js';
-import { detectFormat, itkExtension, type DetectedFormat, type ImageFormat } from './format.js';
+import { planDicomSeries, scanDicomFolder } from './dicom-series.js';
+import { detectFormat, itkExtension, type DetectedFormat } from './format.js';
 import { itkImageToVolume } from './itk.js';
 import { decodeNifti } from './nifti.js';
 import { integralAsInt16, ownBuffer, voxelTypeOf } from './voxel-type.js';
 import { decodeRasterSlice } from './raster-decode.js';
+import type { ImageFormat, ImageMeta, ReadImageResult } from './types.js';
 
-/** What was read, besides the voxels. */
-export interface ImageMeta {
-  format: ImageFormat;
-  /** The path given (file or folder). */
-  path: string;
-  /** Voxel type of the returned volume: int8, uint8, int16, uint16, int32, uint32, float32, float64. */
-  pixelType: string;
-  /** The files read: DICOM, the files of the chosen series sorted along the slice normal; else the one file. */
-  files: string[];
-  modality?: string;
-  seriesInstanceUid?: string;
-  seriesDescription?: string;
-  /** The stored values were rescaled (NIfTI scl_slope/scl_inter, DICOM RescaleSlope/Intercept). */
-  rescaled: boolean;
-  /** Indexed PNG: the values are palette indices (labels), not intensities. */
-  palette?: boolean;
-  /** DICOM folder: the series that were not read. */
-  skippedSeries?: DicomSeriesSummary[];
-  /** DICOM folder: files that are not DICOM images (DICOMDIR, text, reports). */
-  skippedFiles?: number;
-  /** Things the caller should know (unknown pixel size, irregular slices, colour dropped). */
-  warnings: string[];
-}
+export type { ImageMeta, ReadImageResult } from './types.js';
 
 export interface ReadVolumeOptions {
   /** DICOM folder: read this series instead of the one with the most voxels. Defaults to undefined (the largest series). */
   seriesInstanceUid?: string;
 }
 
-export interface ReadImageResult {
-  volume: Volume;
-  meta: ImageMeta;
-}
 
 /** Extensions itk-wasm maps to the reader of each format it reads here. */
 function hasExtension(path: string, detected: DetectedFormat): boolean {

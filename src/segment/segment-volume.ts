@@ -8,7 +8,7 @@
  */
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
 import { checkHu, reorientToLps } from '../volume/index.js';
-import type { ImageMeta } from '../io/read.js';
+import type { ImageMeta } from '../io/types.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
 import { chooseSliceTurns, hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
