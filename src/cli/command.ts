@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../util/errors.js';
 
@@ -41,4 +42,32 @@ export function choiceFlag<T extends string>(name: string, value: string | undef
     throw new UsageError(`--${name}: '${value}' is not one of ${choices.join(', ')}`);
   }
   return value as T;
+}
+
+export interface ThreadsFlagOptions {
+  /** Threads when the flag is absent (bounded by the cores too). */
+  fallback: number;
+  /** 0 is a valid value (e.g. "all cores"). Defaults to false. */
+  allowZero?: boolean;
+  /** The machine's cores. Defaults to os.availableParallelism(). */
+  cores?: number;
+  /** The command, for the warning on stderr ('covseg lungs: warning: …'). */
+  command: string;
+  /** Receives the warning when the value is lowered. Defaults to stderr. */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Parses `--threads`, bounded by the machine's cores: more threads than cores only make
+ * the threads wait for each other (`lungs --threads 300` took 60 times longer), so a
+ * larger value is lowered to the core count, with a warning naming the bound.
+ */
+export function threadsFlag(value: string | undefined, options: ThreadsFlagOptions): number {
+  const cores = options.cores ?? availableParallelism();
+  const n = numberFlag('threads', value, Math.min(options.fallback, cores), (v) => Number.isInteger(v) && v >= (options.allowZero ? 0 : 1));
+  if (n <= cores) return n;
+  (options.onWarning ?? ((m: string) => void process.stderr.write(`covseg ${options.command}: warning: ${m}\n`)))(
+    `--threads ${n} is more than the ${cores} core(s) of this machine (os.availableParallelism()); using ${cores}`,
+  );
+  return cores;
 }

@@ -7,14 +7,14 @@
  *   DB/manifest.json, DB/splits.json, DB/build-summary.json, DB/figures/*.png
  *
  * Idempotent and resumable: a case whose inputs (sha256) and options are unchanged and
- * whose files are all there is skipped; files are written under temp names and renamed;
+ * whose files all match their sizes and sha256 in its record is skipped; files are written under temp names and renamed;
  * the manifest is written last, so a killed build loses at most the cases in flight.
  */
-import { availableParallelism } from 'node:os';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
+import { checkOutputDir, explainIoErrors } from '../util/output-target.js';
 import { ProgressBar } from '../util/progress.js';
 import type { Vec3 } from '../volume/volume.js';
 import {
@@ -30,12 +30,12 @@ import {
   type SourceScan,
 } from '../datasets/index.js';
 import { HIGH_PERCENTILE, LOW_PERCENTILE, SLICE_SIZE, TARGET_DIMS, TARGET_SPACING_MM } from '../preprocess/index.js';
-import { FileHasher, hashJson } from './checksum.js';
+import { FileHasher, digestFile, hashJson } from './checksum.js';
 import { overviewPages } from './figures.js';
-import { CasePool } from './pool.js';
+import { CasePool, boundWorkers, defaultWorkers } from './pool.js';
 import type { CaseJob, JobOutcome } from './jobs.js';
 import type { LungSegmenter } from './lung-segmenter.js';
-import { ENCODING_NOTES, MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, parseCaseRecord, type CaseRecord, type LungMaskSource, type Manifest } from './manifest.js';
+import { ENCODING_NOTES, MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, caseOutputs, parseCaseRecord, type CaseRecord, type LungMaskSource, type Manifest } from './manifest.js';
 import { DIR_2D_IMAGES, DIR_2D_LESIONS, DIR_2D_LUNGS, DIR_3D, DIR_CASES, DIR_FIGURES, figurePath, type JobSettings } from './process-case.js';
 import { SPLITS_FILE, makeSplits, type OverlapPolicy } from './splits.js';
 import { SUMMARY_FILE, type BuildSummary, type CaseFailure, type SourceSummary } from './summary.js';
@@ -79,7 +79,10 @@ export interface BuildDatabaseOptions {
   figureCases?: readonly string[];
   /** Write the overview mosaics. Defaults to true. */
   overview?: boolean;
-  /** Worker threads; 0 runs everything in this thread. Defaults to min(2, available cores). */
+  /**
+   * Worker threads; 0 runs everything in this thread. Defaults to min(2, available cores);
+   * lowered to the cores (os.availableParallelism()) and to the jobs to run, with a warning.
+   */
   workers?: number;
   /** 2D-only cases per worker message. Defaults to 50. */
   sliceBatch?: number;
@@ -87,6 +90,8 @@ export interface BuildDatabaseOptions {
   quiet?: boolean;
   /** Where the progress bar draws. Defaults to process.stderr. */
   stream?: NodeJS.WriteStream;
+  /** Told each warning as it arises (they are also in the summary). Defaults to none. */
+  onWarning?: (message: string) => void;
 }
 
 interface Entry {
@@ -109,16 +114,28 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Every output file of a record, relative to the database folder. */
-function outputsOf(record: CaseRecord): string[] {
-  const files: string[] = [];
-  if (record.files3d) files.push(...(Object.values(record.files3d) as string[]));
-  for (const s of record.slices2d) files.push(s.image, s.lesion, ...(s.lung ? [s.lung] : []));
-  return files;
+/**
+ * Why a case's outputs do not match its record (missing, another size, other bytes), or
+ * undefined when every one does: sizes first, which catch a truncation without reading.
+ */
+async function outputDamage(out: string, record: CaseRecord & { outputs: NonNullable<CaseRecord['outputs']> }): Promise<string | undefined> {
+  const files = caseOutputs(record);
+  for (const f of files) {
+    const want = record.outputs[f];
+    if (!want) return `${f} has no checksum in the case record`;
+    const size = await stat(join(out, f)).then((st) => (st.isFile() ? st.size : undefined), () => undefined);
+    if (size === undefined) return `${f} is missing`;
+    if (size !== want.bytes) return `${f} has ${size} bytes, the case record says ${want.bytes}`;
+  }
+  for (const f of files) {
+    const got = await digestFile(join(out, f)).then((d) => d.sha256, () => undefined);
+    if (got !== record.outputs[f]!.sha256) return `${f} differs from its sha256 in the case record`;
+  }
+  return undefined;
 }
 
 async function removeOutputs(out: string, record: CaseRecord, keep: ReadonlySet<string> = new Set()): Promise<void> {
-  for (const f of outputsOf(record)) if (!keep.has(f)) await rm(join(out, f), { force: true });
+  for (const f of caseOutputs(record)) if (!keep.has(f)) await rm(join(out, f), { force: true });
 }
 
 async function readRecords(dir: string): Promise<Map<string, CaseRecord>> {
@@ -182,7 +199,7 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
   const seed = options.seed ?? 42;
   const overlap = options.overlap ?? 'warn';
   const segmenter = options.lungSegmenter;
-  const workers = options.workers ?? Math.min(2, availableParallelism());
+  const requestedWorkers = options.workers ?? defaultWorkers();
 
   // 1. Scan sources in the canonical order, whatever order they were given in.
   const seen = new Set<string>();
@@ -193,6 +210,12 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
   }
   if (request.sources.length === 0) throw new CovsegError(`no sources; give at least one of ${SOURCE_NAMES.join(', ')}`);
   const specs = [...request.sources].sort((a, b) => SOURCE_NAMES.indexOf(a.name) - SOURCE_NAMES.indexOf(b.name));
+  const sourceNames = specs.map((s) => s.name);
+  const warnings = overlapWarnings(sourceNames);
+  const warn = (message: string) => {
+    warnings.push(message);
+    options.onWarning?.(message);
+  };
   const scans: SourceScan[] = [];
   for (const spec of specs) scans.push(await ADAPTERS[spec.name].scan(resolve(spec.root)));
 
@@ -218,7 +241,12 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
     }
   }
 
-  for (const dir of [DIR_3D, DIR_2D_IMAGES, DIR_2D_LESIONS, DIR_2D_LUNGS, DIR_CASES, DIR_FIGURES]) await mkdir(join(out, dir), { recursive: true });
+  // The database folder before the hashing and the cases: a file there, or a read-only or
+  // full disk, is one line now rather than a stack trace (or a failure per case) later.
+  await checkOutputDir(out, '--out');
+  for (const dir of [DIR_3D, DIR_2D_IMAGES, DIR_2D_LESIONS, DIR_2D_LUNGS, DIR_CASES, DIR_FIGURES]) {
+    await explainIoErrors(join(out, dir), () => mkdir(join(out, dir), { recursive: true }));
+  }
 
   // 3. Previous records: stale ones (case ids no longer in the build) are removed with their files.
   const recordsDir = join(out, DIR_CASES);
@@ -237,24 +265,33 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
   const inputSha = new Map<string, { combined: string; files: Record<string, string> }>();
   const current = new Map<string, CaseRecord>();
   const toBuild: Entry[] = [];
+  let unverifiable = 0;
   for (const e of entries) {
     const sha = await hasher.caseInputs(e.ref);
     inputSha.set(e.caseId, sha);
     const old = previous.get(e.caseId);
-    const unchanged =
+    const sameInputs =
       old !== undefined &&
       old.inputSha256 === sha.combined &&
       old.optionsHash === e.optionsHash &&
       old.source === e.ref.source &&
       old.originalId === e.ref.originalId &&
-      old.patientGroup === e.ref.patientGroup &&
-      (await Promise.all(outputsOf(old).map((f) => exists(join(out, f))))).every(Boolean) &&
-      (!figureCases.has(e.caseId) || (await exists(join(out, figurePath(e.caseId)))));
-    if (unchanged) {
+      old.patientGroup === e.ref.patientGroup;
+    // The outputs are trusted only as far as they match the record: a truncated or
+    // overwritten file is found here and its case rebuilt, never shipped in the manifest.
+    let intact = false;
+    if (sameInputs && !old.outputs) unverifiable++;
+    else if (sameInputs) {
+      const damage = await outputDamage(out, { ...old, outputs: old.outputs! });
+      if (damage) warn(`${e.caseId}: ${damage}; the case is rebuilt`);
+      intact = damage === undefined;
+    }
+    if (intact && old && (!figureCases.has(e.caseId) || (await exists(join(out, figurePath(e.caseId)))))) {
       if (JSON.stringify(old.inputFiles) !== JSON.stringify(e.ref.files)) {
         // Same bytes in another folder: nothing to rebuild, but the record says where the inputs are now.
         old.inputFiles = e.ref.files;
-        await writeFileAtomic(join(recordsDir, `${e.caseId}.json`), JSON.stringify(old, null, 1));
+        const recordFile = join(recordsDir, `${e.caseId}.json`);
+        await explainIoErrors(recordFile, () => writeFileAtomic(recordFile, JSON.stringify(old, null, 1)));
       }
       current.set(e.caseId, old);
     } else {
@@ -262,11 +299,12 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
     }
   }
 
+  if (unverifiable > 0) warn(`${unverifiable} case${unverifiable === 1 ? '' : 's'} rebuilt: ${unverifiable === 1 ? 'its record (from an older build) holds' : 'their records (from an older build) hold'} no output checksums to check the files against`);
+
   // 5. Build.
   const failures = new Map<string, CaseFailure>();
   const builtIds = new Set<string>();
   const progress = new ProgressBar({ label: 'build-db', total: toBuild.length, quiet: options.quiet ?? (process.env['COVSEG_QUIET'] === '1'), ...(options.stream ? { stream: options.stream } : {}) });
-  const pool = new CasePool(workers);
   const finish = async (entry: Entry, outcome: JobOutcome, lungMaskSource: LungMaskSource | undefined) => {
     const old = previous.get(entry.caseId);
     if (!outcome.ok) {
@@ -300,14 +338,21 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
         normalization: built.normalization,
         ...(built.files3d ? { files3d: built.files3d } : {}),
         slices2d: built.slices2d,
+        outputs: built.outputs,
         warnings: built.warnings,
         builtAt: new Date().toISOString(),
         buildMs: Math.round(built.buildMs),
       };
-      if (old) await removeOutputs(out, old, new Set(outputsOf(record)));
-      await writeFileAtomic(join(recordsDir, `${entry.caseId}.json`), JSON.stringify(record, null, 1));
-      current.set(entry.caseId, record);
-      builtIds.add(entry.caseId);
+      if (old) await removeOutputs(out, old, new Set(caseOutputs(record)));
+      const recordFile = join(recordsDir, `${entry.caseId}.json`);
+      try {
+        await explainIoErrors(recordFile, () => writeFileAtomic(recordFile, JSON.stringify(record, null, 1)));
+        current.set(entry.caseId, record);
+        builtIds.add(entry.caseId);
+      } catch (err) {
+        // Without its record the case is not in the database (and is built again next time).
+        failures.set(entry.caseId, { caseId: entry.caseId, originalId: entry.ref.originalId, error: (err as Error).message });
+      }
     }
     progress.tick(1, entry.caseId);
   };
@@ -368,9 +413,12 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
     });
   }
   const records: CaseRecord[] = [];
-  const sourceNames = specs.map((s) => s.name);
-  const warnings = overlapWarnings(sourceNames);
   const figures: string[] = [];
+  const bound = boundWorkers(requestedWorkers, volumeTasks.length + sliceTasks.length);
+  const workers = bound.workers;
+  // Only a count the caller chose is worth a word; the default is lowered silently.
+  if (bound.warning && options.workers !== undefined) warn(bound.warning);
+  const pool = new CasePool(workers);
   try {
     // One more task in flight than workers: the next case is read (or segmented) while the workers are busy.
     await runLimited([...volumeTasks, ...sliceTasks], Math.max(1, workers) + 1);
@@ -419,13 +467,13 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
     cases: records,
   };
   const splits = makeSplits(records.map((r) => ({ caseId: r.caseId, source: r.source, patientGroup: r.patientGroup })), { seed, overlap });
-  await writeFileAtomic(join(out, SPLITS_FILE), JSON.stringify(splits, null, 1));
+  await explainIoErrors(join(out, SPLITS_FILE), () => writeFileAtomic(join(out, SPLITS_FILE), JSON.stringify(splits, null, 1)));
 
   const missingLung = records.filter((r) => r.lungMaskSource === 'missing' && r.kind === 'volume').length;
   if (missingLung > 0) {
     warnings.push(`${missingLung} 3D case${missingLung === 1 ? ' has' : 's have'} no lung mask (lungMaskSource "missing", no lung files): pass a lung model (--lung-model) to segment them`);
   }
-  await writeFileAtomic(join(out, MANIFEST_FILE), JSON.stringify(manifest, null, 1));
+  await explainIoErrors(join(out, MANIFEST_FILE), () => writeFileAtomic(join(out, MANIFEST_FILE), JSON.stringify(manifest, null, 1)));
 
   const sources: SourceSummary[] = scans.map((scan) => {
     const ids = entries.filter((e) => e.ref.source === scan.source).map((e) => e.caseId);
@@ -463,6 +511,6 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
     figures,
     warnings,
   };
-  await writeFileAtomic(join(out, SUMMARY_FILE), JSON.stringify(summary, null, 1));
+  await explainIoErrors(join(out, SUMMARY_FILE), () => writeFileAtomic(join(out, SUMMARY_FILE), JSON.stringify(summary, null, 1)));
   return summary;
 }

@@ -1,7 +1,31 @@
-/** sha256 of case inputs, so an unchanged case is recognised and skipped on a rebuild. */
+/**
+ * sha256 of case inputs, so an unchanged case is recognised and skipped on a rebuild, and
+ * of its outputs, so a damaged one (truncated, overwritten) is recognised and rebuilt.
+ */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { CaseRef } from '../datasets/index.js';
+
+/** A file's size and the sha256 (hex) of its bytes. */
+export interface FileDigest {
+  bytes: number;
+  sha256: string;
+}
+
+/** Size and sha256 of the file at `path`; rejects when it cannot be read. */
+export function digestFile(path: string): Promise<FileDigest> {
+  return new Promise<FileDigest>((resolve, reject) => {
+    const h = createHash('sha256');
+    let bytes = 0;
+    createReadStream(path)
+      .on('data', (chunk) => {
+        bytes += chunk.length;
+        h.update(chunk);
+      })
+      .on('end', () => resolve({ bytes, sha256: h.digest('hex') }))
+      .on('error', reject);
+  });
+}
 
 /** Hashes files once per build: MedSeg 100's 100 cases share three files. */
 export class FileHasher {
@@ -11,13 +35,7 @@ export class FileHasher {
   file(path: string): Promise<string> {
     let p = this.cache.get(path);
     if (!p) {
-      p = new Promise<string>((resolve) => {
-        const h = createHash('sha256');
-        createReadStream(path)
-          .on('data', (chunk) => h.update(chunk))
-          .on('end', () => resolve(h.digest('hex')))
-          .on('error', (err: NodeJS.ErrnoException) => resolve(`unreadable:${err.code ?? err.message}`));
-      });
+      p = digestFile(path).then((d) => d.sha256, (err: NodeJS.ErrnoException) => `unreadable:${err.code ?? err.message}`);
       this.cache.set(path, p);
     }
     return p;

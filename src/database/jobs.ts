@@ -5,6 +5,7 @@
 import { loadCase, type CaseRef, type LoadedCase } from '../datasets/index.js';
 import { buildSliceCase, buildVolumeCase, type BuiltOutputs, type JobSettings } from './process-case.js';
 import { overviewPath, writeOverviewPage, type OverviewPage } from './figures.js';
+import { describeIoError, explainIoErrors } from '../util/output-target.js';
 
 /**
  * - `volume`: one 3D case; `preloaded` carries the case when the main thread already
@@ -21,8 +22,9 @@ export type JobOutcome =
   | { caseId: string; ok: true; figure: string }
   | { caseId: string; ok: false; error: string };
 
+/** The failure's one line: file-system errors in words, with the file they name. */
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return describeIoError(err)?.message ?? (err instanceof Error ? err.message : String(err));
 }
 
 /**
@@ -33,7 +35,7 @@ export async function runJob(job: CaseJob): Promise<JobOutcome[]> {
   if (job.type === 'overview') {
     const path = overviewPath(job.page.db, job.page.name, job.page.page);
     try {
-      await writeOverviewPage(job.page);
+      await explainIoErrors(path, () => writeOverviewPage(job.page));
       return [{ caseId: path, ok: true, figure: path }];
     } catch (err) {
       return [{ caseId: path, ok: false, error: errorText(err) }];

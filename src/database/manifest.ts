@@ -84,6 +84,12 @@ export interface CaseRecord {
   files3d?: { image: string; lesion: string; lung?: string; lungSides?: string };
   /** The case's 2D slices (only slices containing lesion). */
   slices2d: Slice2dRecord[];
+  /**
+   * Size and sha256 of every output file (caseOutputs), by path relative to the database
+   * folder: a rebuild checks them and rebuilds the case when one does not match. Absent in
+   * records of older builds, whose cases are therefore rebuilt once.
+   */
+  outputs?: Record<string, { bytes: number; sha256: string }>;
   warnings: string[];
   builtAt: string;
   buildMs: number;
@@ -191,6 +197,13 @@ export function parseCaseRecord(r: KeyReader): CaseRecord {
   if (sliceIndex !== undefined) record.sliceIndex = sliceIndex;
   const resizeScale = r.optionalNumber('resizeScale');
   if (resizeScale !== undefined) record.resizeScale = resizeScale;
+  const outputs = r.optionalObject('outputs');
+  if (outputs) {
+    record.outputs = Object.fromEntries(outputs.keys().map((k) => {
+      const o = outputs.object(k);
+      return [k, { bytes: o.number('bytes'), sha256: o.string('sha256') }];
+    }));
+  }
   const f3 = r.optionalObject('files3d');
   if (f3) {
     record.files3d = { image: f3.string('image'), lesion: f3.string('lesion') };
@@ -200,6 +213,14 @@ export function parseCaseRecord(r: KeyReader): CaseRecord {
     if (s !== undefined) record.files3d.lungSides = s;
   }
   return record;
+}
+
+/** Every output file of a case (3D files, then each 2D slice's), relative to the database folder. */
+export function caseOutputs(record: Pick<CaseRecord, 'files3d' | 'slices2d'>): string[] {
+  const files: string[] = [];
+  if (record.files3d) files.push(...(Object.values(record.files3d) as string[]));
+  for (const s of record.slices2d) files.push(s.image, s.lesion, ...(s.lung ? [s.lung] : []));
+  return files;
 }
 
 async function resolveDbFile(db: string, file: string): Promise<string> {

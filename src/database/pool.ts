@@ -3,8 +3,28 @@
  * typed-array work, so on the 2-core machines covseg targets two workers let one case
  * resample while the other reads or gzips. `size: 0` runs jobs in the calling thread.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { runJob, transferList, type CaseJob, type JobOutcome } from './jobs.js';
+
+/** The default worker count: two, or one on a one-core machine. */
+export function defaultWorkers(): number {
+  return Math.min(2, availableParallelism());
+}
+
+/**
+ * The worker threads a build starts for `requested`: at most the machine's cores
+ * (os.availableParallelism()) and the jobs there are, because a thread more than either only
+ * costs memory (each holds a whole CT) and start-up time; at least one when any was asked
+ * for, so pages can still be drawn when every case is skipped. `warning` says why fewer.
+ */
+export function boundWorkers(requested: number, jobs: number, cores = availableParallelism()): { workers: number; warning?: string } {
+  if (requested <= 0) return { workers: 0 };
+  const workers = Math.max(1, Math.min(requested, cores, jobs));
+  if (workers === requested) return { workers };
+  const why = workers === cores && cores < requested ? `this machine has ${cores} core${cores === 1 ? '' : 's'}` : `there ${jobs === 1 ? 'is 1 job' : `are ${jobs} jobs`} to run`;
+  return { workers, warning: `--workers ${requested} lowered to ${workers}: ${why} (more threads than cores or jobs only cost memory)` };
+}
 
 interface Pending {
   job: CaseJob;

@@ -1,7 +1,8 @@
 /**
  * The per-case work of build-db, run in a worker thread (or inline): preprocess one
  * loaded case and write its 3D files, its 2D slices and, when asked, its Figure 2.
- * Every file goes through an atomic writer (temp name, then rename).
+ * Every file goes through an atomic writer (temp name, then rename); a file-system error
+ * names the file it was writing (a full disk's ENOSPC on write carries no path of its own).
  */
 import { join } from 'node:path';
 import { writeVolume } from '../io/index.js';
@@ -9,10 +10,12 @@ import { writePng } from '../io/raster.js';
 import { saveFigure } from '../figures/index.js';
 import { countNonzero, type LoadedCase } from '../datasets/index.js';
 import { preprocessCase, preprocessSlice, toGreyBytes, toMaskBytes } from '../preprocess/index.js';
-import type { Vec3 } from '../volume/volume.js';
+import type { Vec3, Volume } from '../volume/volume.js';
 import { geometryOf } from '../volume/volume.js';
+import { explainIoErrors } from '../util/output-target.js';
+import { digestFile, type FileDigest } from './checksum.js';
 import { preprocessingFigure } from './figures.js';
-import type { CaseRecord, Slice2dRecord } from './manifest.js';
+import { caseOutputs, type CaseRecord, type Slice2dRecord } from './manifest.js';
 
 /** The build options a worker needs. */
 export interface JobSettings {
@@ -29,7 +32,7 @@ export interface JobSettings {
 export type BuiltOutputs = Pick<
   CaseRecord,
   'original' | 'isHu' | 'huReason' | 'lungSides' | 'lesionVoxels' | 'lungVoxels' | 'crop' | 'normalization' | 'slices2d' | 'warnings' | 'buildMs'
-> & { files3d?: CaseRecord['files3d']; resizeScale?: number; figure?: string; timingsMs: Record<string, number> };
+> & { files3d?: CaseRecord['files3d']; outputs: Record<string, FileDigest>; resizeScale?: number; figure?: string; timingsMs: Record<string, number> };
 
 export const DIR_3D = '3d';
 export const DIR_2D_IMAGES = join('2d', 'images');
@@ -43,13 +46,21 @@ export function figurePath(caseId: string): string {
   return join(DIR_FIGURES, `preprocessing-${caseId}.png`);
 }
 
+/** Size and sha256 of each output, read back from the disk: what a rebuild checks them against. */
+async function digestOutputs(out: string, record: Pick<CaseRecord, 'files3d' | 'slices2d'>): Promise<Record<string, FileDigest>> {
+  const digests: Record<string, FileDigest> = {};
+  for (const f of caseOutputs(record)) digests[f] = await explainIoErrors(join(out, f), () => digestFile(join(out, f)));
+  return digests;
+}
+
 async function writeSlice2d(out: string, name: string, width: number, height: number, image: Uint8Array, lesion: Uint8Array, lung: Uint8Array | undefined, z: number): Promise<Slice2dRecord> {
   const rec: Slice2dRecord = { image: join(DIR_2D_IMAGES, `${name}.png`), lesion: join(DIR_2D_LESIONS, `${name}.png`), z };
-  await writePng(join(out, rec.image), { width, height, channels: 1, data: image });
-  await writePng(join(out, rec.lesion), { width, height, channels: 1, data: lesion });
+  const png = (file: string, data: Uint8Array) => explainIoErrors(join(out, file), () => writePng(join(out, file), { width, height, channels: 1, data }));
+  await png(rec.image, image);
+  await png(rec.lesion, lesion);
   if (lung) {
     rec.lung = join(DIR_2D_LUNGS, `${name}.png`);
-    await writePng(join(out, rec.lung), { width, height, channels: 1, data: lung });
+    await png(rec.lung, lung);
   }
   return rec;
 }
@@ -72,15 +83,16 @@ export async function buildVolumeCase(caseId: string, loaded: LoadedCase, settin
   const t1 = performance.now();
   const dir = join(DIR_3D, caseId);
   const files3d: NonNullable<CaseRecord['files3d']> = { image: join(dir, 'image.nrrd'), lesion: join(dir, 'lesion.nrrd') };
-  await writeVolume(join(settings.out, files3d.image), prep.image);
-  await writeVolume(join(settings.out, files3d.lesion), prep.lesionMask!);
+  const nrrd = (file: string, vol: Volume) => explainIoErrors(join(settings.out, file), () => writeVolume(join(settings.out, file), vol));
+  await nrrd(files3d.image, prep.image);
+  await nrrd(files3d.lesion, prep.lesionMask!);
   if (prep.lungMask) {
     files3d.lung = join(dir, 'lung.nrrd');
-    await writeVolume(join(settings.out, files3d.lung), prep.lungMask);
+    await nrrd(files3d.lung, prep.lungMask);
   }
   if (prep.lungSides) {
     files3d.lungSides = join(dir, 'lung-sides.nrrd');
-    await writeVolume(join(settings.out, files3d.lungSides), prep.lungSides);
+    await nrrd(files3d.lungSides, prep.lungSides);
   }
   const t2 = performance.now();
   const [nx, ny, nz] = prep.image.dims;
@@ -95,6 +107,8 @@ export async function buildVolumeCase(caseId: string, loaded: LoadedCase, settin
     slices2d.push(await writeSlice2d(settings.out, name, nx, ny, toGreyBytes(prep.image.data.subarray(z * n, (z + 1) * n)), toMaskBytes(lesionSlice), lung, z));
   }
   const t3 = performance.now();
+  const outputs = await digestOutputs(settings.out, { files3d, slices2d });
+  const t4 = performance.now();
   const built: BuiltOutputs = {
     original: geometryOf(loaded.ct),
     isHu: loaded.isHu,
@@ -106,15 +120,17 @@ export async function buildVolumeCase(caseId: string, loaded: LoadedCase, settin
     normalization: { lowValue: prep.stats.lowValue, highValue: prep.stats.highValue, padValue: prep.stats.padValue },
     files3d,
     slices2d,
+    outputs,
     warnings: [...loaded.warnings],
     buildMs: 0,
-    timingsMs: { ...prep.stats.timingsMs, preprocess: t1 - t0, write3d: t2 - t1, write2d: t3 - t2 },
+    timingsMs: { ...prep.stats.timingsMs, preprocess: t1 - t0, write3d: t2 - t1, write2d: t3 - t2, digest: t4 - t3 },
   };
   const originalLesion = countNonzero(loaded.lesionMask.data);
   if (originalLesion > 0 && built.lesionVoxels === 0) built.warnings.push(`no lesion voxel survives resampling and cropping (lesion smaller than a ${settings.spacingMm.join('×')} mm voxel, or outside the ${settings.dims.join('×')} crop): the case has no 2D slices`);
   if (options.figure) {
     built.figure = figurePath(caseId);
-    await saveFigure(join(settings.out, built.figure), preprocessingFigure(caseId, loaded.ct, loaded.lesionMask, prep, loaded.isHu));
+    const figure = join(settings.out, built.figure);
+    await explainIoErrors(figure, () => saveFigure(figure, preprocessingFigure(caseId, loaded.ct, loaded.lesionMask, prep, loaded.isHu)));
   }
   built.buildMs = performance.now() - t0;
   return built;
@@ -134,6 +150,7 @@ export async function buildSliceCase(caseId: string, loaded: LoadedCase, setting
   } else {
     warnings.push('no lesion after harmonisation (e.g. only pleural effusion): not in the 2D database');
   }
+  const outputs = await digestOutputs(settings.out, { slices2d });
   const buildMs = performance.now() - t0;
   return {
     original: geometryOf(loaded.ct),
@@ -146,6 +163,7 @@ export async function buildSliceCase(caseId: string, loaded: LoadedCase, setting
     resizeScale: prep.scale,
     normalization: { lowValue: prep.lowValue, highValue: prep.highValue, padValue: prep.lowValue },
     slices2d,
+    outputs,
     warnings,
     buildMs,
     timingsMs: { total: buildMs },

@@ -29,6 +29,8 @@ export interface DicomSeriesPlan {
   direction: Mat3;
   /** Whether any slice has RescaleSlope ≠ 1 or RescaleIntercept ≠ 0. */
   rescaled: boolean;
+  /** False without PixelSpacing: 1 mm pixels are assumed, and nothing is measured in mm or mL. */
+  spacingKnown: boolean;
   warnings: string[];
   /** The other series of the folder, not read. */
   skippedSeries: DicomSeriesSummary[];
@@ -196,6 +198,7 @@ export function planDicomSeries(source: string, headers: DicomHeader[], options:
     seriesInstanceUid: chosen.uid,
     ...plan,
     rescaled: chosen.headers.some((h) => (h.rescaleSlope ?? 1) !== 1 || (h.rescaleIntercept ?? 0) !== 0),
+    spacingKnown: first.pixelSpacing !== undefined,
     warnings,
     skippedSeries,
   };
@@ -208,7 +211,7 @@ export function planDicomSeries(source: string, headers: DicomHeader[], options:
 function geometryOf(headers: DicomHeader[], warnings: string[]) {
   const first = headers[0]!;
   const [rowSpacing, colSpacing] = first.pixelSpacing ?? [1, 1];
-  if (!first.pixelSpacing) warnings.push('no PixelSpacing tag: pixel size unknown, 1 mm assumed');
+  if (!first.pixelSpacing) warnings.push('no PixelSpacing tag: the pixel size is unknown, so 1 mm is assumed for the grid and volumes (mL) are not available');
   const iop = first.imageOrientationPatient;
   if (!iop) {
     // No geometry at all (secondary capture): keep InstanceNumber order, identity axes.

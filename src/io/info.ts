@@ -3,9 +3,8 @@
  * verdict and, for DICOM, which series was read. A plain JSON-able object, so the CLI and
  * the web API print the same thing.
  */
-import { orientationCode, type Mat3, type Vec3 } from '../volume/index.js';
-import { checkHu, type HuCheck } from '../volume/hu.js';
-import { readImage, type ImageMeta, type ReadVolumeOptions } from './read.js';
+import { checkHu, huStats, orientationCode, type HuCheck, type Mat3, type Vec3, type Volume } from '../volume/index.js';
+import { nonFiniteText, readImage, type ImageMeta, type NonFiniteCounts, type ReadVolumeOptions } from './read.js';
 
 export interface ImageInfo {
   path: string;
@@ -13,6 +12,8 @@ export interface ImageInfo {
   /** Grid size [nx, ny, nz]. */
   dims: Vec3;
   spacingMm: Vec3;
+  /** The file states the voxel size; false: `spacingMm` holds 1 mm where it does not (see ImageMeta.spacingKnown). */
+  spacingKnown: boolean;
   /** LPS mm of voxel (0, 0, 0). */
   origin: Vec3;
   /** Row-major 3×3, column j = LPS direction of index axis j. */
@@ -24,6 +25,9 @@ export interface ImageInfo {
   pixelType: string;
   rescaled: boolean;
   palette?: boolean;
+  /** NaN and ±Infinity voxels (other commands refuse a file that has any). */
+  nonFinite: NonFiniteCounts;
+  /** Over the finite voxels. */
   hu: HuCheck;
   /** DICOM only: the series read and what else the folder held. */
   dicom?: {
@@ -57,22 +61,41 @@ export function orientationOf(direction: Mat3): { code: string; obliqueDeg: numb
   return { code, obliqueDeg: Math.round(worst * 1000) / 1000 };
 }
 
-/** Reads `path` and summarises it (see ImageInfo). */
+/** The HU check over the finite voxels only, so that a file with NaN can still be described. */
+function finiteHu(volume: Volume, nonFinite: NonFiniteCounts): HuCheck {
+  if (nonFinite.nan + nonFinite.infinite === 0) return checkHu(volume);
+  const finite = new Uint8Array(volume.data.length);
+  for (let i = 0; i < finite.length; i++) finite[i] = Number.isFinite(volume.data[i]!) ? 1 : 0;
+  if (nonFinite.nan + nonFinite.infinite === finite.length) {
+    return { isHu: false, reason: 'no voxel holds a finite value', stats: { min: NaN, max: NaN, p1: NaN, p99: NaN } };
+  }
+  const hu = checkHu(volume, { stats: huStats(volume, finite) });
+  return { ...hu, reason: `${hu.reason} (over the finite voxels: ${nonFiniteText(nonFinite)})` };
+}
+
+/**
+ * Reads `path` and summarises it (see ImageInfo). NaN and ±Infinity voxels are counted,
+ * not refused (`finite: 'count'`): describing such a file is what tells the user why the
+ * other commands refuse it.
+ */
 export async function imageInfo(path: string, options: ReadVolumeOptions = {}): Promise<ImageInfo> {
-  const { volume, meta } = await readImage(path, options);
+  const { volume, meta } = await readImage(path, { ...options, finite: 'count' });
+  const nonFinite = meta.nonFinite ?? { nan: 0, infinite: 0 };
   const { code, obliqueDeg } = orientationOf(volume.direction);
   const info: ImageInfo = {
     path,
     format: meta.format,
     dims: volume.dims,
     spacingMm: volume.spacingMm,
+    spacingKnown: meta.spacingKnown,
     origin: volume.origin,
     direction: volume.direction,
     orientation: code,
     obliqueDeg,
     pixelType: meta.pixelType,
     rescaled: meta.rescaled,
-    hu: checkHu(volume),
+    nonFinite,
+    hu: finiteHu(volume, nonFinite),
     warnings: meta.warnings,
   };
   if (meta.palette) info.palette = true;

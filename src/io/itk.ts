@@ -13,6 +13,8 @@ import { integralAsInt16, voxelTypeOf } from './voxel-type.js';
 
 export interface ItkConversion {
   volume: Volume;
+  /** False when the file's spacing was 0 or not a number (1 mm stands in for it). */
+  spacingKnown: boolean;
   warnings: string[];
 }
 
@@ -39,7 +41,11 @@ export function itkImageToVolume(image: Image, file: string): ItkConversion {
   if (!image.data) throw new CovsegError('the reader returned no pixel data', { file });
   const d3 = Math.min(dim, 3);
   const dims: Vec3 = [size[0]!, size[1]!, d3 === 3 ? size[2]! : 1];
-  const spacingMm: Vec3 = [image.spacing[0]!, image.spacing[1]!, d3 === 3 ? image.spacing[2]! : 1];
+  const stated = [image.spacing[0]!, image.spacing[1]!, d3 === 3 ? image.spacing[2]! : 1];
+  const isSize = (x: number) => Number.isFinite(x) && x > 0;
+  const spacingKnown = stated.every(isSize);
+  if (!spacingKnown) warnings.push(`spacing ${stated.join(' × ')}: the voxel size is unknown, so 1 mm is assumed for the grid and volumes (mL) are not available`);
+  const spacingMm = stated.map((x) => (isSize(x) ? x : 1)) as Vec3;
   const origin: Vec3 = [image.origin[0]!, image.origin[1]!, d3 === 3 ? image.origin[2]! : 0];
   let direction: Mat3;
   if (dim === 4) {
@@ -66,7 +72,7 @@ export function itkImageToVolume(image: Image, file: string): ItkConversion {
     if (asInt16) data = asInt16;
     else if (data instanceof Float64Array) data = Float32Array.from(data);
   }
-  return { volume: createVolume(data, dims, { spacingMm, origin, direction }), warnings };
+  return { volume: createVolume(data, dims, { spacingMm, origin, direction }), spacingKnown, warnings };
 }
 
 /** An itk-wasm image that views the volume's voxels (no copy). */

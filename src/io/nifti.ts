@@ -189,27 +189,59 @@ function parseFields(bytes: Uint8Array, file: string): NiftiFields {
 /** Relative disagreement below which pixdim is taken as the spacing (it is what was written). */
 const PIXDIM_AGREES = 1e-4;
 
-/** RAS geometry (columns = axes) from the sform, else the qform, else pixdim alone. */
-function rasGeometry(f: NiftiFields, warnings: string[]): { dir: number[]; spacing: Vec3; origin: Vec3 } {
-  const pix: Vec3 = [Math.abs(f.pixdim[1]!) || 1, Math.abs(f.pixdim[2]!) || 1, Math.abs(f.pixdim[3]!) || 1];
-  if (f.sformCode > 0) {
+interface RasGeometry {
+  dir: number[];
+  spacing: Vec3;
+  origin: Vec3;
+  /** False when a spacing came from a pixdim of 0 or NaN (then 1 mm stands in for it). */
+  spacingKnown: boolean;
+}
+
+/**
+ * RAS geometry (columns = axes) from the sform, else the qform, else pixdim alone, for an
+ * image of `nd` dimensions. Each problem gets one warning that says what was used
+ * instead, so a degenerate sform without a qform reads as that, not as two
+ * contradicting notes.
+ */
+function rasGeometry(f: NiftiFields, nd: number, warnings: string[]): RasGeometry {
+  // A pixdim of 0 or NaN states no size: 1 mm keeps the grid usable, spacingKnown says not
+  // to measure with it (taken as a known 1 mm, it once turned 1,680 mL of lung into 1,128).
+  const stated = [1, 2, 3].map((i) => Math.abs(f.pixdim[i]!));
+  const isSize = (x: number) => Number.isFinite(x) && x > 0;
+  const pix = stated.map((x) => (isSize(x) ? x : 1)) as Vec3;
+  /** Axes (< nd) whose spacing is taken from pixdim. */
+  let fromPixdim = [0, 1, 2];
+  const result = (g: Omit<RasGeometry, 'spacingKnown'>): RasGeometry => {
+    const unknown = fromPixdim.filter((j) => j < nd && !isSize(stated[j]!));
+    if (unknown.length > 0) {
+      const fields = unknown.map((j) => `pixdim[${j + 1}] = ${f.pixdim[j + 1]}`).join(', ');
+      warnings.push(`${fields}: the voxel size is unknown, so 1 mm is assumed for the grid and volumes (mL) are not available`);
+    }
+    return { ...g, spacingKnown: unknown.length === 0 };
+  };
+  const sformOk = f.sformCode > 0 && f.srow.every((row) => row.every(Number.isFinite));
+  if (sformOk) {
     const m = f.srow;
     const cols = [0, 1, 2].map((j) => [m[0][j]!, m[1][j]!, m[2][j]!]);
     const norms = cols.map((c) => Math.hypot(c[0]!, c[1]!, c[2]!));
     if (norms[0]! > 0 && norms[1]! > 0) {
+      fromPixdim = [];
       if (!(norms[2]! > 0)) {
         // A 2D image may leave the third column empty: point it along the normal of the first two.
         const [a, b] = [cols[0]!.map((x) => x / norms[0]!), cols[1]!.map((x) => x / norms[1]!)];
         cols[2] = [a[1]! * b[2]! - a[2]! * b[1]!, a[2]! * b[0]! - a[0]! * b[2]!, a[0]! * b[1]! - a[1]! * b[0]!].map((x) => x * pix[2]);
         norms[2] = pix[2];
+        fromPixdim = [2];
       }
       const spacing = norms.map((n, j) => (Math.abs(n - pix[j]!) <= PIXDIM_AGREES * pix[j]! ? pix[j]! : n)) as Vec3;
       const dir = [0, 1, 2].flatMap((r) => [0, 1, 2].map((j) => cols[j]![r]! / norms[j]!));
-      return { dir, spacing, origin: [m[0][3]!, m[1][3]!, m[2][3]!] };
+      return result({ dir, spacing, origin: [m[0][3]!, m[1][3]!, m[2][3]!] });
     }
-    warnings.push('the sform is degenerate (a zero column); the qform was used');
   }
-  if (f.qformCode > 0) {
+  const sformProblem = f.sformCode > 0 ? 'the sform is degenerate (a zero column or a value that is not a number)' : undefined;
+  const qformOk = f.qformCode > 0 && [...f.quatern, ...f.qoffset].every(Number.isFinite);
+  if (qformOk) {
+    if (sformProblem) warnings.push(`${sformProblem}; the qform was used`);
     const [b, c, d] = f.quatern;
     const a = Math.sqrt(Math.max(0, 1 - (b * b + c * c + d * d)));
     const qfac = f.pixdim[0]! < 0 ? -1 : 1;
@@ -218,16 +250,34 @@ function rasGeometry(f: NiftiFields, warnings: string[]): { dir: number[]; spaci
       2 * (b * c + a * d), a * a + c * c - b * b - d * d, qfac * 2 * (c * d - a * b),
       2 * (b * d - a * c), 2 * (c * d + a * b), qfac * (a * a + d * d - b * b - c * c),
     ];
-    return { dir, spacing: pix, origin: [...f.qoffset] };
+    return result({ dir, spacing: pix, origin: [...f.qoffset] });
   }
-  warnings.push('no sform or qform (qform_code = sform_code = 0): orientation unknown, RAS axes and origin 0 assumed');
-  return { dir: [1, 0, 0, 0, 1, 0, 0, 0, 1], spacing: pix, origin: [0, 0, 0] };
+  const qformProblem = f.qformCode > 0 ? 'the qform holds a value that is not a number' : 'there is no qform (qform_code = 0)';
+  const why = sformProblem ? `${sformProblem} and ${qformProblem}` : f.qformCode > 0 ? `there is no sform (sform_code = 0) and ${qformProblem}` : 'no sform or qform (qform_code = sform_code = 0)';
+  warnings.push(`${why}: orientation unknown, RAS axes and origin 0 assumed`);
+  return result({ dir: [1, 0, 0, 0, 1, 0, 0, 0, 1], spacing: pix, origin: [0, 0, 0] });
+}
+
+/**
+ * The seven image sizes of the header (1 beyond dim[0]). A corrupt dim (dim[0] outside
+ * 1–7, or a size below 1) is refused with the field named, never clamped: clamping
+ * dim[1] = −5 to 1 read a 1×2×2 image without a word.
+ */
+function imageSize(f: NiftiFields, file: string): number[] {
+  const nd = f.dim[0]!;
+  if (!(nd >= 1 && nd <= 7)) throw new CovsegError(`NIfTI header dim[0] = ${nd}; the number of dimensions must be 1–7 (the header is corrupt)`, { file });
+  for (let i = 1; i <= nd; i++) {
+    if (!(f.dim[i]! >= 1)) throw new CovsegError(`NIfTI header dim[${i}] = ${f.dim[i]}; each image dimension must be ≥ 1 (the header is corrupt)`, { file });
+  }
+  return Array.from({ length: 7 }, (_, i) => (i < nd ? f.dim[i + 1]! : 1));
 }
 
 export interface DecodedNifti {
   volume: Volume;
   /** scl_slope/scl_inter changed the stored values. */
   rescaled: boolean;
+  /** The header states every voxel size (pixdim or sform); false: 1 mm was assumed, measure nothing in mm or mL. */
+  spacingKnown: boolean;
   warnings: string[];
 }
 
@@ -238,9 +288,8 @@ export interface DecodedNifti {
 export function decodeNifti(bytes: Uint8Array, file: string): DecodedNifti {
   const f = parseFields(bytes, file);
   const warnings: string[] = [];
+  const size = imageSize(f, file);
   const nd = f.dim[0]!;
-  if (nd < 1 || nd > 7) throw new CovsegError(`dim[0] = ${nd} is not a valid number of dimensions (1-7); the header is corrupt`, { file });
-  const size = Array.from({ length: 7 }, (_, i) => (i < nd ? Math.max(1, f.dim[i + 1]!) : 1));
   const extra = size.slice(3).reduce((p, x) => p * x, 1);
   if (extra > 1) {
     throw new CovsegError(`a ${nd}D image (${size.slice(0, nd).join('×')}); covseg reads 2D and 3D images only (split the time series first)`, { file });
@@ -274,13 +323,15 @@ export function decodeNifti(bytes: Uint8Array, file: string): DecodedNifti {
     data = t.view(copy.buffer, copy.byteOffset, n);
   }
   const slope = f.sclSlope;
-  const rescaled = Number.isFinite(slope) && slope !== 0 && (slope !== 1 || f.sclInter !== 0);
-  if (rescaled) data = rescale(data, slope, f.sclInter);
-  const g = rasGeometry(f, warnings);
+  // A NaN scl_inter beside a valid slope would turn every voxel into NaN: it means no offset.
+  const inter = Number.isFinite(f.sclInter) ? f.sclInter : 0;
+  const rescaled = Number.isFinite(slope) && slope !== 0 && (slope !== 1 || inter !== 0);
+  if (rescaled) data = rescale(data, slope, inter);
+  const g = rasGeometry(f, nd, warnings);
   // RAS → LPS: negate the x and y rows of the direction and the x and y of the origin.
   const direction = g.dir.map((x, i) => (i < 6 ? -x : x) + 0) as Mat3;
   const origin: Vec3 = [-g.origin[0] + 0, -g.origin[1] + 0, g.origin[2]];
-  return { volume: createVolume(data, dims, { spacingMm: g.spacing, origin, direction }), rescaled, warnings };
+  return { volume: createVolume(data, dims, { spacingMm: g.spacing, origin, direction }), rescaled, spacingKnown: g.spacingKnown, warnings };
 }
 
 function swapBytes(bytes: Uint8Array, width: number): void {

@@ -125,7 +125,7 @@ export function decodeRasterSlice(bytes: Uint8Array, path: string, format: 'png'
   // Rows top → bottom map to increasing y: anterior at the top for an axial CT slice, as in LPS.
   const data = rasterToGrey(img);
   const volume = createVolume(data, [img.width, img.height, 1]);
-  const meta: ImageMeta = { format, path, pixelType: voxelTypeOf(volume.data), files: [path], rescaled: false, warnings };
+  const meta: ImageMeta = { format, path, pixelType: voxelTypeOf(volume.data), files: [path], rescaled: false, spacingKnown: false, warnings };
   if (img.palette) meta.palette = true;
   return { volume, meta };
 }

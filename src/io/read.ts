@@ -18,13 +18,42 @@ import { itkImageToVolume } from './itk.js';
 import { decodeNifti } from './nifti.js';
 import { integralAsInt16, ownBuffer, voxelTypeOf } from './voxel-type.js';
 import { decodeRasterSlice } from './raster-decode.js';
-import type { ImageFormat, ImageMeta, ReadImageResult } from './types.js';
+import type { ImageFormat, ImageMeta, NonFiniteCounts, ReadImageResult } from './types.js';
 
-export type { ImageMeta, ReadImageResult } from './types.js';
+export type { ImageMeta, NonFiniteCounts, ReadImageResult } from './types.js';
 
 export interface ReadVolumeOptions {
   /** DICOM folder: read this series instead of the one with the most voxels. Defaults to undefined (the largest series). */
   seriesInstanceUid?: string;
+  /**
+   * NaN and ±Infinity voxels: 'error' refuses the file with their counts (no step of the
+   * pipeline means anything on them); 'count' reads it and reports them in
+   * `meta.nonFinite` (`covseg info` describes such a file). Defaults to 'error'.
+   */
+  finite?: 'error' | 'count';
+}
+
+/** NaN and ±Infinity voxels of `data`; integer arrays hold none. */
+export function countNonFinite(data: VoxelArray): NonFiniteCounts {
+  const counts = { nan: 0, infinite: 0 };
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) return counts;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    // v − v is 0 for every finite value, NaN for NaN and ±Infinity.
+    if (v - v !== 0) {
+      if (v !== v) counts.nan++;
+      else counts.infinite++;
+    }
+  }
+  return counts;
+}
+
+/** "12 voxels are NaN and 3 are infinite", for messages. */
+export function nonFiniteText({ nan, infinite }: NonFiniteCounts): string {
+  const are = (n: number) => (n === 1 ? 'is' : 'are');
+  const voxels = (n: number) => `${n} ${n === 1 ? 'voxel' : 'voxels'}`;
+  if (nan && infinite) return `${voxels(nan)} ${are(nan)} NaN and ${infinite} ${are(infinite)} infinite`;
+  return nan ? `${voxels(nan)} ${are(nan)} NaN` : `${voxels(infinite)} ${are(infinite)} infinite`;
 }
 
 
@@ -89,16 +118,16 @@ async function readNifti(path: string, detected: DetectedFormat): Promise<ReadIm
   const magic = Buffer.from(bytes.subarray(344, 347)).toString('latin1');
   const magic2 = Buffer.from(bytes.subarray(4, 7)).toString('latin1');
   if (magic !== 'n+1' && magic2 !== 'n+2') return readItkFormat(path, detected);
-  const { volume, rescaled, warnings } = decodeNifti(bytes, path);
+  const { volume, rescaled, spacingKnown, warnings } = decodeNifti(bytes, path);
   return {
     volume,
-    meta: { format: 'nifti', path, pixelType: voxelTypeOf(volume.data), files: [path], rescaled, warnings },
+    meta: { format: 'nifti', path, pixelType: voxelTypeOf(volume.data), files: [path], rescaled, spacingKnown, warnings },
   };
 }
 
 async function readItkFormat(path: string, detected: DetectedFormat): Promise<ReadImageResult> {
   const image = await readWithItk(path, detected);
-  const { volume, warnings } = itkImageToVolume(image, path);
+  const { volume, spacingKnown, warnings } = itkImageToVolume(image, path);
   return {
     volume,
     meta: {
@@ -107,6 +136,7 @@ async function readItkFormat(path: string, detected: DetectedFormat): Promise<Re
       pixelType: voxelTypeOf(volume.data),
       files: [path],
       rescaled: detected.format === 'nifti' && niftiRescaled(image),
+      spacingKnown,
       warnings,
     },
   };
@@ -153,6 +183,7 @@ async function readDicom(path: string, directory: boolean, options: ReadVolumeOp
     pixelType: voxelTypeOf(volume.data),
     files: plan.files,
     rescaled: plan.rescaled,
+    spacingKnown: plan.spacingKnown,
     warnings: plan.warnings,
   };
   if (plan.modality !== undefined) meta.modality = plan.modality;
@@ -177,6 +208,12 @@ export async function readImage(path: string, options: ReadVolumeOptions = {}): 
   const detected = await detectFormat(path);
   const result = await readDetected(path, detected, options);
   result.volume.data = ownBuffer(result.volume.data);
+  // One check here for every command: NaN reached the percentiles as "the data holds NaN (voxel 193970)", with no file named.
+  const nonFinite = countNonFinite(result.volume.data);
+  if (nonFinite.nan + nonFinite.infinite > 0) {
+    if ((options.finite ?? 'error') === 'error') throw new CovsegError(`${nonFiniteText(nonFinite)}; covseg needs finite values`, { file: path });
+    result.meta.nonFinite = nonFinite;
+  }
   return result;
 }
 

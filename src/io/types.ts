@@ -28,6 +28,12 @@ export interface DicomSeriesSummary {
   voxels: number;
 }
 
+export interface NonFiniteCounts {
+  nan: number;
+  /** +Infinity and −Infinity. */
+  infinite: number;
+}
+
 /** What was read, besides the voxels. */
 export interface ImageMeta {
   format: ImageFormat;
@@ -42,8 +48,15 @@ export interface ImageMeta {
   seriesDescription?: string;
   /** The stored values were rescaled (NIfTI scl_slope/scl_inter, DICOM RescaleSlope/Intercept). */
   rescaled: boolean;
+  /**
+   * The file states the voxel size. False for PNG/JPEG, a NIfTI whose pixdim is 0 or NaN, a
+   * DICOM without PixelSpacing: 1 mm stands in for the grid, and nothing is measured in mm or mL.
+   */
+  spacingKnown: boolean;
   /** Indexed PNG: the values are palette indices (labels), not intensities. */
   palette?: boolean;
+  /** NaN and ±Infinity voxels; present only when some were read with `finite: 'count'`. */
+  nonFinite?: NonFiniteCounts;
   /** DICOM folder: the series that were not read. */
   skippedSeries?: DicomSeriesSummary[];
   /** DICOM folder: files that are not DICOM images (DICOMDIR, text, reports). */

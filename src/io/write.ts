@@ -35,6 +35,9 @@ export interface WriteVolumeOptions {
  */
 type OutputFormat = 'nrrd' | 'seg-nrrd' | 'nifti' | 'nifti-gz' | 'mha' | 'png';
 
+/** The endings `writeVolume` writes, for checking an output name before the work. */
+export const VOLUME_OUTPUT_EXTENSIONS = ['.nrrd', '.seg.nrrd', '.nii', '.nii.gz', '.mha', '.png'] as const;
+
 function outputFormat(path: string): OutputFormat {
   const lower = path.toLowerCase();
   if (lower.endsWith('.seg.nrrd')) return 'seg-nrrd';
@@ -43,7 +46,7 @@ function outputFormat(path: string): OutputFormat {
   if (lower.endsWith('.nii')) return 'nifti';
   if (lower.endsWith('.mha')) return 'mha';
   if (lower.endsWith('.png')) return 'png';
-  throw new CovsegError('cannot tell the output format from the extension; use .nrrd, .seg.nrrd, .nii, .nii.gz, .mha or .png', { file: path });
+  throw new CovsegError(`cannot tell the output format from the extension; use ${VOLUME_OUTPUT_EXTENSIONS.join(', ')}`, { file: path });
 }
 
 function voxelBytes(vol: Volume): Uint8Array {

@@ -13,6 +13,8 @@ import type { LabelMap, Volume } from '../volume/volume.js';
 import { R231Session } from './r231-network.js';
 import { segmentLungsR231, type SegmentLungsR231Options } from './r231.js';
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel, segmentLungsDefault } from './default-model.js';
+import { requireHu } from './hu-check.js';
+import { hasNoGeometry } from '../infer/slice-orientation.js';
 
 /**
  * How a model runs:
@@ -38,7 +40,8 @@ export interface LungSegmenter {
   name: string;
   /** Label names by value (index 0 = background). */
   classes: readonly string[];
-  segment(ct: Volume): Promise<LabelMap>;
+  /** Refuses (or, with `run.huCheck: 'warn'`, warns about) a CT not in Hounsfield units, naming `source.file`. */
+  segment(ct: Volume, source?: { file?: string }): Promise<LabelMap>;
   release(): Promise<void>;
 }
 
@@ -52,6 +55,12 @@ export interface LungModel {
   weightsSource: string;
   /** The user must pass the weights file (`weightsPath`, `--weights`). */
   needsWeights: boolean;
+  /**
+   * Segments image files (PNG/JPEG slices, no geometry), whose values are never HU, as
+   * `covseg segment` does: the HU check is then for volumes only. Otherwise every input
+   * must be in HU.
+   */
+  acceptsImageSlices: boolean;
   open(options: OpenLungModelOptions): Promise<LungSegmenter>;
 }
 
@@ -68,6 +77,7 @@ function lungmaskModel(name: string, file: string, classes: readonly string[], d
     description,
     weightsSource: `user-supplied: download ${file} (~124 MB, Apache-2.0) from ${url}`,
     needsWeights: true,
+    acceptsImageSlices: false,
     async open(options) {
       if (!options.weightsPath) {
         throw new CovsegError(
@@ -86,7 +96,8 @@ function lungmaskModel(name: string, file: string, classes: readonly string[], d
       return {
         name: `${name}:${basename(weightsPath)}`,
         classes,
-        segment: (ct) => segmentLungsR231(ct, { ...options.run, session }),
+        // The registry has checked the HU (see withInputCheck).
+        segment: (ct) => segmentLungsR231(ct, { ...options.run, huCheck: 'off', session }),
         release: () => session.release(),
       };
     },
@@ -101,6 +112,8 @@ const DEFAULT_MODEL: LungModel = {
   description: "covseg's 2D lung U-Net (models/lung-2d.onnx), trained on the Zenodo 20-case lung masks; fast on CPU",
   weightsSource: 'bundled: models/lung-2d.onnx (see models/README.md)',
   needsWeights: false,
+  // Its input transform (percentiles, CLAHE) makes HU scans and 8-bit slice exports look alike.
+  acceptsImageSlices: true,
   async open(options) {
     const path = options.weightsPath ?? DEFAULT_LUNG_MODEL_PATH;
     const model = await loadDefaultLungModel(path, { threads: options.threads });
@@ -124,13 +137,35 @@ const DEFAULT_MODEL: LungModel = {
   },
 };
 
+/**
+ * `model` whose segmenters check the CT's intensities before they run: the check is the
+ * registry's, so no model (today's or one added later) can skip it.
+ */
+function withInputCheck(model: LungModel): LungModel {
+  return {
+    ...model,
+    async open(options) {
+      const segmenter = await model.open(options);
+      return {
+        ...segmenter,
+        async segment(ct, source) {
+          if (!(model.acceptsImageSlices && hasNoGeometry(ct))) requireHu(ct, `the lung model '${model.name}'`, { huCheck: options.run?.huCheck, onWarning: options.run?.onWarning, file: source?.file });
+          return segmenter.segment(ct, source);
+        },
+      };
+    },
+  };
+}
+
 /** Every model `covseg lungs --model` accepts, by name. */
-export const LUNG_MODELS: Record<string, LungModel> = {
-  default: DEFAULT_MODEL,
-  r231: lungmaskModel('r231', 'unet_r231-d5d2fc3d.pth', LUNG_CLASSES, "lungmask's R231: both lungs, trained on routine CT (Hofmanninger et al. 2020)"),
-  ltrclobes: lungmaskModel('ltrclobes', 'unet_ltrclobes-3a07043d.pth', LOBE_CLASSES, "lungmask's LTRCLobes: the five lung lobes"),
-  r231covidweb: lungmaskModel('r231covidweb', 'unet_r231covid-0de78a7e.pth', LUNG_CLASSES, "lungmask's R231 fine-tuned on COVID-19 CT from the web"),
-};
+export const LUNG_MODELS: Record<string, LungModel> = Object.fromEntries(
+  [
+    DEFAULT_MODEL,
+    lungmaskModel('r231', 'unet_r231-d5d2fc3d.pth', LUNG_CLASSES, "lungmask's R231: both lungs, trained on routine CT (Hofmanninger et al. 2020)"),
+    lungmaskModel('ltrclobes', 'unet_ltrclobes-3a07043d.pth', LOBE_CLASSES, "lungmask's LTRCLobes: the five lung lobes"),
+    lungmaskModel('r231covidweb', 'unet_r231covid-0de78a7e.pth', LUNG_CLASSES, "lungmask's R231 fine-tuned on COVID-19 CT from the web"),
+  ].map((m) => [m.name, withInputCheck(m)]),
+);
 
 /** The registry entry for `name`; the error lists the valid names. */
 export function lungModel(name: string): LungModel {

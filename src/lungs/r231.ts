@@ -5,6 +5,7 @@
  * geometry: 1 = right lung, 2 = left lung (R231, R231CovidWeb), or the five lobes
  * (LTRCLobes: 1 left upper, 2 left lower, 3 right upper, 4 right middle, 5 right lower).
  */
+import { requireHu } from './hu-check.js';
 import { readStateDict } from '../nn/torch-pth/index.js';
 import { CovsegError } from '../util/errors.js';
 import { checkHu, reorientToLps, undoReorient } from '../volume/index.js';
@@ -34,9 +35,10 @@ export interface SegmentLungsR231Options {
    * empty mask without a word, its most reported failure):
    * - `'error'`: throw, naming what the values look like.
    * - `'warn'`: call `onWarning` and go on.
+   * - `'off'`: no check (the caller has made it, as the lung model registry does for every model).
    * Defaults to 'error'.
    */
-  huCheck?: 'error' | 'warn';
+  huCheck?: 'error' | 'warn' | 'off';
   /**
    * What to do when no lung voxel is found:
    * - `'error'`: throw with the likely causes.
@@ -53,12 +55,7 @@ export interface SegmentLungsR231Options {
 /** Lung (or lobe) labels of `ct` with lungmask's U-Net, on `ct`'s grid. */
 export async function segmentLungsR231(ct: Volume, options: SegmentLungsR231Options = {}): Promise<LabelMap> {
   const warn = options.onWarning ?? ((m: string) => void process.stderr.write(`warning: ${m}\n`));
-  const hu = checkHu(ct);
-  if (!hu.isHu) {
-    const message = `lungmask R231 needs a CT in Hounsfield units: ${hu.reason}. Pass the original DICOM or a NIfTI with its rescale slope/intercept applied`;
-    if ((options.huCheck ?? 'error') === 'error') throw new CovsegError(message);
-    warn(message);
-  }
+  const hu = requireHu(ct, 'lungmask R231', { huCheck: options.huCheck, onWarning: warn });
 
   const batchSize = options.batchSize ?? R231_BATCH_SIZE;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new CovsegError(`segmentLungsR231: batchSize must be a positive integer, got ${batchSize}`);
@@ -82,7 +79,7 @@ export async function segmentLungsR231(ct: Volume, options: SegmentLungsR231Opti
     const out = undoReorient(lpsLabels, transform) as LabelMap;
     if (!out.data.some((v) => v !== 0)) {
       const message =
-        `no lung found in ${ct.dims[2]} slices (${hu.reason}). Likely causes: the scan does not cover the chest, ` +
+        `no lung found in ${ct.dims[2]} slices (${(hu ?? checkHu(ct)).reason}). Likely causes: the scan does not cover the chest, ` +
         'it is not an axial CT, or its intensities are not Hounsfield units';
       if ((options.emptyResult ?? 'error') === 'error') throw new CovsegError(message);
       warn(message);

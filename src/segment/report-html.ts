@@ -6,17 +6,18 @@ import type { SegmentReport } from './report.js';
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-function ml(v: number | null): string {
-  return v === null ? '–' : `${v.toFixed(1)} mL`;
+/** The volume, or the voxel count when the voxel size is unknown. */
+function ml(n: { volumeMl: number | null; voxels: number }): string {
+  return n.volumeMl === null ? `${n.voxels} voxels` : `${n.volumeMl.toFixed(1)} mL`;
 }
 
 export function renderReportHtml(report: SegmentReport, overlays: { png: Uint8Array; caption: string }[]): string {
   const r = report;
-  const rows = (['right', 'left', 'total'] as const).map((side) => `<tr><th>${side === 'total' ? 'both lungs' : `${side} lung`}</th><td>${ml(r.lungs[side].volumeMl)}</td><td>${ml(r.lesions[side].volumeMl)}</td><td><b>${r.lesions[side].percentOfLung.toFixed(1)}%</b></td></tr>`).join('\n');
+  const rows = (['right', 'left', 'total'] as const).map((side) => `<tr><th>${side === 'total' ? 'both lungs' : `${side} lung`}</th><td>${ml(r.lungs[side])}</td><td>${ml(r.lesions[side])}</td><td><b>${r.lesions[side].percentOfLung.toFixed(1)}%</b></td></tr>`).join('\n');
   const pictures = overlays.map((o) => `<figure><img alt="${escape(o.caption)}" src="data:image/png;base64,${Buffer.from(o.png).toString('base64')}"><figcaption>${escape(o.caption)}</figcaption></figure>`).join('\n');
   const warnings = r.warnings.length ? `<section class="warn"><h2>Warnings</h2><ul>${r.warnings.map((w) => `<li>${escape(w)}</li>`).join('')}</ul></section>` : '';
   const timings = Object.entries(r.timingsMs).map(([k, v]) => `${escape(k)} ${(v / 1000).toFixed(2)} s`).join(' · ');
-  const spacing = r.input.spacingKnown ? `${r.input.spacingMm.map((s) => s.toFixed(3)).join(' × ')} mm` : 'unknown (image file): volumes not available, percentages are of lung area';
+  const spacing = r.input.spacingKnown ? `${r.input.spacingMm.map((s) => s.toFixed(3)).join(' × ')} mm` : r.input.format === 'png' || r.input.format === 'jpeg' ? 'unknown (image file): volumes not available, percentages are of lung area' : 'unknown (not in the file): volumes not available, percentages are of lung voxels';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>covseg report: ${escape(r.severity.category)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -139,7 +139,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     await writeVolume(join(tmp, names.lungs), lungs);
     await writeVolume(join(tmp, names.lesions), lesions);
     const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...overlayPngs.map((o) => o.name)] };
-    if (!spacingKnown) {
+    if (meta.format === 'png' || meta.format === 'jpeg') {
       // Slices in, slices out too: label PNGs (0 background; lungs 1 right, 2 left; lesions 1).
       await writeFile(join(tmp, 'lungs.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: lungs.data }));
       await writeFile(join(tmp, 'lesions.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: lesions.data }));

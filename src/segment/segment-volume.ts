@@ -17,7 +17,7 @@ import { lungsFromModel } from '../lungs/lung-sides.js';
 import { CovsegError } from '../util/errors.js';
 
 /** What the input checks need to know about how the image was read. */
-export type InputMeta = Pick<ImageMeta, 'format' | 'path' | 'warnings' | 'modality' | 'palette'>;
+export type InputMeta = Pick<ImageMeta, 'format' | 'path' | 'warnings' | 'modality' | 'palette'> & Partial<Pick<ImageMeta, 'spacingKnown'>>;
 
 export interface InputCheck {
   /** The values look like Hounsfield units. */
@@ -26,7 +26,7 @@ export interface InputCheck {
   huReason: string;
   /** The reader's warnings, plus what `force` let through. */
   warnings: string[];
-  /** Whether the voxel size is known (false for PNG/JPEG slices): volumes are reported only then. */
+  /** Whether the voxel size is known (the reader's `spacingKnown`; false for PNG/JPEG slices): volumes are reported only then. */
   spacingKnown: boolean;
 }
 
@@ -50,7 +50,7 @@ export function checkInput(ct: Volume, meta: InputMeta, options: CheckInputOptio
   const hu = checkHu(ct);
   if (!isSlice && !hu.isHu) refuse(`the values are not Hounsfield units (${hu.reason})`);
   if (isSlice) warnings.push('image file: the pixel size is unknown, so volumes are not reported and the percentages are of lung area on this slice');
-  return { isHu: hu.isHu, huReason: hu.reason, warnings, spacingKnown: !isSlice };
+  return { isHu: hu.isHu, huReason: hu.reason, warnings, spacingKnown: meta.spacingKnown ?? !isSlice };
 }
 
 export interface FoundLungs {

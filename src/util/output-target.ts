@@ -8,8 +8,8 @@
  * not tell a read-only mount or a full quota.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { access, mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import { tempPathFor } from './atomic-write.js';
 import { CovsegError } from './errors.js';
 
@@ -87,6 +87,19 @@ export interface OutputFileOptions {
   extensions?: readonly string[];
   /** The flag or argument this path came from, for messages (e.g. '--figure'). */
   what?: string;
+  /** The command's inputs: the output must not be one of them (even with --force, or through a link). Defaults to none. */
+  inputs?: readonly string[];
+}
+
+/** `path` with links resolved; for a path that does not exist yet, its folder's real path and its name. */
+async function realPathOf(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    const dir = dirname(resolve(path));
+    if (dir === resolve(path)) return dir;
+    return resolve(await realPathOf(dir), basename(path));
+  }
 }
 
 /**
@@ -100,6 +113,10 @@ export async function checkOutputFile(path: string, options: OutputFileOptions =
   }
   const existing = await statOrUndefined(path);
   if (existing?.isDirectory()) throw new CovsegError(`${label}is a folder; give a file name`, { file: path });
+  const real = options.inputs?.length ? await realPathOf(path) : '';
+  for (const input of options.inputs ?? []) {
+    if ((await realPathOf(input)) === real) throw new CovsegError(`${label}is the input ${input}; write to another file`, { file: path });
+  }
   if (existing && !options.force) throw new CovsegError(`${label}exists; pass ${options.forceHint ?? '--force'} to overwrite it`, { file: path });
   await checkOutputDir(dirname(resolve(path)));
 }

@@ -64,9 +64,12 @@ export function huVerdict(stats: HuStats): HuCheck {
   };
 }
 
-/** min, max, 1st and 99th percentile of the voxels (the project's one percentile routine; p0 = min, p100 = max). */
-export function huStats(vol: Volume): HuStats {
-  const [min, p1, p99, max] = percentiles(vol.data, [0, 1, 99, 100]) as [number, number, number, number];
+/**
+ * min, max, 1st and 99th percentile of the voxels (the project's one percentile routine;
+ * p0 = min, p100 = max); only those where `mask` is non-zero when it is given.
+ */
+export function huStats(vol: Volume, mask?: ArrayLike<number>): HuStats {
+  const [min, p1, p99, max] = percentiles(vol.data, [0, 1, 99, 100], mask ? { mask } : {}) as [number, number, number, number];
   return { min, max, p1, p99 };
 }
 

@@ -29,3 +29,4 @@ export { resizeSlice, resizeSlices, type Resize2dInterpolation, type ResizeSlice
 export { orientationCode, reorientToLps, undoReorient, type ReorientTransform } from './reorient.js';
 export { getSlice, setSlice, stackSlices } from './slices.js';
 export { checkHu, huStats, huVerdict, AIR_HU, MAX_PLAUSIBLE_HU, type HuCheck, type HuStats, type CheckHuOptions } from './hu.js';
+export { labelValues, MAX_LABEL_VALUES } from './labels.js';

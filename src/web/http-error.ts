@@ -10,7 +10,8 @@ import { CovsegError } from '../util/errors.js';
  *   its folder with '..';
  * - 404 `not-found`: unknown route, job (or expired job), output file or sample;
  * - 409 `not-ready`: the job's outputs are asked for before it finished;
- * - 413 `too-large`: the upload, or what a zip inflates to, is over the server's limit;
+ * - 413 `too-large`: the upload, or what a zip inflates to, is over the server's limit
+ *   (per upload, per job) or does not fit in what is left of its disk budget;
  * - 415 `unsupported-type`: the content is not a CT format covseg reads (sniffed, not named);
  * - 429 `queue-full`: all places in the job queue are taken (see Retry-After);
  * - 500 `internal`: a bug; the message is generic and the details are logged.

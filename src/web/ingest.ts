@@ -3,17 +3,21 @@
  * bytes, via io's detectFormat, plus the zip signature), never the file name: a text
  * file named scan.nii.gz is refused here, with a 415, before a worker sees it.
  */
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectFormat, isDicom, type ImageFormat } from '../io/index.js';
 import { itkExtension } from '../io/format.js';
 import { CovsegError } from '../util/errors.js';
 import { HttpError } from './http-error.js';
+import { namedAsUploaded } from './user-message.js';
+import { formatBytes, type DiskAccount } from './disk-budget.js';
 import { extractZip, isZip, UnsafeZipError, type ExtractZipOptions } from './zip.js';
 
-export interface PrepareInputOptions extends ExtractZipOptions {
+export interface PrepareInputOptions extends Omit<ExtractZipOptions, 'beforeWrite'> {
   /** Name the user gave the file, used in messages instead of the server's path. Defaults to 'the upload'. */
   displayName?: string;
+  /** The job's disk account, charged with the upload already: a zip's contents are charged before they are written, the zip refunded once removed. */
+  disk?: DiskAccount;
 }
 
 export interface PreparedInput {
@@ -35,11 +39,6 @@ async function head(path: string, length: number): Promise<Uint8Array> {
   }
 }
 
-/** `err`'s message with the server-side path replaced by the user's file name. */
-function userMessage(err: Error, path: string, displayName: string): string {
-  return err.message.split(path).join(displayName);
-}
-
 /**
  * Prepares the upload at `uploadPath` (inside `jobDir`) as a pipeline input in `jobDir`:
  * a zip is extracted safely into `input/` (one image file in it is used as is, otherwise
@@ -55,7 +54,7 @@ export async function prepareInput(uploadPath: string, jobDir: string, options: 
   try {
     detected = await detectFormat(uploadPath);
   } catch (err) {
-    if (err instanceof CovsegError) throw new HttpError(415, 'unsupported-type', `${userMessage(err, uploadPath, displayName)}, or a .zip of a DICOM series`, { cause: err });
+    if (err instanceof CovsegError) throw new HttpError(415, 'unsupported-type', `${namedAsUploaded(err.message, uploadPath, displayName)}, or a .zip of a DICOM series`, { cause: err });
     throw err;
   }
   const input = join(jobDir, `input${itkExtension(detected)}`);
@@ -63,18 +62,22 @@ export async function prepareInput(uploadPath: string, jobDir: string, options: 
   return { input, format: detected.format, fromZip: false };
 }
 
-async function prepareZip(zipPath: string, jobDir: string, displayName: string, options: ExtractZipOptions): Promise<PreparedInput> {
+async function prepareZip(zipPath: string, jobDir: string, displayName: string, options: PrepareInputOptions): Promise<PreparedInput> {
   const folder = join(jobDir, 'input');
+  const { disk } = options;
+  const beforeWrite = (declared: number) => disk?.charge(declared, `${displayName}: the entries inflate to ${formatBytes(declared)}, more than`);
   let files: string[];
   try {
-    ({ files } = await extractZip(zipPath, folder, options));
+    ({ files } = await extractZip(zipPath, folder, { ...options, beforeWrite }));
   } catch (err) {
     if (!(err instanceof UnsafeZipError)) throw err;
-    const message = userMessage(err, zipPath, displayName);
+    const message = namedAsUploaded(err.message, zipPath, displayName);
     if (err.reason === 'too-large' || err.reason === 'too-many-entries') throw new HttpError(413, 'too-large', message, { cause: err });
     throw new HttpError(400, 'unsafe-archive', message, { cause: err });
   } finally {
+    const zipBytes = (await stat(zipPath)).size;
     await rm(zipPath, { force: true });
+    disk?.refund(zipBytes);
   }
   if (files.length === 1) {
     const only = join(folder, files[0]!);

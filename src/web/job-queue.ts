@@ -37,7 +37,7 @@ export type WorkerReply =
   | { type: 'failed'; id: string; message: string };
 
 export interface JobQueueOptions {
-  /** Worker threads, each running one job at a time: 1 or 2. Defaults to 1 (ONNX Runtime then uses both cores inside the job). */
+  /** Worker processes, each running one job at a time: 1 or 2. Defaults to 1 (ONNX Runtime then uses both cores inside the job). */
   workers?: number;
   /** Jobs that may wait for a free worker; beyond that, `reserve` throws QueueFullError. Defaults to 4. */
   maxQueued?: number;
@@ -46,8 +46,8 @@ export interface JobQueueOptions {
 }
 
 export interface JobEvents {
-  /** The job left the waiting line and a worker started it. */
-  onStart?: () => void;
+  /** The job left the waiting line and a worker process (`pid`) started it. */
+  onStart?: (pid: number) => void;
   /** A pipeline stage advanced. */
   onProgress?: (stage: SegmentStage, done: number, total: number) => void;
 }
@@ -209,9 +209,9 @@ export class JobQueue {
     // An idle worker must not keep the server's process alive (a busy one does: see start/finish).
     setRef(worker, false);
     slot.worker.on('message', (msg: WorkerReply) => this.onMessage(slot, msg));
-    slot.worker.on('error', (err) => this.replaceWorker(slot, new CovsegError(`the segmentation worker crashed: ${err.message}`, { cause: err })));
-    slot.worker.on('exit', (code) => {
-      if (this.slots.includes(slot)) this.replaceWorker(slot, new CovsegError(`the segmentation worker exited (code ${code})`));
+    slot.worker.on('error', (err) => this.replaceWorker(slot, new CovsegError(`the segmentation process failed: ${err.message}`, { cause: err })));
+    slot.worker.on('exit', (code, signal) => {
+      if (this.slots.includes(slot)) this.replaceWorker(slot, new CovsegError(describeExit(code, signal)));
     });
     this.slots.push(slot);
     return slot;
@@ -224,7 +224,7 @@ export class JobQueue {
       this.replaceWorker(slot, new CovsegError(`the job ran longer than ${+(this.jobTimeoutMs / 1000).toFixed(1)} s (covseg serve --job-timeout-min) and was stopped`));
     }, this.jobTimeoutMs);
     slot.timer.unref();
-    job.events.onStart?.();
+    job.events.onStart?.(slot.worker.pid!);
     setRef(slot.worker, true);
     slot.worker.send(job.task);
   }
@@ -262,6 +262,16 @@ export class JobQueue {
     job?.reject(err);
     this.pump();
   }
+}
+
+/**
+ * Why a worker process ended in the middle of a job, in words. SIGKILL that the queue did not
+ * send is most often the kernel's out-of-memory killer.
+ */
+export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal === 'SIGKILL') return 'the segmentation process was killed by SIGKILL (out of memory?)';
+  if (signal) return `the segmentation process was killed by ${signal}`;
+  return `the segmentation process exited with code ${code} before it finished`;
 }
 
 /** Whether a worker process (and its IPC channel) keeps this process's event loop alive. */

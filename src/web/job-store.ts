@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { HttpError } from './http-error.js';
+import { DiskBudget, type DiskAccount } from './disk-budget.js';
 import type { SegmentReport, SegmentResult, SegmentStage } from '../segment/index.js';
 
 /**
@@ -53,6 +54,8 @@ export interface Job {
   error?: string;
   report?: SegmentReport;
   outputs: JobOutput[];
+  /** The job's bytes on disk (upload, unzipped input, outputs), counted in the service's disk budget until it is removed. */
+  disk: DiskAccount;
 }
 
 export interface JobStoreOptions {
@@ -60,6 +63,8 @@ export interface JobStoreOptions {
   ttlMs?: number;
   /** How often expired jobs are looked for, in ms. Defaults to a quarter of ttlMs, at most 60 s. */
   sweepIntervalMs?: number;
+  /** The budget the jobs' files count against. Defaults to none (unlimited). */
+  disk?: DiskBudget;
 }
 
 /** 128 random bits, hex: 32 characters. */
@@ -79,6 +84,7 @@ export function jobProgress(job: Pick<Job, 'status' | 'stage' | 'stageDone' | 's
 
 export class JobStore {
   readonly ttlMs: number;
+  readonly disk: DiskBudget;
   private readonly jobs = new Map<string, Job>();
   private readonly timer: NodeJS.Timeout;
   private readonly root: string;
@@ -87,6 +93,7 @@ export class JobStore {
   constructor(workDir: string, options: JobStoreOptions = {}) {
     this.root = resolve(workDir);
     this.ttlMs = options.ttlMs ?? 60 * 60_000;
+    this.disk = options.disk ?? new DiskBudget(Infinity);
     const interval = options.sweepIntervalMs ?? Math.max(10, Math.min(60_000, this.ttlMs / 4));
     this.timer = setInterval(() => void this.sweep(), interval);
     this.timer.unref();
@@ -97,7 +104,7 @@ export class JobStore {
     const id = randomBytes(16).toString('hex');
     const dir = join(this.root, id);
     await mkdir(dir, { recursive: true });
-    const job: Job = { id, status: 'queued', inputName, dir, createdAt: Date.now(), stageDone: 0, stageTotal: 0, outputs: [] };
+    const job: Job = { id, status: 'queued', inputName, dir, createdAt: Date.now(), stageDone: 0, stageTotal: 0, outputs: [], disk: this.disk.account() };
     this.jobs.set(id, job);
     return job;
   }
@@ -137,6 +144,8 @@ export class JobStore {
       outputs.push({ name: basename(full), kind, path: full, bytes: (await stat(full)).size });
     }
     job.outputs = outputs;
+    // Written already, so counted whatever is left: later uploads see them.
+    job.disk.add(outputs.reduce((sum, o) => sum + o.bytes, 0));
     job.report = result.report;
     job.status = 'done';
     job.finishedAt = Date.now();
@@ -155,6 +164,7 @@ export class JobStore {
     if (!job) return;
     this.jobs.delete(id);
     await rm(job.dir, { recursive: true, force: true });
+    job.disk.close();
   }
 
   /** Removes finished jobs older than the TTL at time `now`; returns their ids. */

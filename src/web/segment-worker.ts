@@ -1,6 +1,6 @@
 /**
  * Worker-process entry for the web job queue: runs segmentCase for one task at a time
- * and streams its progress back, so the HTTP thread never blocks on inference. The
+ * and streams its progress back, so the HTTP server never blocks on inference. The
  * default models stay loaded between jobs (reloaded when their file changes), which
  * saves every job after the first the ONNX session start-up.
  */
@@ -9,6 +9,7 @@ import { segmentCase, DEFAULT_LESION_MODEL_PATH, type SegmentOptions } from '../
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from '../lungs/default-model.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
 import type { WorkerReply, WorkerTask } from './job-queue.js';
+import { namedAsUploaded, webForceHint } from './user-message.js';
 
 if (!process.send) throw new Error('segment-worker.js must run as a child process with an IPC channel (it is started by JobQueue)');
 const send = (reply: WorkerReply) => process.send!(reply);
@@ -44,10 +45,17 @@ async function run(task: WorkerTask): Promise<WorkerReply> {
   return { type: 'done', id: task.id, result };
 }
 
+/** The job's error as its user reads it: the uploaded file's name for the server's copy, force=1 for --force. */
+function jobError(err: unknown, task: WorkerTask): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const named = task.options.inputName ? namedAsUploaded(message, task.input, task.options.inputName) : message;
+  return webForceHint(named, 'service');
+}
+
 process.on('message', (task: WorkerTask) => {
   run(task).then(
     (reply) => send(reply),
-    (err: unknown) => send({ type: 'failed', id: task.id, message: err instanceof Error ? err.message : String(err) }),
+    (err: unknown) => send({ type: 'failed', id: task.id, message: jobError(err, task) }),
   );
 });
 // The server went away: nothing left to work for.

@@ -2,7 +2,7 @@
  * `covseg serve`: the local web service. Fastify serves the page (NiiVue, self-hosted
  * from node_modules) and a JSON API: upload a CT, follow its job, download its outputs.
  * Uploads stream to disk under a byte limit, are identified by content, and become jobs
- * in a bounded worker-thread queue, so the HTTP thread stays responsive while models run.
+ * in a bounded queue of worker processes, so the HTTP server stays responsive while models run.
  *
  * API (every error is JSON: {@link ApiErrorBody}):
  * - `GET  /api/health`: liveness and queue figures;
@@ -24,6 +24,7 @@ import { CovsegError } from '../util/errors.js';
 import { LEFT_LUNG, LESION, RIGHT_LUNG, type Rgb } from '../figures/colors.js';
 import { HttpError, type ApiErrorBody, type ApiErrorCode } from './http-error.js';
 import { prepareInput } from './ingest.js';
+import { DiskBudget, formatBytes } from './disk-budget.js';
 import { JobQueue, QueueFullError, type Reservation, type SegmentJobOptions } from './job-queue.js';
 import { JobStore, jobProgress, type Job, type OutputKind } from './job-store.js';
 import { findSample, listSamples } from './samples.js';
@@ -36,7 +37,7 @@ const PROJECT_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)
  * The models the page's browser mode downloads: the files lungs/default-model.ts and
  * segment/segment-case.ts name (DEFAULT_LUNG_MODEL_PATH, DEFAULT_LESION_MODEL_PATH; a
  * test checks they agree). Not imported from there: those modules load onnxruntime-node,
- * which the HTTP thread has no use for.
+ * which the HTTP server's process has no use for.
  */
 export const BROWSER_LUNG_MODEL_PATH = join(PROJECT_ROOT, 'models/lung-2d.onnx');
 export const BROWSER_LESION_MODEL_PATH = join(PROJECT_ROOT, 'models/lesion-2d.onnx');
@@ -57,9 +58,11 @@ export interface ServeOptions {
   maxUploadBytes?: number;
   /** Most entries an uploaded zip may hold. Defaults to 10,000. */
   maxZipEntries?: number;
-  /** Most bytes an uploaded zip may inflate to. Defaults to 4 GiB. */
+  /** Most bytes an uploaded zip may inflate to (one job). Defaults to 2 GiB. */
   maxUnzippedBytes?: number;
-  /** Worker threads running jobs: 1 or 2. Defaults to 1 (ONNX Runtime uses both cores within a job). */
+  /** Most bytes all live jobs may hold on disk together (uploads, unzipped inputs, outputs); beyond it uploads get 413. Defaults to 8 GiB. */
+  diskBudgetBytes?: number;
+  /** Worker processes running jobs: 1 or 2. Defaults to 1 (ONNX Runtime uses both cores within a job). */
   workers?: number;
   /** Jobs that may wait for a worker before uploads get 429. Defaults to 4. */
   maxQueued?: number;
@@ -205,11 +208,17 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const ownWorkDir = options.workDir === undefined;
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'covseg-serve-')));
   await mkdir(workDir, { recursive: true });
-  const zipLimits = { maxEntries: options.maxZipEntries ?? 10_000, maxUncompressedBytes: options.maxUnzippedBytes ?? 4 * 1024 ** 3 };
+  const zipLimits = { maxEntries: options.maxZipEntries ?? 10_000, maxUncompressedBytes: options.maxUnzippedBytes ?? 2 * 1024 ** 3 };
+  const disk = new DiskBudget(options.diskBudgetBytes ?? 8 * 1024 ** 3);
   const queue = new JobQueue({ workers: options.workers, maxQueued: options.maxQueued, jobTimeoutMs: options.jobTimeoutMs });
-  const store = new JobStore(workDir, { ttlMs: options.jobTtlMs });
+  const store = new JobStore(workDir, { ttlMs: options.jobTtlMs, disk });
   // removeAdditional off: a request with unknown fields is refused (400), not silently trimmed.
-  const app = Fastify({ logger: options.logRequests ?? false, bodyLimit: 1024 * 1024, ajv: { customOptions: { removeAdditional: false } } });
+  // maxParamLength as long as a URL may be (Node's 16 KiB header limit): the routes answer a malformed
+  // id or name with their 404, where the router's cap of 100 gave a 414 or fell through to the page files.
+  const app = Fastify({
+    logger: options.logRequests ?? false, bodyLimit: 1024 * 1024, routerOptions: { maxParamLength: 16 * 1024 },
+    ajv: { customOptions: { removeAdditional: false } },
+  });
   const startedAt = Date.now();
 
   await app.register(multipart, {
@@ -259,7 +268,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const body = errorBody(err);
+    const body = errorBody(err, request);
     if (body.statusCode >= 500) request.log.error(err);
     if (body.statusCode >= 500 && !options.logRequests) console.error(`covseg serve: ${request.method} ${request.url}:`, err);
     if (err instanceof QueueFullError) reply.header('retry-after', String(err.retryAfterS));
@@ -268,8 +277,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     void reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    const body: ApiErrorBody = { statusCode: 404, code: 'not-found', message: `no route ${request.method} ${request.url.slice(0, 200)}; the API is under /api (see /api/health)` };
-    void reply.code(404).send(body);
+    void reply.code(404).send(noRoute(request));
   });
 
   const jobJson = (job: Job): JobJson => ({
@@ -329,7 +337,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     return reply.send(createReadStream(path));
   });
 
-  app.get('/api/health', async () => ({ ok: true, uptimeS: Math.round((Date.now() - startedAt) / 1000), queue: queue.stats(), jobs: store.list().length }));
+  app.get('/api/health', async () => ({
+    ok: true, uptimeS: Math.round((Date.now() - startedAt) / 1000), queue: queue.stats(), jobs: store.list().length,
+    disk: { usedBytes: disk.usedBytes, budgetBytes: disk.limitBytes },
+  }));
 
   app.get('/api/samples', async () => {
     const samples = await listSamples(examplesDir);
@@ -357,6 +368,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     const force = forceFlag(request.query);
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxUploadBytes + MULTIPART_SLACK) throw tooLarge(maxUploadBytes);
+    // Refused before the body is read when it cannot fit; the count as it streams is what holds the budget.
+    if (Number.isFinite(declared) && declared > disk.freeBytes + MULTIPART_SLACK) throw disk.refusal(`the upload (${formatBytes(declared)}) is larger than`);
     if (!request.isMultipart()) {
       throw new HttpError(415, 'unsupported-type', `send the scan as multipart/form-data with one file field named 'file' (got Content-Type '${String(request.headers['content-type'] ?? 'none').slice(0, 80)}')`);
     }
@@ -376,13 +389,14 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       job = await store.create(displayName(part.filename));
       const uploadPath = join(job.dir, 'upload');
       try {
-        await pipeline(part.file, createWriteStream(uploadPath));
+        // Every chunk is counted in the disk budget before it is written.
+        await pipeline(part.file, job.disk.meter('the upload is larger than'), createWriteStream(uploadPath));
         if (part.file.truncated) throw tooLarge(maxUploadBytes);
         if (!(await parts.next()).done) throw new HttpError(400, 'bad-request', ONE_FILE);
       } catch (err) {
         throw multipartError(err, maxUploadBytes);
       }
-      const prepared = await prepareInput(uploadPath, job.dir, { ...zipLimits, displayName: job.inputName });
+      const prepared = await prepareInput(uploadPath, job.dir, { ...zipLimits, displayName: job.inputName, disk: job.disk });
       launch(job, prepared.input, reservation, force);
       return reply.code(202).send(jobJson(job));
     } catch (err) {
@@ -486,21 +500,37 @@ function multipartError(err: unknown, maxUploadBytes: number): Error {
   return new HttpError(400, 'bad-request', `the multipart upload is malformed (${(err as Error).message}); send the scan as multipart/form-data with one file field named 'file'`, { cause: err });
 }
 
-function formatBytes(bytes: number): string {
-  return bytes >= 1024 ** 2 ? `${Math.round((bytes / 1024 ** 2) * 10) / 10} MiB` : `${bytes} bytes`;
-}
-
 const STATUS_CODES: Record<number, ApiErrorCode> = { 400: 'bad-request', 403: 'forbidden', 404: 'not-found', 409: 'not-ready', 413: 'too-large', 415: 'unsupported-type', 429: 'queue-full' };
 
+/** Whether the URL's path has a '..' segment, plain or percent-encoded. */
+function climbsOut(url: string): boolean {
+  const path = url.split('?')[0]!;
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // Malformed escapes: the raw path is all there is to look at.
+  }
+  return [path, decoded].some((p) => /(^|[/\\])\.\.([/\\]|$)/.test(p));
+}
+
+function noRoute(request: FastifyRequest): ApiErrorBody {
+  return { statusCode: 404, code: 'not-found', message: `no route ${request.method} ${request.url.slice(0, 200)}; the API is under /api (see /api/health)` };
+}
+
 /** The JSON body for any error thrown in a route. */
-function errorBody(err: Error & { statusCode?: number; code?: string }): ApiErrorBody {
+function errorBody(err: Error & { statusCode?: number; code?: string }, request: FastifyRequest): ApiErrorBody {
   if (err instanceof HttpError) return { statusCode: err.statusCode, code: err.code, message: err.message };
   if (err instanceof QueueFullError) return { statusCode: 429, code: 'queue-full', message: err.message };
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return { statusCode: 415, code: 'unsupported-type', message: "this Content-Type is not accepted here: upload scans to /api/jobs as multipart/form-data (field 'file'), and send JSON to /api/samples/jobs" };
   }
-  // @fastify/static's only 403: a page path that climbs out of its folder.
-  if (err.statusCode === 403) return { statusCode: 403, code: 'forbidden', message: "the path climbs out of its folder with '..'; request files by their plain names" };
+  // @fastify/static's 403s: a page path that climbs out of its folder, or one whose spelling it cannot
+  // check (over-long, an alias), which is simply no page of this service.
+  if (err.statusCode === 403) {
+    if (!climbsOut(request.url)) return noRoute(request);
+    return { statusCode: 403, code: 'forbidden', message: "the path climbs out of its folder with '..'; request files by their plain names" };
+  }
   // Fastify's own 4xx (bad JSON, unsupported media type, bad URL encoding) keep their status and message.
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     return { statusCode: err.statusCode, code: STATUS_CODES[err.statusCode] ?? 'bad-request', message: err.message };

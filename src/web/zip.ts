@@ -1,7 +1,9 @@
 /**
  * Safe extraction of an uploaded zip (a DICOM series, usually). An upload is untrusted,
  * so before a byte is written the central directory is checked: no absolute names, no
- * '..', no symlinks or device entries, no encryption, no ZIP64, at most `maxEntries`
+ * '..', no names a file system refuses (a part over 255 bytes, a path over 1024 bytes or
+ * 32 folders deep), no file where another entry needs a folder, no symlinks or device
+ * entries, no encryption, no ZIP64, at most `maxEntries`
  * entries and at most `maxUncompressedBytes` declared in total. Entries are then inflated
  * (fflate) in small pushes while counting, so an entry that inflates to more than its
  * header declares (a lying zip bomb) is stopped within one push, and memory stays bounded.
@@ -17,6 +19,12 @@ export interface ExtractZipOptions {
   maxEntries?: number;
   /** Most bytes all entries may inflate to, together. Defaults to 2 GiB. */
   maxUncompressedBytes?: number;
+  /**
+   * Called with the bytes the entries declare, once the central directory is checked and
+   * before anything is written; throwing refuses the archive. The inflated bytes never pass
+   * the declared ones: an entry inflating past its header's size is stopped.
+   */
+  beforeWrite?: (declaredBytes: number) => void;
 }
 
 export interface ExtractZipResult {
@@ -49,6 +57,12 @@ const HOST_UNIX = 3;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
+/** Longest file or folder name (bytes): NAME_MAX of Linux and macOS, and Windows' limit. */
+const MAX_NAME_PART_BYTES = 255;
+/** Longest entry path (bytes): far below PATH_MAX (4096), which the job folder's path adds to. */
+const MAX_PATH_BYTES = 1024;
+/** Deepest folder nesting: a DICOM export nests patient/study/series, a handful of levels. */
+const MAX_DEPTH = 32;
 
 /** `PK\x03\x04` (an archive with entries) or `PK\x05\x06` (an empty one). */
 export function isZip(bytes: Uint8Array): boolean {
@@ -73,14 +87,41 @@ interface Entry {
  * as separators (Windows zippers write them), so `..\\x` is caught as well as `../x`.
  */
 export function entrySegments(name: string, file = 'zip'): string[] {
-  const unsafe = (why: string) => new UnsafeZipError('unsafe-path', `entry '${name}' ${why}; re-create the zip from inside the series folder`, file);
+  const unsafe = (why: string) => new UnsafeZipError('unsafe-path', `entry '${shown(name)}' ${why}; re-create the zip from inside the series folder`, file);
   if (name.includes('\0')) throw unsafe('contains a NUL byte');
   const normalised = name.replace(/\\/g, '/');
   if (normalised.startsWith('/')) throw unsafe('is an absolute path');
   if (/^[A-Za-z]:/.test(normalised)) throw unsafe('starts with a drive letter');
   const segments = normalised.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) throw unsafe("climbs out of the archive with '..'");
+  // What the file system would refuse with ENAMETOOLONG (a server error) is refused here, as the bad upload it is.
+  const longest = Math.max(0, ...segments.map((s) => Buffer.byteLength(s)));
+  if (longest > MAX_NAME_PART_BYTES) throw unsafe(`has a name part of ${longest} bytes, more than the ${MAX_NAME_PART_BYTES} a file system allows`);
+  const bytes = Buffer.byteLength(segments.join('/'));
+  if (bytes > MAX_PATH_BYTES) throw unsafe(`is ${bytes} bytes long, more than the ${MAX_PATH_BYTES} allowed`);
+  if (segments.length - 1 > MAX_DEPTH) throw unsafe(`is nested ${segments.length - 1} folders deep, more than the ${MAX_DEPTH} allowed`);
   return segments;
+}
+
+/** An entry name for a message: long ones cut to 57 characters and '…'. */
+function shown(name: string): string {
+  return name.length > 60 ? `${name.slice(0, 57)}…` : name;
+}
+
+/**
+ * Refuses an archive where one entry is a file and others lie inside a folder of the same
+ * name ('a' and 'a/b.dcm'): the second could not be written (ENOTDIR, EEXIST).
+ */
+function checkFilesAndFolders(entries: Entry[], file: string): void {
+  const folders = new Set<string>();
+  for (const entry of entries) {
+    const parents = entry.directory ? entry.segments.length : entry.segments.length - 1;
+    for (let i = 1; i <= parents; i++) folders.add(entry.segments.slice(0, i).join('/'));
+  }
+  const clash = entries.find((e) => !e.directory && folders.has(e.segments.join('/')));
+  if (clash) {
+    throw new UnsafeZipError('unsafe-path', `entry '${shown(clash.name)}' is a file, and other entries are inside a folder of that name; re-create the zip from inside the series folder`, file);
+  }
 }
 
 function readCentralDirectory(buf: Buffer, count: number, file: string, maxBytes: number): Entry[] {
@@ -112,28 +153,29 @@ function readCentralDirectory(buf: Buffer, count: number, file: string, maxBytes
     const type = mode & S_IFMT;
     if (madeBy >> 8 === HOST_UNIX && type !== 0 && type !== S_IFREG && type !== S_IFDIR) {
       const what = type === 0o120000 ? 'a symbolic link' : 'not a regular file';
-      throw new UnsafeZipError('symlink', `entry '${name}' is ${what}; zip the files themselves (zip without -y)`, file);
+      throw new UnsafeZipError('symlink', `entry '${shown(name)}' is ${what}; zip the files themselves (zip without -y)`, file);
     }
     const directory = name.endsWith('/') || name.endsWith('\\') || type === S_IFDIR;
-    if (flags & 0x1) throw new UnsafeZipError('unsupported', `entry '${name}' is encrypted; upload an archive without a password`, file);
+    if (flags & 0x1) throw new UnsafeZipError('unsupported', `entry '${shown(name)}' is encrypted; upload an archive without a password`, file);
     if (compressedSize === 0xffffffff || uncompressedSize === 0xffffffff || localHeaderOffset === 0xffffffff) {
-      throw new UnsafeZipError('unsupported', `entry '${name}' needs ZIP64 (over 4 GiB); upload the series in smaller archives`, file);
+      throw new UnsafeZipError('unsupported', `entry '${shown(name)}' needs ZIP64 (over 4 GiB); upload the series in smaller archives`, file);
     }
     if (!directory && method !== 0 && method !== 8) {
-      throw new UnsafeZipError('unsupported', `entry '${name}' uses compression method ${method}; re-create the zip with deflate (the default of zip tools)`, file);
+      throw new UnsafeZipError('unsupported', `entry '${shown(name)}' uses compression method ${method}; re-create the zip with deflate (the default of zip tools)`, file);
     }
     if (!directory) {
       if (segments.length === 0) throw new UnsafeZipError('unsafe-path', `an entry has an empty name; re-create the zip`, file);
       const key = segments.join('/');
-      if (seen.has(key)) throw new UnsafeZipError('unsafe-path', `entry '${name}' appears twice; re-create the zip`, file);
+      if (seen.has(key)) throw new UnsafeZipError('unsafe-path', `entry '${shown(name)}' appears twice; re-create the zip`, file);
       seen.add(key);
       declared += uncompressedSize;
       if (declared > maxBytes) {
-        throw new UnsafeZipError('too-large', `the entries inflate to more than ${maxBytes} bytes (the server's limit); upload fewer slices at a time`, file);
+        throw new UnsafeZipError('too-large', `the entries inflate to more than ${maxBytes} bytes, the limit for one job (covseg serve --max-unzipped-mb); upload fewer slices at a time`, file);
       }
     }
     entries.push({ name, segments, directory, method, crc, compressedSize, uncompressedSize, localHeaderOffset });
   }
+  checkFilesAndFolders(entries, file);
   return entries;
 }
 
@@ -176,6 +218,7 @@ export async function extractZip(zipPath: string, destDir: string, options: Extr
     if (centralOffset + centralSize > size) throw new UnsafeZipError('corrupt', 'the central directory lies past the end of the file; the upload is truncated', zipPath);
     const central = await readAt(fh, centralOffset, centralSize);
     const entries = readCentralDirectory(central, entriesTotal, zipPath, maxBytes);
+    options.beforeWrite?.(entries.reduce((sum, e) => sum + (e.directory ? 0 : e.uncompressedSize), 0));
 
     await mkdir(root, { recursive: true });
     const files: string[] = [];
@@ -185,7 +228,7 @@ export async function extractZip(zipPath: string, destDir: string, options: Extr
         const target = resolve(root, ...entry.segments);
         // Belt and braces over entrySegments: the resolved path must stay inside the folder.
         if (target !== root && !target.startsWith(root + sep)) {
-          throw new UnsafeZipError('unsafe-path', `entry '${entry.name}' resolves outside the extraction folder`, zipPath);
+          throw new UnsafeZipError('unsafe-path', `entry '${shown(entry.name)}' resolves outside the extraction folder`, zipPath);
         }
         if (entry.directory) {
           await mkdir(target, { recursive: true });
@@ -212,7 +255,7 @@ export async function extractZip(zipPath: string, destDir: string, options: Extr
 async function extractEntry(fh: FileHandle, entry: Entry, target: string, zipPath: string): Promise<number> {
   const local = await readAt(fh, entry.localHeaderOffset, 30);
   if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_SIGNATURE) {
-    throw new UnsafeZipError('corrupt', `entry '${entry.name}' has no local header where the directory points`, zipPath);
+    throw new UnsafeZipError('corrupt', `entry '${shown(entry.name)}' has no local header where the directory points`, zipPath);
   }
   let position = entry.localHeaderOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
   const end = position + entry.compressedSize;
@@ -222,7 +265,7 @@ async function extractEntry(fh: FileHandle, entry: Entry, target: string, zipPat
   const accept = (chunk: Uint8Array) => {
     produced += chunk.length;
     if (produced > entry.uncompressedSize) {
-      throw new UnsafeZipError('too-large', `entry '${entry.name}' inflates to more than the ${entry.uncompressedSize} bytes its header declares (a zip bomb or a damaged zip)`, zipPath);
+      throw new UnsafeZipError('too-large', `entry '${shown(entry.name)}' inflates to more than the ${entry.uncompressedSize} bytes its header declares (a zip bomb or a damaged zip)`, zipPath);
     }
     crc = crc32(chunk, crc);
     pending.push(chunk);
@@ -232,14 +275,14 @@ async function extractEntry(fh: FileHandle, entry: Entry, target: string, zipPat
   try {
     while (position < end) {
       const chunk = await readAt(fh, position, Math.min(PUSH_BYTES, end - position));
-      if (chunk.length === 0) throw new UnsafeZipError('corrupt', `entry '${entry.name}' is cut off; the upload is truncated`, zipPath);
+      if (chunk.length === 0) throw new UnsafeZipError('corrupt', `entry '${shown(entry.name)}' is cut off; the upload is truncated`, zipPath);
       position += chunk.length;
       try {
         if (inflate) inflate.push(chunk, position >= end);
         else accept(chunk);
       } catch (err) {
         if (err instanceof UnsafeZipError) throw err;
-        throw new UnsafeZipError('corrupt', `entry '${entry.name}' does not inflate (${(err as Error).message}); the zip is damaged`, zipPath);
+        throw new UnsafeZipError('corrupt', `entry '${shown(entry.name)}' does not inflate (${(err as Error).message}); the zip is damaged`, zipPath);
       }
       for (const piece of pending) await out.write(piece);
       pending.length = 0;
@@ -248,8 +291,8 @@ async function extractEntry(fh: FileHandle, entry: Entry, target: string, zipPat
     await out.close();
   }
   if (produced !== entry.uncompressedSize) {
-    throw new UnsafeZipError('corrupt', `entry '${entry.name}' inflates to ${produced} bytes, not the ${entry.uncompressedSize} its header declares; the zip is damaged`, zipPath);
+    throw new UnsafeZipError('corrupt', `entry '${shown(entry.name)}' inflates to ${produced} bytes, not the ${entry.uncompressedSize} its header declares; the zip is damaged`, zipPath);
   }
-  if ((crc >>> 0) !== entry.crc) throw new UnsafeZipError('corrupt', `entry '${entry.name}' fails its CRC-32 check; the zip is damaged`, zipPath);
+  if ((crc >>> 0) !== entry.crc) throw new UnsafeZipError('corrupt', `entry '${shown(entry.name)}' fails its CRC-32 check; the zip is damaged`, zipPath);
   return produced;
 }

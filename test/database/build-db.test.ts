@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePng, readVolume } from '../../src/io/index.js';
 import { createVolume, type LabelMap, type Vec3, type Volume } from '../../src/volume/volume.js';
@@ -16,6 +16,7 @@ import {
   type LungSegmenter,
   type SourceSpec,
 } from '../../src/database/index.js';
+import { boundWorkers } from '../../src/database/pool.js';
 import { MEDSEG9_GEOMETRY, writeMedseg100Layout, writeMedseg9Layout, writeMosmedLayout, writeNifti, writeZenodoLayout } from '../helpers/synthetic-datasets.js';
 
 const DIMS: Vec3 = [24, 24, 8];
@@ -267,4 +268,62 @@ test('loadManifest names a missing or mistyped key', async () => {
   await writeFile(file, JSON.stringify(json));
   await assert.rejects(loadManifest(file), /key 'options\.seed' should be number, got string/);
   await assert.rejects(loadManifest(join(root, 'no-db')), /no-db\/manifest\.json: cannot read the database manifest: ENOENT/);
+});
+
+test('build-db --workers is bounded by the cores and the jobs, with a warning', async () => {
+  assert.deepEqual(boundWorkers(0, 10, 2), { workers: 0 });
+  assert.deepEqual(boundWorkers(2, 10, 2), { workers: 2 });
+  assert.deepEqual(boundWorkers(1000, 10, 2), { workers: 2, warning: '--workers 1000 lowered to 2: this machine has 2 cores (more threads than cores or jobs only cost memory)' });
+  assert.deepEqual(boundWorkers(8, 3, 16), { workers: 3, warning: '--workers 8 lowered to 3: there are 3 jobs to run (more threads than cores or jobs only cost memory)' });
+  assert.equal(boundWorkers(4, 0, 16).workers, 1, 'one worker left to draw the pages when every case is skipped');
+  const told: string[] = [];
+  const summary = await buildDatabase({ sources: [{ name: 'medseg9', root: join(root, 'medseg9') }], out: join(root, 'db-workers') }, { ...FAST, overview: false, workers: 40, onWarning: (m) => told.push(m) });
+  const expected = Math.min(3, availableParallelism());
+  assert.equal(summary.workers, expected, 'three cases: never more than three threads, nor more than the cores');
+  assert.equal(summary.totals.built, 3);
+  assert.equal(told.length, 1);
+  assert.match(told[0]!, new RegExp(`^--workers 40 lowered to ${expected}: `));
+  assert.ok(summary.warnings.includes(told[0]!), 'the warning is in the summary too');
+});
+
+test('build-db: a rebuild checks every output against the size and sha256 in its record; a damaged case is rebuilt whole', async () => {
+  const out = join(root, 'db-verify');
+  const medseg9 = [{ name: 'medseg9' as const, root: join(root, 'medseg9') }];
+  await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false });
+  const before = new Map((await loadManifest(out)).cases.map((c) => [c.caseId, c]));
+  const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+  for (const c of before.values()) {
+    const files = [...Object.values(c.files3d!), ...c.slices2d.flatMap((s) => [s.image, s.lesion, ...(s.lung ? [s.lung] : [])])];
+    assert.deepEqual(Object.keys(c.outputs!).sort(), files.sort(), `${c.caseId}: every output has its digest`);
+    for (const f of files) assert.deepEqual(c.outputs![f], { bytes: (await readFile(join(out, f))).length, sha256: await sha(join(out, f)) });
+  }
+  // A truncated volume (as a killed copy or a full disk leaves it) and a slice with one byte changed (same size).
+  const image = join(out, before.get('Case-0000')!.files3d!.image);
+  const whole = await readFile(image);
+  await writeFile(image, whole.subarray(0, whole.length >> 1));
+  const png = join(out, before.get('Case-0001')!.slices2d[0]!.image);
+  const pngBytes = await readFile(png);
+  pngBytes[pngBytes.length - 20] ^= 0xff;
+  await writeFile(png, pngBytes);
+  const told: string[] = [];
+  const again = await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false, onWarning: (m) => told.push(m) });
+  assert.deepEqual([again.totals.built, again.totals.skipped, again.totals.failed], [2, 1, 0]);
+  assert.deepEqual(told, [
+    `Case-0000: ${join('3d', 'Case-0000', 'image.nrrd')} has ${whole.length >> 1} bytes, the case record says ${whole.length}; the case is rebuilt`,
+    `Case-0001: ${before.get('Case-0001')!.slices2d[0]!.image} differs from its sha256 in the case record; the case is rebuilt`,
+  ]);
+  assert.deepEqual(await readFile(image), whole, 'the volume is whole again');
+  assert.equal((await readVolume(image)).dims.join('×'), DIMS.join('×'));
+  assert.notDeepEqual(await readFile(png), pngBytes);
+  const after = new Map((await loadManifest(out)).cases.map((c) => [c.caseId, c]));
+  assert.deepEqual(after.get('Case-0000')!.outputs, before.get('Case-0000')!.outputs);
+  // A record of an older build (no digests) cannot vouch for its files: the case is rebuilt once.
+  const recordFile = join(out, 'cases', 'Case-0002.json');
+  const record = JSON.parse(await readFile(recordFile, 'utf8')) as Record<string, unknown>;
+  delete record['outputs'];
+  await writeFile(recordFile, JSON.stringify(record));
+  const third = await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false });
+  assert.deepEqual([third.totals.built, third.totals.skipped], [1, 2]);
+  assert.ok(third.warnings.includes('1 case rebuilt: its record (from an older build) holds no output checksums to check the files against'));
+  assert.equal((await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false })).totals.skipped, 3, 'then all is skipped');
 });

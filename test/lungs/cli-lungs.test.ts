@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { decodePng } from '../../src/io/raster.js';
 import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import { tmpdir } from 'node:os';
@@ -53,6 +53,28 @@ test('covseg lungs refuses to overwrite without --force', () => {
   assert.match(forced.stdout, /\(r231covidweb:r231-tiny\.pth\)/);
 });
 
+test('covseg lungs refuses to write onto its input, even with --force or through a link, and refuses a label map as input', async () => {
+  const out = join(dir, 'lungs.nii.gz');
+  const before = readFileSync(out);
+  const same = covseg(out, out, '--force', '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  assert.equal(same.status, 1);
+  assert.match(same.stderr, /^covseg lungs: error: .*lungs\.nii\.gz: output is the input .*lungs\.nii\.gz; write to another file\n$/);
+  symlinkSync(out, join(dir, 'link.nii.gz'));
+  const linked = covseg(join(dir, 'link.nii.gz'), join(dir, '.', 'lungs.nii.gz'), '--force', '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  assert.equal(linked.status, 1);
+  assert.match(linked.stderr, /output is the input .*link\.nii\.gz/);
+  assert.deepEqual(readFileSync(out), before, 'the input is untouched');
+
+  const other = join(dir, 'from-labels.nii.gz');
+  const labels = covseg(out, other, '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  assert.equal(labels.status, 1);
+  assert.match(labels.stderr, /^covseg lungs: error: .*lungs\.nii\.gz: holds only the values 0, 1, 2: a label map, not a CT; pass --allow-label-map to segment it anyway\n$/);
+  assert.ok(!existsSync(other));
+  const forced = covseg(out, other, '--allow-label-map', '--allow-non-hu', '--allow-empty', '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  assert.equal(forced.status, 0, forced.stderr);
+  assert.match(forced.stderr, /warning: .*lungs\.nii\.gz: holds only the values 0, 1, 2: a label map, not a CT \(--allow-label-map\)/);
+});
+
 test('covseg lungs without --weights says where to download them (exit 2)', () => {
   const r = covseg(ctPath, join(dir, 'x.nii.gz'), '--model', 'r231');
   assert.equal(r.status, 2);
@@ -79,7 +101,21 @@ test('covseg lungs on a CT not in HU fails with the reason (exit 1)', async () =
   await writeVolume(windowed, createVolume(Uint8Array.from(ct.data, (v) => Math.max(0, Math.min(255, (v + 1000) / 8))), ct.dims, ct));
   const r = covseg(windowed, join(dir, 'w.nii.gz'), '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /covseg lungs: error: lungmask R231 needs a CT in Hounsfield units: values span 0\.\.\d+, looks like an 8-bit windowed export/);
+  assert.match(r.stderr, /covseg lungs: error: .*windowed\.nii\.gz: the lung model 'r231' needs a CT in Hounsfield units: values span 0\.\.\d+, looks like an 8-bit windowed export/);
+});
+
+test('covseg lungs with the default model on a CT not in HU fails too, and --allow-non-hu goes on with a warning', { skip: !existsSync(DEFAULT_LUNG_MODEL_PATH) && 'models/lung-2d.onnx missing' }, async () => {
+  const ct = referenceCt();
+  const windowed = join(dir, 'windowed-default.nii.gz');
+  await writeVolume(windowed, createVolume(Uint8Array.from(ct.data, (v) => Math.max(0, Math.min(255, (v + 1000) / 8))), ct.dims, ct));
+  const out = join(dir, 'w-default.nii.gz');
+  const r = covseg(windowed, out);
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(r.stderr, /^covseg lungs: error: .*windowed-default\.nii\.gz: the lung model 'default' needs a CT in Hounsfield units: values span 0\.\.\d+/);
+  assert.ok(!existsSync(out), 'nothing written');
+  const lenient = covseg(windowed, out, '--allow-non-hu', '--allow-empty');
+  assert.equal(lenient.status, 0, lenient.stderr);
+  assert.match(lenient.stderr, /warning: .*needs a CT in Hounsfield units/);
 });
 
 test('covseg lungs with weights of the wrong model names the mismatch (exit 1)', () => {

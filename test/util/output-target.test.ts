@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, mkdir, readdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, readdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkOutputDir, checkOutputFile, describeIoError } from '../../src/util/output-target.js';
@@ -27,6 +27,19 @@ test('checkOutputFile: a folder, an existing file, a file standing in for a fold
     await assert.rejects(checkOutputFile(join(dir, 'f.jpg'), { extensions: ['.png'], what: '--figure' }), /f\.jpg: --figure must end with \.png$/);
     await checkOutputFile(join(dir, 'new', 'deeper', 'm.nii.gz'));
     assert.deepEqual(await readdir(join(dir, 'new', 'deeper')), [], 'the probe file is removed');
+  });
+});
+
+test('checkOutputFile: an output that is one of the inputs is refused, by its real path, whether it exists or not', async () => {
+  await withScratch(async (dir) => {
+    await writeFile(join(dir, 'ct.nii.gz'), 'x');
+    await symlink(join(dir, 'ct.nii.gz'), join(dir, 'link.nii.gz'));
+    await assert.rejects(checkOutputFile(join(dir, 'ct.nii.gz'), { force: true, inputs: [join(dir, 'link.nii.gz')], what: 'output' }), /ct\.nii\.gz: output is the input .*link\.nii\.gz; write to another file$/);
+    await assert.rejects(checkOutputFile(join(dir, 'sub', '..', 'ct.nii.gz'), { force: true, inputs: ['x', join(dir, 'ct.nii.gz')] }), /is the input/);
+    await assert.rejects(checkOutputFile(join(dir, 'new.nii.gz'), { inputs: [join(dir, 'new.nii.gz')] }), /is the input/, 'neither exists yet');
+    await symlink(dir, join(dir, 'here'));
+    await assert.rejects(checkOutputFile(join(dir, 'here', 'new.nii.gz'), { inputs: [join(dir, 'new.nii.gz')] }), /is the input/, 'the folder is a link');
+    await checkOutputFile(join(dir, 'other.nii.gz'), { inputs: [join(dir, 'ct.nii.gz')] });
   });
 });
 

@@ -201,6 +201,13 @@ test('archives: zip-slip, symlink and zip bomb are refused, nothing is written o
   expectError('zip bomb (5 MB of zeros in 5 kB)', bomb, 413, 'too-large', /inflate to more than 1000000 bytes/);
   const many = await upload('series.zip', zipSync(Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`IM${i}`, new Uint8Array(1)]))));
   expectError('zip with 51 entries (limit 50)', many, 413, 'too-large', /51 entries, more than the server's limit of 50/);
+  // Names no file system takes, or a file where a folder must go: bad uploads (400), not a server error.
+  const longName = await upload('series.zip', zipSync({ [`${'x'.repeat(300)}.dcm`]: new Uint8Array(10) }));
+  expectError('zip entry name of 304 bytes', longName, 400, 'unsafe-archive', /^series\.zip: entry 'x{57}…' has a name part of 304 bytes, more than the 255/);
+  const deep = await upload('series.zip', zipSync({ [Array.from({ length: 40 }, () => 'd').join('/') + '/IM1']: new Uint8Array(10) }));
+  expectError('zip entry 40 folders deep', deep, 400, 'unsafe-archive', /is nested 40 folders deep, more than the 32 allowed/);
+  const clash = await upload('series.zip', zipSync({ 'a': new Uint8Array(10), 'a/b.dcm': new Uint8Array(10) }));
+  expectError("zip with a file 'a' beside 'a/b.dcm'", clash, 400, 'unsafe-archive', /entry 'a' is a file, and other entries are inside a folder of that name/);
   const empty = await upload('series.zip', zipSync({ 'notes.txt': new TextEncoder().encode('no images') }));
   expectError('zip without any image', empty, 415, 'unsupported-type', /no DICOM slice/);
   await noJobsLeft();
@@ -226,6 +233,16 @@ test('unknown jobs, forged ids and traversal in download names: 404 or 409, neve
   } finally {
     await server.store.remove(job.id);
   }
+});
+
+test('over-long job ids and page paths are a 404, not a traversal 403', async () => {
+  const long = 'a'.repeat(5000);
+  expectError('5000-character job id', await call(`/api/jobs/${long}`), 404, 'not-found', /^no job 'a{64}': the id is wrong/);
+  expectError('DELETE a 5000-character job id', await call(`/api/jobs/${long}`, { method: 'DELETE' }), 404, 'not-found', /^no job 'a{64}'/);
+  expectError('file of a 5000-character job id', await call(`/api/jobs/${long}/files/report.json`), 404, 'not-found', /^no job 'a{64}'/);
+  expectError('5000-character file name', await call(`/api/jobs/0123456789abcdef0123456789abcdef/files/${long}`), 404, 'not-found', /^no job '0123456789abcdef0123456789abcdef'/);
+  expectError('5000-character page path', await call(`/${long}.html`), 404, 'not-found', /^no route GET \/a{100}/);
+  await noJobsLeft();
 });
 
 test('bad query values, unknown routes and forged Host headers', async () => {

@@ -243,7 +243,7 @@ test('browser mode, a small real CT volume (NIfTI, 122×101×30): the service\'s
   console.log(`screenshot: ${shot}`);
 });
 
-test('browser mode, a colour JPEG with "segment even when…": the page shows covseg\'s grey image under the overlays', { skip }, async () => {
+test('browser mode, a colour JPEG with "segment even if the input checks fail": the page shows covseg\'s grey image under the overlays', { skip }, async () => {
   // 1397.png stored as RGB with a tint in every 7th pixel: a colour picture, refused unless forced.
   const grey = decodePng(await readFile(join(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1397.png')));
   const rgba = Buffer.alloc(grey.width * grey.height * 4);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobStore, jobProgress, JOB_ID_PATTERN, type Job } from '../../src/web/job-store.js';
 import { HttpError } from '../../src/web/http-error.js';
+import { DiskBudget } from '../../src/web/disk-budget.js';
 import { lungAndLesionNumbers, type SegmentReport, type SegmentResult } from '../../src/segment/index.js';
 import { createVolume } from '../../src/volume/volume.js';
 
@@ -109,6 +110,22 @@ test('complete: outputs by kind with sizes; paths outside the job folder are nev
       ['overlays.png', 'overlay', 16], ['overlay-slice001.png', 'overlay', 17],
     ]);
     assert.equal(job.report?.lesions.total.percentOfLung, 33.33);
+  });
+});
+
+test('disk budget: a finished job\'s outputs are counted; removing the job gives its bytes back', async () => {
+  await withStore({ disk: new DiskBudget(1000) }, async (store) => {
+    const job = await store.create('a.dcm');
+    job.disk.charge(300, 'x'); // its upload
+    const out = join(job.dir, 'out');
+    await mkdir(out);
+    const files = { lungs: 'lungs.nii.gz', lesions: 'lesions.nii.gz', reportJson: 'report.json', reportHtml: 'report.html' };
+    for (const [i, name] of Object.values(files).entries()) await writeFile(join(out, name), new Uint8Array(10 * (i + 1)));
+    const paths = Object.fromEntries(Object.entries(files).map(([k, name]) => [k, join(out, name)])) as typeof files;
+    await store.complete(job, { outDir: out, report: tinyReport(), files: { ...paths, overlays: [] } });
+    assert.equal(store.disk.usedBytes, 300 + 10 + 20 + 30 + 40);
+    await store.remove(job.id);
+    assert.equal(store.disk.usedBytes, 0);
   });
 });
 

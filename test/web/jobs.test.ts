@@ -1,7 +1,7 @@
 /**
- * Real jobs through covseg serve: a bundled example segmented by a worker thread, its
- * outputs downloaded (and nothing else), pipeline errors reported, files removed after
- * the TTL.
+ * Real jobs through covseg serve: a bundled example segmented by a worker process, its
+ * outputs downloaded (and nothing else), pipeline errors reported in the web's terms,
+ * files removed after the TTL.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,14 +85,14 @@ test('download names that are not the job\'s outputs get 404 on a finished job, 
   }
 });
 
-test('the pipeline\'s refusal is the job\'s error, without the server\'s paths', { skip }, async () => {
+test('the pipeline\'s refusal is the job\'s error, naming the uploaded file and force=1 (the page\'s checkbox), without the server\'s paths', { skip }, async () => {
   // 64×64 of 0–255 values: a NIfTI that is not in Hounsfield units.
   const path = join(scratch, 'not-hu.nii.gz');
   await writeVolume(path, createVolume(new Int16Array(64 * 64).map((_, i) => i % 256), [64, 64, 1], { spacingMm: [1, 1, 1] }));
   const created = await uploadPath(server.url, path, 'not-hu.nii.gz');
   const job = await waitForJob(server.url, created.body.id);
   assert.equal(job.status, 'failed');
-  assert.match(job.error!, /^input\.nii\.gz: the values are not Hounsfield units .*; pass --force to segment it anyway$/);
+  assert.match(job.error!, /^not-hu\.nii\.gz: the values are not Hounsfield units .*; upload it again with force=1 \(on the page: tick 'segment even if the input checks fail'\) to segment it anyway$/);
   assert.ok(!job.error!.includes(server.workDir), job.error);
   assert.deepEqual(job.files, []);
 });

@@ -1,5 +1,5 @@
 /**
- * The queue under real jobs: the HTTP thread stays responsive while a worker segments,
+ * The queue under real jobs: the HTTP server stays responsive while a worker process segments,
  * a full queue answers 429 with Retry-After (and the retry gets in), a running job can
  * be cancelled.
  */
@@ -27,7 +27,7 @@ after(async () => {
   await jobServer?.close();
 });
 
-test('/api/health answers while a job runs (the worker thread does not block it)', { skip }, async () => {
+test('/api/health answers while a job runs (the worker process does not block it)', { skip }, async () => {
   const created = await uploadPath(server.url, DICOM);
   assert.equal(created.status, 202);
   const latencies: number[] = [];

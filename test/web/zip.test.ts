@@ -98,6 +98,17 @@ test('extractZip: nested folders, stored and deflated entries, bytes and CRCs in
   });
 });
 
+test('extractZip: beforeWrite gets the declared total before anything is written; throwing refuses the archive', async () => {
+  await withDir(async (dir) => {
+    await writeFile(join(dir, 'in.zip'), zipSync({ 'a/': {}, 'a/1.dcm': [new Uint8Array(70_000), { level: 9 }], 'b.dcm': enc('12345') }));
+    const seen: number[] = [];
+    const refused = extractZip(join(dir, 'in.zip'), join(dir, 'out'), { beforeWrite: (bytes) => { seen.push(bytes); throw new Error('no room'); } });
+    await assert.rejects(refused, /^Error: no room$/);
+    assert.deepEqual(seen, [70_005]);
+    assert.equal(existsSync(join(dir, 'out')), false, 'nothing was written');
+  });
+});
+
 /** An archive that must be refused, the reason and message expected, and the limits to use. */
 interface RefusalCase {
   what: string;
@@ -119,6 +130,13 @@ const REFUSALS: RefusalCase[] = [
   { what: 'character device', zip: () => zipSync({ 'dev': [enc(''), { os: 3, attrs: 0o020644 << 16 }] }), reason: 'symlink', message: /'dev' is not a regular file/ },
   { what: 'duplicate names', zip: () => zipSync({ 'a/x.dcm': enc('1'), 'a/./x.dcm': enc('2') }), reason: 'unsafe-path', message: /appears twice/ },
   { what: 'an entry named "."', zip: () => zipSync({ '.': enc('x') }), reason: 'unsafe-path', message: /an entry has an empty name/ },
+  { what: 'a name part over 255 bytes', zip: () => zipSync({ [`series/${'x'.repeat(300)}.dcm`]: enc('x') }), reason: 'unsafe-path', message: /^\S+: entry 'series\/x{50}…' has a name part of 304 bytes, more than the 255 a file system allows/ },
+  { what: 'a name part over 255 bytes in UTF-8', zip: () => zipSync({ [`${'é'.repeat(130)}.dcm`]: enc('x') }), reason: 'unsafe-path', message: /has a name part of 264 bytes, more than the 255/ },
+  { what: 'a path over 1024 bytes', zip: () => zipSync({ [Array.from({ length: 6 }, () => 'd'.repeat(200)).join('/') + '/x.dcm']: enc('x') }), reason: 'unsafe-path', message: /' is 1211 bytes long, more than the 1024 allowed/ },
+  { what: 'folders nested over 32 deep', zip: () => zipSync({ [Array.from({ length: 40 }, () => 'd').join('/') + '/x.dcm']: enc('x') }), reason: 'unsafe-path', message: /' is nested 40 folders deep, more than the 32 allowed/ },
+  { what: "a file 'a' beside 'a/b.dcm'", zip: () => zipSync({ 'a': enc('file'), 'a/b.dcm': enc('x') }), reason: 'unsafe-path', message: /entry 'a' is a file, and other entries are inside a folder of that name/ },
+  { what: "'a/b.dcm' before a file 'a'", zip: () => zipSync({ 's/a/b.dcm': enc('x'), 's/a': enc('file') }), reason: 'unsafe-path', message: /entry 's\/a' is a file, and other entries are inside a folder of that name/ },
+  { what: "a folder entry 'a/' and a file 'a'", zip: () => zipSync({ 'a/': {}, 'a': enc('file') }), reason: 'unsafe-path', message: /entry 'a' is a file, and other entries are inside a folder of that name/ },
   { what: 'too many entries (end record)', zip: () => zipSync(Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`s${i}.dcm`, enc('x')]))), reason: 'too-many-entries', message: /12 entries, more than the server's limit of 10/, limits: { maxEntries: 10 } },
   { what: 'zip bomb by declared size', zip: () => zipSync({ 'zeros.dcm': [new Uint8Array(3_000_000), { level: 9 }] }), reason: 'too-large', message: /inflate to more than 1000000 bytes/, limits: { maxUncompressedBytes: 1_000_000 } },
   {

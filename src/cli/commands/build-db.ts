@@ -1,9 +1,10 @@
 /** `covseg build-db`: the 3D and 2D training databases from the public COVID-19 CT sources. */
 import { availableParallelism } from 'node:os';
-import { UsageError } from '../../util/errors.js';
+import { CovsegError, UsageError } from '../../util/errors.js';
 import { choiceFlag, numberFlag, parseFlags, type Command } from '../command.js';
 import { SOURCE_NAMES, type SourceName } from '../../datasets/index.js';
 import { buildDatabase, formatSummary, type LungSegmenter, type SourceSpec } from '../../database/index.js';
+import { defaultWorkers } from '../../database/pool.js';
 
 /**
  * Opens the `--lung-model` for cases published without a lung mask: any model of the lung
@@ -34,7 +35,8 @@ Builds the method's two training databases from any subset of the public sources
   DB/figures/*.png                  overview mosaics; Figure 2 for --figure-case
 3D cases are numbered Case-0000… (mosmed, medseg9, zenodo), 2D-only slices Slice-00000…
 (medseg100, zenodo-slices, semiseg), by source then original id. A rebuild skips cases
-whose inputs and options are unchanged and continues an interrupted build.
+whose inputs and options are unchanged and whose files match the size and sha256 in their
+record (a damaged case is rebuilt, with a warning), and continues an interrupted build.
 
 Sources (NAME=PATH, the folder the dataset was unpacked into, published layout):
   mosmed=PATH          MosMedData: studies/CT-*/study_NNNN.nii.gz, masks/study_NNNN_mask.nii.gz
@@ -58,11 +60,14 @@ Options:
                          (see 'covseg lungs --help': default, r231, …); without it their
                          lung mask is recorded as missing
   --lung-weights PATH    weights file for --lung-model (r231 needs lungmask's .pth)
-  --workers N            worker threads (default ${Math.min(2, availableParallelism())}; 0 = none)
+  --workers N            worker threads (default ${defaultWorkers()}; 0 = none); at most this
+                         machine's cores (${availableParallelism()}) and the cases to build: more is
+                         lowered, with a warning
   --json                 print the summary as JSON
   --quiet                no progress bar
 
-Exit codes: 0 ok (also when some cases failed: see the summary), 1 error, 2 bad usage.`;
+Exit codes: 0 ok (also when some cases failed: see the summary), 1 error or every
+case to build failed (e.g. a full disk), 2 bad usage.`;
 
 /** Parses `NAME=PATH` source flags, naming the bad one. */
 export function parseSources(values: readonly string[]): SourceSpec[] {
@@ -106,8 +111,9 @@ export const command: Command = {
       overlap: choiceFlag('overlap', values.overlap, ['warn', 'merge'] as const, 'warn'),
       figureCases: values['figure-case'] ?? [],
       overview: !values['no-overview'],
-      workers: numberFlag('workers', values.workers, Math.min(2, availableParallelism()), (n) => Number.isInteger(n) && n >= 0),
+      ...(values.workers !== undefined ? { workers: numberFlag('workers', values.workers, defaultWorkers(), (n) => Number.isInteger(n) && n >= 0) } : {}),
       quiet: values.quiet,
+      onWarning: (m: string) => process.stderr.write(`covseg build-db: warning: ${m}\n`),
     };
     if (values['lung-model'] !== undefined) lungSegmenter = await openLungSegmenter(values['lung-model'], values['lung-weights']);
     const summary = await buildDatabase(
@@ -115,5 +121,10 @@ export const command: Command = {
       { ...options, ...(lungSegmenter ? { lungSegmenter } : {}) },
     ).finally(() => lungSegmenter?.release?.());
     process.stdout.write((values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)) + '\n');
+    const { built, failed } = summary.totals;
+    if (failed > 0 && built === 0) {
+      const first = summary.sources.flatMap((s) => s.failures)[0]!;
+      throw new CovsegError(`no case was built: all ${failed} case${failed === 1 ? '' : 's'} to build failed (first, ${first.caseId}: ${first.error})`);
+    }
   },
 };

@@ -6,7 +6,8 @@ import { imageInfo, type ImageInfo } from '../../io/info.js';
 const HELP = `Usage: covseg info INPUT [--json] [--series UID]
 
 Reads INPUT and prints its format, grid, geometry, intensities and whether the values
-look like Hounsfield units. Writes nothing.
+look like Hounsfield units. Writes nothing. NaN and infinite voxels are counted (the
+intensities are those of the finite voxels); the other commands refuse such a file.
 
 INPUT            a NIfTI (.nii, .nii.gz), NRRD, MetaImage (.mha), PNG or JPEG file,
                  a DICOM file, or a folder holding a DICOM series (the series with the
@@ -30,11 +31,14 @@ export function formatInfo(info: ImageInfo): string {
     ['file', info.path],
     ['format', info.format + (info.palette ? ' (indexed palette: values are labels)' : '')],
     ['dims', info.dims.join(' × ')],
-    ['spacing', `${info.spacingMm.map(num).join(' × ')} mm`],
+    ['spacing', `${info.spacingMm.map(num).join(' × ')} mm${info.spacingKnown ? '' : ' (assumed: the file does not state the voxel size)'}`],
     ['origin', `(${info.origin.map(num).join(', ')}) mm, LPS`],
     ['direction', `[${[0, 1, 2].map((r) => [d[3 * r]!, d[3 * r + 1]!, d[3 * r + 2]!].map(num).join(' ')).join('; ')}]`],
     ['orientation', `${info.orientation}${info.obliqueDeg > 0 ? ` (oblique: up to ${num(info.obliqueDeg)}° off the patient axes)` : ''}`],
     ['pixel type', info.pixelType + (info.rescaled ? ' (rescaled from the stored values)' : '')],
+    ...(info.nonFinite.nan + info.nonFinite.infinite > 0
+      ? [['non-finite', `${info.nonFinite.nan} NaN, ${info.nonFinite.infinite} ±Infinity voxel(s): other covseg commands refuse this file`] as [string, string]]
+      : []),
     ['intensity', `min ${num(info.hu.stats.min)}, p1 ${num(info.hu.stats.p1)}, p99 ${num(info.hu.stats.p99)}, max ${num(info.hu.stats.max)}`],
     ['HU', `${info.hu.isHu ? 'yes' : 'no'}: ${info.hu.reason}`],
   ];

@@ -1,11 +1,12 @@
 /** `covseg lungs INPUT OUTPUT`: lung (or lobe) label map of a CT with lungmask's U-Nets. */
-import { existsSync } from 'node:fs';
 import { CovsegError, UsageError } from '../../util/errors.js';
+import { checkOutputFile } from '../../util/output-target.js';
 import { ProgressBar } from '../../util/progress.js';
-import { numberFlag, parseFlags, type Command } from '../command.js';
-import { readVolume, writeVolume } from '../../io/index.js';
+import { numberFlag, parseFlags, threadsFlag, type Command } from '../command.js';
+import { readImage, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
 import { checkHu } from '../../volume/hu.js';
 import { voxelVolumeMl } from '../../volume/volume.js';
+import { labelValues } from '../../volume/labels.js';
 import { saveFigure } from '../../figures/index.js';
 import { overlaySheet, overlaySlices } from '../../segment/overlays.js';
 import { LUNG_MODELS, lungModel } from '../../lungs/models.js';
@@ -26,7 +27,8 @@ The default model is covseg's own (bundled, fast on CPU); lungmask's models run 
 lungmask's own pre- and post-processing, so their masks match lungmask's.
 
 INPUT    a CT in Hounsfield units: a NIfTI, NRRD or MetaImage file, or a DICOM
-         folder (the series with the most voxels, or --series)
+         folder (the series with the most voxels, or --series); every model refuses
+         a volume not in HU. The default model also reads PNG/JPEG slices
 OUTPUT   label map file; the extension picks the format: .nii.gz, .nii, .nrrd,
          .seg.nrrd (3D Slicer segments, named), .mha
 
@@ -41,14 +43,16 @@ Options:
   --model NAME     one of ${Object.keys(LUNG_MODELS).join(', ')} (default: default)
   --weights PATH   the model's weights file (.pth as released, zip or legacy format)
   --batch N        slices per network call (default 20, as lungmask)
-  --threads N      ONNX Runtime threads (default 2)
+  --threads N      ONNX Runtime threads (default 2; at most the machine's cores)
   --series UID     DICOM folder: read this series (default: the one with most voxels)
   --allow-non-hu   go on (with a warning) when INPUT does not look like HU
+  --allow-label-map  go on (with a warning) when INPUT looks like a label map (at most
+                   16 distinct integer values), not a CT
   --allow-empty    write an empty mask (with a warning) instead of failing when no
                    lung is found
   --figure PNG     also draw representative slices with the right lung red and the
                    left lung green (the method's Figure 1)
-  --force          overwrite OUTPUT if it exists
+  --force          overwrite OUTPUT if it exists (never INPUT itself)
   --quiet          no progress bar
 
 Exit codes: 0 ok, 1 error (unreadable input, not HU, no lung found), 2 bad usage.`;
@@ -65,6 +69,7 @@ export const command: Command = {
       threads: { type: 'string' },
       series: { type: 'string' },
       'allow-non-hu': { type: 'boolean', default: false },
+      'allow-label-map': { type: 'boolean', default: false },
       'allow-empty': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
@@ -79,10 +84,18 @@ export const command: Command = {
       throw new UsageError(`--model ${modelName} needs --weights PATH: ${model.weightsSource}`);
     }
     const batchSize = numberFlag('batch', values.batch, 20, (n) => Number.isInteger(n) && n >= 1);
-    const threads = numberFlag('threads', values.threads, 2, (n) => Number.isInteger(n) && n >= 1);
-    if (existsSync(output) && !values.force) throw new CovsegError('output exists; pass --force to overwrite it', { file: output });
+    const threads = threadsFlag(values.threads, { fallback: 2, command: 'lungs' });
+    await checkOutputFile(output, { force: values.force, what: 'output', extensions: VOLUME_OUTPUT_EXTENSIONS, inputs: [input] });
 
-    const ct = await readVolume(input, values.series !== undefined ? { seriesInstanceUid: values.series } : {});
+    const { volume: ct, meta } = await readImage(input, values.series !== undefined ? { seriesInstanceUid: values.series } : {});
+    for (const w of meta.warnings) process.stderr.write(`covseg lungs: warning: ${w}\n`);
+    const labelled = labelValues(ct.data);
+    if (labelled) {
+      // A mask given as the CT (often the output of an earlier run) segments into nothing sensible.
+      const message = `holds only the values ${labelled.join(', ')}: a label map, not a CT`;
+      if (!values['allow-label-map']) throw new CovsegError(`${message}; pass --allow-label-map to segment it anyway`, { file: input });
+      process.stderr.write(`covseg lungs: warning: ${input}: ${message} (--allow-label-map)\n`);
+    }
     const quiet = values.quiet || process.env['COVSEG_QUIET'] === '1';
     const bar = new ProgressBar({ label: `lungs ${modelName}`, total: ct.dims[2], quiet });
     let shown = 0;
@@ -101,16 +114,18 @@ export const command: Command = {
       },
     });
     try {
-      const labels = await segmenter.segment(ct);
+      const labels = await segmenter.segment(ct, { file: input });
       bar.finish();
       const names: Record<number, string> = {};
       model.classes.forEach((c, i) => { if (i > 0) names[i] = c; });
       await writeVolume(output, labels, { labelNames: names });
       const counts = new Array<number>(model.classes.length).fill(0);
       for (const v of labels.data) counts[v] = (counts[v] ?? 0) + 1;
+      // Unknown voxel size (image files, a NIfTI with pixdim 0): voxel counts, no mL.
       const ml = voxelVolumeMl(labels);
-      const parts = model.classes.slice(1).map((c, i) => `${c} ${(counts[i + 1]! * ml).toFixed(1)} mL`);
-      process.stdout.write(`wrote ${output} (${segmenter.name}): ${parts.join(', ')}\n`);
+      const parts = model.classes.slice(1).map((c, i) => `${c} ${meta.spacingKnown ? `${(counts[i + 1]! * ml).toFixed(1)} mL` : `${counts[i + 1]} voxels`}`);
+      const unknown = meta.spacingKnown ? '' : ' (mL not available: the voxel size is unknown)';
+      process.stdout.write(`wrote ${output} (${segmenter.name}): ${parts.join(', ')}${unknown}\n`);
       if (values.figure !== undefined && model.classes.length === 3) {
         // The method's Figure 1: right lung red, left lung green, over representative slices.
         await saveFigure(values.figure, overlaySheet(overlaySlices(ct, labels, undefined, checkHu(ct).isHu)));

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { choiceFlag, numberFlag, parseFlags } from '../command.js';
+import { choiceFlag, parseFlags, threadsFlag } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { ProgressBar } from '../../util/progress.js';
 import { segmentCase, type SegmentStage } from '../../segment/index.js';
@@ -24,7 +24,7 @@ Options:
                           Hounsfield units, colour picture) anyway, with a warning
   --overwrite             replace an existing output folder
   --viewer-ct             also write the CT as ct.nii.gz (for viewers)
-  --threads N             ONNX Runtime threads (default 2)
+  --threads N             ONNX Runtime threads (default 2; at most the machine's cores)
   --quiet                 no progress output
 
 Writes (in DIR), all at once when finished (nothing half-written on failure):
@@ -65,7 +65,7 @@ export const command: Command = {
       force: values.force ?? false,
       overwrite: values.overwrite ?? false,
       writeViewerCt: values['viewer-ct'] ?? false,
-      threads: numberFlag('threads', values.threads, 2, (n) => Number.isInteger(n) && n > 0),
+      threads: threadsFlag(values.threads, { fallback: 2, command: 'segment' }),
       onProgress: (stage, done, total) => {
         if (quiet) return;
         if (stage !== current) {
@@ -78,11 +78,12 @@ export const command: Command = {
     });
     bar?.finish();
     const r = result.report;
-    const ml = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} mL`);
+    // Unknown voxel size (image files, a NIfTI with pixdim 0): voxel counts, no mL.
+    const ml = (n: { volumeMl: number | null; voxels: number }) => (n.volumeMl === null ? `${n.voxels} voxels (mL not available: voxel size unknown)` : `${n.volumeMl.toFixed(1)} mL`);
     process.stdout.write(
       `severity ${r.severity.category}: ${r.severity.percentAffected.toFixed(1)}% of the lungs affected (${r.severity.description})\n` +
-        `  right lung ${ml(r.lungs.right.volumeMl)}, ${r.lesions.right.percentOfLung.toFixed(1)}% affected\n` +
-        `  left lung  ${ml(r.lungs.left.volumeMl)}, ${r.lesions.left.percentOfLung.toFixed(1)}% affected\n` +
+        `  right lung ${ml(r.lungs.right)}, ${r.lesions.right.percentOfLung.toFixed(1)}% affected\n` +
+        `  left lung  ${ml(r.lungs.left)}, ${r.lesions.left.percentOfLung.toFixed(1)}% affected\n` +
         (r.warnings.length ? r.warnings.map((w) => `  warning: ${w}\n`).join('') : '') +
         (result.files.dicomSeg ? `DICOM SEG: ${result.files.dicomSeg}\n` : '') +
         `report: ${result.files.reportHtml}\n`,

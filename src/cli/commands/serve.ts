@@ -19,7 +19,11 @@ Options:
   --max-queued N       jobs that may wait for a worker; more uploads get HTTP 429 with
                        Retry-After (default 4)
   --max-upload-mb N    largest upload; larger ones get HTTP 413 (default 1024)
-  --max-unzipped-mb N  most a .zip upload may inflate to (default 4096)
+  --max-unzipped-mb N  most one .zip upload may inflate to; checked from the zip's declared
+                       sizes before anything is written, larger ones get HTTP 413 (default 2048)
+  --disk-budget-mb N   most disk all live jobs may hold together (uploads, unzipped inputs,
+                       outputs), counted before each byte is written; beyond it uploads get
+                       HTTP 413 until jobs finish and expire (default 8192)
   --job-ttl-min N      minutes a finished job's files are kept before removal (default 60)
   --job-timeout-min N  a job running longer is stopped and fails (default 30)
   --work-dir DIR       where job folders go (default: a new temp folder, removed on exit)
@@ -47,6 +51,7 @@ export const command: Command = {
       'max-queued': { type: 'string' },
       'max-upload-mb': { type: 'string' },
       'max-unzipped-mb': { type: 'string' },
+      'disk-budget-mb': { type: 'string' },
       'job-ttl-min': { type: 'string' },
       'job-timeout-min': { type: 'string' },
       'work-dir': { type: 'string' },
@@ -66,7 +71,8 @@ export const command: Command = {
       workers: numberFlag('workers', values.workers, 1, (n) => n === 1 || n === 2),
       maxQueued: numberFlag('max-queued', values['max-queued'], 4, (n) => Number.isInteger(n) && n >= 0),
       maxUploadBytes: Math.round(numberFlag('max-upload-mb', values['max-upload-mb'], 1024, positive) * 1024 ** 2),
-      maxUnzippedBytes: Math.round(numberFlag('max-unzipped-mb', values['max-unzipped-mb'], 4096, positive) * 1024 ** 2),
+      maxUnzippedBytes: Math.round(numberFlag('max-unzipped-mb', values['max-unzipped-mb'], 2048, positive) * 1024 ** 2),
+      diskBudgetBytes: Math.round(numberFlag('disk-budget-mb', values['disk-budget-mb'], 8192, positive) * 1024 ** 2),
       jobTtlMs: Math.round(numberFlag('job-ttl-min', values['job-ttl-min'], 60, positive) * 60_000),
       jobTimeoutMs: Math.round(numberFlag('job-timeout-min', values['job-timeout-min'], 30, positive) * 60_000),
       workDir: values['work-dir'],

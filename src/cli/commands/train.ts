@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from '../command.js';
-import { choiceFlag, numberFlag, parseFlags } from '../command.js';
+import { choiceFlag, numberFlag, parseFlags, threadsFlag } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { loadSliceSplit, loadVolumeSplit, type TrainTask } from '../../train/database-samples.js';
 import { trainNetwork, RUN_FILES, SAMPLING_MODES, type SamplingMode } from '../../train/loop.js';
@@ -43,7 +43,7 @@ Options:
   --norm batch|instance|none   (default batch)
   --no-augment            no flips/rotations/intensity jitter
   --device cpu|cuda       (default cpu; cuda needs the addon built against a CUDA libtorch)
-  --threads N             libtorch threads (default: all cores)
+  --threads N             libtorch threads (default 0: all cores; at most the cores)
   --seed N                (default 42)
   --float16               store model.onnx weights as float16 (half the size)
   --resume                continue RUN from its last checkpoint
@@ -95,6 +95,7 @@ export const command: Command = {
       norm: choiceFlag('norm', values.norm, ['batch', 'instance', 'none'] as const, 'batch'),
     };
     const quiet = values.quiet ?? false;
+    const threads = threadsFlag(values.threads, { fallback: 0, allowZero: true, command: 'train' });
     const load = dims === 2 ? loadSliceSplit : loadVolumeSplit;
     const dataOptions = { task, sources, inputSize, transform, quiet, set: { patch } };
     const negatives = values.negatives?.split(',').filter(Boolean) ?? [];
@@ -122,7 +123,7 @@ export const command: Command = {
       schedule: choiceFlag<LrSchedule>('schedule', values.schedule, LR_SCHEDULES, 'constant'),
       augment: !values['no-augment'],
       device: choiceFlag('device', values.device, ['cpu', 'cuda'] as const, 'cpu'),
-      threads: numberFlag('threads', values.threads, 0, (n) => Number.isInteger(n) && n >= 0),
+      threads,
       seed: numberFlag('seed', values.seed, 42, Number.isInteger),
       resume: values.resume ?? false,
       initFrom: values.init,

@@ -19,6 +19,7 @@ import { loadOnnxWebModel } from './onnx-web-model.js';
 import { volumeFromNiivue } from './niivue-volume.js';
 import { segmentInBrowser } from './segment-in-browser.js';
 import type { ModelRef, SegmentRequest, WorkerReply } from './messages.js';
+import { webForceHint } from '../user-message.js';
 
 /** The worker's global scope, typed by hand: the project compiles with the DOM library, not WebWorker's. */
 const scope = self as unknown as {
@@ -86,5 +87,5 @@ async function segment(request: SegmentRequest): Promise<void> {
 
 scope.onmessage = (event) => {
   const request = event.data;
-  segment(request).catch((err: Error) => scope.postMessage({ type: 'error', id: request.id, message: err.message }));
+  segment(request).catch((err: Error) => scope.postMessage({ type: 'error', id: request.id, message: webForceHint(err.message, 'browser') }));
 };
