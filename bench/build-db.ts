@@ -6,7 +6,8 @@
  * 2. The whole build of `--cases` such volumes with 0 (inline), 1 and 2 worker threads, and
  *    with --slices2d the real zenodo-slices set (1,614 PNG slices) the same way.
  * One JSON line per measurement:
- *   node dist/bench/build-db.js [--slices 300] [--cases 4] [--repeats 2] [--slices2d]
+ *   node dist/bench/build-db.js [--slices 300] [--cases 4] [--repeats 2] [--slices2d] [--quick]
+ * (--quick: 40 slices, 2 cases, 1 repeat; --slices2d needs ../shared/data and is skipped without it).
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,12 +19,14 @@ import { buildDatabase } from '../src/database/index.js';
 import { buildVolumeCase } from '../src/database/process-case.js';
 import { TARGET_DIMS, TARGET_SPACING_MM } from '../src/preprocess/index.js';
 import { writeZenodoLayout, zenodoMaskStem } from '../test/helpers/synthetic-datasets.js';
+import { needsShared, sharedPath } from '../test/helpers/shared-data.js';
 
 const { values } = parseArgs({
-  options: { slices: { type: 'string', default: '300' }, cases: { type: 'string', default: '4' }, repeats: { type: 'string', default: '2' }, slices2d: { type: 'boolean', default: false } },
+  options: { slices: { type: 'string' }, cases: { type: 'string' }, repeats: { type: 'string' }, slices2d: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false } },
 });
-const nz = Number(values.slices);
-const nCases = Number(values.cases);
+const nz = Number(values.slices ?? (values.quick ? 40 : 300));
+const nCases = Number(values.cases ?? (values.quick ? 2 : 4));
+const repeats = Number(values.repeats ?? (values.quick ? 1 : 2));
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify({ bench: 'build-db', ...o }));
 
 const root = await mkdtemp(join(tmpdir(), 'covseg-bench-db-'));
@@ -63,9 +66,10 @@ try {
   }
   // Interleaved repeats: the machine is shared, so single timings drift.
   const builds: [string, { name: 'zenodo' | 'zenodo-slices'; root: string }][] = [['3d', { name: 'zenodo', root: data }]];
-  const slices = process.env['COVSEG_SHARED_DATA'] ?? join(process.cwd(), '..', 'shared', 'data');
-  if (values.slices2d) builds.push(['2d', { name: 'zenodo-slices', root: join(slices, 'zenodo20-slices') }]);
-  for (let repeat = 0; repeat < Number(values.repeats); repeat++) {
+  const missing = needsShared('zenodo20-slices');
+  if (values.slices2d && missing) emit({ step: 'build 2d', skipped: missing });
+  else if (values.slices2d) builds.push(['2d', { name: 'zenodo-slices', root: sharedPath('zenodo20-slices') }]);
+  for (let repeat = 0; repeat < repeats; repeat++) {
     for (const [kind, source] of builds) {
       for (const workers of [0, 1, 2]) {
         const out = join(root, `db-${kind}-w${workers}`);

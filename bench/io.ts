@@ -2,7 +2,7 @@
  * Image I/O speed on a synthetic chest CT of clinical size (512 × 512 × 300 int16, noisy
  * like a real scan so that gzip has real work to do). covseg's writers and readers are
  * timed next to itk-wasm's, the baseline of docs/measured-stack.md. One JSON line per step:
- *   node dist/bench/io.js [--slices 300]
+ *   node dist/bench/io.js [--slices 300] [--quick]   (--quick: 30 slices)
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,10 @@ import { readVolume, writeVolume } from '../src/io/index.js';
 import { volumeToItkImage } from '../src/io/itk.js';
 import { Rng } from '../src/util/random.js';
 import { createVolume, type Volume } from '../src/volume/volume.js';
+import { PROJECT_ROOT_DIR } from './paths.js';
 
-const { values } = parseArgs({ options: { slices: { type: 'string', default: '300' } } });
-const nz = Number(values.slices);
+const { values } = parseArgs({ options: { slices: { type: 'string' }, quick: { type: 'boolean', default: false } } });
+const nz = Number(values.slices ?? (values.quick ? 30 : 300));
 const [nx, ny] = [512, 512];
 
 /** Air around an elliptic body at 40 HU with two −850 HU lungs; Gaussian noise σ = 15 HU. */
@@ -53,7 +54,7 @@ try {
   const itkNii = join(dir, 'itk.nii.gz');
   const itkNrrd = join(dir, 'itk.nrrd');
   // Warm-up: itk-wasm compiles its wasm modules on first use.
-  await readVolume(join(process.cwd(), 'test/fixtures/io/oblique-int16-ras.nrrd')).catch(() => undefined);
+  await readVolume(join(PROJECT_ROOT_DIR, 'test/fixtures/io/oblique-int16-ras.nrrd')).catch(() => undefined);
   await time('write .nii.gz (covseg, gzip 1)', () => writeVolume(nii, vol), nii);
   await time('read .nii.gz (covseg)', () => readVolume(nii));
   await time('write .nrrd (covseg, gzip 1)', () => writeVolume(nrrd, vol), nrrd);

@@ -2,7 +2,7 @@
  * Speed of lungmask R231 in covseg: the full-width U-Net (64…1024 channels, random
  * weights: speed does not depend on the values) in ONNX Runtime on 2 threads per 256×256
  * slice, and the pre/post-processing of a 512 × 512 × 300 chest CT. One JSON line per step:
- *   node dist/bench/lungs.js [--slices 20]
+ *   node dist/bench/lungs.js [--slices 20] [--quick]   (--quick: 2 slices, batch 1, a 512×512×30 CT)
  */
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/util/random.js';
@@ -13,10 +13,10 @@ import { labelsToSlices, preprocessR231 } from '../src/lungs/r231-preprocess.js'
 import { postprocessR231 } from '../src/lungs/r231-postprocess.js';
 import { createVolume, type Vec3 } from '../src/volume/index.js';
 
-const { values } = parseArgs({ options: { slices: { type: 'string', default: '20' } } });
-const SLICES = Number(values.slices);
+const { values } = parseArgs({ options: { slices: { type: 'string' }, quick: { type: 'boolean', default: false } } });
+const SLICES = Number(values.slices ?? (values.quick ? 2 : 20));
 const WIDTHS = [64, 128, 256, 512, 1024];
-const VOLUME: Vec3 = [512, 512, 300];
+const VOLUME: Vec3 = [512, 512, values.quick ? 30 : 300];
 
 function tensor(rng: Rng, shape: number[], init: (rng: Rng) => number): TorchTensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -103,8 +103,8 @@ const input = new Float32Array(SLICES * plane);
 for (let i = 0; i < input.length; i++) input[i] = 0.2 + 0.1 * rng.next();
 await predictLabelsR231(input.subarray(0, plane), { session, batchSize: 1 }); // warm-up
 let netMsPerSlice = Infinity;
-for (const batchSize of [1, 4, 20]) {
-  const n = batchSize === 1 ? 4 : SLICES;
+for (const batchSize of values.quick ? [1] : [1, 4, 20]) {
+  const n = batchSize === 1 ? Math.min(4, SLICES) : SLICES;
   const t = await timed(() => predictLabelsR231(input.subarray(0, n * plane), { session, batchSize }));
   const perSlice = t.ms / n;
   netMsPerSlice = Math.min(netMsPerSlice, perSlice);

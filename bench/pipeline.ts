@@ -2,7 +2,7 @@
  * Whole `covseg segment` pipeline (read, lungs, lesions, report, write) on a 512×512×300
  * CT in HU on this machine. The volume is the bundled real chest CT slice stacked 300
  * times (1 mm apart): real anatomy, lungs on every slice — the most work per volume.
- *   node dist/bench/pipeline.js [--slices 300] [--threads 2]
+ *   node dist/bench/pipeline.js [--slices 300] [--threads 2] [--quick]   (--quick: 20 slices)
  * One JSON line per stage and one for the total.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,8 +14,8 @@ import { createVolume } from '../src/volume/volume.js';
 import { segmentCase } from '../src/segment/index.js';
 import { PROJECT_ROOT_DIR } from './paths.js';
 
-const { values } = parseArgs({ options: { slices: { type: 'string', default: '300' }, threads: { type: 'string', default: '2' } } });
-const nz = Number(values.slices);
+const { values } = parseArgs({ options: { slices: { type: 'string' }, threads: { type: 'string', default: '2' }, quick: { type: 'boolean', default: false } } });
+const nz = Number(values.slices ?? (values.quick ? 20 : 300));
 const slice = await readVolume(join(PROJECT_ROOT_DIR, 'examples/chest-ct-dicom-slice/chest-ct.dcm'));
 const [nx, ny] = slice.dims;
 const data = new Int16Array(nx * ny * nz);

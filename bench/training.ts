@@ -2,19 +2,24 @@
  * Training and inference speed of the U-Nets on this machine, against the machine's
  * own float32 matrix-multiply peak measured in the same run. One JSON line per case.
  *   node dist/bench/training.js [--threads 2] [--device cpu|cuda] [--quick]
+ * (--quick: fewer steps, and batch 1 on a CPU). Skipped (with a line saying so) when the training addon is not built.
  */
 import { parseArgs } from 'node:util';
-import { loadTorchAddon, createTorchModel, type UNetConfig } from '../src/nn/torch-addon.js';
+import { loadTorchAddon, createTorchModel, torchAddonAvailable, type UNetConfig } from '../src/nn/torch-addon.js';
 import { exportUNetOnnx } from '../src/nn/unet-onnx.js';
 import { unetForwardFlops, unetTrainFlops } from '../src/nn/unet-flops.js';
 
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, device: { type: 'string', default: 'cpu' }, quick: { type: 'boolean', default: false } } });
+if (!torchAddonAvailable()) {
+  console.log(JSON.stringify({ bench: 'training', skipped: 'the training addon is not built (npm run build:native)' }));
+  process.exit(0);
+}
 const threads = Number(values.threads);
 const device = values.device as 'cpu' | 'cuda';
 const addon = loadTorchAddon();
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify({ bench: 'training', device, threads, torch: addon.torchVersion, ...o }));
 
-const peak = addon.matmulGflops(device === 'cuda' ? 8192 : 2048, device === 'cuda' ? 20 : 8, threads, device);
+const peak = addon.matmulGflops(device === 'cuda' ? 8192 : values.quick ? 1024 : 2048, device === 'cuda' ? 20 : values.quick ? 2 : 8, threads, device);
 emit({ case: 'sgemm-peak', gflops: +peak.toFixed(1) });
 
 function random(n: number): Float32Array {
@@ -56,12 +61,14 @@ async function inferCase(name: string, config: UNetConfig, spatial: number[], ba
 }
 
 const quick = values.quick;
-await trainCase('train-2d-320', { dims: 2, baseFilters: 16 }, [320, 320], device === 'cuda' ? 16 : 4, quick ? 2 : 5);
-await trainCase('train-2d-256', { dims: 2, baseFilters: 16 }, [256, 256], device === 'cuda' ? 16 : 8, quick ? 1 : 3);
-await trainCase('train-3d-64', { dims: 3, baseFilters: 16 }, [64, 64, 64], device === 'cuda' ? 8 : 1, quick ? 2 : 4);
+// --quick on a CPU: one sample per step, to see that every case runs in seconds.
+const cpuBatch = (n: number) => (quick ? 1 : n);
+await trainCase('train-2d-320', { dims: 2, baseFilters: 16 }, [320, 320], device === 'cuda' ? 16 : cpuBatch(4), quick ? 2 : 5);
+await trainCase('train-2d-256', { dims: 2, baseFilters: 16 }, [256, 256], device === 'cuda' ? 16 : cpuBatch(8), quick ? 1 : 3);
+await trainCase('train-3d-64', { dims: 3, baseFilters: 16 }, [64, 64, 64], device === 'cuda' ? 8 : 1, quick ? 1 : 4);
 if (!quick) await trainCase('train-3d-96', { dims: 3, baseFilters: 16 }, [96, 96, 96], device === 'cuda' ? 8 : 1, 2);
 if (device === 'cpu') {
-  await inferCase('infer-2d-320-slice', { dims: 2, baseFilters: 16 }, [320, 320], 8, quick ? 2 : 5);
+  await inferCase('infer-2d-320-slice', { dims: 2, baseFilters: 16 }, [320, 320], cpuBatch(8), quick ? 2 : 5);
   await inferCase('infer-3d-64', { dims: 3, baseFilters: 16 }, [64, 64, 64], 1, quick ? 2 : 5);
   if (!quick) await inferCase('infer-3d-80x320x320-volume', { dims: 3, baseFilters: 16 }, [80, 320, 320], 1, 1);
 }

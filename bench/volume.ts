@@ -1,8 +1,9 @@
 /**
  * Speed of the volume primitives on a synthetic chest CT of clinical size
  * (512 × 512 × 300 int16 at 0.7 × 0.7 × 1.5 mm). One JSON line per step:
- *   node dist/bench/volume.js
+ *   node dist/bench/volume.js [--quick]   (--quick: 40 slices)
  */
+import { parseArgs } from 'node:util';
 import { Rng } from '../src/util/random.js';
 import {
   centreCropOrPad,
@@ -16,7 +17,8 @@ import {
   type Vec3,
 } from '../src/volume/index.js';
 
-const dims: Vec3 = [512, 512, 300];
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const dims: Vec3 = [512, 512, values.quick ? 40 : 300];
 const [nx, ny, nz] = dims;
 
 /** Air outside a body ellipse, soft tissue ~40 HU, two lungs ~−850 HU that taper towards apex and base, ±20 HU noise. */

@@ -4,7 +4,8 @@
  * job to the end. Reports whether every job finished (none lost), the most jobs the
  * queue ever admitted against its bound, /api/health latency under load, and the
  * process's RSS (server, its worker threads and the clients share this process).
- *   node dist/bench/web-load.js [--clients 16] [--workers 1] [--max-queued 4] [--file PATH]
+ *   node dist/bench/web-load.js [--clients 16] [--workers 1] [--max-queued 4] [--file PATH] [--quick]
+ * (--quick: 3 clients)
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -146,10 +147,10 @@ export async function runWebLoad(options: WebLoadOptions = {}): Promise<WebLoadR
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
-    options: { clients: { type: 'string', default: '16' }, workers: { type: 'string', default: '1' }, 'max-queued': { type: 'string', default: '4' }, file: { type: 'string' }, 'lesion-model': { type: 'string' } },
+    options: { quick: { type: 'boolean', default: false }, clients: { type: 'string' }, workers: { type: 'string', default: '1' }, 'max-queued': { type: 'string', default: '4' }, file: { type: 'string' }, 'lesion-model': { type: 'string' } },
   });
   const result = await runWebLoad({
-    clients: Number(values.clients), workers: Number(values.workers), maxQueued: Number(values['max-queued']),
+    clients: Number(values.clients ?? (values.quick ? 3 : 16)), workers: Number(values.workers), maxQueued: Number(values['max-queued']),
     ...(values.file ? { file: values.file } : {}), ...(values['lesion-model'] ? { lesionModel: values['lesion-model'] } : {}),
   });
   console.log(JSON.stringify({ bench: 'web-load', ...result }));

@@ -7,8 +7,9 @@
  *   DB/manifest.json, DB/splits.json, DB/build-summary.json, DB/figures/*.png
  *
  * Idempotent and resumable: a case whose inputs (sha256) and options are unchanged and
- * whose files all match their sizes and sha256 in its record is skipped; files are written under temp names and renamed;
- * the manifest is written last, so a killed build loses at most the cases in flight.
+ * whose files all match the sizes and sha256 in its record is skipped; files are written
+ * under temp names and renamed; the manifest is written last, so a killed build loses at
+ * most the cases in flight (and the next build removes their temporaries, see lock.ts).
  */
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -33,6 +34,7 @@ import { HIGH_PERCENTILE, LOW_PERCENTILE, SLICE_SIZE, TARGET_DIMS, TARGET_SPACIN
 import { FileHasher, digestFile, hashJson } from './checksum.js';
 import { overviewPages } from './figures.js';
 import { CasePool, boundWorkers, defaultWorkers } from './pool.js';
+import { lockDatabase, removeTemporaries } from './lock.js';
 import type { CaseJob, JobOutcome } from './jobs.js';
 import type { LungSegmenter } from './lung-segmenter.js';
 import { ENCODING_NOTES, MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, caseOutputs, parseCaseRecord, type CaseRecord, type LungMaskSource, type Manifest } from './manifest.js';
@@ -186,6 +188,16 @@ async function covsegVersion(): Promise<string> {
  * summary and the other cases are still built.
  */
 export async function buildDatabase(request: BuildRequest, options: BuildDatabaseOptions = {}): Promise<BuildSummary> {
+  const lock: { release?: () => Promise<void> } = {};
+  try {
+    return await build(request, options, lock);
+  } finally {
+    await lock.release?.();
+  }
+}
+
+/** buildDatabase's work; it takes the folder's lock once the folder is checked, and leaves its release in `lock`. */
+async function build(request: BuildRequest, options: BuildDatabaseOptions, lock: { release?: () => Promise<void> }): Promise<BuildSummary> {
   const started = Date.now();
   const out = resolve(request.out);
   const settings: JobSettings = {
@@ -244,6 +256,11 @@ export async function buildDatabase(request: BuildRequest, options: BuildDatabas
   // The database folder before the hashing and the cases: a file there, or a read-only or
   // full disk, is one line now rather than a stack trace (or a failure per case) later.
   await checkOutputDir(out, '--out');
+  lock.release = await lockDatabase(out);
+  const leftovers = await removeTemporaries(out);
+  if (leftovers.length > 0) {
+    warn(`removed ${leftovers.length} temporary file${leftovers.length === 1 ? '' : 's'} left by an interrupted build (${leftovers.slice(0, 3).join(', ')}${leftovers.length > 3 ? ', …' : ''})`);
+  }
   for (const dir of [DIR_3D, DIR_2D_IMAGES, DIR_2D_LESIONS, DIR_2D_LUNGS, DIR_CASES, DIR_FIGURES]) {
     await explainIoErrors(join(out, dir), () => mkdir(join(out, dir), { recursive: true }));
   }

@@ -4,11 +4,13 @@
  * thresholds the probabilities, and scores every slice against its reference on the
  * reference's own grid (the database resolution).
  */
+import { writeFile } from 'node:fs/promises';
 import { CovsegError } from '../util/errors.js';
 import { ProgressBar } from '../util/progress.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
-import { readImage } from '../io/index.js';
-import { createVolume, type Volume } from '../volume/index.js';
+import { writeFilesAtomic, type PendingFile } from '../util/output-target.js';
+import { readImage, type ImageMeta, type ReadVolumeOptions } from '../io/index.js';
+import { isColourPicture } from '../io/raster-decode.js';
+import { createVolume, labelValues, MAX_LABEL_VALUES, type Volume } from '../volume/index.js';
 import { predictSlices, threshold as thresholdProbabilities } from '../infer/slice-inferer.js';
 import { predictVolume3d } from '../infer/volume-inferer.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
@@ -17,7 +19,7 @@ import { basename } from 'node:path';
 import { buildEvaluation, evaluateSlice, evaluationToJson, poolCase, type CaseResult, type Evaluation, type SliceResult } from './evaluation.js';
 import type { EvaluationPlan, SliceCasePlan, SliceFiles, VolumeCasePlan } from './plan.js';
 import { evaluationMarkdown } from './table.js';
-import { writeEvaluationFigures, type FigureSlice } from './figures.js';
+import { evaluationFigureFiles, type FigureSlice } from './figures.js';
 
 export interface EvaluateModelOptions {
   /** Probability above which a voxel counts as predicted, in (0, 1). Defaults to the model's own (`spec.threshold`). */
@@ -34,6 +36,8 @@ export interface EvaluateModelOptions {
    * slices are scored unrestricted, and the evaluation says so. Defaults to none.
    */
   lungModel?: SegmentationModel;
+  /** Most voxels an image or mask may have, checked from its header before decoding. Defaults to DEFAULT_MAX_VOXELS (src/io/limits.ts). */
+  maxVoxels?: number;
 }
 
 export interface EvaluationRun {
@@ -49,6 +53,7 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
   if (model.spec.dims !== plan.dims) {
     throw new CovsegError(`the model is ${model.spec.dims}D but the plan holds ${plan.dims}D cases; plan with the model's spec`, { file: model.file });
   }
+  const read: ReadVolumeOptions = options.maxVoxels !== undefined ? { maxVoxels: options.maxVoxels } : {};
   const batchSize = options.batchSize ?? 8;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new CovsegError(`batch size must be a positive integer, got ${batchSize}`);
   const label = plan.data.kind === 'database' ? `evaluating ${plan.data.split}` : 'evaluating images';
@@ -57,17 +62,25 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
   const cases: CaseResult[] = [];
   const slices: SliceResult[] = [];
   const figureSlices = new Map<string, FigureSlice>();
+  const warnings = [...plan.warnings];
   if (plan.dims === 2) {
-    const perCase = await evaluateSlices(model, plan.cases, level, batchSize, figureSlices, options.lungModel, lungSources, new ProgressBar({ label, total: plan.cases.reduce((n, c) => n + c.slices.length, 0), quiet: options.quiet ?? false }));
+    // A folder's masks are the user's files: every one is checked before the model runs (a database's were written by build-db).
+    if (plan.data.kind === 'folder') await checkFolderMasks(plan.cases, read);
+    const colourImages: string[] = [];
+    const perCase = await evaluateSlices(model, plan.cases, level, batchSize, figureSlices, options.lungModel, lungSources, read, colourImages, new ProgressBar({ label, total: plan.cases.reduce((n, c) => n + c.slices.length, 0), quiet: options.quiet ?? false }));
     for (const c of plan.cases) {
       const own = perCase.get(c.info.id)!;
       cases.push(poolCase(own, c.info));
       slices.push(...own);
     }
+    if (colourImages.length) {
+      const shown = colourImages.slice(0, 5).map((f) => basename(f)).join(', ');
+      warnings.push(`${colourImages.length} image(s) are colour pictures, not greyscale CT slices, scored after conversion to grey (Rec. 601 luma): ${shown}${colourImages.length > 5 ? ', …' : ''}`);
+    }
   } else {
     const bar = new ProgressBar({ label, total: plan.cases.length, quiet: options.quiet ?? false });
     for (const c of plan.cases) {
-      const own = await evaluateVolumeCase(model, c, level, figureSlices, lungSources);
+      const own = await evaluateVolumeCase(model, c, level, figureSlices, lungSources, read);
       cases.push(poolCase(own, c.info));
       // Slices with neither reference nor prediction are left out of the list (their TN still count in the case).
       slices.push(...own.filter((s) => s.reference_voxels + s.predicted_voxels > 0));
@@ -80,15 +93,37 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
     data: plan.data,
     threshold: level,
     date: (options.date ?? new Date()).toISOString(),
-    warnings: plan.warnings,
+    warnings,
     lungMask: model.spec.task === 'lesion' ? ([...lungSources].sort().join(' + ') || 'none') : 'none',
   });
   return { evaluation, figureSlices };
 }
 
+/**
+ * Refuses a reference file that is not a mask: a colour picture, or (lossless files) one
+ * with more than 16 distinct values, such as a CT slice given as its own mask. JPEG masks
+ * (lossy: their edges hold many grey values) are only refused when in colour.
+ */
+function checkMask(volume: Volume, meta: ImageMeta): void {
+  const what = 'a mask is a binary or label image (one grey channel, nonzero = positive)';
+  if (isColourPicture(meta)) throw new CovsegError(`this is a colour picture, not a mask: ${what}`, { file: meta.path });
+  if (meta.format !== 'jpeg' && !labelValues(volume.data)) {
+    throw new CovsegError(`holds more than ${MAX_LABEL_VALUES} distinct values (an image?), not a mask: ${what}`, { file: meta.path });
+  }
+}
+
+/** Reads every mask and lung mask of `cases` and refuses the first that is not a mask (see checkMask). */
+async function checkFolderMasks(cases: readonly SliceCasePlan[], read: ReadVolumeOptions): Promise<void> {
+  for (const file of cases.flatMap((c) => c.slices.flatMap((s) => (s.lungMask ? [s.reference, s.lungMask] : [s.reference])))) {
+    const { volume, meta } = await readImage(file, read);
+    checkMask(volume, meta);
+  }
+}
+
 /** A mask file as 0/1 on its own grid: nonzero = positive, except JPEG (lossy: ≥ 128). */
-async function readMask(path: string, width: number, height: number, image: string): Promise<Uint8Array> {
-  const { volume, meta } = await readImage(path);
+async function readMask(path: string, width: number, height: number, image: string, read: ReadVolumeOptions): Promise<Uint8Array> {
+  const { volume, meta } = await readImage(path, read);
+  checkMask(volume, meta);
   const [w, h, d] = volume.dims;
   if (w !== width || h !== height || d !== 1) {
     throw new CovsegError(`mask is ${w}×${h}${d > 1 ? `×${d}` : ''} but its image ${image} is ${width}×${height}; a mask must be on its slice's grid`, { file: path });
@@ -106,19 +141,21 @@ function binarize(values: Volume['data'], cut: number): Uint8Array {
 interface LoadedSlice {
   files: SliceFiles;
   image: Volume;
+  /** A colour picture, converted to grey (as `covseg segment` warns). */
+  colour: boolean;
   reference: Uint8Array;
   lungMask: Uint8Array | undefined;
 }
 
-async function loadSlice(files: SliceFiles): Promise<LoadedSlice> {
-  const { volume: image } = await readImage(files.image);
+async function loadSlice(files: SliceFiles, read: ReadVolumeOptions): Promise<LoadedSlice> {
+  const { volume: image, meta } = await readImage(files.image, read);
   if (image.dims[2] !== 1) throw new CovsegError(`expected one 2D slice, found ${image.dims[2]} slices`, { file: files.image });
   const [w, h] = image.dims;
   const [reference, lungMask] = await Promise.all([
-    readMask(files.reference, w, h, files.image),
-    files.lungMask ? readMask(files.lungMask, w, h, files.image) : undefined,
+    readMask(files.reference, w, h, files.image, read),
+    files.lungMask ? readMask(files.lungMask, w, h, files.image, read) : undefined,
   ]);
-  return { files, image, reference, lungMask };
+  return { files, image, colour: isColourPicture(meta), reference, lungMask };
 }
 
 /**
@@ -157,16 +194,19 @@ async function evaluateSlices(
   figureSlices: Map<string, FigureSlice>,
   lungModel: SegmentationModel | undefined,
   lungSources: Set<string>,
+  read: ReadVolumeOptions,
+  colourImages: string[],
   bar: ProgressBar,
 ): Promise<Map<string, SliceResult[]>> {
   const perCase = new Map<string, SliceResult[]>(cases.map((c) => [c.info.id, []]));
   const work = cases.flatMap((c) => c.slices.map((files) => ({ caseId: c.info.id, files })));
   for (let start = 0; start < work.length; start += batchSize) {
     const chunk = work.slice(start, start + batchSize);
-    const loaded = await Promise.all(chunk.map((w) => loadSlice(w.files)));
+    const loaded = await Promise.all(chunk.map((w) => loadSlice(w.files, read)));
     const predictions = await predictStacked(model, loaded, level, batchSize);
     for (const [k, s] of loaded.entries()) {
       const { caseId } = chunk[k]!;
+      if (s.colour) colourImages.push(s.files.image);
       const prediction = predictions[k]!;
       let lungMask = s.lungMask;
       if (model.spec.task === 'lesion') {
@@ -188,12 +228,14 @@ async function evaluateSlices(
   return perCase;
 }
 
-async function evaluateVolumeCase(model: SegmentationModel, c: VolumeCasePlan, level: number, figureSlices: Map<string, FigureSlice>, lungSources: Set<string>): Promise<SliceResult[]> {
-  const [{ volume: image }, { volume: referenceVolume }, lung] = await Promise.all([
-    readImage(c.image),
-    readImage(c.reference),
-    c.lungMask ? readImage(c.lungMask) : undefined,
+async function evaluateVolumeCase(model: SegmentationModel, c: VolumeCasePlan, level: number, figureSlices: Map<string, FigureSlice>, lungSources: Set<string>, read: ReadVolumeOptions): Promise<SliceResult[]> {
+  const [{ volume: image }, { volume: referenceVolume, meta: referenceMeta }, lung] = await Promise.all([
+    readImage(c.image, read),
+    readImage(c.reference, read),
+    c.lungMask ? readImage(c.lungMask, read) : undefined,
   ]);
+  checkMask(referenceVolume, referenceMeta);
+  if (lung) checkMask(lung.volume, lung.meta);
   for (const [path, v] of [[c.reference, referenceVolume], [c.lungMask, lung?.volume]] as const) {
     if (v && v.dims.some((d, i) => d !== image.dims[i])) {
       throw new CovsegError(`mask grid ${v.dims.join('×')} differs from the image's ${image.dims.join('×')} (${c.image}); rebuild the database`, { file: path });
@@ -257,17 +299,16 @@ export interface WriteEvaluationOptions {
   figures?: string;
 }
 
-/** Writes the requested outputs (atomically) and returns the paths written. */
+/**
+ * Writes the requested outputs, all or none (the figures are drawn first, then every file
+ * is written under a temporary name and renamed into place), and returns their paths.
+ */
 export async function writeEvaluation(run: EvaluationRun, options: WriteEvaluationOptions = {}): Promise<string[]> {
-  const written: string[] = [];
-  if (options.json) {
-    await writeFileAtomic(options.json, evaluationToJson(run.evaluation));
-    written.push(options.json);
-  }
-  if (options.markdown) {
-    await writeFileAtomic(options.markdown, evaluationMarkdown(run.evaluation));
-    written.push(options.markdown);
-  }
-  if (options.figures) written.push(...(await writeEvaluationFigures(run.evaluation, run.figureSlices, options.figures)));
-  return written;
+  const files: PendingFile[] = [];
+  const text = (path: string, content: string): PendingFile => ({ path, write: (tmp) => writeFile(tmp, content) });
+  if (options.json) files.push(text(options.json, evaluationToJson(run.evaluation)));
+  if (options.markdown) files.push(text(options.markdown, evaluationMarkdown(run.evaluation)));
+  if (options.figures) files.push(...evaluationFigureFiles(run.evaluation, run.figureSlices, options.figures));
+  await writeFilesAtomic(files);
+  return files.map((f) => f.path);
 }

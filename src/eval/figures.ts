@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { barPlot, comparisonOverlay, ctSliceToRgb, grid, panel, saveFigure, type BarSeries, type RgbImage } from '../figures/index.js';
 import { resizeSlice } from '../volume/index.js';
 import { CovsegError } from '../util/errors.js';
+import { writeFilesAtomic, type PendingFile } from '../util/output-target.js';
 import type { CaseResult, Evaluation } from './evaluation.js';
 import { formatValue } from './table.js';
 
@@ -129,21 +130,22 @@ function shortName(file: string): string {
 }
 
 /**
- * Writes the figures into `dir`: `dice-per-split.png`, and per split
- * `<split>-best-median-worst.png` and `<split>-dice-per-case.png`. Returns the paths.
+ * The figures' files in `dir`, drawn, to be written: `dice-per-split.png`, and per split
+ * `<split>-best-median-worst.png` and `<split>-dice-per-case.png`.
  */
-export async function writeEvaluationFigures(evaluation: Evaluation, slices: ReadonlyMap<string, FigureSlice>, dir: string): Promise<string[]> {
-  const written: string[] = [];
-  const save = async (name: string, img: RgbImage): Promise<void> => {
-    const path = join(dir, name);
-    await saveFigure(path, img);
-    written.push(path);
-  };
-  await save('dice-per-split.png', dicePerSplitFigure(evaluation));
+export function evaluationFigureFiles(evaluation: Evaluation, slices: ReadonlyMap<string, FigureSlice>, dir: string): PendingFile[] {
+  const figures: [string, RgbImage][] = [['dice-per-split.png', dicePerSplitFigure(evaluation)]];
   for (const [split, s] of Object.entries(evaluation.splits)) {
     const cases = evaluation.cases.filter((c) => c.split === split);
-    await save(`${split}-best-median-worst.png`, bestMedianWorstFigure(cases, slices));
-    await save(`${split}-dice-per-case.png`, dicePerCaseFigure(cases, `Dice per case, ${split}: ${formatValue(s.dice_mean, 2)} ± ${formatValue(s.dice_std, 2)} (n = ${s.n})`));
+    figures.push([`${split}-best-median-worst.png`, bestMedianWorstFigure(cases, slices)]);
+    figures.push([`${split}-dice-per-case.png`, dicePerCaseFigure(cases, `Dice per case, ${split}: ${formatValue(s.dice_mean, 2)} ± ${formatValue(s.dice_std, 2)} (n = ${s.n})`)]);
   }
-  return written;
+  return figures.map(([name, img]) => ({ path: join(dir, name), write: (tmp: string) => saveFigure(tmp, img) }));
+}
+
+/** Writes the figures into `dir` (see evaluationFigureFiles), all or none. Returns the paths. */
+export async function writeEvaluationFigures(evaluation: Evaluation, slices: ReadonlyMap<string, FigureSlice>, dir: string): Promise<string[]> {
+  const files = evaluationFigureFiles(evaluation, slices, dir);
+  await writeFilesAtomic(files);
+  return files.map((f) => f.path);
 }

@@ -1,5 +1,6 @@
 export { readImage, readVolume, countNonFinite, type ImageMeta, type NonFiniteCounts, type ReadImageResult, type ReadVolumeOptions } from './read.js';
 export { writeVolume, VOLUME_OUTPUT_EXTENSIONS, type WriteVolumeOptions } from './write.js';
+export { DEFAULT_MAX_VOXELS, checkVoxelCount } from './limits.js';
 export { detectFormat, sniffFormat, SUPPORTED_FORMATS_TEXT, type DetectedFormat, type ImageFormat } from './format.js';
 export { readDicomHeader, isDicom, type DicomHeader } from './dicom-header.js';
 export { planDicomSeries, scanDicomFolder, type DicomSeriesPlan, type DicomSeriesSummary, type DicomFolderScan, type PlanDicomSeriesOptions } from './dicom-series.js';

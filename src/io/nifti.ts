@@ -272,6 +272,22 @@ function imageSize(f: NiftiFields, file: string): number[] {
   return Array.from({ length: 7 }, (_, i) => (i < nd ? f.dim[i + 1]! : 1));
 }
 
+/** What a NIfTI header (the first 348 or 540 bytes) says of the image's size, before any voxel is read. */
+export interface NiftiExtent {
+  /** dim[1..dim[0]]. */
+  dims: number[];
+  /** Bytes the header places before the voxels and the voxels take: what the file must hold. */
+  bytes: number;
+}
+
+/** The image size a NIfTI-1 or NIfTI-2 header announces (also for a .hdr of a header/image pair); corrupt dims throw. */
+export function niftiExtent(header: Uint8Array, file: string): NiftiExtent {
+  const f = parseFields(header, file);
+  const dims = imageSize(f, file).slice(0, f.dim[0]!);
+  const bytesPerVoxel = f.datatype === RGB24 ? 3 : (BY_CODE.get(f.datatype)?.bytes ?? 8);
+  return { dims, bytes: Math.max(f.voxOffset, 0) + dims.reduce((p, d) => p * d, 1) * bytesPerVoxel };
+}
+
 export interface DecodedNifti {
   volume: Volume;
   /** scl_slope/scl_inter changed the stored values. */

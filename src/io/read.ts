@@ -2,8 +2,8 @@
  * Reading CT volumes and masks: NIfTI, NRRD, MetaImage (itk-wasm), DICOM series (header
  * parsing here, pixel decoding by itk-wasm), PNG/JPEG slices (src/io/raster.ts).
  */
-import { copyFile, link, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { copyFile, link, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { constants as zlibConstants, gunzipSync, type ZlibOptions } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readImageNode } from '@itk-wasm/image-io';
@@ -15,7 +15,8 @@ import { readDicomHeader } from './dicom-header.js';
 import { planDicomSeries, scanDicomFolder } from './dicom-series.js';
 import { detectFormat, itkExtension, type DetectedFormat } from './format.js';
 import { itkImageToVolume } from './itk.js';
-import { decodeNifti } from './nifti.js';
+import { decodeNifti, niftiExtent } from './nifti.js';
+import { checkVoxelCount } from './limits.js';
 import { integralAsInt16, ownBuffer, voxelTypeOf } from './voxel-type.js';
 import { decodeRasterSlice } from './raster-decode.js';
 import type { ImageFormat, ImageMeta, NonFiniteCounts, ReadImageResult } from './types.js';
@@ -25,6 +26,13 @@ export type { ImageMeta, NonFiniteCounts, ReadImageResult } from './types.js';
 export interface ReadVolumeOptions {
   /** DICOM folder: read this series instead of the one with the most voxels. Defaults to undefined (the largest series). */
   seriesInstanceUid?: string;
+  /**
+   * Most voxels to decode, checked from the header before any pixel data is read (NIfTI
+   * dims, NRRD sizes, MetaImage DimSize, DICOM columns × rows × slices of the series,
+   * PNG/JPEG width × height); larger images are refused naming their dimensions.
+   * Defaults to DEFAULT_MAX_VOXELS (src/io/limits.ts: what `covseg segment` runs in 2 GiB).
+   */
+  maxVoxels?: number;
   /**
    * NaN and ±Infinity voxels: 'error' refuses the file with their counts (no step of the
    * pipeline means anything on them); 'count' reads it and reports them in
@@ -105,19 +113,50 @@ function niftiRescaled(image: Image): boolean {
   return slope !== 0 && (slope !== 1 || inter !== 0);
 }
 
-/** Single-file NIfTI ('n+1', 'n+2') is decoded here; header/image pairs go to itk-wasm. */
-async function readNifti(path: string, detected: DetectedFormat): Promise<ReadImageResult> {
-  let bytes: Uint8Array = await readFile(path);
-  if (detected.gzip) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (err) {
-      throw new CovsegError(`the gzip stream is truncated or corrupt (${(err as Error).message}); re-download the file`, { file: path, cause: err });
-    }
+/** NIfTI-2's header size: enough of the file to know any NIfTI image's size. */
+const NIFTI_HEADER_MAX = 540;
+/** Room for bytes after the voxels (padding, a stray extension) before a gzip stream counts as a bomb. */
+const NIFTI_TRAILING_BYTES = 16 * 1024 ** 2;
+
+/** The first bytes of a gzip stream, at least the NIfTI header when the file holds one. */
+function inflateStart(file: Uint8Array, path: string): Uint8Array {
+  for (const n of [4096, 65536, file.length]) {
+    // SYNC_FLUSH: inflate what the prefix holds instead of failing on the cut-off stream.
+    const head = gunzipChecked(file.subarray(0, n), path, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    if (head.length >= NIFTI_HEADER_MAX || n >= file.length) return head;
   }
-  const magic = Buffer.from(bytes.subarray(344, 347)).toString('latin1');
-  const magic2 = Buffer.from(bytes.subarray(4, 7)).toString('latin1');
-  if (magic !== 'n+1' && magic2 !== 'n+2') return readItkFormat(path, detected);
+  throw new Error('unreachable');
+}
+
+/** gunzipSync, its errors told as a corrupt file; `tooLarge` is the message when `options.maxOutputLength` is passed. */
+function gunzipChecked(bytes: Uint8Array, path: string, options: ZlibOptions, tooLarge = ''): Uint8Array {
+  try {
+    return gunzipSync(bytes, options);
+  } catch (err) {
+    if (tooLarge && (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new CovsegError(tooLarge, { file: path, cause: err });
+    throw new CovsegError(`the gzip stream is truncated or corrupt (${(err as Error).message}); re-download the file`, { file: path, cause: err });
+  }
+}
+
+/**
+ * Single-file NIfTI ('n+1', 'n+2') is decoded here; header/image pairs go to itk-wasm.
+ * The header is read first and its size checked against `maxVoxels` before the voxels are
+ * inflated: a .nii.gz of a few MB can inflate to gigabytes.
+ */
+async function readNifti(path: string, detected: DetectedFormat, options: ReadVolumeOptions): Promise<ReadImageResult> {
+  const file: Uint8Array = await readFile(path);
+  const head = detected.gzip ? inflateStart(file, path) : file;
+  const extent = niftiExtent(head, path);
+  checkVoxelCount(extent.dims, path, options.maxVoxels);
+  const magic = Buffer.from(head.subarray(344, 347)).toString('latin1');
+  const magic2 = Buffer.from(head.subarray(4, 7)).toString('latin1');
+  if (magic !== 'n+1' && magic2 !== 'n+2') return readItkFormat(path, detected, options);
+  let bytes = file;
+  if (detected.gzip) {
+    const most = extent.bytes + NIFTI_TRAILING_BYTES;
+    const tooLarge = `the gzip stream inflates to more than the ${most} bytes its header's ${extent.dims.join(' × ')} voxels need; the file is corrupt`;
+    bytes = gunzipChecked(file, path, { maxOutputLength: most }, tooLarge);
+  }
   const { volume, rescaled, spacingKnown, warnings } = decodeNifti(bytes, path);
   return {
     volume,
@@ -125,7 +164,37 @@ async function readNifti(path: string, detected: DetectedFormat): Promise<ReadIm
   };
 }
 
-async function readItkFormat(path: string, detected: DetectedFormat): Promise<ReadImageResult> {
+/** Bytes of a NRRD or MetaImage text header read to find its sizes; headers are a few hundred bytes. */
+const TEXT_HEADER_BYTES = 64 * 1024;
+
+/**
+ * The sizes a NRRD (`sizes:`) or MetaImage (`DimSize =`) header announces, read before
+ * itk-wasm decodes anything; undefined when the header does not say (itk-wasm then
+ * refuses the file itself).
+ */
+async function textHeaderDims(path: string, format: 'nrrd' | 'mha'): Promise<number[] | undefined> {
+  const fh = await open(path, 'r');
+  let text: string;
+  try {
+    const buf = Buffer.alloc(TEXT_HEADER_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    text = buf.subarray(0, bytesRead).toString('latin1');
+  } finally {
+    await fh.close();
+  }
+  // The header ends at the first blank line (NRRD) or the ElementDataFile line (MetaImage).
+  const header = format === 'nrrd' ? text.split(/\r?\n\r?\n/)[0]! : text.split(/^ElementDataFile\b/m)[0]!;
+  const line = format === 'nrrd' ? /^sizes:[ \t]*([^\r\n]*)/m.exec(header) : /^DimSize[ \t]*=[ \t]*([^\r\n]*)/m.exec(header);
+  if (!line) return undefined;
+  const dims = line[1]!.trim().split(/\s+/).map(Number);
+  return dims.length > 0 && dims.every((d) => Number.isInteger(d) && d > 0) ? dims : undefined;
+}
+
+async function readItkFormat(path: string, detected: DetectedFormat, options: ReadVolumeOptions): Promise<ReadImageResult> {
+  if (detected.format === 'nrrd' || detected.format === 'mha') {
+    const dims = await textHeaderDims(path, detected.format);
+    if (dims) checkVoxelCount(dims, path, options.maxVoxels);
+  }
   const image = await readWithItk(path, detected);
   const { volume, spacingKnown, warnings } = itkImageToVolume(image, path);
   return {
@@ -142,8 +211,8 @@ async function readItkFormat(path: string, detected: DetectedFormat): Promise<Re
   };
 }
 
-async function readRaster(path: string, format: 'png' | 'jpeg'): Promise<ReadImageResult> {
-  return decodeRasterSlice(await readFile(path), path, format);
+async function readRaster(path: string, format: 'png' | 'jpeg', options: ReadVolumeOptions): Promise<ReadImageResult> {
+  return decodeRasterSlice(await readFile(path), path, format, options.maxVoxels);
 }
 
 async function readDicom(path: string, directory: boolean, options: ReadVolumeOptions): Promise<ReadImageResult> {
@@ -152,6 +221,8 @@ async function readDicom(path: string, directory: boolean, options: ReadVolumeOp
     throw new CovsegError('the DICOM file holds no image (no pixel data or no Rows/Columns): a report or structure set? Point covseg at the CT images', { file: path });
   }
   const plan = planDicomSeries(path, scan.headers, options);
+  // Columns × rows × slices of the chosen series, from the headers: itk-wasm decodes all of it at once.
+  checkVoxelCount(plan.dims, path, options.maxVoxels);
   if (scan.brokenFiles.length > 0) {
     const first = scan.brokenFiles[0]!;
     plan.warnings.push(`${scan.brokenFiles.length} DICOM file(s) could not be read and were left out (${first.message}${scan.brokenFiles.length > 1 ? ', …' : ''})`);
@@ -223,11 +294,11 @@ function readDetected(path: string, detected: DetectedFormat, options: ReadVolum
       return readDicom(path, detected.directory, options);
     case 'png':
     case 'jpeg':
-      return readRaster(path, detected.format);
+      return readRaster(path, detected.format, options);
     case 'nifti':
-      return readNifti(path, detected);
+      return readNifti(path, detected, options);
     default:
-      return readItkFormat(path, detected);
+      return readItkFormat(path, detected, options);
   }
 }
 

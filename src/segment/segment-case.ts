@@ -18,6 +18,7 @@ import { DEFAULT_LUNG_MODEL_PATH } from '../lungs/default-model.js';
 import { covsegLungSegmenterOf, openLungModel } from '../lungs/models.js';
 import type { LungSegmenter } from '../lungs/segmenter.js';
 import { tempPathFor } from '../util/atomic-write.js';
+import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
 import { lapTimer } from '../util/laps.js';
 import type { SegmentReport } from './report.js';
@@ -49,6 +50,8 @@ export interface SegmentOptions {
   threads?: number;
   /** Name of the input shown in the report (e.g. an uploaded file's own name). Defaults to the input's absolute path. */
   inputName?: string;
+  /** Most voxels the input may have, checked from its header before decoding. Defaults to DEFAULT_MAX_VOXELS (src/io/limits.ts). */
+  maxVoxels?: number;
   onProgress?: (stage: SegmentStage, done: number, total: number) => void;
 }
 
@@ -97,7 +100,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   }
 
   progress('read', 0, 1);
-  const { volume: ct, meta } = await readImage(input);
+  const { volume: ct, meta } = await readImage(input, options.maxVoxels !== undefined ? { maxVoxels: options.maxVoxels } : {});
   progress('read', 1, 1);
   const models = modelLoader(options);
   let segmented;
@@ -142,8 +145,8 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
   const ext = maskExtension(meta);
   const names = { lungs: `lungs${ext}`, lesions: `lesions${ext}`, reportJson: 'report.json', reportHtml: 'report.html', sheet: 'overlays.png' };
   const tmp = tempPathFor(out);
-  await mkdir(tmp, { recursive: true });
   try {
+    await mkdir(tmp, { recursive: true });
     await writeVolume(join(tmp, names.lungs), masks.lungs);
     await writeVolume(join(tmp, names.lesions), masks.lesions);
     const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...pictures.slices.map((p) => p.name)] };
@@ -199,6 +202,6 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
     };
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw describeIoError(err, out) ?? err;
   }
 }

@@ -7,6 +7,7 @@
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
 import { asLps, checkHu, type HuCheck } from '../volume/index.js';
 import type { ImageMeta } from '../io/types.js';
+import { isColourPicture } from '../io/raster-decode.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
 import { predictVolume3d } from '../infer/volume-inferer.js';
@@ -42,7 +43,7 @@ export function checkInput(ct: Volume, meta: InputMeta, options: CheckInputOptio
   };
   if (meta.modality && meta.modality !== 'CT') refuse(`the DICOM modality is '${meta.modality}', not CT`);
   if (meta.palette) refuse('this is an indexed-colour PNG (a label mask?), not a CT slice');
-  if (meta.warnings.some((w) => w.startsWith('colour image'))) refuse('this is a colour picture, not a greyscale CT slice');
+  if (isColourPicture(meta)) refuse('this is a colour picture, not a greyscale CT slice');
   if (ct.dims[0] < 64 || ct.dims[1] < 64) refuse(`the image is only ${ct.dims[0]}×${ct.dims[1]} pixels, too small for a CT slice`);
   const isSlice = meta.format === 'png' || meta.format === 'jpeg';
   const hu = checkHu(ct);

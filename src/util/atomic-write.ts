@@ -7,6 +7,12 @@ export function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
+/** The PID in a name made by tempPathFor (a writer's suffix may follow), or undefined for any other name. */
+export function tempWriterPid(name: string): number | undefined {
+  const m = /\.tmp-(\d+)-[0-9a-f]{8}(?:\.|$)/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 /**
  * Writes `data` to `path` so that readers never see a half-written file:
  * write to a temp name in the same folder, then rename over the target.

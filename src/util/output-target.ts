@@ -1,5 +1,6 @@
 /**
- * Output locations checked before the work starts, and file-system errors told in one line.
+ * Output locations checked before the work starts, outputs written all or none, and
+ * file-system errors told in one line.
  *
  * A command that runs inference for minutes and then fails to write is the worst kind of
  * failure, so every command checks its outputs first: the folder exists (or can be made),
@@ -8,8 +9,8 @@
  * not tell a read-only mount or a full quota.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { access, mkdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { tempPathFor } from './atomic-write.js';
 import { CovsegError } from './errors.js';
 
@@ -57,15 +58,19 @@ export async function explainIoErrors<T>(path: string, fn: () => Promise<T>): Pr
   }
 }
 
-/** Proves `dir` writable by writing and removing a probe file in it. */
-async function probeWritable(dir: string): Promise<void> {
-  const probe = tempPathFor(resolve(dir, '.covseg-write-check'));
+/**
+ * Proves `dir` writable by making and removing a probe in it: by default a file; with
+ * `like`, the temporary file or folder an atomic write of `like` makes (so that a name too
+ * long once the temporary suffix is added fails here, not after the work).
+ */
+async function probeWritable(dir: string, like?: { path: string; folder: boolean }): Promise<void> {
+  const probe = tempPathFor(like ? resolve(like.path) : resolve(dir, '.covseg-write-check'));
   try {
-    await writeFile(probe, '');
+    await (like?.folder ? mkdir(probe) : writeFile(probe, ''));
   } catch (err) {
-    throw describeIoError(err, dir) ?? err;
+    throw describeIoError(err, like?.path ?? dir) ?? err;
   } finally {
-    await rm(probe, { force: true }).catch(() => undefined);
+    await rm(probe, { force: true, recursive: true }).catch(() => undefined);
   }
 }
 
@@ -108,17 +113,20 @@ async function realPathOf(path: string): Promise<string> {
  */
 export async function checkOutputFile(path: string, options: OutputFileOptions = {}): Promise<void> {
   const label = options.what ? `${options.what} ` : '';
-  if (options.extensions && !options.extensions.some((x) => path.toLowerCase().endsWith(x))) {
-    throw new CovsegError(`${label}must end with ${options.extensions.join(' or ')}`, { file: path });
-  }
   const existing = await statOrUndefined(path);
   if (existing?.isDirectory()) throw new CovsegError(`${label}is a folder; give a file name`, { file: path });
+  const endings = options.extensions;
+  if (endings && !endings.some((x) => path.toLowerCase().endsWith(x))) {
+    const list = endings.length > 1 ? `${endings.slice(0, -1).join(', ')} or ${endings.at(-1)}` : endings[0];
+    throw new CovsegError(`${label}must end with ${list}`, { file: path });
+  }
   const real = options.inputs?.length ? await realPathOf(path) : '';
   for (const input of options.inputs ?? []) {
     if ((await realPathOf(input)) === real) throw new CovsegError(`${label}is the input ${input}; write to another file`, { file: path });
   }
   if (existing && !options.force) throw new CovsegError(`${label}exists; pass ${options.forceHint ?? '--force'} to overwrite it`, { file: path });
   await checkOutputDir(dirname(resolve(path)));
+  await probeWritable(dirname(resolve(path)), { path, folder: false });
 }
 
 /** Checks that `dir` is (or can be made) a writable folder; makes it. */
@@ -134,4 +142,77 @@ export async function checkOutputDir(dir: string, what?: string): Promise<void> 
   }
   await access(dir, constants.W_OK).catch((err) => { throw describeIoError(err, dir) ?? err; });
   await probeWritable(dir);
+}
+
+/**
+ * Checks, before any work, that the folder `dir` can be written as a whole the way
+ * `covseg segment` does it: assembled beside it under a temporary name, then renamed into
+ * place. So `dir` is a folder if it exists, and its parent is (or can be made) a writable
+ * folder in which that temporary folder can be made. Leaves `dir` itself as it was.
+ */
+export async function checkOutputFolder(dir: string, what?: string): Promise<void> {
+  const existing = await statOrUndefined(dir);
+  if (existing && !existing.isDirectory()) throw new CovsegError(`${what ? `${what} ` : ''}is a file, not a folder`, { file: dir });
+  const parent = dirname(resolve(dir));
+  await checkOutputDir(parent);
+  await probeWritable(parent, { path: dir, folder: true });
+}
+
+/** One file of a command's output: `write(tmpPath)` writes it (to the path given). */
+export interface PendingFile {
+  path: string;
+  write: (tmpPath: string) => Promise<unknown>;
+}
+
+/**
+ * Writes the files of one output all or none: each is written under its own name into a
+ * temporary folder beside its target (so a writer that picks the format by extension, or
+ * writes atomically itself, sees the same name), and only when every write has succeeded
+ * are they renamed into place (files they replace are moved aside first and put back if a
+ * rename fails). On any failure no target has changed and no temporary is left; a
+ * file-system error is one line naming the target it was for.
+ */
+export async function writeFilesAtomic(files: readonly PendingFile[]): Promise<void> {
+  const stages = new Map<string, string>();
+  const staged: { path: string; tmp: string; old?: string; placed?: boolean }[] = [];
+  try {
+    for (const f of files) {
+      const dir = dirname(f.path);
+      const entry = { path: f.path, tmp: '' };
+      staged.push(entry);
+      await explainIoErrors(f.path, async () => {
+        let stage = stages.get(dir);
+        if (!stage) {
+          await mkdir(dir, { recursive: true });
+          stage = tempPathFor(join(dir, '.covseg-staging'));
+          await mkdir(stage);
+          stages.set(dir, stage);
+        }
+        entry.tmp = join(stage, basename(f.path));
+        await f.write(entry.tmp);
+      });
+    }
+    for (const s of staged) {
+      await explainIoErrors(s.path, async () => {
+        const old = tempPathFor(s.path);
+        try {
+          await rename(s.path, old);
+          s.old = old;
+        } catch (err) {
+          if (systemError(err)?.code !== 'ENOENT') throw err;
+        }
+        await rename(s.tmp, s.path);
+        s.placed = true;
+      });
+    }
+  } catch (err) {
+    for (const s of staged) {
+      if (s.placed) await rm(s.path, { force: true, recursive: true });
+      if (s.old) await rename(s.old, s.path).catch(() => undefined);
+    }
+    throw err;
+  } finally {
+    for (const stage of stages.values()) await rm(stage, { force: true, recursive: true });
+  }
+  for (const s of staged) if (s.old) await rm(s.old, { force: true, recursive: true });
 }

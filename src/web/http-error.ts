@@ -9,6 +9,8 @@ import { CovsegError } from '../util/errors.js';
  *   POST or DELETE from another site's page (Origin), or a page path that climbs out of
  *   its folder with '..';
  * - 404 `not-found`: unknown route, job (or expired job), output file or sample;
+ * - 408 `timeout`: the upload ran past its time or slowed below the least rate, and was
+ *   dropped (its connection closed) to free its place in the queue;
  * - 409 `not-ready`: the job's outputs are asked for before it finished;
  * - 413 `too-large`: the upload, or what a zip inflates to, is over the server's limit
  *   (per upload, per job) or does not fit in what is left of its disk budget;
@@ -17,7 +19,7 @@ import { CovsegError } from '../util/errors.js';
  * - 500 `internal`: a bug; the message is generic and the details are logged.
  */
 export type ApiErrorCode =
-  | 'bad-request' | 'unsafe-archive' | 'forbidden' | 'not-found' | 'not-ready'
+  | 'bad-request' | 'unsafe-archive' | 'forbidden' | 'not-found' | 'timeout' | 'not-ready'
   | 'too-large' | 'unsupported-type' | 'queue-full' | 'internal';
 
 export class HttpError extends CovsegError {

@@ -25,6 +25,7 @@ import { LEFT_LUNG, LESION, RIGHT_LUNG, type Rgb } from '../figures/colors.js';
 import { HttpError, type ApiErrorBody, type ApiErrorCode } from './http-error.js';
 import { prepareInput } from './ingest.js';
 import { DiskBudget, formatBytes } from './disk-budget.js';
+import { watchUpload, type UploadLimits } from './upload-watch.js';
 import { JobQueue, QueueFullError, type Reservation, type SegmentJobOptions } from './job-queue.js';
 import { JobStore, jobProgress, type Job, type OutputKind } from './job-store.js';
 import { findSample, listSamples } from './samples.js';
@@ -62,6 +63,12 @@ export interface ServeOptions {
   maxUnzippedBytes?: number;
   /** Most bytes all live jobs may hold on disk together (uploads, unzipped inputs, outputs); beyond it uploads get 413. Defaults to 8 GiB. */
   diskBudgetBytes?: number;
+  /** Longest an upload may take, in ms; a slower one gets 408 and its queue place is freed. Defaults to 10 minutes. */
+  uploadTimeoutMs?: number;
+  /** Least bytes per second an upload must receive over every `uploadGraceMs` window (0: no rate check). Defaults to 10,000 (10 kB/s). */
+  minUploadBytesPerS?: number;
+  /** The window the upload rate is measured over, in ms, the first being the upload's grace. Defaults to 10 s. */
+  uploadGraceMs?: number;
   /** Worker processes running jobs: 1 or 2. Defaults to 1 (ONNX Runtime uses both cores within a job). */
   workers?: number;
   /** Jobs that may wait for a worker before uploads get 429. Defaults to 4. */
@@ -210,6 +217,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   await mkdir(workDir, { recursive: true });
   const zipLimits = { maxEntries: options.maxZipEntries ?? 10_000, maxUncompressedBytes: options.maxUnzippedBytes ?? 2 * 1024 ** 3 };
   const disk = new DiskBudget(options.diskBudgetBytes ?? 8 * 1024 ** 3);
+  const uploadLimits: UploadLimits = {
+    timeoutMs: options.uploadTimeoutMs ?? 10 * 60_000,
+    minBytesPerS: options.minUploadBytesPerS ?? 10_000,
+    graceMs: options.uploadGraceMs ?? 10_000,
+  };
   const queue = new JobQueue({ workers: options.workers, maxQueued: options.maxQueued, jobTimeoutMs: options.jobTimeoutMs });
   const store = new JobStore(workDir, { ttlMs: options.jobTtlMs, disk });
   // removeAdditional off: a request with unknown fields is refused (400), not silently trimmed.
@@ -374,6 +386,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       throw new HttpError(415, 'unsupported-type', `send the scan as multipart/form-data with one file field named 'file' (got Content-Type '${String(request.headers['content-type'] ?? 'none').slice(0, 80)}')`);
     }
     const reservation = queue.reserve();
+    // The place is held from here: an upload that stalls is answered 408 and its connection closed, which ends the reading below.
+    const watch = watchUpload(request.raw.socket, uploadLimits, (err) => {
+      // Once answered, the request is destroyed too: the reading below sees it close (the socket alone would not tell it).
+      reply.raw.once('finish', () => { request.raw.destroy(); request.raw.socket?.destroy(); });
+      void reply.code(err.statusCode).header('connection', 'close').send(errorBody(err, request));
+    });
     let job: Job | undefined;
     try {
       // The form must be exactly one part, the file: the multipart limits (fields 0, parts 1) refuse anything more.
@@ -396,12 +414,18 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       } catch (err) {
         throw multipartError(err, maxUploadBytes);
       }
+      watch.stop();
+      // Dropped at the last moment, with the 408 sent: the job must not go ahead.
+      if (watch.error) throw watch.error;
       const prepared = await prepareInput(uploadPath, job.dir, { ...zipLimits, displayName: job.inputName, disk: job.disk });
       launch(job, prepared.input, reservation, force);
       return reply.code(202).send(jobJson(job));
     } catch (err) {
+      watch.stop();
       reservation.release();
       if (job) await store.remove(job.id);
+      // Dropped for stalling: the 408 is answered already.
+      if (watch.error) return reply;
       throw err;
     }
   });
@@ -500,7 +524,7 @@ function multipartError(err: unknown, maxUploadBytes: number): Error {
   return new HttpError(400, 'bad-request', `the multipart upload is malformed (${(err as Error).message}); send the scan as multipart/form-data with one file field named 'file'`, { cause: err });
 }
 
-const STATUS_CODES: Record<number, ApiErrorCode> = { 400: 'bad-request', 403: 'forbidden', 404: 'not-found', 409: 'not-ready', 413: 'too-large', 415: 'unsupported-type', 429: 'queue-full' };
+const STATUS_CODES: Record<number, ApiErrorCode> = { 400: 'bad-request', 403: 'forbidden', 404: 'not-found', 408: 'timeout', 409: 'not-ready', 413: 'too-large', 415: 'unsupported-type', 429: 'queue-full' };
 
 /** Whether the URL's path has a '..' segment, plain or percent-encoded. */
 function climbsOut(url: string): boolean {

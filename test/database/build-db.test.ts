@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import {
   type SourceSpec,
 } from '../../src/database/index.js';
 import { boundWorkers } from '../../src/database/pool.js';
+import { lockDatabase } from '../../src/database/lock.js';
 import { MEDSEG9_GEOMETRY, writeMedseg100Layout, writeMedseg9Layout, writeMosmedLayout, writeNifti, writeZenodoLayout } from '../helpers/synthetic-datasets.js';
 
 const DIMS: Vec3 = [24, 24, 8];
@@ -326,4 +328,38 @@ test('build-db: a rebuild checks every output against the size and sha256 in its
   assert.deepEqual([third.totals.built, third.totals.skipped], [1, 2]);
   assert.ok(third.warnings.includes('1 case rebuilt: its record (from an older build) holds no output checksums to check the files against'));
   assert.equal((await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false })).totals.skipped, 3, 'then all is skipped');
+});
+
+test('build-db removes the temporaries a killed build left, and refuses a folder another live build holds', async () => {
+  const out = join(root, 'db-leftovers');
+  const medseg9 = [{ name: 'medseg9' as const, root: join(root, 'medseg9') }];
+  await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false });
+  // A PID that is surely gone: a child that has exited.
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const leftovers = [
+    join('cases', `Case-0000.json.tmp-${dead}-0123abcd`),
+    join('3d', 'Case-0001', `image.nrrd.tmp-${process.pid}-89abcdef.nrrd`),
+    `manifest.json.tmp-${dead}-deadbeef`,
+  ];
+  const alive = join('2d', 'images', `x.png.tmp-${process.ppid}-00ff00ff`);
+  for (const f of [...leftovers, alive]) await writeFile(join(out, f), 'half a file');
+  await writeFile(join(out, 'cases', 'notes.tmp'), 'not a temporary of ours');
+  const again = await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false });
+  assert.deepEqual([again.totals.built, again.totals.skipped], [0, 3]);
+  for (const f of leftovers) assert.equal(await exists(join(out, f)), false, `${f} removed`);
+  assert.ok(await exists(join(out, alive)), 'a live writer\'s temporary is left alone');
+  assert.ok(await exists(join(out, 'cases', 'notes.tmp')));
+  assert.ok(again.warnings.includes(`removed 3 temporary files left by an interrupted build (${[...leftovers].sort().join(', ')})`));
+  assert.equal(await exists(join(out, '.build-lock')), false, 'the lock goes with the build');
+  // A lock held by a live process (here the test runner) refuses the build; a dead one's is taken over.
+  await writeFile(join(out, '.build-lock'), `${process.ppid}\n`);
+  await assert.rejects(buildDatabase({ sources: medseg9, out }, FAST), new RegExp(`^CovsegError: ${out}: another build-db \\(PID ${process.ppid}\\) is writing this database; wait for it to finish, or remove ${join(out, '.build-lock')} if no build is running$`));
+  await writeFile(join(out, '.build-lock'), `${dead}\n`);
+  assert.equal((await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false })).totals.skipped, 3);
+  // A build of this very process holds it (same PID in the lock file): refused too, until released.
+  const release = await lockDatabase(out);
+  await assert.rejects(buildDatabase({ sources: medseg9, out }, FAST), new RegExp(`another build-db \\(PID ${process.pid}\\) is writing this database`));
+  await assert.rejects(lockDatabase(out), /another build-db/);
+  await release();
+  assert.equal((await buildDatabase({ sources: medseg9, out }, { ...FAST, overview: false })).totals.skipped, 3);
 });

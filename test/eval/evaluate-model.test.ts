@@ -174,6 +174,35 @@ test('folder of slices: each image its own case, names matched across extensions
   assert.deepEqual(written, [join(dir, 'eval.json')]);
 });
 
+test('folder of slices: a colour mask or an image given as mask is refused naming the file; a colour image is scored in grey with a warning', async () => {
+  const dir = join(root, 'colour');
+  for (const sub of ['Imgs', 'GT', 'bad-GT', 'image-GT']) await mkdir(join(dir, sub), { recursive: true });
+  for (const [name, src] of [['1', 'Slice-00000'], ['2', 'Slice-00001']] as const) {
+    await copyFile(join(db, `2d/images/${src}.png`), join(dir, 'Imgs', `${name}.png`));
+    for (const sub of ['GT', 'bad-GT', 'image-GT']) await copyFile(join(db, `2d/lesions/${src}.png`), join(dir, sub, `${name}.png`));
+  }
+  const grey = (await readImage(join(dir, 'Imgs', '2.png'))).volume.data as Uint8Array;
+  const rgb = (g: ArrayLike<number>) => Uint8Array.from({ length: g.length * 3 }, (_, i) => (i % 3 === 0 ? g[i / 3]! : i % 3 === 1 ? g[(i - 1) / 3]! >> 1 : 0));
+  await writePng(join(dir, 'Imgs', '2.png'), { width: 32, height: 32, channels: 3, data: rgb(grey) });
+  const mask = (await readImage(join(dir, 'GT', '2.png'))).volume.data as Uint8Array;
+  await writePng(join(dir, 'bad-GT', '2.png'), { width: 32, height: 32, channels: 3, data: rgb(mask) });
+  await copyFile(join(db, '2d/images/Slice-00001.png'), join(dir, 'image-GT', '2.png'));
+
+  const plan = (masks: string) => planFolderEvaluation({ images: join(dir, 'Imgs'), masks: join(dir, masks) }, lesionModel.spec);
+  await assert.rejects(evaluateModel(lesionModel, await plan('bad-GT'), { threshold: level, quiet: true }),
+    /bad-GT\/2\.png: this is a colour picture, not a mask: a mask is a binary or label image \(one grey channel, nonzero = positive\)$/);
+  await assert.rejects(evaluateModel(lesionModel, await plan('image-GT'), { threshold: level, quiet: true }),
+    /image-GT\/2\.png: holds more than 16 distinct values \(an image\?\), not a mask/);
+  const { evaluation } = await evaluateModel(lesionModel, await plan('GT'), { threshold: level, quiet: true });
+  assert.deepEqual(evaluation.warnings, ['1 image(s) are colour pictures, not greyscale CT slices, scored after conversion to grey (Rec. 601 luma): 2.png']);
+  const r = spawnSync(process.execPath, [CLI, 'evaluate', '--model', join(root, 'lesion.onnx'), '--images', join(dir, 'Imgs'), '--masks', join(dir, 'GT'), '--lung-model', 'none', '--quiet'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^warning: 1 image\(s\) are colour pictures, not greyscale CT slices/m);
+  const bad = spawnSync(process.execPath, [CLI, 'evaluate', '--model', join(root, 'lesion.onnx'), '--images', join(dir, 'Imgs'), '--masks', join(dir, 'bad-GT'), '--lung-model', 'none', '--quiet'], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^covseg evaluate: error: .*bad-GT\/2\.png: this is a colour picture, not a mask/);
+});
+
 test('a model without covseg metadata is refused, naming the file and the missing key', async () => {
   const file = join(root, 'plain.onnx');
   await writeFile(file, tinyModel({ task: 'lesion', dims: 2, inputSize: 32, inputTransform: 'clahe-v1', threshold: 0.5 }, { metadata: false }));

@@ -5,13 +5,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { imageInfo, readImage } from '../../src/io/index.js';
+import { gzipSync } from 'node:zlib';
+import { imageInfo, readImage, writeVolume } from '../../src/io/index.js';
+import { encodeNiftiHeader } from '../../src/io/nifti.js';
 import { formatInfo } from '../../src/cli/commands/info.js';
+import { encodePng } from '../../src/io/raster.js';
+import jpeg from 'jpeg-js';
 import { createVolume, type Volume } from '../../src/volume/volume.js';
 import { NIFTI1, unknownPixdim, writePatchedNifti } from '../helpers/synthetic-nifti.js';
+import { dicomElement, u16, writeSyntheticCtSeries } from '../helpers/synthetic-dicom.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'covseg-hostile-'));
 
@@ -138,4 +143,118 @@ test('imageInfo describes a file with NaN voxels: the counts, and the HU check o
   const allNan = await imageInfo(nifti('info-all-nan.nii', ctWithNonFinite(32, 0)));
   assert.equal(allNan.hu.isHu, false);
   assert.match(allNan.hu.reason, /no voxel holds a finite value/);
+});
+
+/** A valid 64×64 grey PNG whose IHDR then claims `width` × `height` (CRC left stale: the decoder does not check it). */
+function forgedPng(name: string, width: number, height: number): string {
+  const png = Uint8Array.from(encodePng({ width: 64, height: 64, channels: 1, data: new Uint8Array(64 * 64).map((_, i) => i % 251) }));
+  const v = new DataView(png.buffer);
+  v.setUint32(16, width);
+  v.setUint32(20, height);
+  return writeBytes(name, png);
+}
+
+/** A valid 64×64 JPEG, cut to `keep` bytes or with its frame header claiming another size. */
+function jpegBytes(options: { keep?: number; width?: number; height?: number } = {}): Uint8Array {
+  const rgba = new Uint8Array(64 * 64 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 7) % 256));
+  const jpg = Uint8Array.from(jpeg.encode({ width: 64, height: 64, data: rgba }, 90).data);
+  if (options.width !== undefined) {
+    let p = 2;
+    while (jpg[p + 1]! < 0xc0 || jpg[p + 1]! > 0xc2) p += 2 + ((jpg[p + 2]! << 8) | jpg[p + 3]!);
+    new DataView(jpg.buffer).setUint16(p + 5, options.height!);
+    new DataView(jpg.buffer).setUint16(p + 7, options.width);
+  }
+  return options.keep === undefined ? jpg : jpg.subarray(0, options.keep);
+}
+
+function writeBytes(name: string, bytes: Uint8Array): string {
+  const path = join(tmp, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+test('PNG/JPEG: a forged or cut header gives "corrupt PNG/JPEG (…)" naming the file, never the decoder\'s "Unsupported filter: undefined"', async () => {
+  const good = forgedPng('good.png', 64, 64);
+  assert.deepEqual((await readImage(good)).volume.dims, [64, 64, 1]);
+  const cases: { path: string; message: RegExp }[] = [
+    { path: forgedPng('taller.png', 64, 80), message: /taller\.png: corrupt PNG \(the pixel data ends before the 64 × 80 pixels the header announces: truncated, or a forged header\)/ },
+    { path: forgedPng('huge.png', 60000, 60000), message: /huge\.png: .*60000 × 60000/ },
+    { path: forgedPng('zero.png', 0, 64), message: /zero\.png: corrupt PNG \(IHDR says 0 × 64 pixels\)/ },
+    { path: writeBytes('cut.png', readFileSync(good).subarray(0, 60)), message: /cut\.png: corrupt PNG \(/ },
+    { path: writeBytes('header-only.png', readFileSync(good).subarray(0, 20)), message: /header-only\.png: corrupt PNG \(the file ends after 20 bytes, inside the header\)/ },
+    { path: writeBytes('cut.jpg', jpegBytes({ keep: 400 })), message: /cut\.jpg: corrupt JPEG \(/ },
+    { path: writeBytes('no-frame.jpg', Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0, 0xff, 0xda, 0, 2])), message: /no-frame\.jpg: corrupt JPEG \(no frame header \(SOF\) before the image data\)/ },
+    { path: writeBytes('zero.jpg', jpegBytes({ width: 64, height: 0 })), message: /zero\.jpg: corrupt JPEG \(the frame header says 64 × 0 pixels\)/ },
+  ];
+  for (const c of cases) {
+    await assert.rejects(readImage(c.path), (err: Error) => {
+      assert.match(err.message, c.message, c.path);
+      assert.doesNotMatch(err.message, /Unsupported filter/, c.path);
+      return true;
+    });
+  }
+  assert.deepEqual((await readImage(writeBytes('good.jpg', jpegBytes()))).volume.dims, [64, 64, 1]);
+});
+
+/** A DICOM slice whose header announces `rows` × `columns` 16-bit pixels, the file extended to that size as a sparse file (no disk used). */
+function sparseDicom(name: string, rows: number, columns: number): string {
+  const meta = dicomElement(0x0002, 0x0010, '1.2.840.10008.1.2.1', 'UI');
+  const groupLength = Buffer.alloc(4);
+  groupLength.writeUInt32LE(meta.length);
+  const pixelHead = Buffer.alloc(12);
+  pixelHead.writeUInt16LE(0x7fe0, 0);
+  pixelHead.writeUInt16LE(0x0010, 2);
+  pixelHead.write('OW', 4, 'latin1');
+  pixelHead.writeUInt32LE(rows * columns * 2, 8);
+  const header = Buffer.concat([
+    Buffer.alloc(128), Buffer.from('DICM', 'latin1'), dicomElement(0x0002, 0x0000, groupLength, 'UL'), meta,
+    dicomElement(0x0008, 0x0060, 'CT', 'CS'),
+    dicomElement(0x0028, 0x0002, u16(1), 'US'),
+    dicomElement(0x0028, 0x0010, u16(rows), 'US'),
+    dicomElement(0x0028, 0x0011, u16(columns), 'US'),
+    dicomElement(0x0028, 0x0100, u16(16), 'US'),
+    pixelHead,
+  ]);
+  const path = writeBytes(name, header);
+  truncateSync(path, header.length + rows * columns * 2);
+  return path;
+}
+
+test('the voxel cap: every reader refuses an image above maxVoxels from its header, naming the dimensions, before decoding', async () => {
+  const limit = (dims: string, voxels: string, max = '80 M') => new RegExp(`: ${dims} = ${voxels} voxels is more than the limit of ${max} \\(--max-voxels\\)$`);
+  // Headers that lie: the files hold a few bytes, so only the header can have been read.
+  const claim = (v: DataView) => { v.setInt16(NIFTI1.dim + 2, 2000, true); v.setInt16(NIFTI1.dim + 4, 2000, true); v.setInt16(NIFTI1.dim + 6, 100, true); };
+  const big: { path: string; message: RegExp }[] = [
+    { path: nifti('claims-400M.nii', smallCt(), claim), message: limit('2000 × 2000 × 100', '400 M') },
+    { path: nifti('claims-400M.nii.gz', smallCt(), claim), message: limit('2000 × 2000 × 100', '400 M') },
+    { path: writeBytes('claims.nrrd', Buffer.from('NRRD0004\ntype: short\ndimension: 3\nsizes: 16384 16384 1\nencoding: raw\n\n\0\0')), message: limit('16384 × 16384 × 1', '268 M') },
+    { path: writeBytes('claims.mha', Buffer.from('ObjectType = Image\nNDims = 3\nDimSize = 16384 16384 1\nElementType = MET_SHORT\nElementDataFile = LOCAL\n\0\0')), message: limit('16384 × 16384 × 1', '268 M') },
+    { path: sparseDicom('claims.dcm', 16384, 16384), message: limit('16384 × 16384 × 1', '268 M') },
+    { path: forgedPng('claims.png', 60000, 60000), message: limit('60000 × 60000 × 1', '3600 M') },
+    { path: forgedPng('claims-10000.png', 10000, 10000), message: limit('10000 × 10000 × 1', '100 M') },
+    { path: writeBytes('claims.jpg', jpegBytes({ width: 60000, height: 60000 })), message: limit('60000 × 60000 × 1', '3600 M') },
+  ];
+  for (const c of big) await assert.rejects(readImage(c.path), (err: Error) => (assert.match(err.message, c.message, c.path), assert.ok(err.message.startsWith(c.path), err.message), true));
+  // The option moves the limit, for every format: 8 voxels pass a limit of 8 and not of 7.
+  const vol = smallCt();
+  const dicomDir = join(tmp, 'series');
+  writeSyntheticCtSeries(dicomDir, { dims: [2, 2, 2], spacingMm: [0.8, 0.8, 2.5], origin: [0, 0, 0], hu: vol.data });
+  const files = [nifti('small.nii.gz', vol), join(tmp, 'small.nrrd'), join(tmp, 'small.mha'), dicomDir];
+  await writeVolume(files[1]!, vol);
+  await writeVolume(files[2]!, vol);
+  for (const path of files) {
+    assert.equal((await readImage(path, { maxVoxels: 8 })).volume.data.length, 8, path);
+    await assert.rejects(readImage(path, { maxVoxels: 7 }), limit('2 × 2 × 2', '8', '7'), path);
+  }
+  await assert.rejects(readImage(forgedPng('small.png', 64, 64), { maxVoxels: 4095 }), limit('64 × 64 × 1', '4096', '4095'));
+  await assert.rejects(readImage(writeBytes('small.jpg', jpegBytes()), { maxVoxels: 4095 }), limit('64 × 64 × 1', '4096', '4095'));
+});
+
+test('a .nii.gz whose stream inflates far past what its header needs is refused, not inflated', async () => {
+  const vol = smallCt();
+  const header = encodeNiftiHeader(vol, 'bomb.nii.gz');
+  // 2×2×2 int16 voxels need 368 bytes; 20 MiB of zeros follow them (20 KB compressed).
+  const bytes = Buffer.concat([header, new Uint8Array(vol.data.buffer), Buffer.alloc(20 * 1024 ** 2)]);
+  const path = writeBytes('bomb.nii.gz', gzipSync(bytes));
+  await assert.rejects(readImage(path), /bomb\.nii\.gz: the gzip stream inflates to more than the \d+ bytes its header's 2 × 2 × 2 voxels need; the file is corrupt$/);
 });

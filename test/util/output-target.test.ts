@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, mkdir, readdir, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkOutputDir, checkOutputFile, describeIoError } from '../../src/util/output-target.js';
+import { checkOutputDir, checkOutputFile, describeIoError, writeFilesAtomic, type PendingFile } from '../../src/util/output-target.js';
 import { CovsegError } from '../../src/util/errors.js';
 
 async function withScratch(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -58,4 +58,43 @@ test('describeIoError: errno codes become one line naming the path and the cause
   const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
   assert.equal(describeIoError(full, '/out/image.nrrd')?.message, '/out/image.nrrd: no space left on the device (ENOSPC, write)');
   assert.equal(describeIoError(new Error('plain')), undefined);
+});
+
+const text = (path: string, content: string): PendingFile => ({ path, write: (tmp) => writeFile(tmp, content) });
+
+test('writeFilesAtomic: all files are written, each under its own name first (writers that pick the format by extension see it)', async () => {
+  await withScratch(async (dir) => {
+    const seen: string[] = [];
+    await writeFilesAtomic([
+      { path: join(dir, 'mask.nii.gz'), write: (tmp) => { seen.push(tmp); return writeFile(tmp, 'mask'); } },
+      text(join(dir, 'sub', 'figure.png'), 'png'),
+    ]);
+    assert.ok(seen[0]!.endsWith('/mask.nii.gz') && seen[0] !== join(dir, 'mask.nii.gz'));
+    assert.equal(await readFile(join(dir, 'mask.nii.gz'), 'utf8'), 'mask');
+    assert.equal(await readFile(join(dir, 'sub', 'figure.png'), 'utf8'), 'png');
+    assert.deepEqual((await readdir(dir)).sort(), ['mask.nii.gz', 'sub'], 'no temporaries left');
+  });
+});
+
+test('writeFilesAtomic: when a later write fails, the earlier file is not written either and old files stay; the error names the file', async () => {
+  await withScratch(async (dir) => {
+    await writeFile(join(dir, 'mask.nii.gz'), 'old mask');
+    await assert.rejects(writeFilesAtomic([
+      text(join(dir, 'mask.nii.gz'), 'new mask'),
+      text(join(dir, 'new.json'), '{}'),
+      { path: join(dir, 'figure.png'), write: () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })) },
+    ]), /figure\.png: no space left on the device \(ENOSPC\)$/);
+    assert.equal(await readFile(join(dir, 'mask.nii.gz'), 'utf8'), 'old mask');
+    assert.deepEqual(await readdir(dir), ['mask.nii.gz'], 'nothing new, no temporaries');
+  });
+});
+
+test('writeFilesAtomic: when a rename fails, the files already renamed are taken back and the old ones restored', async () => {
+  await withScratch(async (dir) => {
+    await writeFile(join(dir, 'a.txt'), 'old a');
+    // The second "write" leaves no file, so its rename fails after the first has been placed.
+    await assert.rejects(writeFilesAtomic([text(join(dir, 'a.txt'), 'new a'), { path: join(dir, 'b.txt'), write: async () => undefined }]), /b\.txt: no such file or folder \(ENOENT, rename\)$/);
+    assert.equal(await readFile(join(dir, 'a.txt'), 'utf8'), 'old a');
+    assert.deepEqual(await readdir(dir), ['a.txt']);
+  });
 });

@@ -186,8 +186,11 @@ test('a client that drops the connection mid-upload leaves nothing behind', asyn
       resolve();
     })();
   });
+  // The server notices the drop asynchronously: wait for everything noJobsLeft asserts (the
+  // reservation, the job and its folder, removed last) rather than for part of it.
   const deadline = Date.now() + 30_000;
-  while ((server.queue.stats().reserved > 0 || server.store.list().length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const settled = async () => server.queue.stats().reserved === 0 && server.store.list().length === 0 && (await readdir(server.workDir)).length === 0;
+  while (!(await settled()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   await noJobsLeft();
   log.push(`  ${'connection dropped mid-upload'.padEnd(44)} → (no answer possible) reservation released, job folder removed`);
 });

@@ -36,7 +36,9 @@ Builds the method's two training databases from any subset of the public sources
 3D cases are numbered Case-0000… (mosmed, medseg9, zenodo), 2D-only slices Slice-00000…
 (medseg100, zenodo-slices, semiseg), by source then original id. A rebuild skips cases
 whose inputs and options are unchanged and whose files match the size and sha256 in their
-record (a damaged case is rebuilt, with a warning), and continues an interrupted build.
+record (a damaged case is rebuilt, with a warning), and continues an interrupted build,
+removing the temporary files it left. One build at a time writes a DB (DB/.build-lock):
+a second is refused while the first runs.
 
 Sources (NAME=PATH, the folder the dataset was unpacked into, published layout):
   mosmed=PATH          MosMedData: studies/CT-*/study_NNNN.nii.gz, masks/study_NNNN_mask.nii.gz

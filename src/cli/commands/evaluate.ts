@@ -1,7 +1,8 @@
 /** `covseg evaluate`: a model's Dice and friends, case by case, on a database split or a folder of slices. */
 import type { Command } from '../command.js';
-import { choiceFlag, numberFlag, parseFlags } from '../command.js';
+import { choiceFlag, maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags } from '../command.js';
 import { UsageError } from '../../util/errors.js';
+import { checkOutputDir, checkOutputFile } from '../../util/output-target.js';
 import { loadSegmentationModel } from '../../infer/segmentation-model.js';
 import { loadDefaultLungModel } from '../../lungs/default-model.js';
 import { EVAL_SPLITS, evaluateModel, planDatabaseEvaluation, planFolderEvaluation, summaryLines, writeEvaluation, type EvalSplit } from '../../eval/index.js';
@@ -32,19 +33,24 @@ Options:
   --split S              ${EVAL_SPLITS.join(' | ')} (default test)
   --sources a,b          only cases of these sources
   --images DIR           a folder of PNG/JPEG slices, each its own case
-  --masks DIR            their reference masks, same names
+  --masks DIR            their reference masks, same names: binary or label images (one
+                         grey channel, at most 16 values; nonzero = lesion), all checked
+                         before the model runs. Colour images are scored in grey, with a warning
   --lungs DIR            their lung masks, same names (lesion models: Dice inside the lungs)
   --lung-model M         default: covseg's lung model (models/lung-2d.onnx) supplies lung
                          masks where the data has none (default); none: score such
                          slices unrestricted
   --threshold X          probability cut in (0, 1) (default: the model's own)
   --batch N              slices per ONNX Runtime call (default 8)
+${maxVoxelsHelp(25)}
   --json OUT.json        write every case and slice and the summaries (keys: summary.dice_mean,
                          summary.dice_std, summary.n, splits.<split>, cases[].id, cases[].dice, slices[])
   --markdown OUT.md      write the Table 2 layout: one row per case, then mean ± std,
                          median [min, max], pooled and per-slice rows per split
   --figures DIR          write DIR/<split>-best-median-worst.png (CT with TP/FP/FN),
                          DIR/<split>-dice-per-case.png, DIR/dice-per-split.png
+The output files (replaced if they exist) and folder are checked before the model runs,
+and written all or none.
   --quiet                no progress bar
 
 Prints the Dice mean ± std per split and the files written.
@@ -59,6 +65,7 @@ export const command: Command = {
       model: { type: 'string' }, db: { type: 'string' }, split: { type: 'string' }, sources: { type: 'string' },
       images: { type: 'string' }, masks: { type: 'string' }, lungs: { type: 'string' }, threshold: { type: 'string' },
       batch: { type: 'string' }, 'lung-model': { type: 'string' }, json: { type: 'string' }, markdown: { type: 'string' }, figures: { type: 'string' }, quiet: { type: 'boolean' },
+      'max-voxels': { type: 'string' },
     });
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (!values.model) throw new UsageError('--model is required');
@@ -69,8 +76,14 @@ export const command: Command = {
     const split = choiceFlag<EvalSplit>('split', values.split, EVAL_SPLITS, 'test');
     const threshold = values.threshold === undefined ? undefined : numberFlag('threshold', values.threshold, 0.5, (n) => n > 0 && n < 1);
     const batchSize = numberFlag('batch', values.batch, 8, (n) => Number.isInteger(n) && n > 0);
+    const maxVoxels = maxVoxelsFlag(values['max-voxels']);
     const quiet = values.quiet ?? false;
     const lungModelName = choiceFlag('lung-model', values['lung-model'], ['default', 'none'] as const, 'default');
+
+    // The outputs are checked before the model runs: a bad name fails now, not after the evaluation.
+    if (values.json) await checkOutputFile(values.json, { force: true, what: '--json', extensions: ['.json'], inputs: [values.model] });
+    if (values.markdown) await checkOutputFile(values.markdown, { force: true, what: '--markdown', extensions: ['.md'], inputs: [values.model] });
+    if (values.figures) await checkOutputDir(values.figures, '--figures');
 
     const model = await loadSegmentationModel(values.model);
     const lungModel = model.spec.task === 'lesion' && lungModelName === 'default' ? await loadDefaultLungModel() : undefined;
@@ -79,7 +92,9 @@ export const command: Command = {
         ? await planFolderEvaluation({ images: values.images!, masks: values.masks!, ...(values.lungs ? { lungs: values.lungs } : {}) }, model.spec)
         : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources.split(',') } : {}) });
       for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
-      const run = await evaluateModel(model, plan, { batchSize, quiet, ...(lungModel ? { lungModel } : {}), ...(threshold === undefined ? {} : { threshold }) });
+      const run = await evaluateModel(model, plan, { batchSize, quiet, maxVoxels, ...(lungModel ? { lungModel } : {}), ...(threshold === undefined ? {} : { threshold }) });
+      // What the run itself noticed (colour pictures), after the plan's warnings printed above.
+      for (const w of run.evaluation.warnings.slice(plan.warnings.length)) process.stderr.write(`warning: ${w}\n`);
       const written = await writeEvaluation(run, {
         ...(values.json ? { json: values.json } : {}),
         ...(values.markdown ? { markdown: values.markdown } : {}),

@@ -1,9 +1,9 @@
 /** `covseg info INPUT [--json]`: what an image file or DICOM folder holds. */
 import { UsageError } from '../../util/errors.js';
-import { parseFlags, type Command } from '../command.js';
+import { maxVoxelsFlag, maxVoxelsHelp, parseFlags, type Command } from '../command.js';
 import { imageInfo, type ImageInfo } from '../../io/info.js';
 
-const HELP = `Usage: covseg info INPUT [--json] [--series UID]
+const HELP = `Usage: covseg info INPUT [--json] [--series UID] [--max-voxels N]
 
 Reads INPUT and prints its format, grid, geometry, intensities and whether the values
 look like Hounsfield units. Writes nothing. NaN and infinite voxels are counted (the
@@ -17,6 +17,7 @@ Options:
   --json         print one JSON object instead of text (default: text)
   --series UID   DICOM folder: read the series with this SeriesInstanceUID
                  (default: the largest series)
+${maxVoxelsHelp(17)}
 
 Exit codes: 0 ok, 1 unreadable input, 2 bad usage.`;
 
@@ -62,9 +63,10 @@ export const command: Command = {
     const { values, positionals } = parseFlags(argv, {
       json: { type: 'boolean', default: false },
       series: { type: 'string' },
+      'max-voxels': { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError(`expected one INPUT, got ${positionals.length}`);
-    const options = values.series !== undefined ? { seriesInstanceUid: values.series } : {};
+    const options = { maxVoxels: maxVoxelsFlag(values['max-voxels']), ...(values.series !== undefined ? { seriesInstanceUid: values.series } : {}) };
     const info = await imageInfo(positionals[0]!, options);
     process.stdout.write((values.json ? JSON.stringify(info, null, 2) : formatInfo(info)) + '\n');
   },

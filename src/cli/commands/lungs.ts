@@ -1,8 +1,9 @@
 /** `covseg lungs INPUT OUTPUT`: lung (or lobe) label map of a CT with lungmask's U-Nets. */
+import { resolve } from 'node:path';
 import { CovsegError, UsageError } from '../../util/errors.js';
-import { checkOutputFile } from '../../util/output-target.js';
+import { checkOutputFile, writeFilesAtomic, type PendingFile } from '../../util/output-target.js';
 import { ProgressBar } from '../../util/progress.js';
-import { numberFlag, parseFlags, threadsFlag, type Command } from '../command.js';
+import { maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags, threadsFlag, type Command } from '../command.js';
 import { readImage, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
 import { checkHu } from '../../volume/hu.js';
 import { voxelVolumeMl } from '../../volume/volume.js';
@@ -45,14 +46,16 @@ Options:
   --batch N        slices per network call (default 20, as lungmask)
   --threads N      ONNX Runtime threads (default 2; at most the machine's cores)
   --series UID     DICOM folder: read this series (default: the one with most voxels)
+${maxVoxelsHelp(19)}
   --allow-non-hu   go on (with a warning) when INPUT does not look like HU
   --allow-label-map  go on (with a warning) when INPUT looks like a label map (at most
                    16 distinct integer values), not a CT
   --allow-empty    write an empty mask (with a warning) instead of failing when no
                    lung is found
   --figure PNG     also draw representative slices with the right lung red and the
-                   left lung green (the method's Figure 1)
-  --force          overwrite OUTPUT if it exists (never INPUT itself)
+                   left lung green (the method's Figure 1); OUTPUT and PNG are
+                   written both or neither
+  --force          overwrite OUTPUT (and the --figure PNG) if it exists (never INPUT)
   --quiet          no progress bar
 
 Exit codes: 0 ok, 1 error (unreadable input, not HU, no lung found), 2 bad usage.`;
@@ -74,6 +77,7 @@ export const command: Command = {
       force: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       figure: { type: 'string' },
+      'max-voxels': { type: 'string' },
     });
     if (positionals.length !== 2) throw new UsageError(`expected INPUT and OUTPUT, got ${positionals.length} argument(s)`);
     const [input, output] = positionals as [string, string];
@@ -85,9 +89,16 @@ export const command: Command = {
     }
     const batchSize = numberFlag('batch', values.batch, 20, (n) => Number.isInteger(n) && n >= 1);
     const threads = threadsFlag(values.threads, { fallback: 2, command: 'lungs' });
+    const maxVoxels = maxVoxelsFlag(values['max-voxels']);
+    if (values.figure !== undefined && model.classes.length !== 3) throw new UsageError(`--figure draws the right and left lung; model '${modelName}' labels ${model.classes.length - 1} lobes`);
+    // Every output is checked before the CT is read: a bad name fails now, not after the inference.
     await checkOutputFile(output, { force: values.force, what: 'output', extensions: VOLUME_OUTPUT_EXTENSIONS, inputs: [input] });
+    if (values.figure !== undefined) {
+      if (resolve(values.figure) === resolve(output)) throw new UsageError('--figure and OUTPUT name the same file');
+      await checkOutputFile(values.figure, { force: values.force, what: '--figure', extensions: ['.png'], inputs: [input] });
+    }
 
-    const { volume: ct, meta } = await readImage(input, values.series !== undefined ? { seriesInstanceUid: values.series } : {});
+    const { volume: ct, meta } = await readImage(input, { maxVoxels, ...(values.series !== undefined ? { seriesInstanceUid: values.series } : {}) });
     for (const w of meta.warnings) process.stderr.write(`covseg lungs: warning: ${w}\n`);
     const labelled = labelValues(ct.data);
     if (labelled) {
@@ -118,7 +129,15 @@ export const command: Command = {
       bar.finish();
       const names: Record<number, string> = {};
       model.classes.forEach((c, i) => { if (i > 0) names[i] = c; });
-      await writeVolume(output, labels, { labelNames: names });
+      // Everything is drawn first and written as one: the mask and the figure both, or neither.
+      const files: PendingFile[] = [{ path: output, write: (tmp) => writeVolume(tmp, labels, { labelNames: names }) }];
+      const figure = values.figure;
+      if (figure !== undefined) {
+        // The method's Figure 1: right lung red, left lung green, over representative slices.
+        const sheet = overlaySheet(overlaySlices(ct, labels, undefined, checkHu(ct).isHu));
+        files.push({ path: figure, write: (tmp) => saveFigure(tmp, sheet) });
+      }
+      await writeFilesAtomic(files);
       const counts = new Array<number>(model.classes.length).fill(0);
       for (const v of labels.data) counts[v] = (counts[v] ?? 0) + 1;
       // Unknown voxel size (image files, a NIfTI with pixdim 0): voxel counts, no mL.
@@ -126,11 +145,7 @@ export const command: Command = {
       const parts = model.classes.slice(1).map((c, i) => `${c} ${meta.spacingKnown ? `${(counts[i + 1]! * ml).toFixed(1)} mL` : `${counts[i + 1]} voxels`}`);
       const unknown = meta.spacingKnown ? '' : ' (mL not available: the voxel size is unknown)';
       process.stdout.write(`wrote ${output} (${segmenter.name}): ${parts.join(', ')}${unknown}\n`);
-      if (values.figure !== undefined && model.classes.length === 3) {
-        // The method's Figure 1: right lung red, left lung green, over representative slices.
-        await saveFigure(values.figure, overlaySheet(overlaySlices(ct, labels, undefined, checkHu(ct).isHu)));
-        process.stdout.write(`figure ${values.figure}\n`);
-      }
+      if (figure !== undefined) process.stdout.write(`figure ${figure}\n`);
     } finally {
       await segmenter.release();
     }

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
-import { LUNG_MODEL_HELP, lungModelFlag, parseFlags, threadsFlag } from '../command.js';
+import { LUNG_MODEL_HELP, lungModelFlag, maxVoxelsFlag, maxVoxelsHelp, parseFlags, threadsFlag } from '../command.js';
 import { UsageError } from '../../util/errors.js';
+import { checkOutputFolder } from '../../util/output-target.js';
 import { ProgressBar } from '../../util/progress.js';
 import { segmentCase, type SegmentStage } from '../../segment/index.js';
 
@@ -13,7 +14,8 @@ INPUT: a CT volume (NIfTI .nii/.nii.gz, NRRD, MHA), a DICOM series folder or fil
 or an axial slice image (PNG/JPEG).
 
 Options:
-  --out DIR               output folder (must be new or empty; see --overwrite)
+  --out DIR               output folder (must be new or empty; see --overwrite); checked
+                          before the work: a folder, beside which covseg can write
 ${LUNG_MODEL_HELP}
   --model FILE            lesion model (2D or 3D ONNX from 'covseg train');
                           default models/lesion-2d.onnx
@@ -22,6 +24,7 @@ ${LUNG_MODEL_HELP}
   --overwrite             replace an existing output folder
   --viewer-ct             also write the CT as ct.nii.gz (for viewers)
   --threads N             ONNX Runtime threads (default 2; at most the machine's cores)
+${maxVoxelsHelp(26)}
   --quiet                 no progress output
 
 Writes (in DIR), all at once when finished (nothing half-written on failure):
@@ -47,11 +50,15 @@ export const command: Command = {
     const { values, positionals } = parseFlags(argv, {
       out: { type: 'string' }, 'lung-model': { type: 'string' }, 'lung-weights': { type: 'string' }, model: { type: 'string' },
       force: { type: 'boolean' }, overwrite: { type: 'boolean' }, 'viewer-ct': { type: 'boolean' }, threads: { type: 'string' }, quiet: { type: 'boolean' },
+      'max-voxels': { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one INPUT (a CT file, DICOM folder or slice image)');
     if (!values.out) throw new UsageError('--out DIR is required');
     const lungModel = lungModelFlag(values['lung-model'], values['lung-weights']);
     const quiet = values.quiet ?? false;
+    const threads = threadsFlag(values.threads, { fallback: 2, command: 'segment' });
+    // A --out that cannot be written fails now, not after the inference.
+    await checkOutputFolder(values.out, '--out');
     let bar: ProgressBar | undefined;
     let current: SegmentStage | undefined;
     const result = await segmentCase(positionals[0]!, values.out, {
@@ -61,7 +68,8 @@ export const command: Command = {
       force: values.force ?? false,
       overwrite: values.overwrite ?? false,
       writeViewerCt: values['viewer-ct'] ?? false,
-      threads: threadsFlag(values.threads, { fallback: 2, command: 'segment' }),
+      threads,
+      maxVoxels: maxVoxelsFlag(values['max-voxels']),
       onProgress: (stage, done, total) => {
         if (quiet) return;
         if (stage !== current) {

@@ -1,6 +1,6 @@
 /** `covseg serve`: the local web viewer and segmentation service. */
 import { UsageError } from '../../util/errors.js';
-import { lungModelFlag, numberFlag, parseFlags, type Command } from '../command.js';
+import { lungModelFlag, maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags, type Command } from '../command.js';
 import { LUNG_MODELS } from '../../lungs/models.js';
 import { startServer, type ServeOptions } from '../../web/index.js';
 
@@ -25,6 +25,14 @@ Options:
   --disk-budget-mb N   most disk all live jobs may hold together (uploads, unzipped inputs,
                        outputs), counted before each byte is written; beyond it uploads get
                        HTTP 413 until jobs finish and expire (default 8192)
+  --upload-timeout-min N
+                       an upload still arriving after N minutes gets HTTP 408 and is dropped,
+                       freeing its place in the queue (default 10)
+  --min-upload-kbps N  an upload receiving less than N kB/s over any --upload-grace-s window
+                       gets HTTP 408 and is dropped (default 10; 0: no rate check)
+  --upload-grace-s N   the window that rate is measured over, the first one an upload's grace
+                       (default 10)
+${maxVoxelsHelp(23)}
   --job-ttl-min N      minutes a finished job's files are kept before removal (default 60)
   --job-timeout-min N  a job running longer is stopped and fails (default 30)
   --work-dir DIR       where job folders go (default: a new temp folder, removed on exit)
@@ -54,6 +62,9 @@ export const command: Command = {
       'max-upload-mb': { type: 'string' },
       'max-unzipped-mb': { type: 'string' },
       'disk-budget-mb': { type: 'string' },
+      'upload-timeout-min': { type: 'string' },
+      'min-upload-kbps': { type: 'string' },
+      'upload-grace-s': { type: 'string' },
       'job-ttl-min': { type: 'string' },
       'job-timeout-min': { type: 'string' },
       'work-dir': { type: 'string' },
@@ -61,6 +72,7 @@ export const command: Command = {
       'lung-weights': { type: 'string' },
       'lesion-model': { type: 'string' },
       examples: { type: 'string' },
+      'max-voxels': { type: 'string' },
       log: { type: 'boolean', default: false },
     });
     if (positionals.length > 0) throw new UsageError(`serve takes no INPUT (got '${positionals[0]}'); upload scans on the page`);
@@ -74,11 +86,14 @@ export const command: Command = {
       maxUploadBytes: Math.round(numberFlag('max-upload-mb', values['max-upload-mb'], 1024, positive) * 1024 ** 2),
       maxUnzippedBytes: Math.round(numberFlag('max-unzipped-mb', values['max-unzipped-mb'], 2048, positive) * 1024 ** 2),
       diskBudgetBytes: Math.round(numberFlag('disk-budget-mb', values['disk-budget-mb'], 8192, positive) * 1024 ** 2),
+      uploadTimeoutMs: Math.round(numberFlag('upload-timeout-min', values['upload-timeout-min'], 10, positive) * 60_000),
+      minUploadBytesPerS: Math.round(numberFlag('min-upload-kbps', values['min-upload-kbps'], 10, (n) => n >= 0) * 1000),
+      uploadGraceMs: Math.round(numberFlag('upload-grace-s', values['upload-grace-s'], 10, positive) * 1000),
       jobTtlMs: Math.round(numberFlag('job-ttl-min', values['job-ttl-min'], 60, positive) * 60_000),
       jobTimeoutMs: Math.round(numberFlag('job-timeout-min', values['job-timeout-min'], 30, positive) * 60_000),
       workDir: values['work-dir'],
       examplesDir: values.examples,
-      segment: { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'] },
+      segment: { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'], maxVoxels: maxVoxelsFlag(values['max-voxels']) },
       logRequests: values.log,
     };
     const server = await startServer(options);
