@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../util/errors.js';
+import { LUNG_MODELS, lungModel } from '../lungs/models.js';
 import { DEFAULT_MAX_VOXELS, SERVICE_MAX_VOXELS } from '../io/limits.js';
 
 /** One `covseg` subcommand. The CLI is a thin layer: parse flags, call a library function, print. */
@@ -92,3 +93,18 @@ export function threadsFlag(value: string | undefined, options: ThreadsFlagOptio
   );
   return cores;
 }
+
+/** `--lung-model NAME [--lung-weights PATH]` of segment and serve: a name of the lung model registry, with the weights it needs. */
+export function lungModelFlag(name: string | undefined, weights: string | undefined): string {
+  const chosen = choiceFlag('lung-model', name, Object.keys(LUNG_MODELS), 'default');
+  const model = lungModel(chosen);
+  if (model.needsWeights && weights === undefined) throw new UsageError(`--lung-model ${chosen} needs --lung-weights FILE: ${model.weightsSource}`);
+  return chosen;
+}
+
+/** The --help lines of `--lung-model` and `--lung-weights`, from the registry. */
+export const LUNG_MODEL_HELP = `  --lung-model NAME       lung model: ${Object.keys(LUNG_MODELS).join(', ')} (default: default,
+                          covseg's models/lung-2d.onnx; 'covseg lungs --help' tells each)
+  --lung-weights FILE     the lung model's weights: lungmask's .pth for its models (download
+                          from https://github.com/JoHof/lungmask/releases/tag/v0.0), another
+                          lung ONNX for default`;

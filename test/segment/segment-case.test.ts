@@ -187,4 +187,13 @@ test('covseg segment: exit codes and the printed summary', { skip }, () => {
   const missing = run(join(dir, 'nope.nii.gz'), '--out', join(dir, 'y'));
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /nope\.nii\.gz/);
+  // Every lung model of the registry, by its one name.
+  const unknown = run(PNG, '--out', join(dir, 'z'), '--lung-model', 'nope');
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /--lung-model: 'nope' is not one of default, r231, ltrclobes, r231covidweb/);
+  const noWeights = run(PNG, '--out', join(dir, 'z'), '--lung-model', 'ltrclobes');
+  assert.equal(noWeights.status, 2);
+  assert.match(noWeights.stderr, /--lung-model ltrclobes needs --lung-weights FILE: user-supplied: download unet_ltrclobes-3a07043d\.pth/);
+  const report = JSON.parse(readFileSync(join(dir, 'cli', 'report.json'), 'utf8'));
+  assert.match(report.models.lung, /^default:lung-2d\.onnx@[0-9a-f]{12}$/, 'the registry\'s name of the model');
 });

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { choiceFlag, maxVoxelsFlag, maxVoxelsHelp, parseFlags, threadsFlag } from '../command.js';
+import { LUNG_MODEL_HELP, lungModelFlag, maxVoxelsFlag, maxVoxelsHelp, parseFlags, threadsFlag } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/output-target.js';
 import { ProgressBar } from '../../util/progress.js';
@@ -17,10 +17,7 @@ or an axial slice image (PNG/JPEG).
 Options:
   --out DIR               output folder (must be new or empty; see --overwrite); checked
                           before the work: a folder, beside which covseg can write
-  --lung-model M          default: covseg's lung U-Net (models/lung-2d.onnx)
-                          r231: lungmask's R231 (needs --lung-weights)
-  --lung-weights FILE     lungmask weights, e.g. unet_r231-d5d2fc3d.pth (download from
-                          https://github.com/JoHof/lungmask/releases/tag/v0.0)
+${LUNG_MODEL_HELP}
   --model FILE            lesion model (2D or 3D ONNX from 'covseg train');
                           default models/lesion-2d.onnx
   --force                 segment input that fails the checks (not CT, not in
@@ -76,8 +73,7 @@ export const command: Command = {
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one INPUT (a CT file, DICOM folder or slice image)');
     if (!values.out) throw new UsageError('--out DIR is required');
-    const lungModel = choiceFlag('lung-model', values['lung-model'], ['default', 'r231'] as const, 'default');
-    if (lungModel === 'r231' && !values['lung-weights']) throw new UsageError("--lung-model r231 needs --lung-weights FILE (lungmask's unet_r231-d5d2fc3d.pth)");
+    const lungModel = lungModelFlag(values['lung-model'], values['lung-weights']);
     const quiet = values.quiet ?? false;
     const threads = threadsFlag(values.threads, { fallback: 2, command: 'segment' });
     // A --out that cannot be written fails now, not after the inference.
