@@ -174,6 +174,13 @@ test('a body with no lungs in view: the report says so, with no grade (never CT-
   assert.match(cli.stdout, /^no lungs in view: no severity grade\n/);
 });
 
+test('a real abdominal DICOM series (../shared example_ct_dicom): no lungs in view, not assessable, no grade', { skip: skip || needsShared('small-ct-volume/example_ct_dicom') }, async () => {
+  const r = await segmentCase(sharedPath('small-ct-volume/example_ct_dicom'), join(dir, 'abdominal-dicom'));
+  assert.ok(r.report.lungs.total.volumeMl! <= 1, `${r.report.lungs.total.volumeMl} mL of lung`);
+  assert.equal(r.report.quality.assessable, false);
+  assert.equal(r.report.severity.category, null);
+});
+
 test('covseg segment: exit codes and the printed summary', { skip }, () => {
   const cli = resolve(PROJECT_ROOT, 'dist/src/cli/main.js');
   const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'segment', ...args], { encoding: 'utf8', env: { ...process.env, COVSEG_QUIET: '1' } });
