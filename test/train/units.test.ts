@@ -184,3 +184,9 @@ test('epoch sampling: uniform is a shuffle; case-sqrt weighs a sample by 1/√(i
   const uniform = epochOrder(set, 'uniform', 110, new Rng(1));
   assert.deepEqual([...uniform].sort((a, b) => a - b), Array.from({ length: 110 }, (_, i) => i));
 });
+
+test('covseg train --sources: the one source-name check, as a usage error', async () => {
+  const { command } = await import('../../src/cli/commands/train.js');
+  await assert.rejects(command.run(['--db', 'db', '--dims', '2', '--out', 'run', '--sources', 'zenodo,kaggle']), (err: Error) =>
+    err.name === 'UsageError' && err.message === "--sources: unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, semiseg");
+});
