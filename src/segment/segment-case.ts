@@ -9,12 +9,14 @@ import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabelMap } from '../volume/volume.js';
-import { DicomSegError, readImage, writeDicomSeg, writeVolume, type ImageMeta } from '../io/index.js';
+import { DicomSegError, dicomDateToIso, readImage, writeDicomSeg, writeVolume, type ImageMeta } from '../io/index.js';
+import { clinicalReportParts } from '../clinical/index.js';
 import { encodePng } from '../io/raster.js';
 import { figureToPng } from '../figures/index.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from '../lungs/default-model.js';
 import { segmentLungsR231 } from '../lungs/r231.js';
+import { lungmaskInAnatomy } from '../lungs/anatomy.js';
 import { tempPathFor } from '../util/atomic-write.js';
 import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
@@ -22,7 +24,7 @@ import { lungAndLesionNumbers, type SegmentReport } from './report.js';
 import { renderReportHtml } from './report-html.js';
 import { overlaySheet, overlaySlices } from './overlays.js';
 import { lungAndLesionSegments } from './dicom-seg-segments.js';
-import { checkInput, defaultLungModelName, findLesions, findLungsDefault, lesionModelName, requireLungs } from './segment-volume.js';
+import { checkInput, defaultLungModelName, findLesions, findLungsDefault, lesionModelName, qualityOf, requireLungs } from './segment-volume.js';
 
 export const DEFAULT_LESION_MODEL_PATH = fileURLToPath(new URL('../../../models/lesion-2d.onnx', import.meta.url));
 
@@ -93,7 +95,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   let turns = 0;
   if (options.lungModel === 'r231') {
     if (!options.lungWeights) throw new CovsegError("--lung-model r231 needs --lung-weights (lungmask's unet_r231-d5d2fc3d.pth)");
-    lungs = await segmentLungsR231(ct, { weightsPath: options.lungWeights, huCheck: options.force ? 'warn' : 'error', emptyResult: 'warn', onWarning: (m) => warnings.push(m), onProgress: (d, n) => progress('lungs', d, n), threads: options.threads });
+    lungs = lungmaskInAnatomy(ct, await segmentLungsR231(ct, { weightsPath: options.lungWeights, huCheck: options.force ? 'warn' : 'error', emptyResult: 'warn', onWarning: (m) => warnings.push(m), onProgress: (d, n) => progress('lungs', d, n), threads: options.threads }));
     lungModelName = `lungmask R231 (${basename(options.lungWeights)})`;
   } else {
     const model = options.loaded?.lung ?? (await loadDefaultLungModel(undefined, { threads: options.threads }));
@@ -103,7 +105,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     lungModelName = defaultLungModelName(options.loaded?.lung?.file ?? DEFAULT_LUNG_MODEL_PATH);
   }
   lap('lungs');
-  requireLungs(lungs, meta.path);
+  requireLungs(lungs, meta);
 
   // Lesions, only inside the lungs (affected lung is lung by definition).
   const lesionModel = options.loaded?.lesion ?? (await loadSegmentationModel(options.lesionModel ?? DEFAULT_LESION_MODEL_PATH, { threads: options.threads }));
@@ -111,10 +113,14 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   lungs = segmented.lungs;
   const lesions = segmented.lesions;
   lap('lesions');
+  const numbers = lungAndLesionNumbers(lungs, lesions, spacingKnown, qualityOf(ct, lungs, meta, { isHu, spacingKnown }));
+  // Ground glass vs consolidation, where the disease is, the CT scores, and their pictures.
+  // Scores only where a grade can be given: a zone score of half a lung means nothing.
+  const clinical = clinicalReportParts({ ct, lungs, lesions, isHu, huReason, spacingKnown, assessable: numbers.severity.category !== null, ...(numbers.severity.reason ? { notAssessableReason: numbers.severity.reason } : {}) });
+  lap('clinical');
 
   // Report and pictures.
   progress('report', 0, 1);
-  const numbers = lungAndLesionNumbers(lungs, lesions, spacingKnown);
   const ext = maskExtension(meta);
   const names = { lungs: `lungs${ext}`, lesions: `lesions${ext}`, reportJson: 'report.json', reportHtml: 'report.html', sheet: 'overlays.png' };
   const slices = overlaySlices(ct, lungs, lesions, isHu);
@@ -124,8 +130,9 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     format: 'covseg-report',
     version: 1,
     createdAt: new Date().toISOString(),
-    input: { path: options.inputName ?? resolve(input), format: meta.format, dims: ct.dims, spacingMm: ct.spacingMm, spacingKnown, isHu, huReason, ...(meta.modality ? { modality: meta.modality } : {}), ...(meta.seriesDescription ? { seriesDescription: meta.seriesDescription } : {}) },
+    input: { path: options.inputName ?? resolve(input), format: meta.format, dims: ct.dims, spacingMm: ct.spacingMm, spacingKnown, isHu, huReason, ...(meta.modality ? { modality: meta.modality } : {}), ...(meta.seriesDescription ? { seriesDescription: meta.seriesDescription } : {}), ...(meta.patientId ? { patientId: meta.patientId } : {}), ...(dicomDateToIso(meta.studyDate) ? { studyDate: dicomDateToIso(meta.studyDate) } : {}) },
     ...numbers,
+    clinical: clinical.figures,
     models: { lung: lungModelName, lesion: lesionModelName(lesionModel) },
     outputs: { lungs: names.lungs, lesions: names.lesions, reportHtml: names.reportHtml, overlays: names.sheet },
     timingsMs,
@@ -141,7 +148,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     await mkdir(tmp, { recursive: true });
     await writeVolume(join(tmp, names.lungs), lungs);
     await writeVolume(join(tmp, names.lesions), lesions);
-    const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...overlayPngs.map((o) => o.name)] };
+    const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...overlayPngs.map((o) => o.name), ...clinical.pictures.map((p) => p.name)] };
     if (meta.format === 'png' || meta.format === 'jpeg') {
       // Slices in, slices out too: label PNGs (0 background; lungs 1 right, 2 left; lesions 1).
       await writeFile(join(tmp, 'lungs.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: lungs.data }));
@@ -169,12 +176,12 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
       files.viewerCt = 'ct.nii.gz';
     }
     await writeFile(join(tmp, names.sheet), sheetPng);
-    for (const o of overlayPngs) await writeFile(join(tmp, o.name), o.png);
+    for (const o of [...overlayPngs, ...clinical.pictures]) await writeFile(join(tmp, o.name), o.png);
     lap('write');
     report.timingsMs = timingsMs;
     report.outputs = { ...report.outputs, ...(Object.fromEntries(Object.entries(files).filter(([, v]) => typeof v === 'string')) as Record<string, string>) };
     await writeFile(join(tmp, names.reportJson), JSON.stringify(report, null, 2) + '\n');
-    await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: sheetPng, caption: 'right lung red, left lung green, lesions orange' }]));
+    await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: sheetPng, caption: 'right lung red, left lung green, lesions orange' }], clinical.pictures));
     await mkdir(dirname(out), { recursive: true });
     if (existsSync(out)) {
       const old = tempPathFor(out);

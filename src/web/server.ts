@@ -31,6 +31,7 @@ import { JobQueue, QueueFullError, type Reservation, type SegmentJobOptions } fr
 import { JobStore, jobProgress, type Job, type OutputKind } from './job-store.js';
 import { findSample, listSamples } from './samples.js';
 import type { SegmentReport, SegmentStage } from '../segment/index.js';
+import { SERVICE_MAX_VOXELS } from '../io/limits.js';
 
 /** `POST /api/samples/jobs`: which bundled example to segment. One schema: the body's type, and Fastify's check of it. */
 const SampleJobBody = Type.Object({ name: Type.String({ maxLength: 300 }), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
@@ -318,7 +319,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   /** Queues `job` on `input`; its record follows the worker's progress. */
   const launch = (job: Job, input: string, reservation: Reservation, force: boolean) => {
     // The report names the file the user uploaded, not the server's copy of it.
-    const task = { id: job.id, input, outDir: join(job.dir, 'out'), options: { ...options.segment, force, inputName: job.inputName } };
+    const task = { id: job.id, input, outDir: join(job.dir, 'out'), options: { maxVoxels: SERVICE_MAX_VOXELS, ...options.segment, force, inputName: job.inputName } };
     queue.run(reservation, task, {
       onStart: () => { job.status = 'running'; job.startedAt = Date.now(); },
       onProgress: (stage, done, total) => { job.stage = stage; job.stageDone = done; job.stageTotal = total; },
