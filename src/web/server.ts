@@ -19,6 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
+import { Type, type Static } from '@sinclair/typebox';
 import fastifyStatic from '@fastify/static';
 import { CovsegError } from '../util/errors.js';
 import { LEFT_LUNG, LESION, RIGHT_LUNG, type Rgb } from '../figures/colors.js';
@@ -31,6 +32,9 @@ import { JobStore, jobProgress, type Job, type OutputKind } from './job-store.js
 import { findSample, listSamples } from './samples.js';
 import type { SegmentReport, SegmentStage } from '../segment/index.js';
 import { SERVICE_MAX_VOXELS } from '../io/limits.js';
+
+/** `POST /api/samples/jobs`: which bundled example to segment. One schema: the body's type, and Fastify's check of it. */
+const SampleJobBody = Type.Object({ name: Type.String({ maxLength: 300 }), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 
 /** Project root: this file runs as dist/src/web/server.js. */
 const PROJECT_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
@@ -360,9 +364,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     return { samples: samples.map(({ name, format, bytes }) => ({ name, format, bytes })), default: samples[0]?.name ?? null };
   });
 
-  app.post<{ Body: { name: string; force?: boolean } }>('/api/samples/jobs', {
-    schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', maxLength: 300 }, force: { type: 'boolean' } } } },
-  }, async (request, reply) => {
+  app.post<{ Body: Static<typeof SampleJobBody> }>('/api/samples/jobs', { schema: { body: SampleJobBody } }, async (request, reply) => {
     const force = request.body.force ?? false;
     const sample = await findSample(examplesDir, request.body.name);
     const reservation = queue.reserve();
