@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../util/errors.js';
-import { DEFAULT_MAX_VOXELS } from '../io/limits.js';
+import { LUNG_MODELS, lungModel } from '../lungs/models.js';
+import { DEFAULT_MAX_VOXELS, SERVICE_MAX_VOXELS } from '../io/limits.js';
 
 /** One `covseg` subcommand. The CLI is a thin layer: parse flags, call a library function, print. */
 export interface Command {
@@ -46,18 +47,23 @@ export function choiceFlag<T extends string>(name: string, value: string | undef
 }
 
 /** The --help lines of `--max-voxels`, the text starting at `column` (where the command's other options' text starts). */
-export function maxVoxelsHelp(column: number): string {
+export function maxVoxelsHelp(column: number, service = false): string {
   const indent = ''.padEnd(column);
+  const fallback = service ? SERVICE_MAX_VOXELS : DEFAULT_MAX_VOXELS;
   return [
     `${'  --max-voxels N'.padEnd(column - 1)} refuse a larger image, from its header, before decoding`,
-    `${indent}it (default ${DEFAULT_MAX_VOXELS.toLocaleString('en-US')}, a 512 × 512 × 305 CT: what`,
-    `${indent}'covseg segment' runs in 2 GiB); raise it for larger scans`,
+    service
+      ? `${indent}it (default ${fallback.toLocaleString('en-US')}, a 512 × 512 × 305 CT: what one`
+      : `${indent}it (default ${fallback.toLocaleString('en-US')}, a 512 × 512 × 1220 CT, about`,
+    service
+      ? `${indent}segmentation process runs in 2 GiB); raise it for larger scans`
+      : `${indent}5 GB of memory); a slice is at most 8192 × 8192 whatever N`,
   ].join('\n');
 }
 
 /** Parses `--max-voxels N` (a positive integer; 2e8 is accepted). */
-export function maxVoxelsFlag(value: string | undefined): number {
-  return numberFlag('max-voxels', value, DEFAULT_MAX_VOXELS, (n) => Number.isInteger(n) && n > 0);
+export function maxVoxelsFlag(value: string | undefined, service = false): number {
+  return numberFlag('max-voxels', value, service ? SERVICE_MAX_VOXELS : DEFAULT_MAX_VOXELS, (n) => Number.isInteger(n) && n > 0);
 }
 
 export interface ThreadsFlagOptions {
@@ -87,3 +93,18 @@ export function threadsFlag(value: string | undefined, options: ThreadsFlagOptio
   );
   return cores;
 }
+
+/** `--lung-model NAME [--lung-weights PATH]` of segment and serve: a name of the lung model registry, with the weights it needs. */
+export function lungModelFlag(name: string | undefined, weights: string | undefined): string {
+  const chosen = choiceFlag('lung-model', name, Object.keys(LUNG_MODELS), 'default');
+  const model = lungModel(chosen);
+  if (model.needsWeights && weights === undefined) throw new UsageError(`--lung-model ${chosen} needs --lung-weights FILE: ${model.weightsSource}`);
+  return chosen;
+}
+
+/** The --help lines of `--lung-model` and `--lung-weights`, from the registry. */
+export const LUNG_MODEL_HELP = `  --lung-model NAME       lung model: ${Object.keys(LUNG_MODELS).join(', ')} (default: default,
+                          covseg's models/lung-2d.onnx; 'covseg lungs --help' tells each)
+  --lung-weights FILE     the lung model's weights: lungmask's .pth for its models (download
+                          from https://github.com/JoHof/lungmask/releases/tag/v0.0), another
+                          lung ONNX for default`;

@@ -1,6 +1,7 @@
 /** `covseg serve`: the local web viewer and segmentation service. */
 import { UsageError } from '../../util/errors.js';
-import { choiceFlag, maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags, type Command } from '../command.js';
+import { lungModelFlag, maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags, type Command } from '../command.js';
+import { LUNG_MODELS } from '../../lungs/models.js';
 import { startServer, type ServeOptions } from '../../web/index.js';
 
 const HELP = `Usage: covseg serve [--port 8080] [--host 127.0.0.1] [options]
@@ -31,12 +32,13 @@ Options:
                        gets HTTP 408 and is dropped (default 10; 0: no rate check)
   --upload-grace-s N   the window that rate is measured over, the first one an upload's grace
                        (default 10)
-${maxVoxelsHelp(23)}
+${maxVoxelsHelp(23, true)}
   --job-ttl-min N      minutes a finished job's files are kept before removal (default 60)
   --job-timeout-min N  a job running longer is stopped and fails (default 30)
   --work-dir DIR       where job folders go (default: a new temp folder, removed on exit)
-  --lung-model M       default | r231 (default: default, models/lung-2d.onnx)
-  --lung-weights FILE  lungmask weights for --lung-model r231
+  --lung-model NAME    lung model: ${Object.keys(LUNG_MODELS).join(', ')} (default: default,
+                       models/lung-2d.onnx; lungmask's need --lung-weights)
+  --lung-weights FILE  the lung model's weights (lungmask's .pth)
   --lesion-model FILE  lesion model ONNX (default models/lesion-2d.onnx)
   --examples DIR       sample cases for the page's button (default: the project's examples/)
   --log                log every request as JSON lines on stdout
@@ -75,8 +77,7 @@ export const command: Command = {
     });
     if (positionals.length > 0) throw new UsageError(`serve takes no INPUT (got '${positionals[0]}'); upload scans on the page`);
     const positive = (n: number) => n > 0;
-    const lungModel = choiceFlag('lung-model', values['lung-model'], ['default', 'r231'] as const, 'default');
-    if (lungModel === 'r231' && !values['lung-weights']) throw new UsageError("--lung-model r231 needs --lung-weights (lungmask's unet_r231-d5d2fc3d.pth)");
+    const lungModel = lungModelFlag(values['lung-model'], values['lung-weights']);
     const options: ServeOptions = {
       port: numberFlag('port', values.port, 8080, (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
       host: values.host ?? '127.0.0.1',
@@ -92,7 +93,7 @@ export const command: Command = {
       jobTimeoutMs: Math.round(numberFlag('job-timeout-min', values['job-timeout-min'], 30, positive) * 60_000),
       workDir: values['work-dir'],
       examplesDir: values.examples,
-      segment: { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'], maxVoxels: maxVoxelsFlag(values['max-voxels']) },
+      segment: { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'], maxVoxels: maxVoxelsFlag(values['max-voxels'], true) },
       logRequests: values.log,
     };
     const server = await startServer(options);

@@ -9,6 +9,7 @@ import { HttpError } from '../http-error.js';
 import type { JobQueue, Reservation, SegmentJobOptions } from '../job-queue.js';
 import { jobProgress, type Job, type JobStore, type OutputKind } from '../job-store.js';
 import type { SegmentReport, SegmentStage } from '../../segment/index.js';
+import { SERVICE_MAX_VOXELS } from '../../io/limits.js';
 
 /** One output in a job's JSON. */
 export interface JobFileJson {
@@ -85,7 +86,7 @@ export function jobJson({ queue, store }: Jobs, job: Job): JobJson {
 /** Queues `job` on `input`; its record follows the worker's progress. */
 export function launchJob({ queue, store, segment }: Jobs, job: Job, input: string, reservation: Reservation, force: boolean): void {
   // The report names the file the user uploaded, not the server's copy of it.
-  const task = { id: job.id, input, outDir: join(job.dir, 'out'), options: { ...segment, force, inputName: job.inputName } };
+  const task = { id: job.id, input, outDir: join(job.dir, 'out'), options: { maxVoxels: SERVICE_MAX_VOXELS, ...segment, force, inputName: job.inputName } };
   queue.run(reservation, task, {
     onStart: () => { job.status = 'running'; job.startedAt = Date.now(); },
     onProgress: (stage, done, total) => { job.stage = stage; job.stageDone = done; job.stageTotal = total; },
