@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../util/errors.js';
 import { LUNG_MODELS, lungModel } from '../lungs/models.js';
-import { DEFAULT_MAX_VOXELS } from '../io/limits.js';
+import { DEFAULT_MAX_VOXELS, SERVICE_MAX_VOXELS } from '../io/limits.js';
 
 /** One `covseg` subcommand. The CLI is a thin layer: parse flags, call a library function, print. */
 export interface Command {
@@ -47,18 +47,23 @@ export function choiceFlag<T extends string>(name: string, value: string | undef
 }
 
 /** The --help lines of `--max-voxels`, the text starting at `column` (where the command's other options' text starts). */
-export function maxVoxelsHelp(column: number): string {
+export function maxVoxelsHelp(column: number, service = false): string {
   const indent = ''.padEnd(column);
+  const fallback = service ? SERVICE_MAX_VOXELS : DEFAULT_MAX_VOXELS;
   return [
     `${'  --max-voxels N'.padEnd(column - 1)} refuse a larger image, from its header, before decoding`,
-    `${indent}it (default ${DEFAULT_MAX_VOXELS.toLocaleString('en-US')}, a 512 × 512 × 305 CT: what`,
-    `${indent}'covseg segment' runs in 2 GiB); raise it for larger scans`,
+    service
+      ? `${indent}it (default ${fallback.toLocaleString('en-US')}, a 512 × 512 × 305 CT: what one`
+      : `${indent}it (default ${fallback.toLocaleString('en-US')}, a 512 × 512 × 1220 CT, about`,
+    service
+      ? `${indent}segmentation process runs in 2 GiB); raise it for larger scans`
+      : `${indent}5 GB of memory); a slice is at most 8192 × 8192 whatever N`,
   ].join('\n');
 }
 
 /** Parses `--max-voxels N` (a positive integer; 2e8 is accepted). */
-export function maxVoxelsFlag(value: string | undefined): number {
-  return numberFlag('max-voxels', value, DEFAULT_MAX_VOXELS, (n) => Number.isInteger(n) && n > 0);
+export function maxVoxelsFlag(value: string | undefined, service = false): number {
+  return numberFlag('max-voxels', value, service ? SERVICE_MAX_VOXELS : DEFAULT_MAX_VOXELS, (n) => Number.isInteger(n) && n > 0);
 }
 
 export interface ThreadsFlagOptions {

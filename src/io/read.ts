@@ -260,6 +260,8 @@ async function readDicom(path: string, directory: boolean, options: ReadVolumeOp
   if (plan.modality !== undefined) meta.modality = plan.modality;
   if (plan.seriesInstanceUid !== '') meta.seriesInstanceUid = plan.seriesInstanceUid;
   if (plan.seriesDescription !== undefined) meta.seriesDescription = plan.seriesDescription;
+  if (plan.patientId !== undefined) meta.patientId = plan.patientId;
+  if (plan.studyDate !== undefined) meta.studyDate = plan.studyDate;
   if (directory) {
     meta.skippedSeries = plan.skippedSeries;
     meta.skippedFiles = scan.skippedFiles;

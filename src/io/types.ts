@@ -46,6 +46,9 @@ export interface ImageMeta {
   modality?: string;
   seriesInstanceUid?: string;
   seriesDescription?: string;
+  /** DICOM PatientID and StudyDate (YYYYMMDD as stored), when the files carry them. */
+  patientId?: string;
+  studyDate?: string;
   /** The stored values were rescaled (NIfTI scl_slope/scl_inter, DICOM RescaleSlope/Intercept). */
   rescaled: boolean;
   /**

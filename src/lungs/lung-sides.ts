@@ -1,9 +1,9 @@
 /**
- * The default lung model's work once the model is loaded: probabilities → mask → body
- * restriction → right/left label map, image files read the way round the lungs are found
- * best. No file or Node access here (the model comes in as a `SegmentationModel`,
- * whatever runtime backs it), so the web page's browser mode runs this very code over
- * onnxruntime-web; default-model.ts and the registry (models.ts) add the model file.
+ * The default lung model's work once the model is loaded: probabilities → mask → the
+ * anatomy's rules (anatomy.ts) → right/left label map, image files read the way round the
+ * lungs are found best. No file or Node access here (the model comes in as a
+ * `SegmentationModel`, whatever runtime backs it), so the web page's browser mode runs this
+ * very code over onnxruntime-web; default-model.ts and the registry (models.ts) add the model file.
  */
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
 import { asLps, connectedComponents, fillHoles, fromLps } from '../volume/index.js';
@@ -11,6 +11,8 @@ import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
 import { chooseSliceTurns, hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
 import { restrictToBody } from './body-mask.js';
+import { checkHu } from '../volume/index.js';
+import { anatomicalLungs, splitTouchingLungs } from './anatomy.js';
 import type { LungRunOptions, LungSegmenter } from './segmenter.js';
 import { CovsegError } from '../util/errors.js';
 
@@ -26,10 +28,21 @@ export interface LungsFromModelOptions {
 /** Lung label map on `ct`'s grid (1 = right lung, 2 = left lung) from `model`, slices as stored. */
 export async function lungsFromModel(ct: Volume, model: SegmentationModel, options: LungsFromModelOptions = {}): Promise<LabelMap> {
   const prob = await predictSlices(model, ct, { batchSize: options.batchSize, onProgress: options.onProgress });
-  const mask = threshold(prob, model.spec.threshold);
-  // Image files are often cropped to the lungs, which then touch the border and fall
-  // outside lungmask's body mask; the body is only trusted for scans with geometry.
-  return splitLungSides(hasNoGeometry(ct) ? mask : restrictToBody(mask, ct, { isHu: options.isHu }));
+  return lungSidesFor(ct, threshold(prob, model.spec.threshold), options.isHu);
+}
+
+/**
+ * A model's binary lung mask → right/left lungs. Scans with geometry in Hounsfield units
+ * get the anatomy's rules (anatomy.ts). Image files are often cropped to the lungs, which
+ * then touch the border and fall outside lungmask's body mask, and their grey levels are
+ * not Hounsfield units: they get the sides only. Input forced through in other units gets
+ * the body restriction and the sides. `isHu`: the caller's HU check, when it made one.
+ */
+export function lungSidesFor(ct: Volume, mask: LabelMap, isHu?: boolean): LabelMap {
+  if (hasNoGeometry(ct)) return splitLungSides(mask);
+  const hu = isHu ?? checkHu(ct).isHu;
+  if (!hu) return splitLungSides(restrictToBody(mask, ct, { isHu: hu }));
+  return anatomicalLungs(ct, mask).lungs;
 }
 
 export interface LungsWithModelOptions extends LungsFromModelOptions {
@@ -118,35 +131,4 @@ export function splitLungSides(mask: LabelMap): LabelMap {
     for (let i = 0; i < one.length; i++) if (one[i] && !filled[i]) filled[i] = label;
   }
   return fromLps(createVolume(filled, lps.dims, lps), transform) as LabelMap;
-}
-
-function splitTouchingLungs(labels: Int32Array, keep: Uint8Array, nx: number, ny: number, nz: number, out: Uint8Array): void {
-  const plane = nx * ny;
-  const columns = new Int32Array(nx);
-  for (let z = 0; z < nz; z++) {
-    columns.fill(0);
-    let lo = nx, hi = -1;
-    for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++) {
-        if (keep[labels[z * plane + y * nx + x]!]) {
-          columns[x]!++;
-          lo = Math.min(lo, x);
-          hi = Math.max(hi, x);
-        }
-      }
-    }
-    if (hi < 0) continue;
-    // Emptiest column in the middle 40% of the lung's extent (ties: nearest the centre).
-    const mid = (lo + hi) / 2, half = 0.2 * (hi - lo);
-    let split = Math.round(mid);
-    for (let x = Math.ceil(mid - half); x <= Math.floor(mid + half); x++) {
-      if (columns[x]! < columns[split]! || (columns[x] === columns[split] && Math.abs(x - mid) < Math.abs(split - mid))) split = x;
-    }
-    for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++) {
-        const i = z * plane + y * nx + x;
-        if (keep[labels[i]!]) out[i] = x < split ? 1 : 2;
-      }
-    }
-  }
 }

@@ -15,6 +15,7 @@ import { segmentLungsR231, type SegmentLungsR231Options } from './r231.js';
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from './default-model.js';
 import { requireHu } from './hu-check.js';
 import { hasNoGeometry } from '../infer/slice-orientation.js';
+import { lungmaskInAnatomy } from './anatomy.js';
 import { covsegLungSegmenter } from './lung-sides.js';
 import { covsegLungModelName, type LungRunOptions, type LungSegmenter } from './segmenter.js';
 
@@ -90,7 +91,7 @@ function lungmaskModel(name: string, file: string, classes: readonly string[], d
         name: `${name}:${basename(weightsPath)}`,
         classes,
         // The registry has checked the HU (see withInputCheck).
-        segment: (ct, call) => segmentLungsR231(ct, { ...options.run, ...call, huCheck: 'off', session }),
+        segment: async (ct, call) => lungmaskInAnatomy(ct, await segmentLungsR231(ct, { ...options.run, ...call, huCheck: 'off', session })),
         release: () => session.release(),
       };
     },

@@ -2,6 +2,6 @@
 export { segmentCase, DEFAULT_LESION_MODEL_PATH, type SegmentOptions, type SegmentResult } from './segment-case.js';
 export { segmentCt, type SegmentCtOptions, type SegmentedCt, type SegmentModels, type SegmentStage } from './pipeline.js';
 export { buildReport, lungAndLesionNumbers, type ReportContext, type SegmentReport, type LungSideNumbers, type LesionSideNumbers } from './report.js';
-export { severityFromPercent, CT0_MAX_PERCENT, type Severity, type SeverityCategory } from './severity.js';
+export { severityFromPercent, gradeSeverity, severityHeadline, CT0_MAX_PERCENT, type Severity, type SeverityCategory } from './severity.js';
 export { renderReportHtml } from './report-html.js';
 export { overlaySlices, overlaySheet, type OverlaySlice } from './overlays.js';

@@ -18,7 +18,8 @@ import { lungSidesOf, type LungSegmenter } from '../lungs/segmenter.js';
 import { CovsegError } from '../util/errors.js';
 import { lapTimer } from '../util/laps.js';
 import { buildReport, type SegmentReport } from './report.js';
-import { checkInput, findLesions, lesionModelName, type InputMeta } from './segment-volume.js';
+import { checkInput, findLesions, isImageFile, lesionModelName, qualityOf, type InputMeta } from './segment-volume.js';
+import { clinicalFigures, type ClinicalInput } from '../clinical/measure.js';
 
 /** The stages `onProgress` reports, in order ('read' and 'write' are the shells'; loading the models is timed, not counted). */
 export type SegmentStage = 'read' | 'lungs' | 'lesions' | 'report' | 'write';
@@ -47,6 +48,8 @@ export interface SegmentedCt {
   lps: { ct: Volume; lungs: LabelMap; lesions: LabelMap };
   /** `fromLps(mask, transform)` (src/volume) puts a mask back on the input's own grid. */
   transform: ReorientTransform;
+  /** What the clinical figures were computed from, for their pictures (src/clinical `clinicalPictures`). */
+  clinical: ClinicalInput;
 }
 
 /**
@@ -83,7 +86,10 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
     onProgress: (d, n) => progress('lungs', d, n),
   });
   const lungsView = lungSidesOf(labels, lungModel.classes);
-  if (!lungsView.data.some((v) => v !== 0)) {
+  // An image file without lungs is most likely not a CT slice at all. A scan with geometry
+  // and no lungs in view is an answer, not an error: its report says "no lungs in view"
+  // (quality 'none') and gives no grade.
+  if (isImageFile(meta) && !lungsView.data.some((v) => v !== 0)) {
     throw new CovsegError('no lungs were found in this image, so lung involvement cannot be measured. Is it a chest CT (axial slices through the lungs)?', { file: meta.path });
   }
   lap('lungs');
@@ -101,11 +107,21 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
     meta,
     path: options.inputName ?? meta.path,
     check,
+    quality: qualityOf(lps, lungs, meta, check),
     models: { lung: lungModel.name, lesion: lesionModelName(lesionModel) },
     timingsMs,
     warnings,
   });
   lap('report');
+  // Ground glass vs consolidation, where the disease is, the CT scores (src/clinical). Scores
+  // only where a grade can be given: a zone score of half a lung means nothing.
+  const clinical: ClinicalInput = {
+    ct: lps, lungs, lesions, isHu: check.isHu, huReason: check.huReason, spacingKnown: check.spacingKnown,
+    assessable: report.severity.category !== null,
+    ...(report.severity.reason ? { notAssessableReason: report.severity.reason } : {}),
+  };
+  report.clinical = clinicalFigures(clinical);
+  lap('clinical');
   progress('report', 1, 1);
-  return { report, lps: { ct: lps, lungs, lesions }, transform };
+  return { report, lps: { ct: lps, lungs, lesions }, transform, clinical };
 }

@@ -5,7 +5,10 @@
  */
 import { voxelVolumeMl, type LabelMap, type Volume } from '../volume/volume.js';
 import type { ImageMeta } from '../io/types.js';
-import { severityFromPercent, type Severity } from './severity.js';
+import { dicomDateToIso } from '../io/dicom-date.js';
+import type { ClinicalFigures } from '../clinical/index.js';
+import { gradeSeverity, type Severity } from './severity.js';
+import type { LungQuality } from '../lungs/quality.js';
 
 export interface LungSideNumbers {
   voxels: number;
@@ -33,10 +36,17 @@ export interface SegmentReport {
     huReason: string;
     modality?: string;
     seriesDescription?: string;
+    /** DICOM PatientID, StudyDate (YYYY-MM-DD): `covseg compare` orders and checks follow-ups by them. */
+    patientId?: string;
+    studyDate?: string;
   };
   lungs: { right: LungSideNumbers; left: LungSideNumbers; total: LungSideNumbers };
   lesions: { right: LesionSideNumbers; left: LesionSideNumbers; total: LesionSideNumbers };
   severity: Severity;
+  /** Ground glass vs consolidation, regions, zone and lobe scores (src/clinical); absent in reports of older versions. */
+  clinical?: ClinicalFigures;
+  /** Can the lung mask carry a grade: coverage and plausibility (src/lungs/quality.ts). */
+  quality: LungQuality;
   models: { lung: string; lesion: string };
   outputs: Record<string, string>;
   timingsMs: Record<string, number>;
@@ -45,9 +55,10 @@ export interface SegmentReport {
 
 /**
  * Counts lung (1 right, 2 left) and lesion voxels per side. Lesion voxels outside the
- * lungs are not counted (the caller already restricts lesions to the lungs).
+ * lungs are not counted (the caller already restricts lesions to the lungs). The severity
+ * is graded only where `quality` allows it.
  */
-export function lungAndLesionNumbers(lungs: LabelMap, lesions: LabelMap, spacingKnown: boolean): Pick<SegmentReport, 'lungs' | 'lesions' | 'severity'> {
+export function lungAndLesionNumbers(lungs: LabelMap, lesions: LabelMap, spacingKnown: boolean, quality: LungQuality): Pick<SegmentReport, 'lungs' | 'lesions' | 'severity' | 'quality'> {
   if (lungs.data.length !== lesions.data.length) throw new Error('lung and lesion label maps have different grids');
   const lung = [0, 0, 0];
   const lesion = [0, 0, 0];
@@ -74,7 +85,8 @@ export function lungAndLesionNumbers(lungs: LabelMap, lesions: LabelMap, spacing
       left: { voxels: lesion[2]!, volumeMl: vol(lesion[2]!), percentOfLung: pct(lesion[2]!, lung[2]!) },
       total: { voxels: totalLesion, volumeMl: vol(totalLesion), percentOfLung: pct(totalLesion, total) },
     },
-    severity: severityFromPercent(total > 0 ? (100 * totalLesion) / total : 0),
+    severity: gradeSeverity(total > 0 ? (100 * totalLesion) / total : 0, quality),
+    quality,
   };
 }
 
@@ -83,11 +95,13 @@ export interface ReportContext {
   /** The CT as read: the report gives its own grid (dims, spacing). */
   ct: Volume;
   /** How it was read. */
-  meta: Pick<ImageMeta, 'format' | 'modality' | 'seriesDescription'>;
+  meta: Pick<ImageMeta, 'format' | 'modality' | 'seriesDescription' | 'patientId' | 'studyDate'>;
   /** The input as the report names it (a path, an uploaded file's name). */
   path: string;
   /** The input checks' findings ({@link SegmentReport.input}). */
   check: { isHu: boolean; huReason: string; spacingKnown: boolean };
+  /** Coverage and plausibility of the lung mask (src/lungs/quality.ts): whether a grade can be given. */
+  quality: LungQuality;
   /** The models as the report names them. */
   models: SegmentReport['models'];
   /** The stages' times so far; the object is kept, so later stages may add theirs. */
@@ -110,8 +124,10 @@ export function buildReport(lungs: LabelMap, lesions: LabelMap, context: ReportC
       path: context.path, format: meta.format, dims: ct.dims, spacingMm: ct.spacingMm, spacingKnown: check.spacingKnown, isHu: check.isHu, huReason: check.huReason,
       ...(meta.modality ? { modality: meta.modality } : {}),
       ...(meta.seriesDescription ? { seriesDescription: meta.seriesDescription } : {}),
+      ...(meta.patientId ? { patientId: meta.patientId } : {}),
+      ...(dicomDateToIso(meta.studyDate) ? { studyDate: dicomDateToIso(meta.studyDate) } : {}),
     },
-    ...lungAndLesionNumbers(lungs, lesions, check.spacingKnown),
+    ...lungAndLesionNumbers(lungs, lesions, check.spacingKnown, context.quality),
     models: context.models,
     outputs: {},
     timingsMs: context.timingsMs,

@@ -17,6 +17,7 @@ import { loadSegmentationModel, type SegmentationModel } from '../infer/segmenta
 import { DEFAULT_LUNG_MODEL_PATH } from '../lungs/default-model.js';
 import { covsegLungSegmenterOf, openLungModel } from '../lungs/models.js';
 import type { LungSegmenter } from '../lungs/segmenter.js';
+import { clinicalPictures } from '../clinical/index.js';
 import { tempPathFor } from '../util/atomic-write.js';
 import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
@@ -117,6 +118,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   const pictures = {
     sheet: figureToPng(overlaySheet(slices)),
     slices: slices.map((s) => ({ name: `overlay-slice${String(s.z + 1).padStart(3, '0')}.png`, png: figureToPng(s.image) })),
+    clinical: report.clinical ? clinicalPictures(segmented.clinical, report.clinical) : [],
   };
   const masks = { lungs: fromLps(segmented.lps.lungs, segmented.transform), lesions: fromLps(segmented.lps.lesions, segmented.transform) };
   lap('report');
@@ -134,7 +136,7 @@ interface Outputs {
   report: SegmentReport;
   /** On the input's grid. */
   masks: { lungs: LabelMap; lesions: LabelMap };
-  pictures: { sheet: Uint8Array; slices: { name: string; png: Uint8Array }[] };
+  pictures: { sheet: Uint8Array; slices: { name: string; png: Uint8Array }[]; clinical: { name: string; png: Uint8Array; caption: string }[] };
   writeViewerCt: boolean;
   lap: (name: string) => void;
 }
@@ -149,7 +151,7 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
     await mkdir(tmp, { recursive: true });
     await writeVolume(join(tmp, names.lungs), masks.lungs);
     await writeVolume(join(tmp, names.lesions), masks.lesions);
-    const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...pictures.slices.map((p) => p.name)] };
+    const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...pictures.slices.map((p) => p.name), ...pictures.clinical.map((p) => p.name)] };
     if (meta.format === 'png' || meta.format === 'jpeg') {
       // Slices in, slices out too: label PNGs (0 background; lungs 1 right, 2 left; lesions 1).
       await writeFile(join(tmp, 'lungs.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: masks.lungs.data }));
@@ -177,11 +179,11 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
       files.viewerCt = 'ct.nii.gz';
     }
     await writeFile(join(tmp, names.sheet), pictures.sheet);
-    for (const p of pictures.slices) await writeFile(join(tmp, p.name), p.png);
+    for (const p of [...pictures.slices, ...pictures.clinical]) await writeFile(join(tmp, p.name), p.png);
     o.lap('write');
     report.outputs = { lungs: names.lungs, lesions: names.lesions, reportHtml: names.reportHtml, overlays: names.sheet, ...(Object.fromEntries(Object.entries(files).filter(([, v]) => typeof v === 'string')) as Record<string, string>) };
     await writeFile(join(tmp, names.reportJson), JSON.stringify(report, null, 2) + '\n');
-    await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: pictures.sheet, caption: 'right lung red, left lung green, lesions orange' }]));
+    await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: pictures.sheet, caption: 'right lung red, left lung green, lesions orange' }], pictures.clinical));
     await mkdir(dirname(out), { recursive: true });
     if (existsSync(out)) {
       const old = tempPathFor(out);

@@ -11,10 +11,11 @@ import { isColourPicture } from '../io/raster-decode.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
 import { predictVolume3d } from '../infer/volume-inferer.js';
+import { lungQuality, type LungQuality } from '../lungs/quality.js';
 import { CovsegError } from '../util/errors.js';
 
 /** What the input checks need to know about how the image was read (and the report tells of it). */
-export type InputMeta = Pick<ImageMeta, 'format' | 'path' | 'warnings' | 'modality' | 'palette'> & Partial<Pick<ImageMeta, 'spacingKnown' | 'seriesDescription'>>;
+export type InputMeta = Pick<ImageMeta, 'format' | 'path' | 'warnings' | 'modality' | 'palette'> & Partial<Pick<ImageMeta, 'spacingKnown' | 'seriesDescription' | 'patientId' | 'studyDate'>>;
 
 export interface InputCheck {
   /** The values look like Hounsfield units. */
@@ -45,11 +46,21 @@ export function checkInput(ct: Volume, meta: InputMeta, options: CheckInputOptio
   if (meta.palette) refuse('this is an indexed-colour PNG (a label mask?), not a CT slice');
   if (isColourPicture(meta)) refuse('this is a colour picture, not a greyscale CT slice');
   if (ct.dims[0] < 64 || ct.dims[1] < 64) refuse(`the image is only ${ct.dims[0]}×${ct.dims[1]} pixels, too small for a CT slice`);
-  const isSlice = meta.format === 'png' || meta.format === 'jpeg';
+  const isSlice = isImageFile(meta);
   const hu = checkHu(ct);
   if (!isSlice && !hu.isHu) refuse(`the values are not Hounsfield units (${hu.reason})`);
   if (isSlice) warnings.push('image file: the pixel size is unknown, so volumes are not reported and the percentages are of lung area on this slice');
   return { isHu: hu.isHu, huReason: hu.reason, hu, warnings, spacingKnown: meta.spacingKnown ?? !isSlice };
+}
+
+/** PNG or JPEG: no voxel size, no Hounsfield units, one slice. */
+export function isImageFile(meta: Pick<InputMeta, 'format'>): boolean {
+  return meta.format === 'png' || meta.format === 'jpeg';
+}
+
+/** The report's quality block for `lungs` (on `ct`'s grid), as the input was read. */
+export function qualityOf(ct: Volume, lungs: LabelMap, meta: Pick<InputMeta, 'format'>, input: Pick<InputCheck, 'isHu' | 'spacingKnown'>): LungQuality {
+  return lungQuality(ct, lungs, { imageFile: isImageFile(meta), isHu: input.isHu, spacingKnown: input.spacingKnown });
 }
 
 export interface FindLesionsOptions {

@@ -32,7 +32,7 @@ Options:
                        gets HTTP 408 and is dropped (default 10; 0: no rate check)
   --upload-grace-s N   the window that rate is measured over, the first one an upload's grace
                        (default 10)
-${maxVoxelsHelp(23)}
+${maxVoxelsHelp(23, true)}
   --job-ttl-min N      minutes a finished job's files are kept before removal (default 60)
   --job-timeout-min N  a job running longer is stopped and fails (default 30)
   --work-dir DIR       where job folders go (default: a new temp folder, removed on exit)
@@ -93,7 +93,7 @@ export const command: Command = {
       jobTimeoutMs: Math.round(numberFlag('job-timeout-min', values['job-timeout-min'], 30, positive) * 60_000),
       workDir: values['work-dir'],
       examplesDir: values.examples,
-      segment: { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'], maxVoxels: maxVoxelsFlag(values['max-voxels']) },
+      segment: { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'], maxVoxels: maxVoxelsFlag(values['max-voxels'], true) },
       logRequests: values.log,
     };
     const server = await startServer(options);

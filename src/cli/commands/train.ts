@@ -5,7 +5,7 @@ import { UsageError } from '../../util/errors.js';
 import { loadSliceSplit, loadVolumeSplit, type TrainTask } from '../../train/database-samples.js';
 import { trainNetwork, RUN_FILES, SAMPLING_MODES, type SamplingMode } from '../../train/loop.js';
 import { LR_SCHEDULES, type LrSchedule } from '../../train/schedule.js';
-import { SOURCE_NAMES, type SourceName } from '../../datasets/types.js';
+import { SOURCE_NAMES, sourceName } from '../../datasets/types.js';
 import { specToMetadata } from '../../infer/model-spec.js';
 import { loadNegativeSlices } from '../../train/negative-samples.js';
 import { SLICE_INPUT_TRANSFORMS, type SliceInputTransform } from '../../preprocess/model-input.js';
@@ -76,10 +76,7 @@ export const command: Command = {
     if (!values.db || !values.out || !values.dims) throw new UsageError('--db, --dims and --out are required');
     const dims = Number(choiceFlag('dims', values.dims, ['2', '3'], '2')) as 2 | 3;
     const task = choiceFlag<TrainTask>('task', values.task, ['lesion', 'lung'], 'lesion');
-    const sources = values.sources?.split(',').map((s) => {
-      if (!(SOURCE_NAMES as readonly string[]).includes(s)) throw new UsageError(`--sources: unknown source '${s}' (known: ${SOURCE_NAMES.join(', ')})`);
-      return s as SourceName;
-    });
+    const sources = values.sources?.split(',').map((s) => sourceName(s, (problem) => new UsageError(`--sources: ${problem}`)));
     const positive = (n: number) => n > 0;
     const depth = numberFlag('depth', values.depth, 4, (n) => Number.isInteger(n) && n >= 1 && n <= 6);
     const inputSize = numberFlag('input-size', values['input-size'], 320, (n) => Number.isInteger(n) && n % 2 ** depth === 0);
