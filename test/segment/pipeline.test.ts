@@ -1,19 +1,17 @@
 /**
  * The segment core (src/segment/pipeline.ts) with stand-in models: one reorientation and
  * one HU check at its entry, masks back on the input's grid, every lung model of the
- * registry (lobes folded into their lung), "no lungs in view" an answer for scans, a refusal for image files.
+ * registry (lobes folded into their lung), "no lungs" refused in the pipeline's words.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { segmentCt, type SegmentModels } from '../../src/segment/pipeline.js';
 import { openLungModel } from '../../src/lungs/models.js';
-import { segmentLungsR231 } from '../../src/lungs/r231.js';
 import { lungSidesOf, type LungRunOptions, type LungSegmenter } from '../../src/lungs/segmenter.js';
 import type { SegmentationModel } from '../../src/infer/segmentation-model.js';
 import { asLps, fromLps, orientationCode } from '../../src/volume/index.js';
 import { createVolume, type LabelMap, type Mat3, type Vec3, type Volume } from '../../src/volume/volume.js';
 import { fixturePath, referenceCt } from '../lungs/fixtures.js';
-import { lungmaskInAnatomy } from '../../src/lungs/anatomy.js';
 
 /** A 2D lesion model that finds nothing, without a network. */
 function noLesions(): SegmentationModel {
@@ -93,19 +91,16 @@ test('segmentCt: a CT already in LPS order is not copied', async () => {
   assert.equal(fromLps(r.lps.lungs, r.transform).data, r.lps.lungs.data, 'and the masks are not copied back either');
 });
 
-test('segmentCt: a scan with no lungs in view is an answer — no grade, quality none — and the lesion model does not run; an image file without lungs is refused', async () => {
+test('segmentCt: an image file without lungs is refused in the pipeline\'s words; a scan without lungs gets no grade; neither runs the lesion model', async () => {
   let lesionRuns = 0;
   const lesion = noLesions();
   const counting: SegmentationModel = { ...lesion, onnx: { ...lesion.onnx, run: async (i, s) => (lesionRuns++, lesion.onnx.run(i, s)) } };
   const empty: LungSegmenter = { name: 'empty', classes: ['background', 'right lung', 'left lung'], segment: async (v) => createVolume(new Uint8Array(v.data.length), v.dims, v), release: async () => {} };
-  const r = await segmentCt(rasCt(), META, async () => ({ lungs: empty, lesion: counting }));
-  assert.equal(r.report.quality.lungCoverage, 'none');
-  assert.equal(r.report.quality.assessable, false);
-  assert.equal(r.report.severity.category, null);
-  assert.equal(r.report.severity.reason, 'no lungs in view');
-  assert.equal(lesionRuns, 0);
-  const png = createVolume(new Int16Array(64 * 64).fill(-1000), [64, 64, 1]);
-  await assert.rejects(segmentCt(png, { ...META, format: 'png', path: 'slice.png', spacingKnown: false }, async () => ({ lungs: empty, lesion: counting }), { force: true }), /^CovsegError: slice\.png: no lungs were found in this image, so lung involvement cannot be measured/);
+  const slice = createVolume(new Uint8Array(80 * 80).fill(90), [80, 80, 1]);
+  await assert.rejects(segmentCt(slice, { format: 'png', path: 'flat.png', warnings: [] }, async () => ({ lungs: empty, lesion: counting })), /^CovsegError: flat\.png: no lungs were found in this image, so lung involvement cannot be measured/);
+  const scan = await segmentCt(rasCt(), META, async () => ({ lungs: empty, lesion: counting }));
+  assert.equal(scan.report.lungs.total.voxels, 0);
+  assert.equal(scan.report.severity.category, null);
   assert.equal(lesionRuns, 0);
 });
 
@@ -130,9 +125,10 @@ test('segmentCt with the registry\'s ltrclobes (lungmask fixture weights): its l
   const lobes = await openLungModel('ltrclobes', { weightsPath: fixturePath('lobes-tiny-legacy.pth'), threads: 1 });
   try {
     const r = await segmentCt(ct, { ...META, path: 'reference.nii.gz' }, async () => ({ lungs: lobes, lesion: noLesions() }));
-    // The registry's lungmask models keep their labels inside the anatomy's lungs (lungs/anatomy.ts).
-    const expected = lungSidesOf(lungmaskInAnatomy(ct, await segmentLungsR231(ct, { weightsPath: fixturePath('lobes-tiny-legacy.pth'), threads: 1 })), lobes.classes) as LabelMap;
-    assert.deepEqual([...fromLps(r.lps.lungs, r.transform).data], [...expected.data]);
+    // The registry's model on the CT in LPS order, as the pipeline hands it over, lobes folded by their class names.
+    const expected = lungSidesOf(await lobes.segment(asLps(ct).volume, { huCheck: 'off' }), lobes.classes) as LabelMap;
+    assert.deepEqual([...r.lps.lungs.data], [...expected.data]);
+    assert.ok(expected.data.includes(1) && expected.data.includes(2), 'both lungs found');
     const count = (v: number) => expected.data.reduce((n, x) => n + (x === v ? 1 : 0), 0);
     assert.equal(r.report.lungs.right.voxels, count(1));
     assert.equal(r.report.lungs.left.voxels, count(2));
