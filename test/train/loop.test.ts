@@ -142,7 +142,7 @@ test('covseg train on a database writes a covseg model with its spec, history an
     assert.match(usage.stderr, /--db, --dims and --out are required/);
     const badSize = run('--db', join(dir, 'db'), '--dims', '2', '--out', join(dir, 'y'), '--input-size', '30');
     assert.equal(badSize.status, 2);
-    assert.match(badSize.stderr, /--input-size: invalid value '30'/);
+    assert.match(badSize.stderr, /--input-size: 30 is not divisible by 2\^depth = 16/);
     const badNegatives = run('--db', join(dir, 'db'), '--dims', '2', '--out', join(dir, 'z'), '--negatives', 'abdomen.nii.gz');
     assert.equal(badNegatives.status, 2);
     assert.match(badNegatives.stderr, /--negatives is for the 2D lung model \(--dims 2 --task lung\)/);

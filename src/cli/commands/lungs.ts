@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { CovsegError, UsageError } from '../../util/errors.js';
 import { checkOutputFile, writeFilesAtomic, type PendingFile } from '../../util/output-target.js';
 import { ProgressBar } from '../../util/progress.js';
-import { maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags, threadsFlag, type Command } from '../command.js';
+import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { checkHu, readImage, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
 import { voxelVolumeMl } from '../../volume/volume.js';
 import { labelValues } from '../../volume/labels.js';
@@ -18,6 +18,24 @@ const MODEL_LINES = Object.values(LUNG_MODELS)
     `${''.padEnd(16)}weights: ${m.weightsSource.replace(' from ', '\n' + ''.padEnd(25) + 'from ')}`,
   ].join('\n'))
   .join('\n');
+
+const FLAGS = {
+  model: flag.choice({ choices: Object.keys(LUNG_MODELS), arg: 'NAME', default: 'default', help: `one of ${Object.keys(LUNG_MODELS).join(', ')}` }),
+  weights: flag.string({ arg: 'PATH', help: "the model's weights file (.pth as released, zip or legacy format)" }),
+  batch: flag.number({ arg: 'N', default: 20, shownDefault: '20, as lungmask', check: (n) => Number.isInteger(n) && n >= 1, help: 'slices per network call' }),
+  threads: flag.threads({ fallback: 2, help: "ONNX Runtime threads; at most the machine's cores" }),
+  series: flag.string({ arg: 'UID', shownDefault: 'the one with most voxels', help: 'DICOM folder: read this series' }),
+  'max-voxels': flag.maxVoxels(),
+  'allow-non-hu': flag.boolean({ help: 'go on (with a warning) when INPUT does not look like HU' }),
+  'allow-label-map': flag.boolean({ help: 'go on (with a warning) when INPUT looks like a label map (at most 16 distinct integer values), not a CT' }),
+  'allow-empty': flag.boolean({ help: 'write an empty mask (with a warning) instead of failing when no lung is found' }),
+  figure: flag.string({
+    arg: 'PNG',
+    help: "also draw representative slices with the right lung red and the left lung green (the method's Figure 1); OUTPUT and PNG are written both or neither",
+  }),
+  force: flag.boolean({ help: 'overwrite OUTPUT (and the --figure PNG) if it exists (never INPUT)' }),
+  quiet: flag.boolean({ help: 'no progress bar' }),
+};
 
 const HELP = `Usage: covseg lungs INPUT OUTPUT [--model NAME] [--weights PATH] [options]
 
@@ -40,55 +58,25 @@ and pass it with --weights. For the default model, --weights may name another lu
 model from 'covseg train --task lung'.
 
 Options:
-  --model NAME     one of ${Object.keys(LUNG_MODELS).join(', ')} (default: default)
-  --weights PATH   the model's weights file (.pth as released, zip or legacy format)
-  --batch N        slices per network call (default 20, as lungmask)
-  --threads N      ONNX Runtime threads (default 2; at most the machine's cores)
-  --series UID     DICOM folder: read this series (default: the one with most voxels)
-${maxVoxelsHelp(19)}
-  --allow-non-hu   go on (with a warning) when INPUT does not look like HU
-  --allow-label-map  go on (with a warning) when INPUT looks like a label map (at most
-                   16 distinct integer values), not a CT
-  --allow-empty    write an empty mask (with a warning) instead of failing when no
-                   lung is found
-  --figure PNG     also draw representative slices with the right lung red and the
-                   left lung green (the method's Figure 1); OUTPUT and PNG are
-                   written both or neither
-  --force          overwrite OUTPUT (and the --figure PNG) if it exists (never INPUT)
-  --quiet          no progress bar
+${optionsHelp(FLAGS)}
 
 Exit codes: 0 ok, 1 error (unreadable input, not HU, no lung found), 2 bad usage.`;
 
 export const command: Command = {
   name: 'lungs',
-  summary: "segment the lungs of a CT with lungmask's R231 (or LTRCLobes, R231CovidWeb)",
+  summary: "segment the lungs of a CT (covseg's model, or lungmask's R231 / LTRCLobes / R231CovidWeb)",
   help: HELP,
+  flags: FLAGS,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, {
-      model: { type: 'string', default: 'default' },
-      weights: { type: 'string' },
-      batch: { type: 'string' },
-      threads: { type: 'string' },
-      series: { type: 'string' },
-      'allow-non-hu': { type: 'boolean', default: false },
-      'allow-label-map': { type: 'boolean', default: false },
-      'allow-empty': { type: 'boolean', default: false },
-      force: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-      figure: { type: 'string' },
-      'max-voxels': { type: 'string' },
-    });
+    const { values, positionals } = parseCommandLine('lungs', argv, FLAGS);
     if (positionals.length !== 2) throw new UsageError(`expected INPUT and OUTPUT, got ${positionals.length} argument(s)`);
     const [input, output] = positionals as [string, string];
-    const modelName = values.model!;
-    if (!LUNG_MODELS[modelName]) throw new UsageError(`--model: '${modelName}' is not one of ${Object.keys(LUNG_MODELS).join(', ')}`);
+    const modelName = values.model;
     const model = lungModel(modelName);
     if (model.needsWeights && values.weights === undefined) {
       throw new UsageError(`--model ${modelName} needs --weights PATH: ${model.weightsSource}`);
     }
-    const batchSize = numberFlag('batch', values.batch, 20, (n) => Number.isInteger(n) && n >= 1);
-    const threads = threadsFlag(values.threads, { fallback: 2, command: 'lungs' });
-    const maxVoxels = maxVoxelsFlag(values['max-voxels']);
+    const { batch: batchSize, threads, 'max-voxels': maxVoxels } = values;
     if (values.figure !== undefined && model.classes.length !== 3) throw new UsageError(`--figure draws the right and left lung; model '${modelName}' labels ${model.classes.length - 1} lobes`);
     // Every output is checked before the CT is read: a bad name fails now, not after the inference.
     await checkOutputFile(output, { force: values.force, what: 'output', extensions: VOLUME_OUTPUT_EXTENSIONS, inputs: [input] });
