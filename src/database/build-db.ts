@@ -37,11 +37,10 @@ import { CasePool, boundWorkers, defaultWorkers } from './pool.js';
 import { lockDatabase, removeTemporaries } from './lock.js';
 import type { CaseJob, JobOutcome } from './jobs.js';
 import type { LungSegmenter } from './lung-segmenter.js';
-import { ENCODING_NOTES, MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, caseOutputs, parseCaseRecord, type CaseRecord, type LungMaskSource, type Manifest } from './manifest.js';
+import { ENCODING_NOTES, MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, caseOutputs, checkCaseRecord, type CaseRecord, type LungMaskSource, type Manifest } from './manifest.js';
 import { DIR_2D_IMAGES, DIR_2D_LESIONS, DIR_2D_LUNGS, DIR_3D, DIR_CASES, DIR_FIGURES, figurePath, type JobSettings } from './process-case.js';
 import { SPLITS_FILE, makeSplits, type OverlapPolicy } from './splits.js';
 import { SUMMARY_FILE, type BuildSummary, type CaseFailure, type SourceSummary } from './summary.js';
-import { KeyReader } from './json-keys.js';
 
 /**
  * Version of the per-case processing. Part of every case's options hash: bump it when
@@ -151,8 +150,7 @@ async function readRecords(dir: string): Promise<Map<string, CaseRecord>> {
   for (const name of names) {
     const file = join(dir, name);
     try {
-      const r = KeyReader.root(file, JSON.parse(await readFile(file, 'utf8')) as unknown, 'the case is rebuilt');
-      const record = parseCaseRecord(r);
+      const record = checkCaseRecord(JSON.parse(await readFile(file, 'utf8')) as unknown, file, 'the case is rebuilt');
       records.set(record.caseId, record);
     } catch {
       // A record from an older format or a torn write: the case is simply rebuilt.

@@ -30,6 +30,9 @@ export interface DicomSeriesPlan {
   seriesInstanceUid: string;
   seriesDescription?: string;
   modality?: string;
+  patientId?: string;
+  /** StudyDate as stored, YYYYMMDD. */
+  studyDate?: string;
   /** Slice files, sorted by position along the slice normal (feet → head for axial CT). */
   files: string[];
   dims: Vec3;
@@ -213,6 +216,8 @@ export function planDicomSeries(source: string, headers: DicomHeader[], options:
   };
   if (first.seriesDescription !== undefined) result.seriesDescription = first.seriesDescription;
   if (first.modality !== undefined) result.modality = first.modality;
+  if (first.patientId !== undefined) result.patientId = first.patientId;
+  if (first.studyDate !== undefined) result.studyDate = first.studyDate;
   return result;
 }
 

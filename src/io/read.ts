@@ -32,6 +32,9 @@ export interface ImageMeta {
   modality?: string;
   seriesInstanceUid?: string;
   seriesDescription?: string;
+  /** DICOM PatientID and StudyDate (YYYYMMDD as stored), when the files carry them. */
+  patientId?: string;
+  studyDate?: string;
   /** The stored values were rescaled (NIfTI scl_slope/scl_inter, DICOM RescaleSlope/Intercept). */
   rescaled: boolean;
   /**
@@ -298,6 +301,8 @@ async function readDicom(path: string, directory: boolean, options: ReadVolumeOp
   if (plan.modality !== undefined) meta.modality = plan.modality;
   if (plan.seriesInstanceUid !== '') meta.seriesInstanceUid = plan.seriesInstanceUid;
   if (plan.seriesDescription !== undefined) meta.seriesDescription = plan.seriesDescription;
+  if (plan.patientId !== undefined) meta.patientId = plan.patientId;
+  if (plan.studyDate !== undefined) meta.studyDate = plan.studyDate;
   if (directory) {
     meta.skippedSeries = plan.skippedSeries;
     meta.skippedFiles = scan.skippedFiles;

@@ -4,6 +4,7 @@
  */
 import { voxelVolumeMl, type LabelMap } from '../volume/volume.js';
 import { severityFromPercent, type Severity } from './severity.js';
+import type { ClinicalFigures } from '../clinical/index.js';
 
 export interface LungSideNumbers {
   voxels: number;
@@ -31,10 +32,15 @@ export interface SegmentReport {
     huReason: string;
     modality?: string;
     seriesDescription?: string;
+    /** DICOM PatientID, StudyDate (YYYY-MM-DD): `covseg compare` orders and checks follow-ups by them. */
+    patientId?: string;
+    studyDate?: string;
   };
   lungs: { right: LungSideNumbers; left: LungSideNumbers; total: LungSideNumbers };
   lesions: { right: LesionSideNumbers; left: LesionSideNumbers; total: LesionSideNumbers };
   severity: Severity;
+  /** Ground glass vs consolidation, regions, zone and lobe scores (src/clinical); absent in reports of older versions. */
+  clinical?: ClinicalFigures;
   models: { lung: string; lesion: string };
   outputs: Record<string, string>;
   timingsMs: Record<string, number>;

@@ -9,7 +9,8 @@ import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabelMap } from '../volume/volume.js';
-import { DicomSegError, readImage, writeDicomSeg, writeVolume, type ImageMeta } from '../io/index.js';
+import { DicomSegError, dicomDateToIso, readImage, writeDicomSeg, writeVolume, type ImageMeta } from '../io/index.js';
+import { clinicalReportParts } from '../clinical/index.js';
 import { encodePng } from '../io/raster.js';
 import { figureToPng } from '../figures/index.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
@@ -111,6 +112,9 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   lungs = segmented.lungs;
   const lesions = segmented.lesions;
   lap('lesions');
+  // Ground glass vs consolidation, where the disease is, the CT scores, and their pictures.
+  const clinical = clinicalReportParts({ ct, lungs, lesions, isHu, huReason, spacingKnown });
+  lap('clinical');
 
   // Report and pictures.
   progress('report', 0, 1);
@@ -124,8 +128,9 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     format: 'covseg-report',
     version: 1,
     createdAt: new Date().toISOString(),
-    input: { path: options.inputName ?? resolve(input), format: meta.format, dims: ct.dims, spacingMm: ct.spacingMm, spacingKnown, isHu, huReason, ...(meta.modality ? { modality: meta.modality } : {}), ...(meta.seriesDescription ? { seriesDescription: meta.seriesDescription } : {}) },
+    input: { path: options.inputName ?? resolve(input), format: meta.format, dims: ct.dims, spacingMm: ct.spacingMm, spacingKnown, isHu, huReason, ...(meta.modality ? { modality: meta.modality } : {}), ...(meta.seriesDescription ? { seriesDescription: meta.seriesDescription } : {}), ...(meta.patientId ? { patientId: meta.patientId } : {}), ...(dicomDateToIso(meta.studyDate) ? { studyDate: dicomDateToIso(meta.studyDate) } : {}) },
     ...numbers,
+    clinical: clinical.figures,
     models: { lung: lungModelName, lesion: lesionModelName(lesionModel) },
     outputs: { lungs: names.lungs, lesions: names.lesions, reportHtml: names.reportHtml, overlays: names.sheet },
     timingsMs,
@@ -141,7 +146,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     await mkdir(tmp, { recursive: true });
     await writeVolume(join(tmp, names.lungs), lungs);
     await writeVolume(join(tmp, names.lesions), lesions);
-    const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...overlayPngs.map((o) => o.name)] };
+    const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...overlayPngs.map((o) => o.name), ...clinical.pictures.map((p) => p.name)] };
     if (meta.format === 'png' || meta.format === 'jpeg') {
       // Slices in, slices out too: label PNGs (0 background; lungs 1 right, 2 left; lesions 1).
       await writeFile(join(tmp, 'lungs.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: lungs.data }));
@@ -169,12 +174,12 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
       files.viewerCt = 'ct.nii.gz';
     }
     await writeFile(join(tmp, names.sheet), sheetPng);
-    for (const o of overlayPngs) await writeFile(join(tmp, o.name), o.png);
+    for (const o of [...overlayPngs, ...clinical.pictures]) await writeFile(join(tmp, o.name), o.png);
     lap('write');
     report.timingsMs = timingsMs;
     report.outputs = { ...report.outputs, ...(Object.fromEntries(Object.entries(files).filter(([, v]) => typeof v === 'string')) as Record<string, string>) };
     await writeFile(join(tmp, names.reportJson), JSON.stringify(report, null, 2) + '\n');
-    await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: sheetPng, caption: 'right lung red, left lung green, lesions orange' }]));
+    await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: sheetPng, caption: 'right lung red, left lung green, lesions orange' }], clinical.pictures));
     await mkdir(dirname(out), { recursive: true });
     if (existsSync(out)) {
       const old = tempPathFor(out);

@@ -84,7 +84,11 @@ test('--max-voxels on segment, lungs, info and evaluate: below the image refuses
 });
 
 test('covseg serve --max-voxels: the limit reaches the segment worker, and the job fails naming the dimensions', { skip }, async () => {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--max-voxels', '1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // --work-dir inside this test's folder: a default covseg-serve-* temp folder would come and go under
+  // the eyes of serve-cli.test.ts, which counts those folders while the suite runs files in parallel.
+  const work = join(dir, 'serve-work');
+  mkdirSync(work);
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--max-voxels', '1000', '--work-dir', work], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     let stderr = '';
     const url = await new Promise<string>((resolve, reject) => {

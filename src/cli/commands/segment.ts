@@ -3,6 +3,7 @@ import { UsageError } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/output-target.js';
 import { ProgressBar } from '../../util/progress.js';
 import { segmentCase, type SegmentStage } from '../../segment/index.js';
+import type { ClinicalFigures } from '../../clinical/index.js';
 
 const FLAGS = {
   out: flag.string({ arg: 'DIR', help: 'output folder (must be new or empty; see --overwrite); checked before the work: a folder, beside which covseg can write' }),
@@ -43,11 +44,25 @@ Writes (in DIR), all at once when finished (nothing half-written on failure):
                           referencing the source images, for PACS and viewers;
                           skipped, with a warning, when the source lacks its UIDs
   report.json             lung and lesion volumes (mL), % of each lung affected,
-                          severity CT-0…CT-4 (MosMedData scale), timings, warnings
+                          severity CT-0…CT-4 (MosMedData scale), timings, warnings;
+                          'clinical': ground glass vs consolidation (HU input), the
+                          lung's density bands, % affected per third / half / depth,
+                          zone score 0–24 (lobe scores need lobe labels)
   report.html             the report as one self-contained page with pictures
   overlays.png, overlay-slice*.png   representative slices (right lung red, left
                           lung green, lesions orange)
+  distribution.png        where the disease is: each third, half and depth of each
+                          lung coloured by % affected
+  lesion-types.png        the middle of each third of the lungs, ground glass yellow
+                          and consolidation purple
 Exit codes: 0 ok, 1 refused or failed (the message says why), 2 bad usage.`;
+
+/** One line of the clinical figures: lesion types and the zone score. */
+function clinicalLine(c: ClinicalFigures): string {
+  const t = c.total;
+  const types = t.groundGlass && t.consolidation ? `ground glass ${t.groundGlass.percentOfLung.toFixed(1)}%, consolidation ${t.consolidation.percentOfLung.toFixed(1)}% of the lungs` : 'ground glass / consolidation: needs HU';
+  return `${types}; zone score ${c.scores.zone.available ? `${c.scores.zone.total}/24` : 'n/a'}`;
+}
 
 export const command: Command = {
   name: 'segment',
@@ -92,6 +107,7 @@ export const command: Command = {
       `severity ${r.severity.category}: ${r.severity.percentAffected.toFixed(1)}% of the lungs affected (${r.severity.description})\n` +
         `  right lung ${ml(r.lungs.right)}, ${r.lesions.right.percentOfLung.toFixed(1)}% affected\n` +
         `  left lung  ${ml(r.lungs.left)}, ${r.lesions.left.percentOfLung.toFixed(1)}% affected\n` +
+        (r.clinical ? `  ${clinicalLine(r.clinical)}\n` : '') +
         (r.warnings.length ? r.warnings.map((w) => `  warning: ${w}\n`).join('') : '') +
         (result.files.dicomSeg ? `DICOM SEG: ${result.files.dicomSeg}\n` : '') +
         `report: ${result.files.reportHtml}\n`,
