@@ -81,7 +81,7 @@ function lungmaskModel(name: string, file: string, classes: readonly string[], d
     async open(options) {
       if (!options.weightsPath) {
         throw new CovsegError(
-          `model '${name}' needs lungmask's weights file, which covseg cannot bundle: download ${file} from ${url} and pass its path (--weights PATH)`,
+          `model '${name}' needs lungmask's weights file, which covseg cannot bundle: download ${file} from ${url} and pass its path (--lung-weights PATH)`,
         );
       }
       const weightsPath = options.weightsPath;
@@ -157,7 +157,7 @@ function withInputCheck(model: LungModel): LungModel {
   };
 }
 
-/** Every model `covseg lungs --model` accepts, by name. */
+/** Every model `covseg lungs --lung-model` accepts, by name. */
 export const LUNG_MODELS: Record<string, LungModel> = Object.fromEntries(
   [
     DEFAULT_MODEL,

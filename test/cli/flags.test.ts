@@ -5,6 +5,10 @@ import { COMMANDS } from '../../src/cli/commands/index.js';
 import { flag, optionsHelp, parseCommandLine } from '../../src/cli/command.js';
 import { UsageError } from '../../src/util/errors.js';
 import { runCovseg } from '../helpers/run-cli.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../helpers/shared-data.js';
 
 /** The help with its line breaks and indentation folded into single spaces. */
 const flat = (text: string) => text.replace(/\s+/g, ' ');
@@ -34,6 +38,14 @@ test('every command refuses an unknown flag as bad usage (exit 2), naming it', a
   const r = runCovseg(['info', '--no-such-flag', 'x.nii.gz']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^covseg info: Unknown option '--no-such-flag'/);
+});
+
+test('segment --model, the old name of --lesion-model, still picks the lesion model, with a note', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'covseg-flags-'));
+  const r = runCovseg(['segment', resolve(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1397.png'), '--out', join(dir, 'out'), '--model', join(dir, 'no-such-lesion-model.onnx')]);
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^covseg segment: --model is now --lesion-model; the old name still works\n.*no-such-lesion-model\.onnx/s);
 });
 
 const TABLE = {

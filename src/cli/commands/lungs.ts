@@ -20,8 +20,8 @@ const MODEL_LINES = Object.values(LUNG_MODELS)
   .join('\n');
 
 const FLAGS = {
-  model: flag.choice({ choices: Object.keys(LUNG_MODELS), arg: 'NAME', default: 'default', help: `one of ${Object.keys(LUNG_MODELS).join(', ')}` }),
-  weights: flag.string({ arg: 'PATH', help: "the model's weights file (.pth as released, zip or legacy format)" }),
+  'lung-model': flag.choice({ choices: Object.keys(LUNG_MODELS), arg: 'NAME', default: 'default', aliases: ['model'], help: `one of ${Object.keys(LUNG_MODELS).join(', ')}` }),
+  'lung-weights': flag.string({ arg: 'PATH', aliases: ['weights'], help: "the model's weights file (.pth as released, zip or legacy format)" }),
   batch: flag.number({ arg: 'N', default: 20, shownDefault: '20, as lungmask', check: (n) => Number.isInteger(n) && n >= 1, help: 'slices per network call' }),
   threads: flag.threads({ fallback: 2, help: "ONNX Runtime threads; at most the machine's cores" }),
   series: flag.string({ arg: 'UID', shownDefault: 'the one with most voxels', help: 'DICOM folder: read this series' }),
@@ -33,11 +33,12 @@ const FLAGS = {
     arg: 'PNG',
     help: "also draw representative slices with the right lung red and the left lung green (the method's Figure 1); OUTPUT and PNG are written both or neither",
   }),
-  force: flag.boolean({ help: 'overwrite OUTPUT (and the --figure PNG) if it exists (never INPUT)' }),
+  // --force was this flag's name; it keeps meaning "overwrite" here, with a note.
+  overwrite: flag.boolean({ aliases: ['force'], help: 'replace OUTPUT (and the --figure PNG) if it exists (never INPUT)' }),
   quiet: flag.boolean({ help: 'no progress bar' }),
 };
 
-const HELP = `Usage: covseg lungs INPUT OUTPUT [--model NAME] [--weights PATH] [options]
+const HELP = `Usage: covseg lungs INPUT OUTPUT [--lung-model NAME] [--lung-weights PATH] [options]
 
 Segments the lungs of the CT in INPUT and writes the label map to OUTPUT, on INPUT's
 exact grid (same dims, spacing, origin and direction): 1 = right lung, 2 = left lung.
@@ -50,12 +51,12 @@ INPUT    a CT in Hounsfield units: a NIfTI, NRRD or MetaImage file, or a DICOM
 OUTPUT   label map file; the extension picks the format: .nii.gz, .nii, .nrrd,
          .seg.nrrd (3D Slicer segments, named), .mha
 
-Models (--model):
+Models (--lung-model):
 ${MODEL_LINES}
 
 lungmask's weights cannot be bundled with covseg: download the file named above once
-and pass it with --weights. For the default model, --weights may name another lung
-model from 'covseg train --task lung'.
+and pass it with --lung-weights. For the default model, --lung-weights may name another
+lung model from 'covseg train --task lung'.
 
 Options:
 ${optionsHelp(FLAGS)}
@@ -71,18 +72,18 @@ export const command: Command = {
     const { values, positionals } = parseCommandLine('lungs', argv, FLAGS);
     if (positionals.length !== 2) throw new UsageError(`expected INPUT and OUTPUT, got ${positionals.length} argument(s)`);
     const [input, output] = positionals as [string, string];
-    const modelName = values.model;
+    const modelName = values['lung-model'];
     const model = lungModel(modelName);
-    if (model.needsWeights && values.weights === undefined) {
-      throw new UsageError(`--model ${modelName} needs --weights PATH: ${model.weightsSource}`);
+    if (model.needsWeights && values['lung-weights'] === undefined) {
+      throw new UsageError(`--lung-model ${modelName} needs --lung-weights PATH: ${model.weightsSource}`);
     }
     const { batch: batchSize, threads, 'max-voxels': maxVoxels } = values;
     if (values.figure !== undefined && model.classes.length !== 3) throw new UsageError(`--figure draws the right and left lung; model '${modelName}' labels ${model.classes.length - 1} lobes`);
     // Every output is checked before the CT is read: a bad name fails now, not after the inference.
-    await checkOutputFile(output, { force: values.force, what: 'output', extensions: VOLUME_OUTPUT_EXTENSIONS, inputs: [input] });
+    await checkOutputFile(output, { force: values.overwrite, what: 'output', extensions: VOLUME_OUTPUT_EXTENSIONS, inputs: [input] });
     if (values.figure !== undefined) {
       if (resolve(values.figure) === resolve(output)) throw new UsageError('--figure and OUTPUT name the same file');
-      await checkOutputFile(values.figure, { force: values.force, what: '--figure', extensions: ['.png'], inputs: [input] });
+      await checkOutputFile(values.figure, { force: values.overwrite, what: '--figure', extensions: ['.png'], inputs: [input] });
     }
 
     const { volume: ct, meta } = await readImage(input, { maxVoxels, ...(values.series !== undefined ? { seriesInstanceUid: values.series } : {}) });
@@ -98,7 +99,7 @@ export const command: Command = {
     const bar = new ProgressBar({ label: `lungs ${modelName}`, total: ct.dims[2], quiet });
     let shown = 0;
     const segmenter = await model.open({
-      weightsPath: values.weights,
+      weightsPath: values['lung-weights'],
       threads,
       run: {
         batchSize,

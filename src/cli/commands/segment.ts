@@ -15,7 +15,7 @@ const FLAGS = {
     arg: 'FILE',
     help: 'lungmask weights, e.g. unet_r231-d5d2fc3d.pth (download from https://github.com/JoHof/lungmask/releases/tag/v0.0)',
   }),
-  model: flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', help: "lesion model (2D or 3D ONNX from 'covseg train')" }),
+  'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', aliases: ['model'], help: "lesion model (2D or 3D ONNX from 'covseg train')" }),
   force: flag.boolean({ help: 'segment input that fails the checks (not CT, not in Hounsfield units, colour picture) anyway, with a warning' }),
   overwrite: flag.boolean({ help: 'replace an existing output folder' }),
   'viewer-ct': flag.boolean({ help: 'also write the CT as ct.nii.gz (for viewers)' }),
@@ -83,7 +83,7 @@ export const command: Command = {
     const result = await segmentCase(positionals[0]!, values.out, {
       lungModel,
       lungWeights: values['lung-weights'],
-      lesionModel: values.model,
+      lesionModel: values['lesion-model'],
       force: values.force,
       overwrite: values.overwrite,
       writeViewerCt: values['viewer-ct'],
