@@ -1,6 +1,6 @@
 /**
- * The default lung model's work once the model is loaded: probabilities → mask → body
- * restriction → right/left label map. No file or Node access here (the model comes in
+ * The default lung model's work once the model is loaded: probabilities → mask → the
+ * anatomy's rules (anatomy.ts) → right/left label map. No file or Node access here (the model comes in
  * as a `SegmentationModel`, whatever runtime backs it), so the web page's browser mode
  * runs this very code over onnxruntime-web; default-model.ts adds the model file.
  */
@@ -10,6 +10,8 @@ import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
 import { hasNoGeometry } from '../infer/slice-orientation.js';
 import { restrictToBody } from './body-mask.js';
+import { checkHu } from '../io/hu.js';
+import { anatomicalLungs, splitTouchingLungs } from './anatomy.js';
 
 export interface LungsFromModelOptions {
   /** Slices per batch. Defaults to 8. */
@@ -21,10 +23,20 @@ export interface LungsFromModelOptions {
 /** Lung label map on `ct`'s grid (1 = right lung, 2 = left lung) from `model`, slices as stored. */
 export async function lungsFromModel(ct: Volume, model: SegmentationModel, options: LungsFromModelOptions = {}): Promise<LabelMap> {
   const prob = await predictSlices(model, ct, { batchSize: options.batchSize, onProgress: options.onProgress });
-  const mask = threshold(prob, model.spec.threshold);
-  // Image files are often cropped to the lungs, which then touch the border and fall
-  // outside lungmask's body mask; the body is only trusted for scans with geometry.
-  return splitLungSides(hasNoGeometry(ct) ? mask : restrictToBody(mask, ct));
+  return lungSidesFor(ct, threshold(prob, model.spec.threshold));
+}
+
+/**
+ * A model's binary lung mask → right/left lungs. Scans with geometry in Hounsfield units
+ * get the anatomy's rules (anatomy.ts). Image files are often cropped to the lungs, which
+ * then touch the border and fall outside lungmask's body mask, and their grey levels are
+ * not Hounsfield units: they get the sides only. Input forced through in other units gets
+ * the body restriction and the sides.
+ */
+export function lungSidesFor(ct: Volume, mask: LabelMap): LabelMap {
+  if (hasNoGeometry(ct)) return splitLungSides(mask);
+  if (!checkHu(ct).isHu) return splitLungSides(restrictToBody(mask, ct));
+  return anatomicalLungs(ct, mask).lungs;
 }
 
 /** Components smaller than this fraction of all lung voxels are dropped as noise. */
@@ -67,35 +79,4 @@ export function splitLungSides(mask: LabelMap): LabelMap {
     for (let i = 0; i < one.length; i++) if (one[i] && !filled[i]) filled[i] = label;
   }
   return undoReorient(createVolume(filled, lps.dims, lps), transform) as LabelMap;
-}
-
-function splitTouchingLungs(labels: Int32Array, keep: Uint8Array, nx: number, ny: number, nz: number, out: Uint8Array): void {
-  const plane = nx * ny;
-  const columns = new Int32Array(nx);
-  for (let z = 0; z < nz; z++) {
-    columns.fill(0);
-    let lo = nx, hi = -1;
-    for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++) {
-        if (keep[labels[z * plane + y * nx + x]!]) {
-          columns[x]!++;
-          lo = Math.min(lo, x);
-          hi = Math.max(hi, x);
-        }
-      }
-    }
-    if (hi < 0) continue;
-    // Emptiest column in the middle 40% of the lung's extent (ties: nearest the centre).
-    const mid = (lo + hi) / 2, half = 0.2 * (hi - lo);
-    let split = Math.round(mid);
-    for (let x = Math.ceil(mid - half); x <= Math.floor(mid + half); x++) {
-      if (columns[x]! < columns[split]! || (columns[x] === columns[split] && Math.abs(x - mid) < Math.abs(split - mid))) split = x;
-    }
-    for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++) {
-        const i = z * plane + y * nx + x;
-        if (keep[labels[i]!]) out[i] = x < split ? 1 : 2;
-      }
-    }
-  }
 }

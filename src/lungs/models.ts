@@ -15,6 +15,7 @@ import { segmentLungsR231, type SegmentLungsR231Options } from './r231.js';
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel, segmentLungsDefault } from './default-model.js';
 import { requireHu } from './hu-check.js';
 import { hasNoGeometry } from '../infer/slice-orientation.js';
+import { lungmaskInAnatomy } from './anatomy.js';
 
 /**
  * How a model runs:
@@ -97,7 +98,7 @@ function lungmaskModel(name: string, file: string, classes: readonly string[], d
         name: `${name}:${basename(weightsPath)}`,
         classes,
         // The registry has checked the HU (see withInputCheck).
-        segment: (ct) => segmentLungsR231(ct, { ...options.run, huCheck: 'off', session }),
+        segment: async (ct) => lungmaskInAnatomy(ct, await segmentLungsR231(ct, { ...options.run, huCheck: 'off', session })),
         release: () => session.release(),
       };
     },

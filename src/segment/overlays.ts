@@ -36,13 +36,14 @@ export function overlaySlices(ct: Volume, lungs: LabelMap, lesions: LabelMap | u
   }
   const withLung = [...lungArea.keys()].filter((z) => lungArea[z]! > 0);
   const chosen: { z: number; caption: string }[] = [];
-  const maxLesion = [...lesionArea.keys()].reduce((best, z) => (lesionArea[z]! > lesionArea[best]! ? z : best), 0);
-  if (lesionArea[maxLesion]! > 0) chosen.push({ z: maxLesion, caption: 'most lesion' });
-  for (let k = 1; chosen.length < Math.min(count, withLung.length || 1) && k <= count; k++) {
-    const z = withLung.length ? withLung[Math.floor((k * withLung.length) / (count + 1))]! : Math.floor(nz / 2);
+  // The most lesion inside the lungs, on a slice through the lungs (lesion voxels outside them, e.g. in the stomach, never count).
+  const maxLesion = withLung.reduce((best, z) => (best < 0 || lesionArea[z]! > lesionArea[best]! ? z : best), -1);
+  if (maxLesion >= 0 && lesionArea[maxLesion]! > 0) chosen.push({ z: maxLesion, caption: 'most lesion' });
+  for (let k = 1; chosen.length < Math.min(count, withLung.length) && k <= count; k++) {
+    const z = withLung[Math.floor((k * withLung.length) / (count + 1))]!;
     if (!chosen.some((ch) => ch.z === z)) chosen.push({ z, caption: 'lung level' });
   }
-  if (chosen.length === 0) chosen.push({ z: Math.floor(nz / 2), caption: 'middle slice' });
+  if (chosen.length === 0) chosen.push({ z: Math.floor(nz / 2), caption: 'middle slice, no lungs in view' });
   chosen.sort((a, b) => b.z - a.z);
   // Square pixels on screen: stretch rows when the in-plane spacing is anisotropic.
   const aspect = c.spacingMm[1] / c.spacingMm[0];
@@ -54,7 +55,7 @@ export function overlaySlices(ct: Volume, lungs: LabelMap, lesions: LabelMap | u
     if (Math.abs(aspect - 1) > 0.01) img = resizeImage(img, nx, Math.round(ny * aspect), { interpolation: 'nearest' });
     if (img.width < 384) img = scaleNearest(img, Math.ceil(384 / img.width));
     const pct = lungArea[z]! > 0 ? ((100 * lesionArea[z]!) / lungArea[z]!).toFixed(1) : '0.0';
-    const title = lesions ? `slice ${z + 1}/${nz} (${caption}): ${pct}% of lung area affected` : `slice ${z + 1}/${nz}: right lung red, left green`;
+    const title = lungArea[z] === 0 ? `slice ${z + 1}/${nz}: no lungs in view` : lesions ? `slice ${z + 1}/${nz} (${caption}): ${pct}% of lung area affected` : `slice ${z + 1}/${nz}: right lung red, left green`;
     return { z, caption, image: panel(img, title) };
   });
 }

@@ -4,12 +4,21 @@
  */
 import type { SegmentReport } from './report.js';
 import { BAND_LABELS, BAND_NAMES, REGION_NAMES, type Amount, type ClinicalFigures, type LobeScore, type Unavailable, type ZoneScore } from '../clinical/index.js';
+import { severityHeadline } from './severity.js';
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** The volume, or the voxel count when the voxel size is unknown. */
 function ml(n: { volumeMl: number | null; voxels: number }): string {
   return n.volumeMl === null ? `${n.voxels} voxels` : `${n.volumeMl.toFixed(1)} mL`;
+}
+
+/** The grade, or plainly why there is none; the percentage always says what it is of. */
+function severityLine(r: SegmentReport): string {
+  const s = r.severity;
+  if (s.category) return `<p><span class="sev">${escape(s.category)}: ${s.percentAffected.toFixed(1)}% of lung affected</span> <span class="meta">${escape(s.description)} (MosMedData CT-0…CT-4 scale)</span></p>`;
+  if (r.quality.lungCoverage === 'none') return '<p><span class="sev">No lungs in view</span> <span class="meta">no severity grade can be given</span></p>';
+  return `<p><span class="sev">No severity grade: ${s.percentAffected.toFixed(1)}% of the lung in view affected</span> <span class="meta">${escape(s.reason ?? '')}. The MosMedData CT-0…CT-4 grade is of both lungs whole.</span></p>`;
 }
 
 /** A picture as an inline <figure>. */
@@ -26,7 +35,7 @@ export function renderReportHtml(report: SegmentReport, overlays: { png: Uint8Ar
   const timings = Object.entries(r.timingsMs).map(([k, v]) => `${escape(k)} ${(v / 1000).toFixed(2)} s`).join(' · ');
   const spacing = r.input.spacingKnown ? `${r.input.spacingMm.map((s) => s.toFixed(3)).join(' × ')} mm` : r.input.format === 'png' || r.input.format === 'jpeg' ? 'unknown (image file): volumes not available, percentages are of lung area' : 'unknown (not in the file): volumes not available, percentages are of lung voxels';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>covseg report: ${escape(r.severity.category)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>covseg report: ${escape(severityHeadline(r.severity))}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1b1b1b}
@@ -38,8 +47,9 @@ figure{display:inline-block;margin:.4rem} img{max-width:100%;image-rendering:pix
 </style></head><body>
 <h1>COVID-19 lung involvement</h1>
 <p class="meta">${escape(r.input.path)} · ${escape(r.input.format)} · ${r.input.dims.join(' × ')} voxels · spacing ${escape(spacing)}${r.input.modality ? ` · ${escape(r.input.modality)}` : ''}</p>
-<p><span class="sev">${escape(r.severity.category)}: ${r.severity.percentAffected.toFixed(1)}% of lung affected</span> <span class="meta">${escape(r.severity.description)} (MosMedData CT-0…CT-4 scale)</span></p>
-<table><tr><th></th><th>lung volume</th><th>lesion volume</th><th>affected</th></tr>
+${severityLine(r)}
+<p class="meta">Lung coverage: ${escape(r.quality.lungCoverage)} · lung mask ${r.quality.assessable ? 'plausible' : '<b>not plausible</b>'}${r.quality.warnings.length ? `</p><ul class="meta">${r.quality.warnings.map((w) => `<li>${escape(w)}</li>`).join('')}</ul>` : '</p>'}
+<table><tr><th></th><th>lung volume</th><th>lesion volume</th><th>affected${r.severity.category ? '' : ' (of the lung in view)'}</th></tr>
 ${rows}
 </table>
 ${warnings}

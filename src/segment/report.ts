@@ -3,8 +3,9 @@
  * each lung affected, the severity category. Pure: label maps in, report out.
  */
 import { voxelVolumeMl, type LabelMap } from '../volume/volume.js';
-import { severityFromPercent, type Severity } from './severity.js';
 import type { ClinicalFigures } from '../clinical/index.js';
+import { gradeSeverity, type Severity } from './severity.js';
+import type { LungQuality } from '../lungs/quality.js';
 
 export interface LungSideNumbers {
   voxels: number;
@@ -41,6 +42,8 @@ export interface SegmentReport {
   severity: Severity;
   /** Ground glass vs consolidation, regions, zone and lobe scores (src/clinical); absent in reports of older versions. */
   clinical?: ClinicalFigures;
+  /** Can the lung mask carry a grade: coverage and plausibility (src/lungs/quality.ts). */
+  quality: LungQuality;
   models: { lung: string; lesion: string };
   outputs: Record<string, string>;
   timingsMs: Record<string, number>;
@@ -49,9 +52,10 @@ export interface SegmentReport {
 
 /**
  * Counts lung (1 right, 2 left) and lesion voxels per side. Lesion voxels outside the
- * lungs are not counted (the caller already restricts lesions to the lungs).
+ * lungs are not counted (the caller already restricts lesions to the lungs). The severity
+ * is graded only where `quality` allows it.
  */
-export function lungAndLesionNumbers(lungs: LabelMap, lesions: LabelMap, spacingKnown: boolean): Pick<SegmentReport, 'lungs' | 'lesions' | 'severity'> {
+export function lungAndLesionNumbers(lungs: LabelMap, lesions: LabelMap, spacingKnown: boolean, quality: LungQuality): Pick<SegmentReport, 'lungs' | 'lesions' | 'severity' | 'quality'> {
   if (lungs.data.length !== lesions.data.length) throw new Error('lung and lesion label maps have different grids');
   const lung = [0, 0, 0];
   const lesion = [0, 0, 0];
@@ -78,6 +82,7 @@ export function lungAndLesionNumbers(lungs: LabelMap, lesions: LabelMap, spacing
       left: { voxels: lesion[2]!, volumeMl: vol(lesion[2]!), percentOfLung: pct(lesion[2]!, lung[2]!) },
       total: { voxels: totalLesion, volumeMl: vol(totalLesion), percentOfLung: pct(totalLesion, total) },
     },
-    severity: severityFromPercent(total > 0 ? (100 * totalLesion) / total : 0),
+    severity: gradeSeverity(total > 0 ? (100 * totalLesion) / total : 0, quality),
+    quality,
   };
 }

@@ -16,6 +16,7 @@ import { figureToPng } from '../figures/index.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from '../lungs/default-model.js';
 import { segmentLungsR231 } from '../lungs/r231.js';
+import { lungmaskInAnatomy } from '../lungs/anatomy.js';
 import { tempPathFor } from '../util/atomic-write.js';
 import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
@@ -23,7 +24,7 @@ import { lungAndLesionNumbers, type SegmentReport } from './report.js';
 import { renderReportHtml } from './report-html.js';
 import { overlaySheet, overlaySlices } from './overlays.js';
 import { lungAndLesionSegments } from './dicom-seg-segments.js';
-import { checkInput, defaultLungModelName, findLesions, findLungsDefault, lesionModelName, requireLungs } from './segment-volume.js';
+import { checkInput, defaultLungModelName, findLesions, findLungsDefault, lesionModelName, qualityOf, requireLungs } from './segment-volume.js';
 
 export const DEFAULT_LESION_MODEL_PATH = fileURLToPath(new URL('../../../models/lesion-2d.onnx', import.meta.url));
 
@@ -94,7 +95,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   let turns = 0;
   if (options.lungModel === 'r231') {
     if (!options.lungWeights) throw new CovsegError("--lung-model r231 needs --lung-weights (lungmask's unet_r231-d5d2fc3d.pth)");
-    lungs = await segmentLungsR231(ct, { weightsPath: options.lungWeights, huCheck: options.force ? 'warn' : 'error', emptyResult: 'warn', onWarning: (m) => warnings.push(m), onProgress: (d, n) => progress('lungs', d, n), threads: options.threads });
+    lungs = lungmaskInAnatomy(ct, await segmentLungsR231(ct, { weightsPath: options.lungWeights, huCheck: options.force ? 'warn' : 'error', emptyResult: 'warn', onWarning: (m) => warnings.push(m), onProgress: (d, n) => progress('lungs', d, n), threads: options.threads }));
     lungModelName = `lungmask R231 (${basename(options.lungWeights)})`;
   } else {
     const model = options.loaded?.lung ?? (await loadDefaultLungModel(undefined, { threads: options.threads }));
@@ -104,7 +105,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     lungModelName = defaultLungModelName(options.loaded?.lung?.file ?? DEFAULT_LUNG_MODEL_PATH);
   }
   lap('lungs');
-  requireLungs(lungs, meta.path);
+  requireLungs(lungs, meta);
 
   // Lesions, only inside the lungs (affected lung is lung by definition).
   const lesionModel = options.loaded?.lesion ?? (await loadSegmentationModel(options.lesionModel ?? DEFAULT_LESION_MODEL_PATH, { threads: options.threads }));
@@ -112,13 +113,14 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   lungs = segmented.lungs;
   const lesions = segmented.lesions;
   lap('lesions');
+  const numbers = lungAndLesionNumbers(lungs, lesions, spacingKnown, qualityOf(ct, lungs, meta, { isHu, spacingKnown }));
   // Ground glass vs consolidation, where the disease is, the CT scores, and their pictures.
-  const clinical = clinicalReportParts({ ct, lungs, lesions, isHu, huReason, spacingKnown });
+  // Scores only where a grade can be given: a zone score of half a lung means nothing.
+  const clinical = clinicalReportParts({ ct, lungs, lesions, isHu, huReason, spacingKnown, assessable: numbers.severity.category !== null, ...(numbers.severity.reason ? { notAssessableReason: numbers.severity.reason } : {}) });
   lap('clinical');
 
   // Report and pictures.
   progress('report', 0, 1);
-  const numbers = lungAndLesionNumbers(lungs, lesions, spacingKnown);
   const ext = maskExtension(meta);
   const names = { lungs: `lungs${ext}`, lesions: `lesions${ext}`, reportJson: 'report.json', reportHtml: 'report.html', sheet: 'overlays.png' };
   const slices = overlaySlices(ct, lungs, lesions, isHu);

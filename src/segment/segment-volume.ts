@@ -16,6 +16,7 @@ import { predictSlices, threshold } from '../infer/slice-inferer.js';
 import { chooseSliceTurns, hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
 import { predictVolume3d } from '../infer/volume-inferer.js';
 import { lungsFromModel } from '../lungs/lung-sides.js';
+import { lungQuality, type LungQuality } from '../lungs/quality.js';
 import { CovsegError } from '../util/errors.js';
 
 /** What the input checks need to know about how the image was read. */
@@ -48,7 +49,7 @@ export function checkInput(ct: Volume, meta: InputMeta, options: CheckInputOptio
   if (meta.palette) refuse('this is an indexed-colour PNG (a label mask?), not a CT slice');
   if (isColourPicture(meta)) refuse('this is a colour picture, not a greyscale CT slice');
   if (ct.dims[0] < 64 || ct.dims[1] < 64) refuse(`the image is only ${ct.dims[0]}×${ct.dims[1]} pixels, too small for a CT slice`);
-  const isSlice = meta.format === 'png' || meta.format === 'jpeg';
+  const isSlice = isImageFile(meta);
   const hu = checkHu(ct);
   if (!isSlice && !hu.isHu) refuse(`the values are not Hounsfield units (${hu.reason})`);
   if (isSlice) warnings.push('image file: the pixel size is unknown, so volumes are not reported and the percentages are of lung area on this slice');
@@ -77,11 +78,25 @@ export async function findLungsDefault(ct: Volume, lungModel: SegmentationModel,
   return { lungs, turns, warnings };
 }
 
-/** Throws when `lungs` is empty: lung involvement cannot be measured without lungs. */
-export function requireLungs(lungs: LabelMap, file: string): void {
-  if (!lungs.data.some((v) => v !== 0)) {
-    throw new CovsegError('no lungs were found in this image, so lung involvement cannot be measured. Is it a chest CT (axial slices through the lungs)?', { file });
+/**
+ * Throws when an image file (PNG/JPEG) shows no lungs: such a picture is most likely not a
+ * CT slice at all. A scan with geometry and no lungs in view is an answer, not an error:
+ * its report says "no lungs in view" (quality `none`) and gives no grade.
+ */
+export function requireLungs(lungs: LabelMap, meta: Pick<InputMeta, 'format' | 'path'>): void {
+  if (isImageFile(meta) && !lungs.data.some((v) => v !== 0)) {
+    throw new CovsegError('no lungs were found in this image, so lung involvement cannot be measured. Is it a chest CT (axial slices through the lungs)?', { file: meta.path });
   }
+}
+
+/** PNG or JPEG: no voxel size, no Hounsfield units, one slice. */
+export function isImageFile(meta: Pick<InputMeta, 'format'>): boolean {
+  return meta.format === 'png' || meta.format === 'jpeg';
+}
+
+/** The report's quality block for `lungs` (on `ct`'s grid), as the input was read. */
+export function qualityOf(ct: Volume, lungs: LabelMap, meta: Pick<InputMeta, 'format'>, input: Pick<InputCheck, 'isHu' | 'spacingKnown'>): LungQuality {
+  return lungQuality(ct, lungs, { imageFile: isImageFile(meta), isHu: input.isHu, spacingKnown: input.spacingKnown });
 }
 
 export interface FindLesionsOptions {

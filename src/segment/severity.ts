@@ -1,14 +1,24 @@
 /**
  * Severity by extent of lung involvement, as MosMedData grades its studies
- * (CT-0 … CT-4 by the share of lung parenchyma affected).
+ * (CT-0 … CT-4 by the share of lung parenchyma affected). The grade is of both lungs
+ * whole: it is given only when the lung mask is plausible and both lungs are in view from
+ * apex to base (the quality block, src/lungs/quality.ts); otherwise the percentage is of
+ * the lung in view and there is no grade.
  */
+import type { LungQuality } from '../lungs/quality.js';
+
 export type SeverityCategory = 'CT-0' | 'CT-1' | 'CT-2' | 'CT-3' | 'CT-4';
 
 export interface Severity {
-  category: SeverityCategory;
-  /** Lesion volume as a percentage of both lungs' volume. */
+  /** CT-0…CT-4, or null when no grade can be given (`reason` says why). */
+  category: SeverityCategory | null;
+  /** Lesion volume as a percentage of the lung volume (see `percentOf`). */
   percentAffected: number;
+  /** What the percentage is of: both lungs (a graded scan), or the lung in view. */
+  percentOf: 'both lungs' | 'the lung in view';
   description: string;
+  /** Why there is no grade; only when `category` is null. */
+  reason?: string;
 }
 
 /**
@@ -28,5 +38,19 @@ const SCALE: { category: SeverityCategory; upTo: number; description: string }[]
 export function severityFromPercent(percentAffected: number): Severity {
   if (!(percentAffected >= 0 && percentAffected <= 100)) throw new Error(`percentAffected must be in [0, 100], got ${percentAffected}`);
   const row = SCALE.find((s) => percentAffected < s.upTo)!;
-  return { category: row.category, percentAffected, description: row.description };
+  return { category: row.category, percentAffected, percentOf: 'both lungs', description: row.description };
+}
+
+/** The grade where `quality` allows one (assessable, complete coverage); else no grade, with the reason, and the percentage of the lung in view. */
+export function gradeSeverity(percentAffected: number, quality: LungQuality): Severity {
+  if (quality.lungCoverage === 'none') return { category: null, percentAffected: 0, percentOf: 'the lung in view', description: 'no lungs in view', reason: 'no lungs in view' };
+  if (quality.assessable && quality.lungCoverage === 'complete') return severityFromPercent(percentAffected);
+  const why = quality.warnings.join('; ');
+  const reason = quality.assessable ? `the lungs are not wholly in view (${why})` : `the lung mask is not plausible (${why})`;
+  return { category: null, percentAffected, percentOf: 'the lung in view', description: `no severity grade: ${reason}`, reason };
+}
+
+/** The severity in one short phrase, for headlines: the category, 'no lungs in view', or 'no grade'. */
+export function severityHeadline(severity: Severity): string {
+  return severity.category ?? (severity.reason === 'no lungs in view' ? 'no lungs in view' : 'no grade');
 }

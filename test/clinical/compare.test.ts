@@ -41,7 +41,7 @@ async function writeResult(name: string, s: Scan, input: Record<string, unknown>
   const report = {
     format: 'covseg-report', version: 1, createdAt: '2020-01-01T00:00:00Z',
     input: { path: join(out, 'gone.nii.gz'), format: 'nifti', dims: s.ct.dims, spacingMm: s.ct.spacingMm, spacingKnown: true, isHu: true, huReason: 'HU', ...input },
-    ...lungAndLesionNumbers(s.lungs, s.lesions, true),
+    ...lungAndLesionNumbers(s.lungs, s.lesions, true, { assessable: true, lungCoverage: 'complete', warnings: [] }),
     models: { lung: 'test', lesion: 'test' }, outputs: { lungs: 'lungs.nii.gz', lesions: 'lesions.nii.gz', viewerCt: 'ct.nii.gz' }, timingsMs: {}, warnings: [],
   };
   writeFileSync(join(out, 'report.json'), JSON.stringify(report));

@@ -11,6 +11,7 @@ import { segmentCase, DEFAULT_LESION_MODEL_PATH } from '../../src/segment/index.
 import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import { needsShared, PROJECT_ROOT, sharedPath } from '../helpers/shared-data.js';
 import { writeSyntheticCtSeries } from '../helpers/synthetic-dicom.js';
+import { chestPhantom } from '../lungs/chest-phantom.js';
 
 const DICOM = resolve(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm');
 const PNG = resolve(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1397.png');
@@ -39,7 +40,10 @@ test('a real DICOM chest slice: lungs like lungmask R231 finds, outputs on the i
   for (let i = 0; i < lesions.data.length; i++) if (lesions.data[i]) assert.ok(lungs.data[i], 'lesions only inside the lungs');
   const json = JSON.parse(readFileSync(r.files.reportJson, 'utf8'));
   assert.deepEqual(json.lungs, r.report.lungs);
-  assert.match(json.severity.category, /^CT-[0-4]$/);
+  // One slice shows part of the lungs only: the percentages are of the lung in view, and there is no grade.
+  assert.deepEqual(json.quality, { assessable: true, lungCoverage: 'partial', warnings: ['a single slice shows part of the lungs only: percentages are of the lung in this slice, and no severity grade is given'] });
+  assert.deepEqual([json.severity.category, json.severity.percentOf], [null, 'the lung in view']);
+  assert.match(json.severity.reason, /^the lungs are not wholly in view \(a single slice/);
   assert.ok(json.lungs.total.volumeMl > 0);
   for (const f of [r.files.reportHtml, ...r.files.overlays]) assert.ok(existsSync(f), f);
   assert.ok(r.files.lungs.endsWith('lungs.nii.gz'));
@@ -156,12 +160,26 @@ test('refusals: not HU, colour picture, tiny image, label PNG, no lungs, existin
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temp folders left');
 });
 
+test('a body with no lungs in view: the report says so, with no grade (never CT-0), and the CLI prints it', { skip }, async () => {
+  const p = chestPhantom({ lungs: false, trachea: false });
+  const input = join(dir, 'abdomen.nii.gz');
+  await writeVolume(input, p.ct);
+  const r = await segmentCase(input, join(dir, 'abdomen'));
+  assert.equal(r.report.lungs.total.voxels, 0);
+  assert.deepEqual(r.report.quality, { assessable: false, lungCoverage: 'none', warnings: ['no lungs in view: no severity grade can be given'] });
+  assert.deepEqual([r.report.severity.category, r.report.severity.description], [null, 'no lungs in view']);
+  assert.match(readFileSync(r.files.reportHtml, 'utf8'), /No lungs in view/);
+  const cli = spawnSync(process.execPath, [resolve(PROJECT_ROOT, 'dist/src/cli/main.js'), 'segment', input, '--out', join(dir, 'abdomen-cli'), '--quiet'], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.match(cli.stdout, /^no lungs in view: no severity grade\n/);
+});
+
 test('covseg segment: exit codes and the printed summary', { skip }, () => {
   const cli = resolve(PROJECT_ROOT, 'dist/src/cli/main.js');
   const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'segment', ...args], { encoding: 'utf8', env: { ...process.env, COVSEG_QUIET: '1' } });
   const ok = run(PNG, '--out', join(dir, 'cli'), '--quiet');
   assert.equal(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /severity CT-[0-4]: \d+\.\d% of the lungs affected/);
+  assert.match(ok.stdout, /^no severity grade: \d+\.\d% of the lung in view affected; the lungs are not wholly in view \(a single slice/);
   assert.match(ok.stdout, /report: .*report\.html/);
   assert.match(ok.stdout, /ground glass \/ consolidation: needs HU; zone score n\/a/, 'a PNG: one slice, no HU');
   assert.equal(run('--out', join(dir, 'x')).status, 2);

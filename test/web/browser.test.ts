@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { JobJson, RunningServer } from '../../src/web/server.js';
-import type { SegmentReport } from '../../src/segment/index.js';
+import { severityHeadline, type SegmentReport } from '../../src/segment/index.js';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
 import { CHROMIUM, CHROMIUM_ARGS, needsChromium } from '../helpers/chromium.js';
 import { LEFT_LUNG, LESION, RIGHT_LUNG } from '../../src/figures/colors.js';
@@ -75,7 +75,7 @@ async function checkReport(page: Page, job: JobJson): Promise<SegmentReport> {
       assert.equal(await page.textContent(selector), shown(value, unit), selector);
     }
   }
-  assert.equal(await page.textContent('#severity-category'), report.severity.category);
+  assert.equal(await page.textContent('#severity-category'), severityHeadline(report.severity));
   assert.equal(await page.getAttribute('#severity-percent', 'data-value'), String(report.severity.percentAffected));
   assert.equal(await page.textContent('#severity-description'), report.severity.description);
   const links = await page.$$eval('#downloads a', (as) => as.map((a) => a.getAttribute('href')));

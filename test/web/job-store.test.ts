@@ -79,7 +79,7 @@ function tinyReport(): SegmentReport {
   return {
     format: 'covseg-report', version: 1, createdAt: new Date(0).toISOString(),
     input: { path: 'x', format: 'nifti', dims: [2, 2, 1], spacingMm: [10, 10, 10], spacingKnown: true, isHu: true, huReason: '' },
-    ...lungAndLesionNumbers(lungs, lesions, true),
+    ...lungAndLesionNumbers(lungs, lesions, true, { assessable: true, lungCoverage: 'complete', warnings: [] }),
     models: { lung: 'l', lesion: 'l' }, outputs: {}, timingsMs: {}, warnings: [],
   };
 }

@@ -48,6 +48,10 @@ Writes (in DIR), all at once when finished (nothing half-written on failure):
                           'clinical': ground glass vs consolidation (HU input), the
                           lung's density bands, % affected per third / half / depth,
                           zone score 0–24 (lobe scores need lobe labels)
+                          quality: lung coverage (complete / partial / none) and
+                          whether the lung mask is plausible. The grade is given only
+                          for plausible lungs wholly in view, else null with the
+                          reason and % "of the lung in view"
   report.html             the report as one self-contained page with pictures
   overlays.png, overlay-slice*.png   representative slices (right lung red, left
                           lung green, lesions orange)
@@ -103,8 +107,14 @@ export const command: Command = {
     const r = result.report;
     // Unknown voxel size (image files, a NIfTI with pixdim 0): voxel counts, no mL.
     const ml = (n: { volumeMl: number | null; voxels: number }) => (n.volumeMl === null ? `${n.voxels} voxels (mL not available: voxel size unknown)` : `${n.volumeMl.toFixed(1)} mL`);
+    const s = r.severity;
+    const headline = s.category
+      ? `severity ${s.category}: ${s.percentAffected.toFixed(1)}% of the lungs affected (${s.description})\n`
+      : r.quality.lungCoverage === 'none'
+        ? 'no lungs in view: no severity grade\n'
+        : `no severity grade: ${s.percentAffected.toFixed(1)}% of the lung in view affected; ${s.reason}\n`;
     process.stdout.write(
-      `severity ${r.severity.category}: ${r.severity.percentAffected.toFixed(1)}% of the lungs affected (${r.severity.description})\n` +
+      headline +
         `  right lung ${ml(r.lungs.right)}, ${r.lesions.right.percentOfLung.toFixed(1)}% affected\n` +
         `  left lung  ${ml(r.lungs.left)}, ${r.lesions.left.percentOfLung.toFixed(1)}% affected\n` +
         (r.clinical ? `  ${clinicalLine(r.clinical)}\n` : '') +

@@ -9,7 +9,7 @@ import type { LabelMap, Volume } from '../../volume/volume.js';
 import type { SegmentationModel } from '../../infer/segmentation-model.js';
 import { lungAndLesionNumbers, type SegmentReport } from '../../segment/report.js';
 import type { SegmentStage } from '../../segment/segment-case.js';
-import { checkInput, defaultLungModelName, findLesions, findLungsDefault, lesionModelName, requireLungs, type InputMeta } from '../../segment/segment-volume.js';
+import { checkInput, defaultLungModelName, findLesions, findLungsDefault, lesionModelName, qualityOf, requireLungs, type InputMeta } from '../../segment/segment-volume.js';
 
 export interface SegmentInBrowserOptions {
   /** Segment input that fails the CT checks anyway, with a warning in the report. Defaults to false. */
@@ -59,11 +59,11 @@ export async function segmentInBrowser(
   const found = await findLungsDefault(ct, models.lung, { onProgress: (d, n) => progress('lungs', d, n) });
   warnings.push(...found.warnings);
   lap('lungs');
-  requireLungs(found.lungs, meta.path);
+  requireLungs(found.lungs, meta);
   const { lungs, lesions } = await findLesions(ct, found.lungs, models.lesion, { turns: found.turns, isHu, onProgress: (d, n) => progress('lesions', d, n) });
   lap('lesions');
   progress('report', 0, 1);
-  const numbers = lungAndLesionNumbers(lungs, lesions, spacingKnown);
+  const numbers = lungAndLesionNumbers(lungs, lesions, spacingKnown, qualityOf(ct, lungs, meta, { isHu, spacingKnown }));
   lap('report');
   progress('report', 1, 1);
   const report: SegmentReport = {

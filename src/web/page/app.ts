@@ -148,8 +148,9 @@ function renderReport(report: SegmentReport): void {
     setCell(`lesion-volume-${side}`, report.lesions[side].volumeMl, ' mL');
     setCell(`percent-${side}`, report.lesions[side].percentOfLung, '%');
   }
-  $('severity-category').textContent = report.severity.category;
-  $('severity-percent').textContent = `${report.severity.percentAffected.toFixed(1)}% of lung affected`;
+  // As segment/severity.ts's severityHeadline words it (the page cannot import from outside its folder).
+  $('severity-category').textContent = report.severity.category ?? (report.quality.lungCoverage === 'none' ? 'no lungs in view' : 'no grade');
+  $('severity-percent').textContent = report.quality.lungCoverage === 'none' ? '' : `${report.severity.percentAffected.toFixed(1)}% of ${report.severity.category ? 'lung' : 'the lung in view'} affected`;
   $('severity-percent').dataset['value'] = String(report.severity.percentAffected);
   $('severity-description').textContent = report.severity.description;
   const note = $('volume-note');
