@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
 import { checkOutputDir, explainIoErrors } from '../util/output-target.js';
-import { ProgressBar } from '../util/progress.js';
+import type { ProgressCallback } from '../util/progress.js';
 import type { Vec3 } from '../volume/volume.js';
 import {
   ADAPTERS,
@@ -87,10 +87,8 @@ export interface BuildDatabaseOptions {
   workers?: number;
   /** 2D-only cases per worker message. Defaults to 50. */
   sliceBatch?: number;
-  /** No progress bar. Defaults to false (or COVSEG_QUIET=1). */
-  quiet?: boolean;
-  /** Where the progress bar draws. Defaults to process.stderr. */
-  stream?: NodeJS.WriteStream;
+  /** Told (cases done, cases to build, undefined, the case id) as each case to build finishes. Defaults to none. */
+  onProgress?: ProgressCallback;
   /** Told each warning as it arises (they are also in the summary). Defaults to none. */
   onWarning?: (message: string) => void;
 }
@@ -319,7 +317,9 @@ async function build(request: BuildRequest, options: BuildDatabaseOptions, lock:
   // 5. Build.
   const failures = new Map<string, CaseFailure>();
   const builtIds = new Set<string>();
-  const progress = new ProgressBar({ label: 'build-db', total: toBuild.length, quiet: options.quiet ?? (process.env['COVSEG_QUIET'] === '1'), ...(options.stream ? { stream: options.stream } : {}) });
+  let done = 0;
+  const progress = (caseId?: string) => options.onProgress?.(done, toBuild.length, undefined, caseId);
+  progress();
   const finish = async (entry: Entry, outcome: JobOutcome, lungMaskSource: LungMaskSource | undefined) => {
     const old = previous.get(entry.caseId);
     if (!outcome.ok) {
@@ -369,7 +369,8 @@ async function build(request: BuildRequest, options: BuildDatabaseOptions, lock:
         failures.set(entry.caseId, { caseId: entry.caseId, originalId: entry.ref.originalId, error: (err as Error).message });
       }
     }
-    progress.tick(1, entry.caseId);
+    done++;
+    progress(entry.caseId);
   };
 
   /** Loads a case published without lung mask and adds the segmenter's (on the main thread: the model is loaded once there). */
@@ -437,7 +438,6 @@ async function build(request: BuildRequest, options: BuildDatabaseOptions, lock:
   try {
     // One more task in flight than workers: the next case is read (or segmented) while the workers are busy.
     await runLimited([...volumeTasks, ...sliceTasks], Math.max(1, workers) + 1);
-    progress.finish(`${builtIds.size} built, ${failures.size} failed`);
     // Case-id order: 3D cases, then 2D-only cases (ids are zero-padded, so text order is number order).
     records.push(...entries.map((e) => current.get(e.caseId)).filter((r): r is CaseRecord => r !== undefined).sort((a, b) => (a.kind === b.kind ? (a.caseId < b.caseId ? -1 : 1) : a.kind === 'volume' ? -1 : 1)));
     figures.push(...[...figureCases].filter((id) => current.has(id)).map((id) => join(out, figurePath(id))));

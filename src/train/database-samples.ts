@@ -15,7 +15,7 @@ import { openDatabase, type CaseRecord, type SplitName } from '../database/index
 import type { SourceName } from '../datasets/types.js';
 import { sliceToModelStage1, sliceToModelStage2, type SliceInputTransform } from '../preprocess/model-input.js';
 import { CovsegError } from '../util/errors.js';
-import { ProgressBar } from '../util/progress.js';
+import type { ProgressCallback } from '../util/progress.js';
 import { StoredSampleSet, type StoredSample, type StoredSetOptions } from './stored-samples.js';
 
 export type TrainTask = 'lesion' | 'lung';
@@ -30,7 +30,8 @@ export interface DatabaseSamplesOptions {
   transform?: SliceInputTransform;
   /** Passed to the sample set (augmentation, 3D patch size). */
   set?: StoredSetOptions;
-  quiet?: boolean;
+  /** Told (samples read, their total, 'loading <split> slices|volumes') as they are read. Defaults to none. */
+  onProgress?: ProgressCallback;
 }
 
 export interface LoadedSplit {
@@ -65,11 +66,12 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
   const transform = options.transform ?? 'clahe-v2';
   const cases = await splitCases(db, split, options.sources);
   const slices = cases.flatMap((c) => c.slices2d.map((s) => ({ c, s })));
-  const bar = new ProgressBar({ label: `loading ${split} slices`, total: slices.length, quiet: options.quiet });
+  const stage = `loading ${split} slices`;
+  options.onProgress?.(0, slices.length, stage);
   const samples: StoredSample[] = [];
   let skippedNoLung = 0;
-  for (const { c, s } of slices) {
-    bar.tick();
+  for (const [k, { c, s }] of slices.entries()) {
+    options.onProgress?.(k + 1, slices.length, stage);
     if (!s.lung) {
       skippedNoLung++;
       continue;
@@ -87,7 +89,6 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
       lossMask: options.task === 'lesion' ? lungMask : new Uint8Array(size * size).fill(1),
     });
   }
-  bar.finish();
   const finishInput = (img: Float32Array) => sliceToModelStage2(img, size, transform);
   return { set: new StoredSampleSet(samples, [size, size], { ...options.set, finishInput }), cases: cases.length, skippedNoLung };
 }
@@ -95,12 +96,13 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
 /** The 3D volumes of `split` ([D, H, W] = [80, 320, 320] in a default database). */
 export async function loadVolumeSplit(db: string, split: SplitName, options: DatabaseSamplesOptions): Promise<LoadedSplit> {
   const cases = (await splitCases(db, split, options.sources)).filter((c) => c.files3d);
-  const bar = new ProgressBar({ label: `loading ${split} volumes`, total: cases.length, quiet: options.quiet });
+  const stage = `loading ${split} volumes`;
+  options.onProgress?.(0, cases.length, stage);
   const samples: StoredSample[] = [];
   let shape: number[] | undefined;
   let skippedNoLung = 0;
-  for (const c of cases) {
-    bar.tick();
+  for (const [k, c] of cases.entries()) {
+    options.onProgress?.(k + 1, cases.length, stage);
     const f = c.files3d!;
     if (!f.lung) {
       skippedNoLung++;
@@ -120,7 +122,6 @@ export async function loadVolumeSplit(db: string, split: SplitName, options: Dat
       lossMask: options.task === 'lesion' ? lungMask : new Uint8Array(lungMask.length).fill(1),
     });
   }
-  bar.finish();
   if (!shape) throw new CovsegError(`the ${split} split has no 3D cases with lung masks`, { file: db });
   return { set: new StoredSampleSet(samples, shape, options.set), cases: cases.length, skippedNoLung };
 }

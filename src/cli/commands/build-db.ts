@@ -5,6 +5,7 @@ import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js
 import { SOURCE_NAMES, type SourceName } from '../../datasets/index.js';
 import { buildDatabase, formatSummary, type LungSegmenter, type SourceSpec } from '../../database/index.js';
 import { defaultWorkers } from '../../database/pool.js';
+import { StageBars } from '../progress.js';
 
 /**
  * Opens the `--lung-model` for cases published without a lung mask: any model of the lung
@@ -110,14 +111,15 @@ export const command: Command = {
       figureCases: values['figure-case'],
       overview: !values['no-overview'],
       ...(values.workers !== undefined ? { workers: values.workers } : {}),
-      quiet: values.quiet,
       onWarning: (m: string) => process.stderr.write(`covseg build-db: warning: ${m}\n`),
     };
     if (values['lung-model'] !== undefined) lungSegmenter = await openLungSegmenter(values['lung-model'], values['lung-weights']);
+    const bars = new StageBars({ label: 'build-db', quiet: values.quiet });
     const summary = await buildDatabase(
       { sources, out: values.out },
-      { ...options, ...(lungSegmenter ? { lungSegmenter } : {}) },
+      { ...options, onProgress: bars.onProgress, ...(lungSegmenter ? { lungSegmenter } : {}) },
     ).finally(() => lungSegmenter?.release?.());
+    bars.end(`${summary.totals.built} built, ${summary.totals.failed} failed`);
     process.stdout.write((values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)) + '\n');
     const { built, failed } = summary.totals;
     if (failed > 0 && built === 0) {

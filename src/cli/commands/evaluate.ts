@@ -1,6 +1,7 @@
 /** `covseg evaluate`: a model's Dice and friends, case by case, on a database split or a folder of slices. */
 import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { UsageError } from '../../util/errors.js';
+import { StageBars } from '../progress.js';
 import { checkOutputDir, checkOutputFile } from '../../util/output-target.js';
 import { loadSegmentationModel } from '../../infer/segmentation-model.js';
 import { loadDefaultLungModel } from '../../lungs/default-model.js';
@@ -91,7 +92,9 @@ export const command: Command = {
         ? await planFolderEvaluation({ images: values.images!, masks: values.masks!, ...(values.lungs ? { lungs: values.lungs } : {}) }, model.spec)
         : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources } : {}) });
       for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
-      const run = await evaluateModel(model, plan, { batchSize, quiet, maxVoxels, ...(lungModel ? { lungModel } : {}), ...(threshold === undefined ? {} : { threshold }) });
+      const bars = new StageBars({ quiet });
+      const run = await evaluateModel(model, plan, { batchSize, maxVoxels, onProgress: bars.onProgress, ...(lungModel ? { lungModel } : {}), ...(threshold === undefined ? {} : { threshold }) });
+      bars.end();
       // What the run itself noticed (colour pictures), after the plan's warnings printed above.
       for (const w of run.evaluation.warnings.slice(plan.warnings.length)) process.stderr.write(`warning: ${w}\n`);
       const written = await writeEvaluation(run, {

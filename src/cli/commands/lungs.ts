@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { CovsegError, UsageError } from '../../util/errors.js';
 import { checkOutputFile, writeFilesAtomic, type PendingFile } from '../../util/output-target.js';
-import { ProgressBar } from '../../util/progress.js';
+import { StageBars } from '../progress.js';
 import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { checkHu, readImage, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
 import { voxelVolumeMl } from '../../volume/volume.js';
@@ -95,9 +95,8 @@ export const command: Command = {
       if (!values['allow-label-map']) throw new CovsegError(`${message}; pass --allow-label-map to segment it anyway`, { file: input });
       process.stderr.write(`covseg lungs: warning: ${input}: ${message} (--allow-label-map)\n`);
     }
-    const quiet = values.quiet || process.env['COVSEG_QUIET'] === '1';
-    const bar = new ProgressBar({ label: `lungs ${modelName}`, total: ct.dims[2], quiet });
-    let shown = 0;
+    const bars = new StageBars({ label: `lungs ${modelName}`, quiet: values.quiet });
+    bars.onProgress(0, ct.dims[2]);
     const segmenter = await model.open({
       weightsPath: values['lung-weights'],
       threads,
@@ -106,15 +105,12 @@ export const command: Command = {
         huCheck: values['allow-non-hu'] ? 'warn' : 'error',
         emptyResult: values['allow-empty'] ? 'warn' : 'error',
         onWarning: (m) => process.stderr.write(`covseg lungs: warning: ${m}\n`),
-        onProgress: (done) => {
-          bar.tick(done - shown);
-          shown = done;
-        },
+        onProgress: (done) => bars.onProgress(done, ct.dims[2]),
       },
     });
     try {
       const labels = await segmenter.segment(ct, { file: input });
-      bar.finish();
+      bars.end();
       const names: Record<number, string> = {};
       model.classes.forEach((c, i) => { if (i > 0) names[i] = c; });
       // Everything is drawn first and written as one: the mask and the figure both, or neither.

@@ -1,8 +1,8 @@
 import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/output-target.js';
-import { ProgressBar } from '../../util/progress.js';
-import { segmentCase, type SegmentStage } from '../../segment/index.js';
+import { StageBars } from '../progress.js';
+import { segmentCase } from '../../segment/index.js';
 import type { ClinicalFigures } from '../../clinical/index.js';
 
 const FLAGS = {
@@ -82,8 +82,7 @@ export const command: Command = {
     const { quiet, threads } = values;
     // A --out that cannot be written fails now, not after the inference.
     await checkOutputFolder(values.out, '--out');
-    let bar: ProgressBar | undefined;
-    let current: SegmentStage | undefined;
+    const bars = new StageBars({ quiet });
     const result = await segmentCase(positionals[0]!, values.out, {
       lungModel,
       lungWeights: values['lung-weights'],
@@ -93,17 +92,9 @@ export const command: Command = {
       writeViewerCt: values['viewer-ct'],
       threads,
       maxVoxels: values['max-voxels'],
-      onProgress: (stage, done, total) => {
-        if (quiet) return;
-        if (stage !== current) {
-          bar?.finish();
-          current = stage;
-          bar = new ProgressBar({ label: stage.padEnd(7), total });
-        }
-        bar!.update(done);
-      },
+      onProgress: (stage, done, total) => bars.onProgress(done, total, stage.padEnd(7)),
     });
-    bar?.finish();
+    bars.end();
     const r = result.report;
     // Unknown voxel size (image files, a NIfTI with pixdim 0): voxel counts, no mL.
     const ml = (n: { volumeMl: number | null; voxels: number }) => (n.volumeMl === null ? `${n.voxels} voxels (mL not available: voxel size unknown)` : `${n.volumeMl.toFixed(1)} mL`);

@@ -8,6 +8,7 @@ import { SOURCE_NAMES, type SourceName } from '../../datasets/types.js';
 import { specToMetadata } from '../../infer/model-spec.js';
 import { loadNegativeSlices } from '../../train/negative-samples.js';
 import { SLICE_INPUT_TRANSFORMS } from '../../preprocess/model-input.js';
+import { formatDuration, isQuiet, StageBars } from '../progress.js';
 
 const positiveInteger = (n: number) => Number.isInteger(n) && n > 0;
 
@@ -94,8 +95,14 @@ export const command: Command = {
       throw new UsageError(`--patch: three integers divisible by ${2 ** depth}, for --dims 3`);
     }
     const network = { dims, baseFilters: values['base-filters'], depth, norm: values.norm };
+    const bars = new StageBars({ quiet });
+    // A message ends the bar it comes after, so the two never share a line.
+    const say = (m: string) => {
+      bars.end();
+      if (!isQuiet(quiet)) process.stderr.write(`${m}\n`);
+    };
     const load = dims === 2 ? loadSliceSplit : loadVolumeSplit;
-    const dataOptions = { task, sources, inputSize, transform, quiet, set: { patch } };
+    const dataOptions = { task, sources, inputSize, transform, onProgress: bars.onProgress, set: { patch } };
     const negatives = values.negatives?.filter(Boolean) ?? [];
     if (negatives.length && (dims !== 2 || task !== 'lung')) throw new UsageError('--negatives is for the 2D lung model (--dims 2 --task lung)');
     const train = await load(values.db, 'train', dataOptions);
@@ -104,7 +111,7 @@ export const command: Command = {
     }
     const val = await load(values.db, 'validation', dataOptions);
     for (const [name, s] of [['train', train], ['validation', val]] as const) {
-      if (s.skippedNoLung && !quiet) process.stderr.write(`${name}: ${s.skippedNoLung} samples skipped (no lung mask; build the database with --lung-model to include them)\n`);
+      if (s.skippedNoLung) say(`${name}: ${s.skippedNoLung} samples skipped (no lung mask; build the database with --lung-model to include them)`);
     }
     const result = await trainNetwork({
       runDir: values.out,
@@ -127,12 +134,15 @@ export const command: Command = {
       initFrom: values.init,
       float16: values.float16,
       title: `${dims}D ${task} U-Net`,
-      quiet,
+      onProgress: bars.onProgress,
+      onEpoch: (r, improved) => bars.end(`train loss ${r.trainLoss.toFixed(4)} Dice ${r.trainDice.toFixed(3)} | val loss ${r.valLoss.toFixed(4)} Dice ${r.valDice.toFixed(3)}${improved ? ' *best*' : ''}`),
+      onMessage: say,
       modelMetadata: {
         ...specToMetadata({ task, dims, inputSize: dims === 2 ? inputSize : 320, inputTransform: dims === 2 ? transform : 'method-3d', threshold: 0.5 }),
         'covseg.trainedOn': JSON.stringify({ db: values.db, sources: sources ?? 'all', trainSamples: train.set.length, valSamples: val.set.length }),
       },
     }, { train: train.set, val: val.set });
+    say(`${result.stoppedEarly ? 'stopped early' : 'finished'} after ${result.epochsRun} epochs (${formatDuration(result.secondsPerEpoch)}/epoch); best validation loss ${result.bestValLoss.toFixed(4)}, Dice ${result.bestValDice.toFixed(3)} at epoch ${result.bestEpoch}`);
     process.stdout.write(`${JSON.stringify({ model: result.modelPath, bestEpoch: result.bestEpoch, bestValLoss: result.bestValLoss, bestValDice: result.bestValDice, epochs: result.epochsRun, secondsPerEpoch: result.secondsPerEpoch, curves: join(result.runDir, RUN_FILES.plot) })}\n`);
   },
 };
