@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Type } from '@sinclair/typebox';
 import { buildDatabase } from '../src/database/index.js';
 import { loadVolumeSplit } from '../src/train/database-samples.js';
 import { trainNetwork } from '../src/train/loop.js';
@@ -38,7 +39,7 @@ try {
   const result = await trainNetwork({ runDir: join(dir, 'run'), network, epochs: Number(values.epochs ?? (values.quick ? 1 : 15)), patience: 100, batchSize: 2, optimizer: 'sgd', lr: 0.05, momentum: 0.9, threads: 2 }, { train: train.set, val: val.set });
   for (const h of result.history) console.log(JSON.stringify({ bench: 'train-3d', epoch: h.epoch, train_loss: +h.trainLoss.toFixed(4), val_loss: +h.valLoss.toFixed(4), val_dice: +h.valDice.toFixed(3), seconds: +h.seconds.toFixed(1) }));
   // Export check on a whole validation volume (1 × 1 × 80 × 320 × 320; 32 × 128 × 128 with --quick).
-  const best = await loadCheckpoint(join(dir, 'run', 'checkpoint-best.ckpt'));
+  const best = await loadCheckpoint(join(dir, 'run', 'checkpoint-best.ckpt'), Type.Unknown());
   const torch = createTorchModel({ ...network, threads: 2 });
   torch.setState(best.state);
   const sample = val.set.samples[0]!;

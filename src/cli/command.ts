@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../util/errors.js';
-import { DEFAULT_MAX_VOXELS } from '../io/limits.js';
+import { LUNG_MODELS, lungModel } from '../lungs/models.js';
+import { DEFAULT_MAX_VOXELS, SERVICE_MAX_VOXELS } from '../io/limits.js';
 
 /** One `covseg` subcommand. The CLI is a thin layer: parse flags, call a library function, print. */
 export interface Command {
@@ -47,9 +48,9 @@ export function choiceFlag<T extends string>(name: string, value: string | undef
   return value as T;
 }
 
-/** Parses `--max-voxels N` (a positive integer; 2e8 is accepted). */
-export function maxVoxelsFlag(value: string | undefined): number {
-  return numberFlag('max-voxels', value, DEFAULT_MAX_VOXELS, (n) => Number.isInteger(n) && n > 0);
+/** Parses `--max-voxels N` (a positive integer; 2e8 is accepted); the service's default is lower. */
+export function maxVoxelsFlag(value: string | undefined, service = false): number {
+  return numberFlag('max-voxels', value, service ? SERVICE_MAX_VOXELS : DEFAULT_MAX_VOXELS, (n) => Number.isInteger(n) && n > 0);
 }
 
 export interface ThreadsFlagOptions {
@@ -174,16 +175,44 @@ export const flag = {
     };
   },
 
-  /** `--max-voxels N`, the same row in every command that reads an image. */
-  maxVoxels(): Flag<number> {
+  /** `--max-voxels N`, the same row in every command that reads an image; `service`: serve's lower default. */
+  maxVoxels(service = false): Flag<number> {
+    const fallback = (service ? SERVICE_MAX_VOXELS : DEFAULT_MAX_VOXELS).toLocaleString('en-US');
     return {
       type: 'string', arg: 'N',
-      help: "refuse a larger image, from its header, before decoding it; raise it for larger scans",
-      shownDefault: `${DEFAULT_MAX_VOXELS.toLocaleString('en-US')}, a 512 × 512 × 305 CT: what 'covseg segment' runs in 2 GiB`,
-      parse: (raw) => maxVoxelsFlag(raw as string | undefined),
+      help: service
+        ? 'refuse a larger image, from its header, before decoding it; raise it for larger scans'
+        : 'refuse a larger image, from its header, before decoding it; a slice is at most 8192 × 8192 whatever N',
+      shownDefault: service ? `${fallback}, a 512 × 512 × 305 CT: what one segmentation process runs in 2 GiB` : `${fallback}, a 512 × 512 × 1220 CT, about 5 GB of memory`,
+      parse: (raw) => maxVoxelsFlag(raw as string | undefined, service),
     };
   },
+
+  /** `--lung-model NAME`: a name of the lung model registry (src/lungs/models.ts); check its weights with lungModelFlag. */
+  lungModel(o: { help?: string; aliases?: readonly string[] } = {}): Flag<string> {
+    return flag.choice({
+      choices: Object.keys(LUNG_MODELS), arg: 'NAME', default: 'default', aliases: o.aliases,
+      shownDefault: "default, covseg's models/lung-2d.onnx",
+      help: o.help ?? `lung model: ${Object.keys(LUNG_MODELS).join(', ')} ('covseg lungs --help' tells each)`,
+    });
+  },
+
+  /** `--lung-weights FILE`, the weights file of --lung-model. */
+  lungWeights(o: { help?: string; aliases?: readonly string[] } = {}): Flag<string | undefined> {
+    return flag.string({
+      arg: 'FILE', aliases: o.aliases,
+      help: o.help ?? "the lung model's weights: lungmask's .pth for its models (download from https://github.com/JoHof/lungmask/releases/tag/v0.0), another lung ONNX for default",
+    });
+  },
 };
+
+/** Checks that `--lung-model NAME` has the `--lung-weights` it needs; returns the name. */
+export function lungModelFlag(name: string | undefined, weights: string | undefined): string {
+  const chosen = choiceFlag('lung-model', name, Object.keys(LUNG_MODELS), 'default');
+  const model = lungModel(chosen);
+  if (model.needsWeights && weights === undefined) throw new UsageError(`--lung-model ${chosen} needs --lung-weights FILE: ${model.weightsSource}`);
+  return chosen;
+}
 
 export interface ParseCommandOptions {
   /** Positional arguments allowed. Defaults to true. */

@@ -7,4 +7,4 @@ export { clinicalColumns, clinicalCsv, type CsvScanInfo } from './csv.js';
 export { affectedColor, CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, distributionPicture, drawLevel, levelKey, levelSlice, lungLevels, sliceSource, type DrawLevelOptions, type LevelSlice, type SliceSource } from './pictures.js';
 export { checkSamePatient, compareScans, DEFAULT_STABLE_WITHIN_POINTS, type Change, type CompareOptions, type Comparison, type ComparisonStep, type LungChanges, type ScanForComparison, type Verdict } from './compare.js';
 export { COMPARE_LEVELS, matchedLevelsPicture, sliceAffectedPercent, trendPicture } from './compare-pictures.js';
-export { clinicalReportParts, type ClinicalPicture } from './report-parts.js';
+export { clinicalReportParts, clinicalPictures, type ClinicalPicture } from './report-parts.js';

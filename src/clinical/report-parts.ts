@@ -17,17 +17,19 @@ export interface ClinicalPicture {
 
 export function clinicalReportParts(input: ClinicalInput): { figures: ClinicalFigures; pictures: ClinicalPicture[] } {
   const figures = clinicalFigures(input);
+  return { figures, pictures: clinicalPictures(input, figures) };
+}
+
+/** The clinical section's pictures for `figures` (from `clinicalFigures(input)`): the distribution, and the lesion types at matched levels. */
+export function clinicalPictures(input: ClinicalInput, figures: ClinicalFigures): ClinicalPicture[] {
   const density = figures.density.available;
   const src = sliceSource(input.ct, input.lungs, input.lesions, input.isHu, density ? figures.density.bands.infiltratedBelow : undefined);
-  return {
-    figures,
-    pictures: [
-      { name: 'distribution.png', png: figureToPng(distributionPicture(figures)), caption: 'where the disease is: % of each third, half and depth of each lung affected' },
-      {
-        name: 'lesion-types.png',
-        png: figureToPng(matchedLevelsPicture([src], [''])),
-        caption: density ? 'the middle of each third of the lungs: ground glass yellow, consolidation purple' : 'the middle of each third of the lungs: lesion orange (no HU: the two types are not told apart)',
-      },
-    ],
-  };
+  return [
+    { name: 'distribution.png', png: figureToPng(distributionPicture(figures)), caption: 'where the disease is: % of each third, half and depth of each lung affected' },
+    {
+      name: 'lesion-types.png',
+      png: figureToPng(matchedLevelsPicture([src], [''])),
+      caption: density ? 'the middle of each third of the lungs: ground glass yellow, consolidation purple' : 'the middle of each third of the lungs: lesion orange (no HU: the two types are not told apart)',
+    },
+  ];
 }

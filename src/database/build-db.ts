@@ -25,6 +25,7 @@ import {
   lungSidesByPosition,
   loadCase,
   overlapWarnings,
+  sourceName,
   type CaseRef,
   type LoadedCase,
   type SourceName,
@@ -212,7 +213,7 @@ async function build(request: BuildRequest, options: BuildDatabaseOptions, lock:
   // 1. Scan sources in the canonical order, whatever order they were given in.
   const seen = new Set<string>();
   for (const s of request.sources) {
-    if (!(SOURCE_NAMES as readonly string[]).includes(s.name)) throw new CovsegError(`unknown source '${s.name}'; valid sources: ${SOURCE_NAMES.join(', ')}`);
+    sourceName(s.name);
     if (seen.has(s.name)) throw new CovsegError(`source '${s.name}' given twice; give each source once`);
     seen.add(s.name);
   }

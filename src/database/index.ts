@@ -4,7 +4,7 @@ export type { LungSegmenter } from './lung-segmenter.js';
 export { loadManifest, checkCaseRecord, CaseRecordSchema, ManifestSchema, MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, ENCODING_NOTES } from './manifest.js';
 export type { Manifest, ManifestOptions, ManifestSource, CaseRecord, Slice2dRecord, GeometryRecord, LungMaskSource } from './manifest.js';
 export { openDatabase } from './open.js';
-export type { OpenDatabase } from './open.js';
+export type { OpenDatabase, CaseQuery, DatabaseCase, DatabaseTask, TaskFiles, SliceTaskFiles } from './open.js';
 export { loadSplits, SplitsSchema, makeSplits, seededShuffle, splitCounts, SPLITS_FILE, SPLITS_FORMAT, SPLIT_NAMES } from './splits.js';
 export type { Splits, SplitName, SplitCase, MakeSplitsOptions, OverlapPolicy } from './splits.js';
 export { formatSummary, SUMMARY_FILE } from './summary.js';

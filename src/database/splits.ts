@@ -145,15 +145,20 @@ const FIX = "rebuild the database with 'covseg build-db' (splits are rewritten a
 
 /**
  * Reads `DB/splits.json` (`db` is the database folder or the file). Errors name the file
- * and the missing key; a case listed in two subsets is an error too.
+ * and the missing key; a case whose subset the lists and `caseSplit` disagree on is an error too.
  */
 export async function loadSplits(db: string): Promise<Splits> {
   const file = await databaseFile(db, SPLITS_FILE);
   const splits = await loadJsonFile(SplitsSchema, file, 'database splits', FIX, SplitsFormatSchema);
+  // The lists and the map say the same, both ways, so whichever a reader asks answers alike.
   for (const s of SPLIT_NAMES) {
     for (const id of splits.cases[s]) {
       if (splits.caseSplit[id] !== s) throw new CovsegError(`key 'cases.${s}' lists ${id}, which caseSplit puts in '${splits.caseSplit[id] ?? 'no split'}'; ${FIX}`, { file });
     }
+  }
+  const lists = { train: new Set(splits.cases.train), validation: new Set(splits.cases.validation), test: new Set(splits.cases.test) };
+  for (const [id, s] of Object.entries(splits.caseSplit)) {
+    if (!lists[s].has(id)) throw new CovsegError(`key 'caseSplit.${id}' is '${s}', but cases.${s} does not list ${id}; ${FIX}`, { file });
   }
   return splits;
 }

@@ -61,11 +61,7 @@ export function isDicom(bytes: Uint8Array): boolean {
   return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
 }
 
-/** A DICOM date (DA, YYYYMMDD; also YYYY-MM-DD as some exports write it) as YYYY-MM-DD; undefined when it is neither. */
-export function dicomDateToIso(date: string | undefined): string | undefined {
-  const m = date?.trim().match(/^(\d{4})-?(\d{2})-?(\d{2})$/);
-  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
-}
+export { dicomDateToIso } from './dicom-date.js';
 
 /** The file is not DICOM at all (as opposed to a broken DICOM file). */
 export class NotDicomError extends CovsegError {}

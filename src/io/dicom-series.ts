@@ -12,18 +12,9 @@ import { join } from 'node:path';
 import { CovsegError } from '../util/errors.js';
 import type { Mat3, Vec3 } from '../volume/volume.js';
 import { NotDicomError, readDicomHeader, type DicomHeader } from './dicom-header.js';
+import type { DicomSeriesSummary } from './types.js';
 
-/** A series found in a folder. */
-export interface DicomSeriesSummary {
-  /** SeriesInstanceUID, or '' when the files carry none (anonymised exports). */
-  seriesInstanceUid: string;
-  seriesDescription?: string;
-  modality?: string;
-  /** Number of image files of the series (before dropping localizers). */
-  files: number;
-  /** rows × columns × slices that would be read. */
-  voxels: number;
-}
+export type { DicomSeriesSummary };
 
 /** One series, ready to decode: files sorted along the slice normal, and their geometry. */
 export interface DicomSeriesPlan {

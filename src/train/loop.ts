@@ -8,7 +8,6 @@
  * Rng(seed, epoch), so a resumed run replays exactly what an uninterrupted one would.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTorchModel, type StepResult, type TorchModel, type UNetConfig } from '../nn/torch-addon.js';
 import { exportUNetOnnx } from '../nn/unet-onnx.js';
@@ -17,7 +16,9 @@ import { CovsegError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { Rng } from '../util/random.js';
 import { diceFromCounts } from '../metrics/index.js';
+import { Type } from '@sinclair/typebox';
 import { loadCheckpoint, networkTensors, saveCheckpoint } from './checkpoint.js';
+import { readRunRecord, RunProgressSchema, type RunProgress, type TrainingRecord } from './run-record.js';
 import { readHistory, writeHistory, type EpochRecord } from './history.js';
 import { allocateBatch, sliceBatch, type SampleSet } from './samples.js';
 import { learningRate, type LrSchedule } from './schedule.js';
@@ -106,15 +107,6 @@ export interface TrainResult {
   secondsPerEpoch: number;
 }
 
-/** Progress carried in checkpoint-last.ckpt. */
-interface RunProgress {
-  epoch: number;
-  bestEpoch: number;
-  bestValLoss: number;
-  bestValDice: number;
-  sinceBest: number;
-}
-
 export const RUN_FILES = {
   options: 'run.json',
   last: 'checkpoint-last.ckpt',
@@ -181,15 +173,15 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
 
   const path = (f: string) => join(o.runDir, f);
   // What a resumed run must share with the run it continues (model metadata: task, input size and transform).
-  const recorded = { initFrom: o.initFrom ?? null, sampling: o.sampling ?? 'uniform', model: o.modelMetadata ?? {}, network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
+  const recorded: TrainingRecord = { initFrom: o.initFrom ?? null, sampling: o.sampling ?? 'uniform', model: o.modelMetadata ?? {}, network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
   const resuming = o.resume && existsSync(path(RUN_FILES.last));
   if (existsSync(path(RUN_FILES.last)) && !o.resume) {
     throw new CovsegError(`a training run already exists here; pass --resume to continue it or choose another --out`, { file: o.runDir });
   }
   if (resuming && existsSync(path(RUN_FILES.options))) {
-    const before = JSON.parse(await readFile(path(RUN_FILES.options), 'utf8')) as { training: Record<string, unknown> };
+    const before = await readRunRecord(path(RUN_FILES.options));
     // A setting a run.json predates counts as unset (null).
-    const changed = Object.keys(recorded).filter((k) => k !== 'epochs' && JSON.stringify(before.training[k] ?? null) !== JSON.stringify((recorded as Record<string, unknown>)[k]));
+    const changed = (Object.keys(recorded) as (keyof TrainingRecord)[]).filter((k) => k !== 'epochs' && JSON.stringify(before.training[k] ?? null) !== JSON.stringify(recorded[k]));
     if (changed.length) throw new CovsegError(`cannot resume: the run was started with other settings (${changed.join(', ')})`, { file: path(RUN_FILES.options) });
   }
   await writeFileAtomic(path(RUN_FILES.options), JSON.stringify({ training: recorded }, null, 2) + '\n');
@@ -197,13 +189,13 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
   const model = createTorchModel({ ...o.network, device: o.device, threads: o.threads, seed: o.seed });
   model.setOptimizer({ type: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay });
   if (o.initFrom && !resuming) {
-    const init = await loadCheckpoint<unknown>(o.initFrom);
+    const init = await loadCheckpoint(o.initFrom, Type.Unknown());
     model.setState({ tensors: networkTensors(init.state), optimizerSteps: 0 });
   }
   let progress: RunProgress = { epoch: 0, bestEpoch: 0, bestValLoss: Infinity, bestValDice: NaN, sinceBest: 0 };
   let history: EpochRecord[] = [];
   if (resuming) {
-    const ck = await loadCheckpoint<RunProgress>(path(RUN_FILES.last));
+    const ck = await loadCheckpoint(path(RUN_FILES.last), RunProgressSchema);
     model.setState(ck.state);
     progress = ck.meta;
     history = (await readHistory(path(RUN_FILES.history))).filter((h) => h.epoch <= progress.epoch);
@@ -265,7 +257,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
   if (progress.sinceBest >= o.patience && progress.epoch < o.epochs) stoppedEarly = true;
 
   if (!existsSync(path(RUN_FILES.best))) throw new CovsegError('no epoch finished, so there is no model to export', { file: o.runDir });
-  const best = await loadCheckpoint<RunProgress>(path(RUN_FILES.best));
+  const best = await loadCheckpoint(path(RUN_FILES.best), RunProgressSchema);
   const onnx = exportUNetOnnx(o.network, best.state.tensors, {
     float16: o.float16,
     metadata: { ...(o.modelMetadata ?? {}), 'covseg.dims': String(o.network.dims), 'covseg.network': JSON.stringify(o.network), 'covseg.bestEpoch': String(best.meta.bestEpoch), 'covseg.bestValLoss': best.meta.bestValLoss.toFixed(5), 'covseg.bestValDice': best.meta.bestValDice.toFixed(5) },

@@ -6,7 +6,8 @@
  * numbers, got an array of 2"). Node-free: the browser reads model metadata with it.
  */
 import { Kind, type Static, type TSchema } from '@sinclair/typebox';
-import { Value, type ValueError } from '@sinclair/typebox/value';
+import { Errors, type ValueError } from '@sinclair/typebox/errors';
+import { Clean } from '@sinclair/typebox/value';
 import { CovsegError } from './errors.js';
 
 export type { Static, TSchema } from '@sinclair/typebox';
@@ -111,7 +112,7 @@ export function describeViolation(error: ValueError, root: unknown): string {
 export function checkJson<S extends TSchema>(schema: S, value: unknown, file: string, fix: string): Static<S> {
   fillDefaults(schema, value);
   assertJson(schema, value, file, fix);
-  return Value.Clean(schema, value) as Static<S>;
+  return Clean(schema, value) as Static<S>;
 }
 
 /**
@@ -142,6 +143,6 @@ function fillDefaults(schema: TSchema, value: unknown): void {
  * named as such rather than by its first missing key.
  */
 export function assertJson(schema: TSchema, value: unknown, file: string, fix: string): void {
-  const first = Value.Errors(schema, value).First();
+  const first = Errors(schema, value).First();
   if (first) throw new CovsegError(`${describeViolation(first, value)}; ${fix}`, { file });
 }

@@ -40,7 +40,7 @@ test('covseg segment: a 10000² PNG is refused by the default limit from its hea
   const out = join(dir, 'seg-big');
   const r = covseg('segment', claimingPng('big.png', 10000), '--out', out, '--quiet');
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /big\.png: 10000 × 10000 × 1 = 100 M voxels is more than the limit of 80 M \(--max-voxels\)\n$/);
+  assert.match(r.stderr, /big\.png: a slice of 10000 × 10000 = 100 M pixels is more than the 67\.1 M \(8192 × 8192\) a CT slice can have\n$/);
   assert.ok(!existsSync(out));
 });
 

@@ -94,7 +94,7 @@ test('covseg lungs refuses to write onto its input, even with --overwrite or thr
 test('covseg lungs without --lung-weights says where to download them (exit 2)', () => {
   const r = covseg(ctPath, join(dir, 'x.nii.gz'), '--lung-model', 'r231');
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /--lung-model r231 needs --lung-weights PATH: user-supplied: download unet_r231-d5d2fc3d\.pth .* from https:\/\/github\.com\/JoHof\/lungmask\/releases\/download\/v0\.0\/unet_r231-d5d2fc3d\.pth/);
+  assert.match(r.stderr, /--lung-model r231 needs --lung-weights FILE: user-supplied: download unet_r231-d5d2fc3d\.pth .* from https:\/\/github\.com\/JoHof\/lungmask\/releases\/download\/v0\.0\/unet_r231-d5d2fc3d\.pth/);
 });
 
 test('covseg lungs usage errors exit 2', () => {

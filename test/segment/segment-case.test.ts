@@ -174,6 +174,13 @@ test('a body with no lungs in view: the report says so, with no grade (never CT-
   assert.match(cli.stdout, /^no lungs in view: no severity grade\n/);
 });
 
+test('a real abdominal DICOM series (../shared example_ct_dicom): no lungs in view, not assessable, no grade', { skip: skip || needsShared('small-ct-volume/example_ct_dicom') }, async () => {
+  const r = await segmentCase(sharedPath('small-ct-volume/example_ct_dicom'), join(dir, 'abdominal-dicom'));
+  assert.ok(r.report.lungs.total.volumeMl! <= 1, `${r.report.lungs.total.volumeMl} mL of lung`);
+  assert.equal(r.report.quality.assessable, false);
+  assert.equal(r.report.severity.category, null);
+});
+
 test('covseg segment: exit codes and the printed summary', { skip }, () => {
   const cli = resolve(PROJECT_ROOT, 'dist/src/cli/main.js');
   const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'segment', ...args], { encoding: 'utf8', env: { ...process.env, COVSEG_QUIET: '1' } });
@@ -187,4 +194,13 @@ test('covseg segment: exit codes and the printed summary', { skip }, () => {
   const missing = run(join(dir, 'nope.nii.gz'), '--out', join(dir, 'y'));
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /nope\.nii\.gz/);
+  // Every lung model of the registry, by its one name.
+  const unknown = run(PNG, '--out', join(dir, 'z'), '--lung-model', 'nope');
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /--lung-model: 'nope' is not one of default, r231, ltrclobes, r231covidweb/);
+  const noWeights = run(PNG, '--out', join(dir, 'z'), '--lung-model', 'ltrclobes');
+  assert.equal(noWeights.status, 2);
+  assert.match(noWeights.stderr, /--lung-model ltrclobes needs --lung-weights FILE: user-supplied: download unet_ltrclobes-3a07043d\.pth/);
+  const report = JSON.parse(readFileSync(join(dir, 'cli', 'report.json'), 'utf8'));
+  assert.match(report.models.lung, /^default:lung-2d\.onnx@[0-9a-f]{12}$/, 'the registry\'s name of the model');
 });

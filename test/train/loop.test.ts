@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -89,6 +89,11 @@ test('an existing run needs --resume, and resuming with other settings is refuse
     await assert.rejects(trainNetwork(options(dir, { epochs: 2, lr: 0.5, resume: true }), data), /cannot resume: the run was started with other settings \(lr\)/);
     // The model's input transform is part of what a resumed run must share.
     await assert.rejects(trainNetwork(options(dir, { epochs: 2, resume: true, modelMetadata: { 'covseg.inputTransform': 'clahe-v1' } }), data), /other settings \(model\)/);
+    // run.json is read through its schema: a damaged one is one line naming the key.
+    const runJson = join(dir, 'run.json');
+    const recorded = JSON.parse(readFileSync(runJson, 'utf8')) as { training: Record<string, unknown> };
+    writeFileSync(runJson, JSON.stringify({ training: { ...recorded.training, lr: 'fast' } }));
+    await assert.rejects(trainNetwork(options(dir, { epochs: 2, resume: true }), data), /run\.json: key 'training\.lr' should be number, got string; the run folder is damaged: train into another --out$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { CovsegError, UsageError } from '../../util/errors.js';
 import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
-import { SOURCE_NAMES, type SourceName } from '../../datasets/index.js';
+import { SOURCE_NAMES, sourceName } from '../../datasets/index.js';
 import { buildDatabase, formatSummary, type LungSegmenter, type SourceSpec } from '../../database/index.js';
 import { defaultWorkers } from '../../database/pool.js';
 import { StageBars } from '../progress.js';
@@ -85,10 +85,8 @@ export function parseSources(values: readonly string[]): SourceSpec[] {
     const eq = v.indexOf('=');
     const name = eq < 0 ? '' : v.slice(0, eq);
     const root = eq < 0 ? '' : v.slice(eq + 1);
-    if (!(SOURCE_NAMES as readonly string[]).includes(name) || root === '') {
-      throw new UsageError(`--source '${v}': expected NAME=PATH with NAME one of ${SOURCE_NAMES.join(', ')}`);
-    }
-    return { name: name as SourceName, root };
+    if (eq < 0 || root === '') throw new UsageError(`--source '${v}': expected NAME=PATH with NAME one of ${SOURCE_NAMES.join(', ')}`);
+    return { name: sourceName(name, (problem) => new UsageError(`--source '${v}': ${problem}`)), root };
   });
 }
 

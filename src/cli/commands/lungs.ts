@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { CovsegError, UsageError } from '../../util/errors.js';
 import { checkOutputFile, writeFilesAtomic, type PendingFile } from '../../util/output-target.js';
 import { StageBars } from '../progress.js';
-import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
-import { checkHu, readImage, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
+import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from '../command.js';
+import { readImage, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
+import { checkHu } from '../../volume/hu.js';
 import { voxelVolumeMl } from '../../volume/volume.js';
 import { labelValues } from '../../volume/labels.js';
 import { saveFigure } from '../../figures/index.js';
@@ -20,8 +21,8 @@ const MODEL_LINES = Object.values(LUNG_MODELS)
   .join('\n');
 
 const FLAGS = {
-  'lung-model': flag.choice({ choices: Object.keys(LUNG_MODELS), arg: 'NAME', default: 'default', aliases: ['model'], help: `one of ${Object.keys(LUNG_MODELS).join(', ')}` }),
-  'lung-weights': flag.string({ arg: 'PATH', aliases: ['weights'], help: "the model's weights file (.pth as released, zip or legacy format)" }),
+  'lung-model': flag.lungModel({ aliases: ['model'], help: `one of ${Object.keys(LUNG_MODELS).join(', ')}` }),
+  'lung-weights': flag.lungWeights({ aliases: ['weights'], help: "the model's weights file (.pth as released, zip or legacy format)" }),
   batch: flag.number({ arg: 'N', default: 20, shownDefault: '20, as lungmask', check: (n) => Number.isInteger(n) && n >= 1, help: 'slices per network call' }),
   threads: flag.threads({ fallback: 2, help: "ONNX Runtime threads; at most the machine's cores" }),
   series: flag.string({ arg: 'UID', shownDefault: 'the one with most voxels', help: 'DICOM folder: read this series' }),
@@ -38,7 +39,7 @@ const FLAGS = {
   quiet: flag.boolean({ help: 'no progress bar' }),
 };
 
-const HELP = `Usage: covseg lungs INPUT OUTPUT [--lung-model NAME] [--lung-weights PATH] [options]
+const HELP = `Usage: covseg lungs INPUT OUTPUT [--lung-model NAME] [--lung-weights FILE] [options]
 
 Segments the lungs of the CT in INPUT and writes the label map to OUTPUT, on INPUT's
 exact grid (same dims, spacing, origin and direction): 1 = right lung, 2 = left lung.
@@ -72,11 +73,8 @@ export const command: Command = {
     const { values, positionals } = parseCommandLine('lungs', argv, FLAGS);
     if (positionals.length !== 2) throw new UsageError(`expected INPUT and OUTPUT, got ${positionals.length} argument(s)`);
     const [input, output] = positionals as [string, string];
-    const modelName = values['lung-model'];
+    const modelName = lungModelFlag(values['lung-model'], values['lung-weights']);
     const model = lungModel(modelName);
-    if (model.needsWeights && values['lung-weights'] === undefined) {
-      throw new UsageError(`--lung-model ${modelName} needs --lung-weights PATH: ${model.weightsSource}`);
-    }
     const { batch: batchSize, threads, 'max-voxels': maxVoxels } = values;
     if (values.figure !== undefined && model.classes.length !== 3) throw new UsageError(`--figure draws the right and left lung; model '${modelName}' labels ${model.classes.length - 1} lobes`);
     // Every output is checked before the CT is read: a bad name fails now, not after the inference.

@@ -1,4 +1,4 @@
-import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
+import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/output-target.js';
 import { StageBars } from '../progress.js';
@@ -7,14 +7,8 @@ import type { ClinicalFigures } from '../../clinical/index.js';
 
 const FLAGS = {
   out: flag.string({ arg: 'DIR', help: 'output folder (must be new or empty; see --overwrite); checked before the work: a folder, beside which covseg can write' }),
-  'lung-model': flag.choice({
-    choices: ['default', 'r231'] as const, arg: 'M', default: 'default',
-    help: "default: covseg's lung U-Net (models/lung-2d.onnx)\nr231: lungmask's R231 (needs --lung-weights)",
-  }),
-  'lung-weights': flag.string({
-    arg: 'FILE',
-    help: 'lungmask weights, e.g. unet_r231-d5d2fc3d.pth (download from https://github.com/JoHof/lungmask/releases/tag/v0.0)',
-  }),
+  'lung-model': flag.lungModel(),
+  'lung-weights': flag.lungWeights(),
   'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', aliases: ['model'], help: "lesion model (2D or 3D ONNX from 'covseg train')" }),
   force: flag.boolean({ help: 'segment input that fails the checks (not CT, not in Hounsfield units, colour picture) anyway, with a warning' }),
   overwrite: flag.boolean({ help: 'replace an existing output folder' }),
@@ -77,8 +71,7 @@ export const command: Command = {
     const { values, positionals } = parseCommandLine('segment', argv, FLAGS);
     if (positionals.length !== 1) throw new UsageError('give exactly one INPUT (a CT file, DICOM folder or slice image)');
     if (!values.out) throw new UsageError('--out DIR is required');
-    const lungModel = values['lung-model'];
-    if (lungModel === 'r231' && !values['lung-weights']) throw new UsageError("--lung-model r231 needs --lung-weights FILE (lungmask's unet_r231-d5d2fc3d.pth)");
+    const lungModel = lungModelFlag(values['lung-model'], values['lung-weights']);
     const { quiet, threads } = values;
     // A --out that cannot be written fails now, not after the inference.
     await checkOutputFolder(values.out, '--out');

@@ -1,6 +1,6 @@
 /** `covseg serve`: the local web viewer and segmentation service. */
 import { UsageError } from '../../util/errors.js';
-import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
+import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { startServer, type ServeOptions } from '../../web/index.js';
 
 const positive = (n: number) => n > 0;
@@ -37,12 +37,12 @@ const FLAGS = {
     help: 'an upload receiving less than N kB/s over any --upload-grace-s window gets HTTP 408 and is dropped (0: no rate check)',
   }),
   'upload-grace-s': flag.number({ arg: 'N', default: 10, check: positive, help: "the window that rate is measured over, the first one an upload's grace" }),
-  'max-voxels': flag.maxVoxels(),
+  'max-voxels': flag.maxVoxels(true),
   'job-ttl-min': flag.number({ arg: 'N', default: 60, check: positive, help: "minutes a finished job's files are kept before removal" }),
   'job-timeout-min': flag.number({ arg: 'N', default: 30, check: positive, help: 'a job running longer is stopped and fails' }),
   'work-dir': flag.string({ arg: 'DIR', shownDefault: 'a new temp folder, removed on exit', help: 'where job folders go' }),
-  'lung-model': flag.choice({ choices: ['default', 'r231'] as const, arg: 'M', default: 'default', shownDefault: 'default, models/lung-2d.onnx', help: 'default | r231' }),
-  'lung-weights': flag.string({ arg: 'FILE', help: 'lungmask weights for --lung-model r231' }),
+  'lung-model': flag.lungModel(),
+  'lung-weights': flag.lungWeights(),
   'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', help: 'lesion model ONNX' }),
   examples: flag.string({ arg: 'DIR', shownDefault: "the project's examples/", help: "sample cases for the page's button" }),
   log: flag.boolean({ help: 'log every request as JSON lines on stdout' }),
@@ -72,8 +72,7 @@ export const command: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandLine('serve', argv, FLAGS);
     if (positionals.length > 0) throw new UsageError(`serve takes no INPUT (got '${positionals[0]}'); upload scans on the page`);
-    const lungModel = values['lung-model'];
-    if (lungModel === 'r231' && !values['lung-weights']) throw new UsageError("--lung-model r231 needs --lung-weights (lungmask's unet_r231-d5d2fc3d.pth)");
+    const lungModel = lungModelFlag(values['lung-model'], values['lung-weights']);
     const mb = (n: number) => Math.round(n * 1024 ** 2);
     const options: ServeOptions = {
       port: values.port,

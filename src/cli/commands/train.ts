@@ -4,7 +4,7 @@ import { UsageError } from '../../util/errors.js';
 import { loadSliceSplit, loadVolumeSplit, type TrainTask } from '../../train/database-samples.js';
 import { trainNetwork, RUN_FILES, SAMPLING_MODES } from '../../train/loop.js';
 import { LR_SCHEDULES } from '../../train/schedule.js';
-import { SOURCE_NAMES, type SourceName } from '../../datasets/types.js';
+import { SOURCE_NAMES, sourceName } from '../../datasets/types.js';
 import { specToMetadata } from '../../infer/model-spec.js';
 import { loadNegativeSlices } from '../../train/negative-samples.js';
 import { SLICE_INPUT_TRANSFORMS } from '../../preprocess/model-input.js';
@@ -83,10 +83,7 @@ export const command: Command = {
     if (!values.db || !values.out || !values.dims) throw new UsageError('--db, --dims and --out are required');
     const dims = Number(values.dims) as 2 | 3;
     const { task, depth, quiet, threads } = values;
-    const sources = values.sources?.map((s) => {
-      if (!(SOURCE_NAMES as readonly string[]).includes(s)) throw new UsageError(`--sources: unknown source '${s}' (known: ${SOURCE_NAMES.join(', ')})`);
-      return s as SourceName;
-    });
+    const sources = values.sources?.map((s) => sourceName(s, (problem) => new UsageError(`--sources: ${problem}`)));
     const inputSize = values['input-size'];
     if (inputSize % 2 ** depth !== 0) throw new UsageError(`--input-size: ${inputSize} is not divisible by 2^depth = ${2 ** depth}`);
     const transform = values['input-transform'];
