@@ -201,7 +201,7 @@ export const flag = {
   lungWeights(o: { help?: string; aliases?: readonly string[] } = {}): Flag<string | undefined> {
     return flag.string({
       arg: 'FILE', aliases: o.aliases,
-      help: o.help ?? "the lung model's weights: lungmask's .pth for its models (download from https://github.com/JoHof/lungmask/releases/tag/v0.0), another lung ONNX for default",
+      help: o.help ?? "the lung model's weights: another lung ONNX for default, lungmask's .pth for its models, from\nhttps://github.com/JoHof/lungmask/releases/tag/v0.0",
     });
   },
 };
