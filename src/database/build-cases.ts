@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
 import { explainIoErrors } from '../util/output-target.js';
-import { ProgressBar } from '../util/progress.js';
+
 import { harmoniseLung, loadCase, lungSidesByPosition, type CaseRef, type LoadedCase } from '../datasets/index.js';
 import { removeOutputs, type BuildDatabaseOptions, type BuildPlan, type PlannedCase } from './build-plan.js';
 import { overviewPages } from './figures.js';
@@ -80,7 +80,7 @@ function caseRecord(plan: BuildPlan, entry: PlannedCase, built: BuiltOutputs, lu
  * built case gets its record (written before it counts: without its record the case is not
  * in the database, and is built again next time).
  */
-function outcomeRecorder(plan: BuildPlan, built: Pick<BuiltCases, 'current' | 'builtIds' | 'failures'>, progress: ProgressBar) {
+function outcomeRecorder(plan: BuildPlan, built: Pick<BuiltCases, 'current' | 'builtIds' | 'failures'>, progress: { tick: (caseId: string) => void }) {
   const recordsDir = join(plan.out, DIR_CASES);
   return async (entry: PlannedCase, outcome: JobOutcome, lungMaskSource: LungMaskSource | undefined): Promise<void> => {
     const old = plan.previous.get(entry.caseId);
@@ -102,7 +102,7 @@ function outcomeRecorder(plan: BuildPlan, built: Pick<BuiltCases, 'current' | 'b
         built.failures.set(entry.caseId, { caseId: entry.caseId, originalId: entry.ref.originalId, error: (err as Error).message });
       }
     }
-    progress.tick(1, entry.caseId);
+    progress.tick(entry.caseId);
   };
 }
 
@@ -177,7 +177,9 @@ async function drawOverviews(plan: BuildPlan, pool: CasePool, records: readonly 
 /** Stage 2: builds the plan's cases, then draws the overview pages. */
 export async function buildCases(plan: BuildPlan, options: BuildDatabaseOptions): Promise<BuiltCases> {
   const built: BuiltCases = { current: new Map(plan.kept), builtIds: new Set(), failures: new Map(), records: [], figures: [], workers: 0 };
-  const progress = new ProgressBar({ label: 'build-db', total: plan.toBuild.length, quiet: options.quiet ?? (process.env['COVSEG_QUIET'] === '1'), ...(options.stream ? { stream: options.stream } : {}) });
+  let done = 0;
+  const progress = { tick: (caseId: string) => { done++; options.onProgress?.(done, plan.toBuild.length, undefined, caseId); } };
+  options.onProgress?.(0, plan.toBuild.length);
   const batch = options.sliceBatch ?? 50;
   const slices = plan.toBuild.filter((e) => e.ref.kind === 'slice').length;
   const bound = boundWorkers(options.workers ?? defaultWorkers(), plan.toBuild.length - slices + Math.ceil(slices / batch));
@@ -188,7 +190,6 @@ export async function buildCases(plan: BuildPlan, options: BuildDatabaseOptions)
   try {
     // One more task in flight than workers: the next case is read (or segmented) while the workers are busy.
     await runLimited(caseTasks(plan, pool, outcomeRecorder(plan, built, progress), batch), Math.max(1, bound.workers) + 1);
-    progress.finish(`${built.builtIds.size} built, ${built.failures.size} failed`);
     // Case-id order: 3D cases, then 2D-only cases (ids are zero-padded, so text order is number order).
     built.records = plan.cases.map((e) => built.current.get(e.caseId)).filter((r): r is CaseRecord => r !== undefined).sort((a, b) => (a.kind === b.kind ? (a.caseId < b.caseId ? -1 : 1) : a.kind === 'volume' ? -1 : 1));
     built.figures = [...plan.figureCases].filter((id) => built.current.has(id)).map((id) => join(plan.out, figurePath(id)));

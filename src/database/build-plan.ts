@@ -18,6 +18,7 @@ import type { LungSegmenter } from './lung-segmenter.js';
 import { caseOutputs, checkCaseRecord, type CaseRecord } from './manifest.js';
 import { DIR_2D_IMAGES, DIR_2D_LESIONS, DIR_2D_LUNGS, DIR_3D, DIR_CASES, DIR_FIGURES, figurePath, type JobSettings } from './process-case.js';
 import type { OverlapPolicy } from './splits.js';
+import type { ProgressCallback } from '../util/progress.js';
 
 /**
  * Version of the per-case processing. Part of every case's options hash: bump it when
@@ -64,10 +65,8 @@ export interface BuildDatabaseOptions {
   workers?: number;
   /** 2D-only cases per worker message. Defaults to 50. */
   sliceBatch?: number;
-  /** No progress bar. Defaults to false (or COVSEG_QUIET=1). */
-  quiet?: boolean;
-  /** Where the progress bar draws. Defaults to process.stderr. */
-  stream?: NodeJS.WriteStream;
+  /** Told (cases done, cases to build, undefined, the case id) as each case to build finishes. Defaults to none. */
+  onProgress?: ProgressCallback;
   /** Told each warning as it arises (they are also in the summary). Defaults to none. */
   onWarning?: (message: string) => void;
 }

@@ -47,7 +47,7 @@ export interface LungModel {
   description: string;
   /** Where the weights come from, in words (for --help and errors). */
   weightsSource: string;
-  /** The user must pass the weights file (`weightsPath`, `--weights`). */
+  /** The user must pass the weights file (`weightsPath`, `--lung-weights`). */
   needsWeights: boolean;
   /**
    * Segments image files (PNG/JPEG slices, no geometry), whose values are never HU, as
@@ -75,7 +75,7 @@ function lungmaskModel(name: string, file: string, classes: readonly string[], d
     async open(options) {
       if (!options.weightsPath) {
         throw new CovsegError(
-          `model '${name}' needs lungmask's weights file, which covseg cannot bundle: download ${file} from ${url} and pass its path (--weights PATH)`,
+          `model '${name}' needs lungmask's weights file, which covseg cannot bundle: download ${file} from ${url} and pass its path (--lung-weights PATH)`,
         );
       }
       const weightsPath = options.weightsPath;
@@ -150,7 +150,7 @@ export async function covsegLungSegmenterOf(model: SegmentationModel, run: LungR
   return checkingInput(DEFAULT_MODEL, await namedCovsegSegmenter(model, run), run);
 }
 
-/** Every model `covseg lungs --model` accepts, by name. */
+/** Every model `--lung-model` accepts, by name. */
 export const LUNG_MODELS: Record<string, LungModel> = Object.fromEntries(
   [
     DEFAULT_MODEL,

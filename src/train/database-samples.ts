@@ -14,7 +14,7 @@ import { openDatabase, type SplitName } from '../database/index.js';
 import type { SourceName } from '../datasets/types.js';
 import { sliceToModelStage1, sliceToModelStage2, type SliceInputTransform } from '../preprocess/model-input.js';
 import { CovsegError } from '../util/errors.js';
-import { ProgressBar } from '../util/progress.js';
+import type { ProgressCallback } from '../util/progress.js';
 import { StoredSampleSet, type StoredSample, type StoredSetOptions } from './stored-samples.js';
 
 export type TrainTask = 'lesion' | 'lung';
@@ -29,7 +29,8 @@ export interface DatabaseSamplesOptions {
   transform?: SliceInputTransform;
   /** Passed to the sample set (augmentation, 3D patch size). */
   set?: StoredSetOptions;
-  quiet?: boolean;
+  /** Told (samples read, their total, 'loading <split> slices|volumes') as they are read. Defaults to none. */
+  onProgress?: ProgressCallback;
 }
 
 export interface LoadedSplit {
@@ -58,11 +59,12 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
   const transform = options.transform ?? 'clahe-v2';
   const cases = (await openDatabase(db)).cases({ split, sources: options.sources, task: options.task });
   const slices = cases.flatMap((c) => c.slices.map((s) => ({ c: c.record, s })));
-  const bar = new ProgressBar({ label: `loading ${split} slices`, total: slices.length, quiet: options.quiet });
+  const stage = `loading ${split} slices`;
+  options.onProgress?.(0, slices.length, stage);
   const samples: StoredSample[] = [];
   let skippedNoLung = 0;
-  for (const { c, s } of slices) {
-    bar.tick();
+  for (const [k, { c, s }] of slices.entries()) {
+    options.onProgress?.(k + 1, slices.length, stage);
     // Both tasks need the lung mask: a lesion model's loss mask, a lung model's target.
     if (!s.lungMask || !s.reference) {
       skippedNoLung++;
@@ -79,7 +81,6 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
       lossMask: lung ? binaryResized(lung.data, lung.width, lung.height, size) : new Uint8Array(size * size).fill(1),
     });
   }
-  bar.finish();
   const finishInput = (img: Float32Array) => sliceToModelStage2(img, size, transform);
   return { set: new StoredSampleSet(samples, [size, size], { ...options.set, finishInput }), cases: cases.length, skippedNoLung };
 }
@@ -87,12 +88,13 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
 /** The 3D volumes of `split` ([D, H, W] = [80, 320, 320] in a default database). */
 export async function loadVolumeSplit(db: string, split: SplitName, options: DatabaseSamplesOptions): Promise<LoadedSplit> {
   const cases = (await openDatabase(db)).cases({ split, sources: options.sources, task: options.task }).filter((c) => c.volume);
-  const bar = new ProgressBar({ label: `loading ${split} volumes`, total: cases.length, quiet: options.quiet });
+  const stage = `loading ${split} volumes`;
+  options.onProgress?.(0, cases.length, stage);
   const samples: StoredSample[] = [];
   let shape: number[] | undefined;
   let skippedNoLung = 0;
-  for (const { record: c, volume: f } of cases) {
-    bar.tick();
+  for (const [k, { record: c, volume: f }] of cases.entries()) {
+    options.onProgress?.(k + 1, cases.length, stage);
     if (!f!.lungMask || !f!.reference) {
       skippedNoLung++;
       continue;
@@ -109,7 +111,6 @@ export async function loadVolumeSplit(db: string, split: SplitName, options: Dat
       lossMask: lung ? Uint8Array.from(lung.data, (v) => (v ? 1 : 0)) : new Uint8Array(target.data.length).fill(1),
     });
   }
-  bar.finish();
   if (!shape) throw new CovsegError(`the ${split} split has no 3D cases with lung masks`, { file: db });
   return { set: new StoredSampleSet(samples, shape, options.set), cases: cases.length, skippedNoLung };
 }

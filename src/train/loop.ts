@@ -13,7 +13,7 @@ import { createTorchModel, type StepResult, type TorchModel, type UNetConfig } f
 import { exportUNetOnnx } from '../nn/unet-onnx.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
-import { ProgressBar, formatDuration } from '../util/progress.js';
+import type { ProgressCallback } from '../util/progress.js';
 import { Rng } from '../util/random.js';
 import { diceFromCounts } from '../metrics/index.js';
 import { Type } from '@sinclair/typebox';
@@ -73,8 +73,12 @@ export interface TrainOptions {
   float16?: boolean;
   /** Title of the training-curves figure. Defaults to '<dims>D U-Net'. */
   title?: string;
-  /** Print nothing. Defaults to false. */
-  quiet?: boolean;
+  /** Told (batches done, batches in the epoch, 'epoch E/N', 'loss L') after each training batch. Defaults to none. */
+  onProgress?: ProgressCallback;
+  /** Told each finished epoch (after validation and the checkpoint), and whether it is the new best. Defaults to none. */
+  onEpoch?: (record: EpochRecord, improved: boolean) => void;
+  /** Told what the run is about to do (resuming, the network and data sizes). Defaults to none. */
+  onMessage?: (message: string) => void;
 }
 
 export type SamplingMode = 'uniform' | 'case-sqrt';
@@ -157,7 +161,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
   const o = {
     epochs: 100, patience: 20, batchSize: 8, optimizer: 'sgd' as const, momentum: 0.9, weightDecay: 0,
     schedule: 'constant' as LrSchedule, augment: true, seed: 42, device: 'cpu' as const, threads: 0, resume: false,
-    float16: false, quiet: false, ...options,
+    float16: false, ...options,
   };
   const lr = o.lr ?? (o.optimizer === 'adam' ? 0.001 : 0.01);
   const { train, val } = data;
@@ -195,11 +199,9 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
     model.setState(ck.state);
     progress = ck.meta;
     history = (await readHistory(path(RUN_FILES.history))).filter((h) => h.epoch <= progress.epoch);
-    if (!o.quiet) process.stderr.write(`resuming ${o.runDir} after epoch ${progress.epoch} (best ${progress.bestValLoss.toFixed(4)} at epoch ${progress.bestEpoch})\n`);
+    o.onMessage?.(`resuming ${o.runDir} after epoch ${progress.epoch} (best ${progress.bestValLoss.toFixed(4)} at epoch ${progress.bestEpoch})`);
   }
-  if (!o.quiet) {
-    process.stderr.write(`training ${o.network.dims}D U-Net (${model.numParameters().toLocaleString('en')} parameters) on ${train.length} samples [${train.spatial.join('×')}], validating on ${val.length}; ${o.optimizer} lr ${lr}, batch ${o.batchSize}, up to ${o.epochs} epochs, patience ${o.patience}\n`);
-  }
+  o.onMessage?.(`training ${o.network.dims}D U-Net (${model.numParameters().toLocaleString('en')} parameters) on ${train.length} samples [${train.spatial.join('×')}], validating on ${val.length}; ${o.optimizer} lr ${lr}, batch ${o.batchSize}, up to ${o.epochs} epochs, patience ${o.patience}`);
 
   const per = train.spatial.reduce((a, b) => a * b, 1);
   const buffers = [allocateBatch(train, o.batchSize), allocateBatch(train, o.batchSize)];
@@ -216,7 +218,8 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
     const order = epochOrder(train, o.sampling, Math.min(train.length, o.samplesPerEpoch ?? train.length), rng);
     const batches: number[][] = [];
     for (let i = 0; i < order.length; i += o.batchSize) batches.push(order.slice(i, i + o.batchSize));
-    const bar = new ProgressBar({ label: `epoch ${epoch}/${o.epochs}`, total: batches.length, quiet: o.quiet });
+    const stage = `epoch ${epoch}/${o.epochs}`;
+    o.onProgress?.(0, batches.length, stage);
     const fill = (k: number) => {
       const b = buffers[k % 2]!;
       batches[k]!.forEach((idx, slot) => train.fill(idx, b, slot, o.augment ? rng : undefined));
@@ -232,7 +235,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
       const r = await step;
       if (!Number.isFinite(r.loss)) throw new CovsegError(`training diverged at epoch ${epoch}: loss is ${r.loss}; lower --lr`);
       trainResults.push(r);
-      bar.tick(1, `loss ${r.loss.toFixed(4)}`);
+      o.onProgress?.(k + 1, batches.length, stage, `loss ${r.loss.toFixed(4)}`);
     }
     const trainM = setMetrics(trainResults);
     const valM = setMetrics(await evaluateSet(model, val, o.batchSize));
@@ -243,13 +246,13 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
     progress = improved
       ? { epoch, bestEpoch: epoch, bestValLoss: valM.loss, bestValDice: valM.dice, sinceBest: 0 }
       : { ...progress, epoch, sinceBest: progress.sinceBest + 1 };
-    bar.finish(`train loss ${trainM.loss.toFixed(4)} Dice ${trainM.dice.toFixed(3)} | val loss ${valM.loss.toFixed(4)} Dice ${valM.dice.toFixed(3)}${improved ? ' *best*' : ''}`);
     const state = model.getState();
     // Best first, then last: a kill between the two never loses a best.
     if (improved) await saveCheckpoint(path(RUN_FILES.best), { state: { tensors: networkTensors(state), optimizerSteps: state.optimizerSteps }, meta: progress });
     await saveCheckpoint(path(RUN_FILES.last), { state, meta: progress });
     await writeHistory(path(RUN_FILES.history), history);
     await writeTrainingPlot(path(RUN_FILES.plot), history, progress.bestEpoch, o.title ?? `${o.network.dims}D U-Net`);
+    o.onEpoch?.(record, improved);
   }
   if (progress.sinceBest >= o.patience && progress.epoch < o.epochs) stoppedEarly = true;
 
@@ -261,8 +264,5 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
   });
   await writeFileAtomic(path(RUN_FILES.model), onnx);
   const secondsPerEpoch = history.length ? history.reduce((a, h) => a + h.seconds, 0) / history.length : 0;
-  if (!o.quiet) {
-    process.stderr.write(`${stoppedEarly ? 'stopped early' : 'finished'} after ${progress.epoch} epochs (${formatDuration(secondsPerEpoch)}/epoch); best validation loss ${best.meta.bestValLoss.toFixed(4)}, Dice ${best.meta.bestValDice.toFixed(3)} at epoch ${best.meta.bestEpoch}\n`);
-  }
   return { runDir: o.runDir, epochsRun: progress.epoch, bestEpoch: best.meta.bestEpoch, bestValLoss: best.meta.bestValLoss, bestValDice: best.meta.bestValDice, stoppedEarly, history, modelPath: path(RUN_FILES.model), secondsPerEpoch };
 }

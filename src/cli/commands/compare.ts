@@ -6,8 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Command } from '../command.js';
-import { numberFlag, parseFlags } from '../command.js';
+import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { CovsegError, UsageError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { checkOutputDir, checkOutputFile, explainIoErrors } from '../../util/output-target.js';
@@ -18,6 +17,17 @@ import {
   checkSamePatient, clinicalCsv, clinicalFigures, compareScans, DEFAULT_STABLE_WITHIN_POINTS, matchedLevelsPicture, sliceSource, trendPicture,
   type ClinicalFigures, type ScanForComparison, type SliceSource,
 } from '../../clinical/index.js';
+
+const FLAGS = {
+  out: flag.string({ arg: 'DIR', help: 'output folder (made if missing)' }),
+  dates: flag.list({
+    arg: 'D1,D2,…', shownDefault: "the reports' DICOM StudyDate, else the order given",
+    help: 'study dates (YYYY-MM-DD), one per folder in the order given',
+  }),
+  'stable-within': flag.number({ arg: 'X', default: DEFAULT_STABLE_WITHIN_POINTS, check: (n) => n >= 0, help: "the verdict's stable range, ± percentage points" }),
+  force: flag.boolean({ help: 'compare scans whose reports name different patients (PatientID)' }),
+  overwrite: flag.boolean({ help: 'replace existing output files' }),
+};
 
 const HELP = `covseg compare A B [C …] --out DIR [options]
 
@@ -35,12 +45,7 @@ The density split (ground glass vs consolidation) needs the CT in HU: the folder
 ct.nii.gz ('segment --viewer-ct') or the input the report names, if it is still there.
 
 Options:
-  --out DIR              output folder (made if missing)
-  --dates D1,D2,…        study dates (YYYY-MM-DD), one per folder in the order given;
-                         default: the reports' DICOM StudyDate, else the order given
-  --stable-within X      the verdict's stable range, ± percentage points (default ${DEFAULT_STABLE_WITHIN_POINTS})
-  --force                compare scans whose reports name different patients (PatientID)
-  --overwrite            replace existing output files
+${optionsHelp(FLAGS)}
 
 Writes (in DIR):
   comparison.json        every change per step and first → last, the rule, the verdicts
@@ -73,14 +78,13 @@ export const command: Command = {
   name: 'compare',
   summary: 'follow-up: compare two or more segment results of one patient (changes, verdict, matched levels, trend)',
   help: HELP,
+  flags: FLAGS,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, {
-      out: { type: 'string' }, dates: { type: 'string' }, 'stable-within': { type: 'string' }, force: { type: 'boolean' }, overwrite: { type: 'boolean' },
-    });
+    const { values, positionals } = parseCommandLine('compare', argv, FLAGS);
     if (positionals.length < 2) throw new UsageError('give two or more result folders of covseg segment');
     if (!values.out) throw new UsageError('--out DIR is required');
-    const stableWithin = numberFlag('stable-within', values['stable-within'], DEFAULT_STABLE_WITHIN_POINTS, (n) => n >= 0);
-    const dates = values.dates?.split(',').map((d) => d.trim());
+    const stableWithin = values['stable-within'];
+    const dates = values.dates?.map((d) => d.trim());
     if (dates) {
       if (dates.length !== positionals.length) throw new UsageError(`--dates gives ${dates.length} dates for ${positionals.length} folders; give one per folder`);
       const bad = dates.find((d) => !DATE.test(d) || Number.isNaN(Date.parse(`${d}T00:00:00Z`)));
@@ -91,8 +95,8 @@ export const command: Command = {
     const out = resolve(values.out);
     await checkOutputDir(out, 'output folder');
     const names = { json: 'comparison.json', csv: 'comparison.csv', levels: 'levels.png', trend: 'trend.png' };
-    for (const f of Object.values(names)) await checkOutputFile(join(out, f), { force: values.overwrite ?? false, forceHint: '--overwrite' });
-    const patientNotes = checkSamePatient(reports.map((r, k) => ({ name: positionals[k]!, patientId: r.input?.patientId })), values.force ?? false);
+    for (const f of Object.values(names)) await checkOutputFile(join(out, f), { force: values.overwrite, forceHint: '--overwrite' });
+    const patientNotes = checkSamePatient(reports.map((r, k) => ({ name: positionals[k]!, patientId: r.input?.patientId })), values.force);
 
     const results: LoadedResult[] = [];
     for (const [k, dir] of positionals.entries()) results.push(await loadResult(dir, reports[k]!, dates?.[k]));

@@ -1,10 +1,22 @@
-import type { Command } from '../command.js';
-import { LUNG_MODEL_HELP, lungModelFlag, maxVoxelsFlag, maxVoxelsHelp, parseFlags, threadsFlag } from '../command.js';
+import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/output-target.js';
-import { ProgressBar } from '../../util/progress.js';
-import { segmentCase, type SegmentStage } from '../../segment/index.js';
+import { StageBars } from '../progress.js';
+import { segmentCase } from '../../segment/index.js';
 import type { ClinicalFigures } from '../../clinical/index.js';
+
+const FLAGS = {
+  out: flag.string({ arg: 'DIR', help: 'output folder (must be new or empty; see --overwrite); checked before the work: a folder, beside which covseg can write' }),
+  'lung-model': flag.lungModel(),
+  'lung-weights': flag.lungWeights(),
+  'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', aliases: ['model'], help: "lesion model (2D or 3D ONNX from 'covseg train')" }),
+  force: flag.boolean({ help: 'segment input that fails the checks (not CT, not in Hounsfield units, colour picture) anyway, with a warning' }),
+  overwrite: flag.boolean({ help: 'replace an existing output folder' }),
+  'viewer-ct': flag.boolean({ help: 'also write the CT as ct.nii.gz (for viewers)' }),
+  threads: flag.threads({ fallback: 2, help: "ONNX Runtime threads; at most the machine's cores" }),
+  'max-voxels': flag.maxVoxels(),
+  quiet: flag.boolean({ help: 'no progress output' }),
+};
 
 const HELP = `covseg segment INPUT --out DIR [options]
 
@@ -15,18 +27,7 @@ INPUT: a CT volume (NIfTI .nii/.nii.gz, NRRD, MHA), a DICOM series folder or fil
 or an axial slice image (PNG/JPEG).
 
 Options:
-  --out DIR               output folder (must be new or empty; see --overwrite); checked
-                          before the work: a folder, beside which covseg can write
-${LUNG_MODEL_HELP}
-  --model FILE            lesion model (2D or 3D ONNX from 'covseg train');
-                          default models/lesion-2d.onnx
-  --force                 segment input that fails the checks (not CT, not in
-                          Hounsfield units, colour picture) anyway, with a warning
-  --overwrite             replace an existing output folder
-  --viewer-ct             also write the CT as ct.nii.gz (for viewers)
-  --threads N             ONNX Runtime threads (default 2; at most the machine's cores)
-${maxVoxelsHelp(26)}
-  --quiet                 no progress output
+${optionsHelp(FLAGS)}
 
 Writes (in DIR), all at once when finished (nothing half-written on failure):
   lungs.nii.gz            lung label map, 1 = right lung, 2 = left lung, in the
@@ -65,41 +66,28 @@ export const command: Command = {
   name: 'segment',
   summary: 'segment lungs and lesions of a new CT and report the % of each lung affected',
   help: HELP,
+  flags: FLAGS,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, {
-      out: { type: 'string' }, 'lung-model': { type: 'string' }, 'lung-weights': { type: 'string' }, model: { type: 'string' },
-      force: { type: 'boolean' }, overwrite: { type: 'boolean' }, 'viewer-ct': { type: 'boolean' }, threads: { type: 'string' }, quiet: { type: 'boolean' },
-      'max-voxels': { type: 'string' },
-    });
+    const { values, positionals } = parseCommandLine('segment', argv, FLAGS);
     if (positionals.length !== 1) throw new UsageError('give exactly one INPUT (a CT file, DICOM folder or slice image)');
     if (!values.out) throw new UsageError('--out DIR is required');
     const lungModel = lungModelFlag(values['lung-model'], values['lung-weights']);
-    const quiet = values.quiet ?? false;
-    const threads = threadsFlag(values.threads, { fallback: 2, command: 'segment' });
+    const { quiet, threads } = values;
     // A --out that cannot be written fails now, not after the inference.
     await checkOutputFolder(values.out, '--out');
-    let bar: ProgressBar | undefined;
-    let current: SegmentStage | undefined;
+    const bars = new StageBars({ quiet });
     const result = await segmentCase(positionals[0]!, values.out, {
       lungModel,
       lungWeights: values['lung-weights'],
-      lesionModel: values.model,
-      force: values.force ?? false,
-      overwrite: values.overwrite ?? false,
-      writeViewerCt: values['viewer-ct'] ?? false,
+      lesionModel: values['lesion-model'],
+      force: values.force,
+      overwrite: values.overwrite,
+      writeViewerCt: values['viewer-ct'],
       threads,
-      maxVoxels: maxVoxelsFlag(values['max-voxels']),
-      onProgress: (stage, done, total) => {
-        if (quiet) return;
-        if (stage !== current) {
-          bar?.finish();
-          current = stage;
-          bar = new ProgressBar({ label: stage.padEnd(7), total });
-        }
-        bar!.update(done);
-      },
+      maxVoxels: values['max-voxels'],
+      onProgress: (stage, done, total) => bars.onProgress(done, total, stage.padEnd(7)),
     });
-    bar?.finish();
+    bars.end();
     const r = result.report;
     // Unknown voxel size (image files, a NIfTI with pixdim 0): voxel counts, no mL.
     const ml = (n: { volumeMl: number | null; voxels: number }) => (n.volumeMl === null ? `${n.voxels} voxels (mL not available: voxel size unknown)` : `${n.volumeMl.toFixed(1)} mL`);
