@@ -27,7 +27,7 @@
  * scanner's numbers; the thresholds below are named and explained.
  */
 import { createVolume, type LabelMap, type Vec3, type Volume, type VoxelArray } from '../volume/volume.js';
-import { boundingBox, close, componentRuns, connectedComponents, cropToBox, fillHoles, keepLargestPerLabel, pasteBack, reorientToLps, undoReorient, type Connectivity } from '../volume/index.js';
+import { boundingBox, close, componentRuns, connectedComponents, cropToBox, fillHoles, keepLargestPerLabel, orientationCode, pasteBack, reorientToLps, undoReorient, type Connectivity } from '../volume/index.js';
 import { bodyMaskR231 } from './r231-preprocess.js';
 import { checkHu } from '../volume/index.js';
 
@@ -86,8 +86,8 @@ export interface AnatomicalLungs {
  */
 export function anatomicalLungs(ct: Volume, mask: LabelMap, options: AnatomicalLungsOptions = {}): AnatomicalLungs {
   const grow = options.grow ?? true;
-  const { volume: hu, transform } = reorientToLps(ct);
-  const model = reorientToLps(mask).volume;
+  const { volume: hu, back } = readLps(ct);
+  const model = readLps(mask).volume;
   const dims = hu.dims;
   const [nx, ny, nz] = dims;
   const plane = nx * ny;
@@ -106,7 +106,7 @@ export function anatomicalLungs(ct: Volume, mask: LabelMap, options: AnatomicalL
       }
     }
   }
-  const empty = (): AnatomicalLungs => ({ lungs: undoReorient(createVolume(new Uint8Array(hu.data.length), dims, hu), transform) as LabelMap, removed, airHu: DEFAULT_AIR_HU });
+  const empty = (): AnatomicalLungs => ({ lungs: back(createVolume(new Uint8Array(hu.data.length), dims, hu)), removed, airHu: DEFAULT_AIR_HU });
   if (z1 < 0) return empty();
   const beyond = grow ? Math.ceil(GROW_BEYOND_MM / hu.spacingMm[2]) : 0;
   z0 = Math.max(0, z0 - beyond);
@@ -208,7 +208,7 @@ export function anatomicalLungs(ct: Volume, mask: LabelMap, options: AnatomicalL
     mergeLabel(out, fillHoles(closed, cd, { plane: '2d' }), cBody, one, label);
   }
   const full = pasteBack(createVolume(out, cd, crop.volume), crop.box);
-  return { lungs: undoReorient(full, transform) as LabelMap, removed, airHu };
+  return { lungs: back(full), removed, airHu };
 }
 
 /**
@@ -222,8 +222,18 @@ export function keepAnatomicalLabels(ct: Volume, labels: LabelMap): LabelMap {
 }
 
 /** lungmask's labels kept where the anatomy agrees, on CTs in HU; input forced through in other units stays as it came. */
-export function lungmaskInAnatomy(ct: Volume, labels: LabelMap): LabelMap {
-  return checkHu(ct).isHu ? keepAnatomicalLabels(ct, labels) : labels;
+export function lungmaskInAnatomy(ct: Volume, labels: LabelMap, isHu = checkHu(ct).isHu): LabelMap {
+  return isHu ? keepAnatomicalLabels(ct, labels) : labels;
+}
+
+/**
+ * `vol` in LPS index order, to read: `vol` itself when its axes already run that way (no
+ * copy of a large CT), else a reoriented copy. `back` puts a label map on that grid onto `vol`'s.
+ */
+export function readLps<T extends VoxelArray>(vol: Volume<T>): { volume: Volume<T>; back: (labels: LabelMap) => LabelMap } {
+  if (orientationCode(vol.direction) === 'LPS') return { volume: vol, back: (labels) => createVolume(labels.data, vol.dims, vol) };
+  const { volume, transform } = reorientToLps(vol);
+  return { volume, back: (labels) => undoReorient(labels, transform) };
 }
 
 // Small loops of their own: the engine optimises each for its array types (one big function's loops run slower).

@@ -12,7 +12,7 @@
  * in view"); a severity grade needs `assessable` and `complete` coverage as well.
  */
 import { voxelVolumeMl, type LabelMap, type Volume } from '../volume/volume.js';
-import { reorientToLps } from '../volume/index.js';
+import { readLps } from './anatomy.js';
 import { bodyMaskR231 } from './r231-preprocess.js';
 
 export type LungCoverage = 'complete' | 'partial' | 'none';
@@ -56,11 +56,10 @@ export interface LungQualityOptions {
 /** The quality block of a lung mask (1 = right, 2 = left, on `ct`'s grid). */
 export function lungQuality(ct: Volume, lungs: LabelMap, options: LungQualityOptions = {}): LungQuality {
   const imageFile = options.imageFile ?? false;
-  const l = reorientToLps(lungs).volume;
+  const l = readLps(lungs).volume;
   const [nx, ny, nz] = l.dims;
   const plane = nx * ny;
-  const side = [0, 0, 0];
-  for (const v of l.data) if (v === 1 || v === 2) side[v]!++;
+  const { side, perSlice } = lungCounts(l);
   const total = side[1]! + side[2]!;
   if (total === 0) return { assessable: false, lungCoverage: 'none', warnings: ['no lungs in view: no severity grade can be given'] };
 
@@ -72,19 +71,18 @@ export function lungQuality(ct: Volume, lungs: LabelMap, options: LungQualityOpt
     partial = true;
     warnings.push('a single slice shows part of the lungs only: percentages are of the lung in this slice, and no severity grade is given');
   } else {
-    const onSlice = (z: number) => l.data.subarray(z * plane, (z + 1) * plane).some((v) => v !== 0);
     // LPS: z grows towards the head, so slice 0 is the lowest.
-    if (onSlice(nz - 1)) {
+    if (perSlice[nz - 1]) {
       partial = true;
       warnings.push('the lungs reach the top slice: the apices are cut off');
     }
-    if (onSlice(0)) {
+    if (perSlice[0]) {
       partial = true;
       warnings.push('the lungs reach the bottom slice: the bases are cut off');
     }
   }
-  const c = imageFile ? undefined : reorientToLps(ct).volume;
-  if (c && touchesFieldOfView(c, l)) {
+  const c = imageFile ? undefined : readLps(ct).volume;
+  if (c && touchesFieldOfView(c, l, perSlice)) {
     partial = true;
     warnings.push('the lungs reach the edge of the field of view: part of them is cut off');
   }
@@ -108,7 +106,7 @@ export function lungQuality(ct: Volume, lungs: LabelMap, options: LungQualityOpt
       warnings.push(`the lungs measure ${(ml / 1000).toFixed(2)} L, below the adult range (${lo / 1000}–${hi / 1000} L): a child, or a lung mask that missed lung`);
     }
     if (options.isHu ?? true) {
-      const outside = outsideBodyShare(c, l);
+      const outside = outsideBodyShare(c, l, perSlice);
       if (outside > MAX_OUTSIDE_BODY_SHARE) {
         implausible = true;
         warnings.push(`${(100 * outside).toFixed(1)} % of the lung mask lies outside the body`);
@@ -121,12 +119,34 @@ export function lungQuality(ct: Volume, lungs: LabelMap, options: LungQualityOpt
   return { assessable: !implausible, lungCoverage: partial ? 'partial' : 'complete', warnings };
 }
 
+/** Right (index 1) and left (2) lung voxels, and lung voxels per slice. */
+function lungCounts(l: LabelMap): { side: number[]; perSlice: Int32Array } {
+  const [nx, ny, nz] = l.dims;
+  const plane = nx * ny;
+  const d = l.data;
+  let right = 0, left = 0;
+  const perSlice = new Int32Array(nz);
+  for (let z = 0; z < nz; z++) {
+    let n = 0;
+    for (let i = z * plane, e = i + plane; i < e; i++) {
+      const v = d[i]!;
+      if (v === 1) right++;
+      else if (v === 2) left++;
+      else continue;
+      n++;
+    }
+    perSlice[z] = n;
+  }
+  return { side: [0, right, left], perSlice };
+}
+
 /** Whether a lung voxel lies on the grid's in-plane border or next to a voxel outside the reconstructed field of view. */
-function touchesFieldOfView(ct: Volume, l: LabelMap): boolean {
+function touchesFieldOfView(ct: Volume, l: LabelMap, perSlice: Int32Array): boolean {
   const [nx, ny, nz] = l.dims;
   const d = l.data, c = ct.data;
-  for (let z = 0, i = 0; z < nz; z++) {
-    for (let y = 0; y < ny; y++) {
+  for (let z = 0; z < nz; z++) {
+    if (!perSlice[z]) continue;
+    for (let y = 0, i = z * nx * ny; y < ny; y++) {
       for (let x = 0; x < nx; x++, i++) {
         if (!d[i]) continue;
         if (x === 0 || y === 0 || x === nx - 1 || y === ny - 1) return true;
@@ -138,21 +158,18 @@ function touchesFieldOfView(ct: Volume, l: LabelMap): boolean {
 }
 
 /** Share of lung voxels outside lungmask's body mask, on up to {@link BODY_CHECK_SLICES} slices spread over the lungs. */
-function outsideBodyShare(ct: Volume, l: LabelMap): number {
+function outsideBodyShare(ct: Volume, l: LabelMap, perSlice: Int32Array): number {
   const [nx, ny, nz] = l.dims;
   const plane = nx * ny;
   const withLung: number[] = [];
-  for (let z = 0; z < nz; z++) if (l.data.subarray(z * plane, (z + 1) * plane).some((v) => v !== 0)) withLung.push(z);
+  for (let z = 0; z < nz; z++) if (perSlice[z]) withLung.push(z);
   const step = Math.max(1, Math.ceil(withLung.length / BODY_CHECK_SLICES));
   let lung = 0, outside = 0;
   for (let k = 0; k < withLung.length; k += step) {
     const o = withLung[k]! * plane;
     const body = bodyMaskR231(ct.data.subarray(o, o + plane), nx, ny);
-    for (let i = 0; i < plane; i++) {
-      if (!l.data[o + i]) continue;
-      lung++;
-      if (!body[i]) outside++;
-    }
+    lung += perSlice[withLung[k]!]!;
+    for (let i = 0; i < plane; i++) if (l.data[o + i] && !body[i]) outside++;
   }
   return lung ? outside / lung : 0;
 }
