@@ -74,7 +74,7 @@ try {
       for (const workers of [0, 1, 2]) {
         const out = join(root, `db-${kind}-w${workers}`);
         const tb = performance.now();
-        const summary = await buildDatabase({ sources: [source], out }, { workers, quiet: true, overview: false });
+        const summary = await buildDatabase({ sources: [source], out }, { workers, overview: false });
         const ms = performance.now() - tb;
         emit({ step: `build ${kind}`, workers, repeat, cases: summary.totals.built, ms: Math.round(ms), msPerCase: Math.round(ms / summary.totals.built) });
         await rm(out, { recursive: true, force: true });

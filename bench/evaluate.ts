@@ -75,7 +75,7 @@ try {
     const t0 = performance.now();
     const slices = await sliceSubset(sharedPath('zenodo20-slices'), join(scratch!, 'zenodo20-slices'), every);
     db = join(scratch!, 'db');
-    await buildDatabase({ sources: [{ name: 'zenodo-slices', root: join(scratch!, 'zenodo20-slices') }], out: db }, { quiet: true, overview: false });
+    await buildDatabase({ sources: [{ name: 'zenodo-slices', root: join(scratch!, 'zenodo20-slices') }], out: db }, { overview: false });
     emit({ step: 'setup: build-db of the slice subset (not timed below)', ms: Math.round(performance.now() - t0), slices, every });
   }
   await run(values.model, db, values.split ?? (values.db ? 'test' : 'all'));
@@ -107,6 +107,6 @@ async function run(modelPath: string, db: string, split: string): Promise<void> 
       evaluateSlice(s.lung ? { prediction: p, reference: s.reference, lungMask: s.lung } : { prediction: p, reference: s.reference }, { id: String(k), caseId: 'c', z: 0 });
     });
   }, { slices: n });
-  await time('evaluateModel (everything)', () => evaluateModel(model, plan, { quiet: true }), { slices: n, cases: plan.cases.length });
+  await time('evaluateModel (everything)', () => evaluateModel(model, plan, {}), { slices: n, cases: plan.cases.length });
   await model.onnx.release();
 }

@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Type } from '@sinclair/typebox';
 import { buildDatabase } from '../src/database/index.js';
 import { loadVolumeSplit } from '../src/train/database-samples.js';
 import { trainNetwork } from '../src/train/loop.js';
@@ -30,15 +31,15 @@ try {
   await writeZenodoLayout(join(dir, 'zenodo'), { stems: ZENODO_IMAGE_STEMS.slice(0, 10), coronaDims: values.quick ? [128, 128, 60] : [256, 256, 120], noiseHu: 25 });
   const db = join(dir, 'db');
   // --quick: a 128×128×32 database grid and 16×64×64 patches instead of 320×320×80 and 32×96×96.
-  await buildDatabase({ sources: [{ name: 'zenodo', root: join(dir, 'zenodo') }], out: db }, { quiet: true, overview: false, ...(values.quick ? { dims: [128, 128, 32] as [number, number, number] } : {}) });
+  await buildDatabase({ sources: [{ name: 'zenodo', root: join(dir, 'zenodo') }], out: db }, { overview: false, ...(values.quick ? { dims: [128, 128, 32] as [number, number, number] } : {}) });
   const network = { dims: 3 as const, baseFilters: 8, depth: 4 };
-  const data = { task: 'lesion' as const, quiet: true, set: { patch: values.quick ? [16, 64, 64] : [32, 96, 96] } };
+  const data = { task: 'lesion' as const, set: { patch: values.quick ? [16, 64, 64] : [32, 96, 96] } };
   const train = await loadVolumeSplit(db, 'train', data);
   const val = await loadVolumeSplit(db, 'validation', data);
-  const result = await trainNetwork({ runDir: join(dir, 'run'), network, epochs: Number(values.epochs ?? (values.quick ? 1 : 15)), patience: 100, batchSize: 2, optimizer: 'sgd', lr: 0.05, momentum: 0.9, threads: 2, quiet: true }, { train: train.set, val: val.set });
+  const result = await trainNetwork({ runDir: join(dir, 'run'), network, epochs: Number(values.epochs ?? (values.quick ? 1 : 15)), patience: 100, batchSize: 2, optimizer: 'sgd', lr: 0.05, momentum: 0.9, threads: 2 }, { train: train.set, val: val.set });
   for (const h of result.history) console.log(JSON.stringify({ bench: 'train-3d', epoch: h.epoch, train_loss: +h.trainLoss.toFixed(4), val_loss: +h.valLoss.toFixed(4), val_dice: +h.valDice.toFixed(3), seconds: +h.seconds.toFixed(1) }));
   // Export check on a whole validation volume (1 × 1 × 80 × 320 × 320; 32 × 128 × 128 with --quick).
-  const best = await loadCheckpoint(join(dir, 'run', 'checkpoint-best.ckpt'));
+  const best = await loadCheckpoint(join(dir, 'run', 'checkpoint-best.ckpt'), Type.Unknown());
   const torch = createTorchModel({ ...network, threads: 2 });
   torch.setState(best.state);
   const sample = val.set.samples[0]!;

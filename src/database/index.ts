@@ -1,11 +1,11 @@
 export { buildDatabase, PIPELINE_VERSION } from './build-db.js';
 export type { BuildDatabaseOptions, BuildRequest, SourceSpec } from './build-db.js';
 export type { LungSegmenter } from './lung-segmenter.js';
-export { loadManifest, parseCaseRecord, MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, ENCODING_NOTES } from './manifest.js';
+export { loadManifest, checkCaseRecord, CaseRecordSchema, ManifestSchema, MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, ENCODING_NOTES } from './manifest.js';
 export type { Manifest, ManifestOptions, ManifestSource, CaseRecord, Slice2dRecord, GeometryRecord, LungMaskSource } from './manifest.js';
 export { openDatabase } from './open.js';
-export type { OpenDatabase } from './open.js';
-export { loadSplits, makeSplits, seededShuffle, splitCounts, SPLITS_FILE, SPLITS_FORMAT, SPLIT_NAMES } from './splits.js';
+export type { OpenDatabase, CaseQuery, DatabaseCase, DatabaseTask, TaskFiles, SliceTaskFiles } from './open.js';
+export { loadSplits, SplitsSchema, makeSplits, seededShuffle, splitCounts, SPLITS_FILE, SPLITS_FORMAT, SPLIT_NAMES } from './splits.js';
 export type { Splits, SplitName, SplitCase, MakeSplitsOptions, OverlapPolicy } from './splits.js';
 export { formatSummary, SUMMARY_FILE } from './summary.js';
 export type { BuildSummary, SourceSummary, CaseFailure } from './summary.js';

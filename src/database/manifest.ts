@@ -4,15 +4,20 @@
  * records are also kept in `DB/cases/<caseId>.json` as they finish, so an interrupted build
  * resumes; the manifest is assembled from them and written last.
  */
-import { join } from 'node:path';
-import { stat } from 'node:fs/promises';
-import type { Mat3, Vec3 } from '../volume/volume.js';
-import { SOURCE_NAMES, type CaseFiles, type CaseKind, type SourceName } from '../datasets/index.js';
-import { KeyReader, readJsonFile } from './json-keys.js';
+import { Type } from '@sinclair/typebox';
+import { checkJson, type Static } from '../util/schema.js';
+import { loadJsonFile } from '../util/json-file.js';
+import { SOURCE_NAMES } from '../datasets/index.js';
+import { databaseFile } from './db-file.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_FORMAT = 'covseg-database';
 export const MANIFEST_VERSION = 1;
+
+const N = Type.Number();
+const Vec3Schema = Type.Tuple([N, N, N]);
+const Mat3Schema = Type.Tuple([N, N, N, N, N, N, N, N, N]);
+export const SourceNameSchema = Type.Union(SOURCE_NAMES.map((name) => Type.Literal(name)));
 
 /**
  * Where a case's lung mask came from:
@@ -20,113 +25,119 @@ export const MANIFEST_VERSION = 1;
  * - `model:<name>`: computed by a lung segmenter (e.g. `model:r231:unet_r231.pth`);
  * - `missing`: none; the case has no lung files.
  */
-export type LungMaskSource = 'dataset' | 'missing' | `model:${string}`;
+const LungMaskSourceSchema = Type.Union([Type.Literal('dataset'), Type.Literal('missing'), Type.TemplateLiteral('model:${string}')], { expected: 'dataset, missing or model:<name>' });
+export type LungMaskSource = Static<typeof LungMaskSourceSchema>;
 
 /** A grid: size, voxel size, LPS origin, row-major direction (columns = index axes). */
-export interface GeometryRecord {
-  dims: Vec3;
-  spacingMm: Vec3;
-  origin: Vec3;
-  direction: Mat3;
-}
+const GeometrySchema = Type.Object({ dims: Vec3Schema, spacingMm: Vec3Schema, origin: Vec3Schema, direction: Mat3Schema });
+export type GeometryRecord = Static<typeof GeometrySchema>;
 
 /** One 2D database slice; paths relative to the database folder. */
-export interface Slice2dRecord {
+const Slice2dSchema = Type.Object({
   /** 8-bit grey, normalised × 255. */
-  image: string;
+  image: Type.String(),
   /** 0/255: 255 = lesion. */
-  lesion: string;
+  lesion: Type.String(),
   /** 0/255: 255 = lung ∪ lesion; absent when the case has no lung mask. */
-  lung?: string;
+  lung: Type.Optional(Type.String()),
   /** The slice's z index in the 3D database volume (0 for 2D-only cases). */
-  z: number;
-}
+  z: Type.Number(),
+});
+export type Slice2dRecord = Static<typeof Slice2dSchema>;
 
-export interface CaseRecord {
+/** One built case, in the manifest and in `DB/cases/<caseId>.json`. */
+export const CaseRecordSchema = Type.Object({
   /** `Case-NNNN` (3D cases) or `Slice-NNNNN` (2D-only cases). */
-  caseId: string;
-  kind: CaseKind;
-  source: SourceName;
-  originalId: string;
-  patientGroup: string;
+  caseId: Type.String(),
+  kind: Type.Union([Type.Literal('volume'), Type.Literal('slice')]),
+  source: SourceNameSchema,
+  originalId: Type.String(),
+  patientGroup: Type.String(),
   /** The input files (absolute paths as given at build time). */
-  inputFiles: CaseFiles;
+  inputFiles: Type.Object({ image: Type.String(), lesion: Type.String(), lung: Type.Optional(Type.String()) }),
   /** z index of the slice in a multi-slice input file (MedSeg 100). */
-  sliceIndex?: number;
+  sliceIndex: Type.Optional(Type.Number()),
   /** sha256 over the input files' bytes (and the slice index); a change rebuilds the case. */
-  inputSha256: string;
+  inputSha256: Type.String(),
   /** sha256 of each input file, by role (image, lesion, lung). */
-  inputFileSha256: Record<string, string>;
+  inputFileSha256: Type.Record(Type.String(), Type.String()),
   /** Hash of the build options that shape this case's outputs; a change rebuilds the case. */
-  optionsHash: string;
+  optionsHash: Type.String(),
   /** The CT's grid as read. */
-  original: GeometryRecord;
-  isHu: boolean;
-  huReason: string;
-  lungMaskSource: LungMaskSource;
+  original: GeometrySchema,
+  isHu: Type.Boolean(),
+  huReason: Type.String(),
+  lungMaskSource: LungMaskSourceSchema,
   /** Whether `lung-sides.nrrd` (1 right, 2 left) was written. */
-  lungSides: boolean;
+  lungSides: Type.Boolean(),
   /** Lesion voxels (pixels for 2D-only cases) in the database's grid. */
-  lesionVoxels: number;
-  /** Lung voxels in the database's grid; null without a lung mask. */
-  lungVoxels: number | null;
+  lesionVoxels: Type.Number(),
+  /** Lung voxels in the database's grid; null without a lung mask (absent in older records). */
+  lungVoxels: Type.Union([Type.Number(), Type.Null()], { default: null }),
   /**
    * The crop/pad box: the output's voxel (0,0,0) sits at `offset` in `sourceGeometry`
    * (the resampled LPS grid for volumes, the LPS slice for 2D-only cases). With it,
    * predictions are pasted back onto the original grid.
    */
-  crop: { sourceGeometry: GeometryRecord; offset: Vec3; outputDims: Vec3 };
+  crop: Type.Object({ sourceGeometry: GeometrySchema, offset: Vec3Schema, outputDims: Vec3Schema }),
   /** 2D-only cases: output pixels per pixel of the padded square (320 / square side). */
-  resizeScale?: number;
+  resizeScale: Type.Optional(Type.Number()),
   /** CT values mapped to 0 and 1, and the value padding used. */
-  normalization: { lowValue: number; highValue: number; padValue: number };
+  normalization: Type.Object({ lowValue: Type.Number(), highValue: Type.Number(), padValue: Type.Number() }),
   /** 3D files relative to the database folder (volumes only). */
-  files3d?: { image: string; lesion: string; lung?: string; lungSides?: string };
+  files3d: Type.Optional(Type.Object({ image: Type.String(), lesion: Type.String(), lung: Type.Optional(Type.String()), lungSides: Type.Optional(Type.String()) })),
   /** The case's 2D slices (only slices containing lesion). */
-  slices2d: Slice2dRecord[];
+  slices2d: Type.Array(Slice2dSchema),
   /**
    * Size and sha256 of every output file (caseOutputs), by path relative to the database
    * folder: a rebuild checks them and rebuilds the case when one does not match. Absent in
    * records of older builds, whose cases are therefore rebuilt once.
    */
-  outputs?: Record<string, { bytes: number; sha256: string }>;
-  warnings: string[];
-  builtAt: string;
-  buildMs: number;
-}
+  outputs: Type.Optional(Type.Record(Type.String(), Type.Object({ bytes: Type.Number(), sha256: Type.String() }))),
+  warnings: Type.Array(Type.String()),
+  builtAt: Type.String(),
+  buildMs: Type.Number(),
+});
+export type CaseRecord = Static<typeof CaseRecordSchema>;
 
-export interface ManifestSource {
-  name: SourceName;
-  root: string;
-  notes: string[];
+const ManifestSourceSchema = Type.Object({
+  name: SourceNameSchema,
+  root: Type.String(),
+  notes: Type.Array(Type.String()),
   /** Cases the adapter found. */
-  found: number;
-}
+  found: Type.Number(),
+});
+export type ManifestSource = Static<typeof ManifestSourceSchema>;
 
-export interface ManifestOptions {
-  spacingMm: Vec3;
-  dims: Vec3;
-  lowPercentile: number;
-  highPercentile: number;
-  sliceSize: number;
-  /** Lung segmenter used for cases without a dataset lung mask; null if none. */
-  lungModel: string | null;
-  seed: number;
-  overlap: 'warn' | 'merge';
-}
+const ManifestOptionsSchema = Type.Object({
+  spacingMm: Vec3Schema,
+  dims: Vec3Schema,
+  lowPercentile: Type.Number(),
+  highPercentile: Type.Number(),
+  sliceSize: Type.Number(),
+  /** Lung segmenter used for cases without a dataset lung mask; null if none (absent in older manifests). */
+  lungModel: Type.Union([Type.String(), Type.Null()], { default: null }),
+  seed: Type.Number(),
+  overlap: Type.Union([Type.Literal('warn'), Type.Literal('merge')]),
+});
+export type ManifestOptions = Static<typeof ManifestOptionsSchema>;
 
-export interface Manifest {
-  format: typeof MANIFEST_FORMAT;
-  version: number;
-  covsegVersion: string;
-  builtAt: string;
-  options: ManifestOptions;
+/** What says a file is a manifest, checked before the rest. */
+const ManifestFormatSchema = Type.Object({ format: Type.Literal(MANIFEST_FORMAT, { expected: `'${MANIFEST_FORMAT}' (this is not a covseg database manifest)` }) });
+
+export const ManifestSchema = Type.Object({
+  format: ManifestFormatSchema.properties.format,
+  version: Type.Number(),
+  covsegVersion: Type.String(),
+  builtAt: Type.String(),
+  options: ManifestOptionsSchema,
   /** How files encode their values, in words (for people opening the folder). */
-  encoding: Record<string, string>;
-  sources: ManifestSource[];
-  warnings: string[];
-  cases: CaseRecord[];
-}
+  encoding: Type.Record(Type.String(), Type.String()),
+  sources: Type.Array(ManifestSourceSchema),
+  warnings: Type.Array(Type.String()),
+  cases: Type.Array(CaseRecordSchema),
+});
+export type Manifest = Static<typeof ManifestSchema>;
 
 /** The words written into every manifest: how to read the files. */
 export const ENCODING_NOTES: Record<string, string> = {
@@ -143,76 +154,9 @@ export const ENCODING_NOTES: Record<string, string> = {
 
 const FIX = "rebuild the database with 'covseg build-db'";
 
-function geometry(r: KeyReader): GeometryRecord {
-  return {
-    dims: r.numbers('dims', 3) as Vec3,
-    spacingMm: r.numbers('spacingMm', 3) as Vec3,
-    origin: r.numbers('origin', 3) as Vec3,
-    direction: r.numbers('direction', 9) as Mat3,
-  };
-}
-
-/** Parses one case record (from the manifest or from `DB/cases/<caseId>.json`). */
-export function parseCaseRecord(r: KeyReader): CaseRecord {
-  const files = r.object('inputFiles');
-  const inputFiles: CaseFiles = { image: files.string('image'), lesion: files.string('lesion') };
-  const lung = files.optionalString('lung');
-  if (lung !== undefined) inputFiles.lung = lung;
-  const crop = r.object('crop');
-  const norm = r.object('normalization');
-  const lungMaskSource = r.string('lungMaskSource');
-  if (lungMaskSource !== 'dataset' && lungMaskSource !== 'missing' && !lungMaskSource.startsWith('model:')) {
-    r.invalid('lungMaskSource', `is '${lungMaskSource}', not dataset, missing or model:<name>`);
-  }
-  const record: CaseRecord = {
-    caseId: r.string('caseId'),
-    kind: r.choice('kind', ['volume', 'slice'] as const),
-    source: r.choice('source', SOURCE_NAMES),
-    originalId: r.string('originalId'),
-    patientGroup: r.string('patientGroup'),
-    inputFiles,
-    inputSha256: r.string('inputSha256'),
-    inputFileSha256: Object.fromEntries(r.object('inputFileSha256').keys().map((k) => [k, r.object('inputFileSha256').string(k)])),
-    optionsHash: r.string('optionsHash'),
-    original: geometry(r.object('original')),
-    isHu: r.boolean('isHu'),
-    huReason: r.string('huReason'),
-    lungMaskSource: lungMaskSource as LungMaskSource,
-    lungSides: r.boolean('lungSides'),
-    lesionVoxels: r.number('lesionVoxels'),
-    lungVoxels: r.optionalNumber('lungVoxels') ?? null,
-    crop: { sourceGeometry: geometry(crop.object('sourceGeometry')), offset: crop.numbers('offset', 3) as Vec3, outputDims: crop.numbers('outputDims', 3) as Vec3 },
-    normalization: { lowValue: norm.number('lowValue'), highValue: norm.number('highValue'), padValue: norm.number('padValue') },
-    slices2d: r.objects('slices2d').map((s) => {
-      const slice: Slice2dRecord = { image: s.string('image'), lesion: s.string('lesion'), z: s.number('z') };
-      const l = s.optionalString('lung');
-      if (l !== undefined) slice.lung = l;
-      return slice;
-    }),
-    warnings: r.strings('warnings'),
-    builtAt: r.string('builtAt'),
-    buildMs: r.number('buildMs'),
-  };
-  const sliceIndex = r.optionalNumber('sliceIndex');
-  if (sliceIndex !== undefined) record.sliceIndex = sliceIndex;
-  const resizeScale = r.optionalNumber('resizeScale');
-  if (resizeScale !== undefined) record.resizeScale = resizeScale;
-  const outputs = r.optionalObject('outputs');
-  if (outputs) {
-    record.outputs = Object.fromEntries(outputs.keys().map((k) => {
-      const o = outputs.object(k);
-      return [k, { bytes: o.number('bytes'), sha256: o.string('sha256') }];
-    }));
-  }
-  const f3 = r.optionalObject('files3d');
-  if (f3) {
-    record.files3d = { image: f3.string('image'), lesion: f3.string('lesion') };
-    const l = f3.optionalString('lung');
-    const s = f3.optionalString('lungSides');
-    if (l !== undefined) record.files3d.lung = l;
-    if (s !== undefined) record.files3d.lungSides = s;
-  }
-  return record;
+/** One case record (from the manifest or from `DB/cases/<caseId>.json`) checked against its schema; errors end with `fix`. */
+export function checkCaseRecord(value: unknown, file: string, fix = FIX): CaseRecord {
+  return checkJson(CaseRecordSchema, value, file, fix);
 }
 
 /** Every output file of a case (3D files, then each 2D slice's), relative to the database folder. */
@@ -223,47 +167,11 @@ export function caseOutputs(record: Pick<CaseRecord, 'files3d' | 'slices2d'>): s
   return files;
 }
 
-async function resolveDbFile(db: string, file: string): Promise<string> {
-  try {
-    if ((await stat(db)).isDirectory()) return join(db, file);
-  } catch {
-    // Not there: the read below reports it with the fix.
-  }
-  return db.endsWith('.json') ? db : join(db, file);
-}
-
 /**
  * Reads `DB/manifest.json` (`db` is the database folder or the file itself). Errors name
  * the file and the missing or mistyped key.
  */
 export async function loadManifest(db: string): Promise<Manifest> {
-  const file = await resolveDbFile(db, MANIFEST_FILE);
-  const r = KeyReader.root(file, await readJsonFile(file, 'database manifest', FIX), FIX);
-  const format = r.string('format');
-  if (format !== MANIFEST_FORMAT) r.invalid('format', `is '${format}', not '${MANIFEST_FORMAT}': this is not a covseg database manifest`);
-  const o = r.object('options');
-  const options: ManifestOptions = {
-    spacingMm: o.numbers('spacingMm', 3) as Vec3,
-    dims: o.numbers('dims', 3) as Vec3,
-    lowPercentile: o.number('lowPercentile'),
-    highPercentile: o.number('highPercentile'),
-    sliceSize: o.number('sliceSize'),
-    lungModel: o.optionalString('lungModel') ?? null,
-    seed: o.number('seed'),
-    overlap: o.choice('overlap', ['warn', 'merge'] as const),
-  };
-  const enc = r.object('encoding');
-  const encoding: Record<string, string> = {};
-  for (const k of enc.keys()) encoding[k] = enc.string(k);
-  return {
-    format: MANIFEST_FORMAT,
-    version: r.number('version'),
-    covsegVersion: r.string('covsegVersion'),
-    builtAt: r.string('builtAt'),
-    options,
-    encoding,
-    sources: r.objects('sources').map((s) => ({ name: s.choice('name', SOURCE_NAMES), root: s.string('root'), notes: s.strings('notes'), found: s.number('found') })),
-    warnings: r.strings('warnings'),
-    cases: r.objects('cases').map(parseCaseRecord),
-  };
+  const file = await databaseFile(db, MANIFEST_FILE);
+  return loadJsonFile(ManifestSchema, file, 'database manifest', FIX, ManifestFormatSchema);
 }

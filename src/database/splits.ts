@@ -5,17 +5,22 @@
  * 80/10/10 on its own, and each stratum is shuffled with its own seed (seed, source): adding
  * a source never moves another source's groups.
  */
-import { join } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { Type } from '@sinclair/typebox';
 import { CovsegError } from '../util/errors.js';
+import { loadJsonFile } from '../util/json-file.js';
+import type { Static, TSchema } from '../util/schema.js';
 import { naturalCompare, overlapFamily, type SourceName } from '../datasets/index.js';
-import { KeyReader, readJsonFile } from './json-keys.js';
+import { databaseFile } from './db-file.js';
 import { Rng } from '../util/random.js';
 
 export const SPLITS_FILE = 'splits.json';
 export const SPLITS_FORMAT = 'covseg-splits';
 export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
 export type SplitName = (typeof SPLIT_NAMES)[number];
+const SplitNameSchema = Type.Union(SPLIT_NAMES.map((name) => Type.Literal(name)));
+const OverlapSchema = Type.Union([Type.Literal('warn'), Type.Literal('merge')]);
+/** One value per subset. */
+const PerSplit = <T extends TSchema>(each: T) => Type.Object({ train: each, validation: each, test: each });
 
 /**
  * What happens to patient groups whose source overlaps another included source in a way
@@ -42,21 +47,25 @@ export interface MakeSplitsOptions {
   overlap?: OverlapPolicy;
 }
 
-export interface Splits {
-  format: typeof SPLITS_FORMAT;
-  version: number;
-  seed: number;
-  fractions: Record<SplitName, number>;
-  overlap: OverlapPolicy;
+/** What says a file is a splits file, checked before the rest. */
+const SplitsFormatSchema = Type.Object({ format: Type.Literal(SPLITS_FORMAT) });
+
+export const SplitsSchema = Type.Object({
+  format: SplitsFormatSchema.properties.format,
+  version: Type.Number(),
+  seed: Type.Number(),
+  fractions: PerSplit(Type.Number()),
+  overlap: OverlapSchema,
   /** Split units per subset (patientGroups, or overlap families under `merge`). */
-  units: Record<SplitName, string[]>;
+  units: PerSplit(Type.Array(Type.String())),
   /** Case ids per subset, in case-id order. */
-  cases: Record<SplitName, string[]>;
+  cases: PerSplit(Type.Array(Type.String())),
   /** The subset of every case id. */
-  caseSplit: Record<string, SplitName>;
+  caseSplit: Type.Record(Type.String(), SplitNameSchema),
   /** Units per subset for each source stratum. */
-  strata: Record<string, Record<SplitName, number>>;
-}
+  strata: Type.Record(Type.String(), PerSplit(Type.Number())),
+});
+export type Splits = Static<typeof SplitsSchema>;
 
 /** FNV-1a, 32 bit: a stable string hash for per-stratum seeds. */
 function hash32(text: string): number {
@@ -136,45 +145,20 @@ const FIX = "rebuild the database with 'covseg build-db' (splits are rewritten a
 
 /**
  * Reads `DB/splits.json` (`db` is the database folder or the file). Errors name the file
- * and the missing key; a case listed in two subsets is an error too.
+ * and the missing key; a case whose subset the lists and `caseSplit` disagree on is an error too.
  */
 export async function loadSplits(db: string): Promise<Splits> {
-  let file = db;
-  try {
-    if ((await stat(db)).isDirectory()) file = join(db, SPLITS_FILE);
-  } catch {
-    if (!db.endsWith('.json')) file = join(db, SPLITS_FILE);
-  }
-  const r = KeyReader.root(file, await readJsonFile(file, 'database splits', FIX), FIX);
-  const format = r.string('format');
-  if (format !== SPLITS_FORMAT) r.invalid('format', `is '${format}', not '${SPLITS_FORMAT}'`);
-  const f = r.object('fractions');
-  const unitsR = r.object('units');
-  const casesR = r.object('cases');
-  const splitR = r.object('caseSplit');
-  const strataR = r.object('strata');
-  const caseSplit: Record<string, SplitName> = {};
-  for (const id of splitR.keys()) caseSplit[id] = splitR.choice(id, SPLIT_NAMES);
-  const cases = { train: casesR.strings('train'), validation: casesR.strings('validation'), test: casesR.strings('test') };
+  const file = await databaseFile(db, SPLITS_FILE);
+  const splits = await loadJsonFile(SplitsSchema, file, 'database splits', FIX, SplitsFormatSchema);
+  // The lists and the map say the same, both ways, so whichever a reader asks answers alike.
   for (const s of SPLIT_NAMES) {
-    for (const id of cases[s]) {
-      if (caseSplit[id] !== s) casesR.invalid(s, `lists ${id}, which caseSplit puts in '${caseSplit[id] ?? 'no split'}'`);
+    for (const id of splits.cases[s]) {
+      if (splits.caseSplit[id] !== s) throw new CovsegError(`key 'cases.${s}' lists ${id}, which caseSplit puts in '${splits.caseSplit[id] ?? 'no split'}'; ${FIX}`, { file });
     }
   }
-  const strata: Record<string, Record<SplitName, number>> = {};
-  for (const k of strataR.keys()) {
-    const s = strataR.object(k);
-    strata[k] = { train: s.number('train'), validation: s.number('validation'), test: s.number('test') };
+  const lists = { train: new Set(splits.cases.train), validation: new Set(splits.cases.validation), test: new Set(splits.cases.test) };
+  for (const [id, s] of Object.entries(splits.caseSplit)) {
+    if (!lists[s].has(id)) throw new CovsegError(`key 'caseSplit.${id}' is '${s}', but cases.${s} does not list ${id}; ${FIX}`, { file });
   }
-  return {
-    format: SPLITS_FORMAT,
-    version: r.number('version'),
-    seed: r.number('seed'),
-    fractions: { train: f.number('train'), validation: f.number('validation'), test: f.number('test') },
-    overlap: r.choice('overlap', ['warn', 'merge'] as const),
-    units: { train: unitsR.strings('train'), validation: unitsR.strings('validation'), test: unitsR.strings('test') },
-    cases,
-    caseSplit,
-    strata,
-  };
+  return splits;
 }

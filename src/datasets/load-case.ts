@@ -3,8 +3,8 @@
  * masks lie on the image's grid, and harmonising the labels. Shared by every adapter.
  */
 import { basename } from 'node:path';
-import { checkHu, readVolume } from '../io/index.js';
-import { getSlice } from '../volume/index.js';
+import { readVolume } from '../io/index.js';
+import { checkHu, getSlice } from '../volume/index.js';
 import { createVolume, type LabelMap, type Volume, type VolumeGeometry } from '../volume/volume.js';
 import { CovsegError } from '../util/errors.js';
 import { isFile } from './files.js';

@@ -1,12 +1,11 @@
 /** All adapters by source name, and the one entry point that loads any case. */
-import { CovsegError } from '../util/errors.js';
 import { medseg100 } from './medseg100.js';
 import { medseg9 } from './medseg9.js';
 import { mosmed } from './mosmed.js';
 import { semiseg } from './semiseg.js';
 import { zenodoSlices } from './zenodo-slices.js';
 import { zenodo } from './zenodo.js';
-import { SOURCE_NAMES, type CaseRef, type DatasetAdapter, type LoadedCase, type SourceName } from './types.js';
+import { sourceName, type CaseRef, type DatasetAdapter, type LoadedCase, type SourceName } from './types.js';
 
 export const ADAPTERS: Readonly<Record<SourceName, DatasetAdapter>> = {
   mosmed,
@@ -19,10 +18,7 @@ export const ADAPTERS: Readonly<Record<SourceName, DatasetAdapter>> = {
 
 /** The adapter of `source`; the error lists the valid names. */
 export function adapterFor(source: string): DatasetAdapter {
-  if (!(SOURCE_NAMES as readonly string[]).includes(source)) {
-    throw new CovsegError(`unknown source '${source}'; valid sources: ${SOURCE_NAMES.join(', ')}`);
-  }
-  return ADAPTERS[source as SourceName];
+  return ADAPTERS[sourceName(source)];
 }
 
 /** Reads and harmonises one case found by any adapter. */

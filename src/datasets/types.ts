@@ -5,6 +5,7 @@
  * lung = lung ∪ lesion.
  */
 import type { LabelMap, Volume } from '../volume/volume.js';
+import { CovsegError } from '../util/errors.js';
 
 /**
  * The public sources covseg reads, in the canonical build order (case numbering
@@ -19,6 +20,16 @@ import type { LabelMap, Volume } from '../volume/volume.js';
 export type SourceName = 'mosmed' | 'medseg100' | 'medseg9' | 'zenodo' | 'zenodo-slices' | 'semiseg';
 
 export const SOURCE_NAMES: readonly SourceName[] = ['mosmed', 'medseg100', 'medseg9', 'zenodo', 'zenodo-slices', 'semiseg'];
+
+/**
+ * `name` as a SourceName. Otherwise throws what `fail` makes of "unknown source 'x'; valid
+ * sources: …" (a CovsegError by default; the CLI prefixes its flag and throws a UsageError).
+ * The one check of a source name, wherever one comes in.
+ */
+export function sourceName(name: string, fail: (problem: string) => Error = (problem) => new CovsegError(problem)): SourceName {
+  if ((SOURCE_NAMES as readonly string[]).includes(name)) return name as SourceName;
+  throw fail(`unknown source '${name}'; valid sources: ${SOURCE_NAMES.join(', ')}`);
+}
 
 /**
  * - `volume`: a 3D CT; goes through the method's preprocessing into the 3D database and

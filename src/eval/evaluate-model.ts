@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { CovsegError } from '../util/errors.js';
-import { ProgressBar } from '../util/progress.js';
+import type { ProgressCallback } from '../util/progress.js';
 import { writeFilesAtomic, type PendingFile } from '../util/output-target.js';
 import { readImage, type ImageMeta, type ReadVolumeOptions } from '../io/index.js';
 import { isColourPicture } from '../io/raster-decode.js';
@@ -26,8 +26,8 @@ export interface EvaluateModelOptions {
   threshold?: number;
   /** 2D: slices per ONNX Runtime call (and per read). Defaults to 8. */
   batchSize?: number;
-  /** Print no progress bar. Defaults to false. */
-  quiet?: boolean;
+  /** Told (slices or volumes done, their total, 'evaluating <split>' or 'evaluating images') as the work goes. Defaults to none. */
+  onProgress?: ProgressCallback;
   /** Date written into the evaluation. Defaults to now. */
   date?: Date;
   /**
@@ -56,7 +56,8 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
   const read: ReadVolumeOptions = options.maxVoxels !== undefined ? { maxVoxels: options.maxVoxels } : {};
   const batchSize = options.batchSize ?? 8;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new CovsegError(`batch size must be a positive integer, got ${batchSize}`);
-  const label = plan.data.kind === 'database' ? `evaluating ${plan.data.split}` : 'evaluating images';
+  const stage = plan.data.kind === 'database' ? `evaluating ${plan.data.split}` : 'evaluating images';
+  const progress = (done: number, total: number) => options.onProgress?.(done, total, stage);
   /** Where the lung masks predictions were restricted to came from (lesion models). */
   const lungSources = new Set<string>();
   const cases: CaseResult[] = [];
@@ -67,7 +68,7 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
     // A folder's masks are the user's files: every one is checked before the model runs (a database's were written by build-db).
     if (plan.data.kind === 'folder') await checkFolderMasks(plan.cases, read);
     const colourImages: string[] = [];
-    const perCase = await evaluateSlices(model, plan.cases, level, batchSize, figureSlices, options.lungModel, lungSources, read, colourImages, new ProgressBar({ label, total: plan.cases.reduce((n, c) => n + c.slices.length, 0), quiet: options.quiet ?? false }));
+    const perCase = await evaluateSlices(model, plan.cases, level, batchSize, figureSlices, options.lungModel, lungSources, read, colourImages, progress);
     for (const c of plan.cases) {
       const own = perCase.get(c.info.id)!;
       cases.push(poolCase(own, c.info));
@@ -78,15 +79,14 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
       warnings.push(`${colourImages.length} image(s) are colour pictures, not greyscale CT slices, scored after conversion to grey (Rec. 601 luma): ${shown}${colourImages.length > 5 ? ', …' : ''}`);
     }
   } else {
-    const bar = new ProgressBar({ label, total: plan.cases.length, quiet: options.quiet ?? false });
-    for (const c of plan.cases) {
+    progress(0, plan.cases.length);
+    for (const [k, c] of plan.cases.entries()) {
       const own = await evaluateVolumeCase(model, c, level, figureSlices, lungSources, read);
       cases.push(poolCase(own, c.info));
       // Slices with neither reference nor prediction are left out of the list (their TN still count in the case).
       slices.push(...own.filter((s) => s.reference_voxels + s.predicted_voxels > 0));
-      bar.tick();
+      progress(k + 1, plan.cases.length);
     }
-    bar.finish();
   }
   const evaluation = buildEvaluation(cases, slices, {
     model: { file: model.file, spec: model.spec },
@@ -196,10 +196,11 @@ async function evaluateSlices(
   lungSources: Set<string>,
   read: ReadVolumeOptions,
   colourImages: string[],
-  bar: ProgressBar,
+  progress: (done: number, total: number) => void,
 ): Promise<Map<string, SliceResult[]>> {
   const perCase = new Map<string, SliceResult[]>(cases.map((c) => [c.info.id, []]));
   const work = cases.flatMap((c) => c.slices.map((files) => ({ caseId: c.info.id, files })));
+  progress(0, work.length);
   for (let start = 0; start < work.length; start += batchSize) {
     const chunk = work.slice(start, start + batchSize);
     const loaded = await Promise.all(chunk.map((w) => loadSlice(w.files, read)));
@@ -222,9 +223,8 @@ async function evaluateSlices(
       perCase.get(caseId)!.push(result);
       keepFigureSlice(figureSlices, caseId, { width: s.image.dims[0], height: s.image.dims[1], image: s.image.data, prediction, reference: s.reference }, result);
     }
-    bar.tick(chunk.length);
+    progress(start + chunk.length, work.length);
   }
-  bar.finish();
   return perCase;
 }
 

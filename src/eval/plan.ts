@@ -7,8 +7,8 @@
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { CovsegError } from '../util/errors.js';
-import { openDatabase, SPLIT_NAMES, type CaseRecord, type SplitName } from '../database/index.js';
-import { naturalCompare, SOURCE_NAMES } from '../datasets/index.js';
+import { openDatabase, SPLIT_NAMES, type DatabaseCase, type SplitName } from '../database/index.js';
+import { naturalCompare } from '../datasets/index.js';
 import type { ModelSpec } from '../infer/model-spec.js';
 import type { CaseInfo, EvaluationData } from './evaluation.js';
 
@@ -64,15 +64,8 @@ export async function planDatabaseEvaluation(db: string, spec: Pick<ModelSpec, '
   if (!(EVAL_SPLITS as readonly string[]).includes(split)) {
     throw new CovsegError(`unknown split '${split}'; use one of ${EVAL_SPLITS.join(', ')}`, { file: db });
   }
-  for (const s of options.sources ?? []) {
-    if (!(SOURCE_NAMES as readonly string[]).includes(s)) throw new CovsegError(`unknown source '${s}'; known sources: ${SOURCE_NAMES.join(', ')}`, { file: db });
-  }
-  const { manifest, splits } = await openDatabase(db);
-  const wanted = new Set<SplitName>(split === 'all' ? SPLIT_NAMES : [split as SplitName]);
-  const records = manifest.cases.filter((c) => {
-    const s = splits.caseSplit[c.caseId];
-    return s !== undefined && wanted.has(s) && (!options.sources || options.sources.includes(c.source));
-  });
+  const database = await openDatabase(db);
+  const records = database.cases({ split: split as SplitName | 'all', sources: options.sources, task: spec.task });
   const data: EvaluationData = { kind: 'database', db, split, sources: options.sources ? [...options.sources] : null };
   const where = `the ${split === 'all' ? 'database' : `'${split}' split`}${options.sources ? ` (sources ${options.sources.join(', ')})` : ''}`;
   const warnings: string[] = [];
@@ -85,51 +78,48 @@ export async function planDatabaseEvaluation(db: string, spec: Pick<ModelSpec, '
     }
     return cases;
   };
-  const splitOf = (c: CaseRecord): string => splits.caseSplit[c.caseId]!;
 
   if (spec.dims === 3) {
-    const voxelMl = manifest.options.spacingMm.reduce((a, b) => a * b, 1) / 1000;
+    const voxelMl = database.manifest.options.spacingMm.reduce((a, b) => a * b, 1) / 1000;
     const cases: VolumeCasePlan[] = [];
-    for (const c of records) {
-      if (!c.files3d) continue;
-      const reference = spec.task === 'lung' ? c.files3d.lung : c.files3d.lesion;
-      if (!reference) {
+    for (const { record: c, split: caseSplit, volume } of records) {
+      if (!volume) continue;
+      if (!volume.reference) {
         countNoLung(c.source, 1);
         continue;
       }
       const plan: VolumeCasePlan = {
-        info: { id: c.caseId, source: c.source, patientGroup: c.patientGroup, split: splitOf(c), voxelMl },
-        image: join(db, c.files3d.image),
-        reference: join(db, reference),
+        info: { id: c.caseId, source: c.source, patientGroup: c.patientGroup, split: caseSplit, voxelMl },
+        image: volume.image,
+        reference: volume.reference,
       };
-      if (spec.task === 'lesion' && c.files3d.lung) plan.lungMask = join(db, c.files3d.lung);
+      if (spec.task === 'lesion' && volume.lungMask) plan.lungMask = volume.lungMask;
       cases.push(plan);
     }
     return { dims: 3, data, cases: finish(cases, '3D volumes'), warnings };
   }
 
   // Slice sets: one case per patient group, in the manifest's case-id order.
-  const groups = new Map<string, { records: CaseRecord[]; slices: SliceFiles[] }>();
+  const groups = new Map<string, { cases: DatabaseCase[]; slices: SliceFiles[] }>();
   for (const c of records) {
-    let g = groups.get(c.patientGroup);
-    if (!g) groups.set(c.patientGroup, (g = { records: [], slices: [] }));
-    g.records.push(c);
-    for (const s of c.slices2d) {
-      const reference = spec.task === 'lung' ? s.lung : s.lesion;
-      if (!reference) {
-        countNoLung(c.source, 1);
+    let g = groups.get(c.record.patientGroup);
+    if (!g) groups.set(c.record.patientGroup, (g = { cases: [], slices: [] }));
+    g.cases.push(c);
+    for (const s of c.slices) {
+      if (!s.reference) {
+        countNoLung(c.record.source, 1);
         continue;
       }
-      const slice: SliceFiles = { id: basename(s.image, extname(s.image)), z: s.z, image: join(db, s.image), reference: join(db, reference) };
-      if (spec.task === 'lesion' && s.lung) slice.lungMask = join(db, s.lung);
+      const slice: SliceFiles = { id: s.name, z: s.z, image: s.image, reference: s.reference };
+      if (spec.task === 'lesion' && s.lungMask) slice.lungMask = s.lungMask;
       g.slices.push(slice);
     }
   }
   const cases: SliceCasePlan[] = [];
   for (const [patientGroup, g] of groups) {
     if (g.slices.length === 0) continue;
-    const sources = [...new Set(g.records.map((r) => r.source))];
-    cases.push({ info: { id: patientGroup, source: sources.join('+'), patientGroup, split: splitOf(g.records[0]!), voxelMl: null }, slices: g.slices });
+    const sources = [...new Set(g.cases.map((c) => c.record.source))];
+    cases.push({ info: { id: patientGroup, source: sources.join('+'), patientGroup, split: g.cases[0]!.split, voxelMl: null }, slices: g.slices });
   }
   return { dims: 2, data, cases: finish(cases, '2D slices'), warnings };
 }

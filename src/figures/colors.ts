@@ -16,6 +16,12 @@ export const RIGHT_LUNG: Rgb = [230, 40, 40];
 export const LEFT_LUNG: Rgb = [40, 200, 60];
 /** COVID-19 lesion (ground-glass opacity ∪ consolidation): orange-yellow, visible on both lungs' colours and on grey CT. */
 export const LESION: Rgb = [255, 170, 0];
+/**
+ * The lesion split by density (src/clinical): ground glass yellow, consolidation purple.
+ * Apart for colour-blind readers (tested, as TP/FP/FN), and neither is the lungs' red or green.
+ */
+export const GROUND_GLASS: Rgb = [255, 210, 0];
+export const CONSOLIDATION: Rgb = [150, 40, 210];
 
 /**
  * Comparison of a prediction with a reference mask. Chosen so that every pair stays

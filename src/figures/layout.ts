@@ -68,6 +68,25 @@ export function grid(images: readonly RgbImage[], options: GridOptions = {}): Rg
   return out;
 }
 
+/**
+ * A new image with `images` top to bottom, each at its own height, left-aligned (a
+ * picture with its colour key under it, plots of different heights), unlike `grid`,
+ * which gives every cell the largest image's size.
+ */
+export function stack(images: readonly RgbImage[], options: Omit<GridOptions, 'columns'> = {}): RgbImage {
+  if (images.length === 0) throw new CovsegError('stack: no images to lay out; pass at least one image');
+  const gap = options.gap ?? 4;
+  const width = Math.max(...images.map((i) => i.width)) + 2 * gap;
+  const height = images.reduce((h, i) => h + i.height, 0) + (images.length + 1) * gap;
+  const out = createImage(width, height, options.background ?? FIGURE_BACKGROUND);
+  let y = gap;
+  for (const img of images) {
+    blit(out, img, gap, y);
+    y += img.height + gap;
+  }
+  return out;
+}
+
 export interface SideBySideOptions extends Omit<GridOptions, 'columns'> {
   /** Titles over the left and right image, e.g. ['original', 'preprocessed']. Defaults to no titles. */
   titles?: readonly [string, string];

@@ -3,7 +3,10 @@
  * task, 2D or 3D, input size and transform, decision threshold. Inference reads it
  * instead of guessing, and refuses a file that does not say.
  */
+// Builders by name, not the `Type` namespace: this file is in the browser bundle, where the namespace costs ~100 kB.
+import { Literal, Object as TObject, String as TString, Union } from '@sinclair/typebox';
 import { CovsegError } from '../util/errors.js';
+import { checkJson } from '../util/schema.js';
 import { SLICE_INPUT_TRANSFORMS, type SliceInputTransform } from '../preprocess/model-input.js';
 
 export type ModelTask =
@@ -31,6 +34,8 @@ export const META = {
   threshold: 'covseg.threshold',
 } as const;
 
+const EXPORT = "export models with 'covseg train'";
+
 export function specToMetadata(spec: ModelSpec): Record<string, string> {
   return {
     [META.task]: spec.task,
@@ -41,26 +46,26 @@ export function specToMetadata(spec: ModelSpec): Record<string, string> {
   };
 }
 
+/**
+ * The metadata keys a covseg model holds, as a schema (ONNX metadata values are strings).
+ * The probability threshold predates some files: 0.5 when absent.
+ */
+const MetadataSchema = TObject({
+  [META.task]: Union([Literal('lesion'), Literal('lung')], { expected: "'lesion' or 'lung'" }),
+  [META.dims]: Union([Literal('2'), Literal('3')], { expected: '2 or 3' }),
+  [META.inputSize]: TString({ pattern: '^[1-9][0-9]*$', expected: 'a positive integer' }),
+  [META.inputTransform]: Union([...SLICE_INPUT_TRANSFORMS, 'method-3d' as const].map((t) => Literal(t))),
+  [META.threshold]: TString({ default: '0.5' }),
+});
+
 /** Reads and checks the spec; the error names the file and the missing or bad key. */
 export function readModelSpec(metadata: Record<string, string>, file: string): ModelSpec {
-  const get = (key: string): string => {
-    const v = metadata[key];
-    if (v === undefined) {
-      throw new CovsegError(`not a covseg model: metadata key '${key}' is missing (found: ${Object.keys(metadata).join(', ') || 'none'}); export models with 'covseg train'`, { file });
-    }
-    return v;
-  };
-  const task = get(META.task);
-  if (task !== 'lesion' && task !== 'lung') throw new CovsegError(`metadata '${META.task}' is '${task}', expected 'lesion' or 'lung'`, { file });
-  const dims = Number(get(META.dims));
-  if (dims !== 2 && dims !== 3) throw new CovsegError(`metadata '${META.dims}' is '${metadata[META.dims]}', expected 2 or 3`, { file });
-  const transform = get(META.inputTransform);
-  if (transform !== 'method-3d' && !(SLICE_INPUT_TRANSFORMS as readonly string[]).includes(transform)) {
-    throw new CovsegError(`metadata '${META.inputTransform}' is '${transform}', expected one of ${[...SLICE_INPUT_TRANSFORMS, 'method-3d'].join(', ')}`, { file });
+  // A file without the task key is not a covseg model at all: say so, with what it does hold.
+  if (metadata[META.task] === undefined) {
+    throw new CovsegError(`not a covseg model: metadata key '${META.task}' is missing (found: ${Object.keys(metadata).join(', ') || 'none'}); ${EXPORT}`, { file });
   }
-  const inputSize = Number(get(META.inputSize));
-  const threshold = Number(metadata[META.threshold] ?? '0.5');
-  if (!Number.isInteger(inputSize) || inputSize <= 0) throw new CovsegError(`metadata '${META.inputSize}' must be a positive integer`, { file });
-  if (!(threshold > 0 && threshold < 1)) throw new CovsegError(`metadata '${META.threshold}' must be in (0, 1)`, { file });
-  return { task, dims, inputSize, inputTransform: transform as ModelSpec['inputTransform'], threshold };
+  const m = checkJson(MetadataSchema, { ...metadata }, file, EXPORT);
+  const threshold = Number(m[META.threshold]);
+  if (!(threshold > 0 && threshold < 1)) throw new CovsegError(`key '${META.threshold}' is '${m[META.threshold]}', expected a number in (0, 1); ${EXPORT}`, { file });
+  return { task: m[META.task], dims: m[META.dims] === '2' ? 2 : 3, inputSize: Number(m[META.inputSize]), inputTransform: m[META.inputTransform], threshold };
 }

@@ -2,10 +2,11 @@
  * Runs a 2D model over the axial slices of a volume, in batches, and returns the
  * probabilities on the volume's own grid. Slices are taken from the LPS-reoriented
  * volume, so rows run anterior→posterior and columns patient right→left, as in the
- * PNG slices the models learn from; the result is oriented back.
+ * PNG slices the models learn from; the result is oriented back. A volume already in LPS
+ * order is read in place (no copy).
  */
 import { createVolume, type Volume } from '../volume/volume.js';
-import { centreCropOrPad, reorientToLps, resizeSlice, undoReorient } from '../volume/index.js';
+import { asLps, centreCropOrPad, fromLps, resizeSlice } from '../volume/index.js';
 import { sliceToModelInput, type SliceInputTransform } from '../preprocess/model-input.js';
 import { CovsegError } from '../util/errors.js';
 import type { SegmentationModel } from './segmentation-model.js';
@@ -23,7 +24,7 @@ export interface SliceInferenceOptions {
 export async function predictSlices(model: SegmentationModel, ct: Volume, options: SliceInferenceOptions = {}): Promise<Volume<Float32Array>> {
   const { spec } = model;
   if (spec.dims !== 2 || spec.inputTransform === 'method-3d') throw new CovsegError(`predictSlices needs a 2D model, this one is ${spec.dims}D`, { file: model.file });
-  const { volume: lps, transform } = reorientToLps(ct);
+  const { volume: lps, transform } = asLps(ct);
   const [nx, ny, nz] = lps.dims;
   const size = spec.inputSize;
   const plane = nx * ny;
@@ -53,7 +54,7 @@ export async function predictSlices(model: SegmentationModel, ct: Volume, option
     });
     options.onProgress?.(Math.min(slices.length, start + batch.length), slices.length);
   }
-  return undoReorient(createVolume(out, lps.dims, lps), transform) as Volume<Float32Array>;
+  return fromLps(createVolume(out, lps.dims, lps), transform) as Volume<Float32Array>;
 }
 
 function minimumOf(values: ArrayLike<number>): number {

@@ -20,6 +20,10 @@ export interface DicomHeader {
   /** ImageType (0008,0008) values, e.g. ['ORIGINAL', 'PRIMARY', 'AXIAL']. */
   imageType: string[];
   modality?: string;
+  /** PatientID (0010,0020): follow-up comparisons refuse scans of different patients. */
+  patientId?: string;
+  /** StudyDate (0008,0020), as stored: YYYYMMDD. */
+  studyDate?: string;
   seriesDescription?: string;
   seriesInstanceUid?: string;
   seriesNumber?: number;
@@ -57,6 +61,8 @@ export function isDicom(bytes: Uint8Array): boolean {
   return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
 }
 
+export { dicomDateToIso } from './dicom-date.js';
+
 /** The file is not DICOM at all (as opposed to a broken DICOM file). */
 export class NotDicomError extends CovsegError {}
 
@@ -69,7 +75,7 @@ type Collected = Map<number, { bytes: Uint8Array; littleEndian: boolean }>;
 const WANTED = new Set([
   0x00080008, 0x00080016, 0x00080018, 0x0020000d, 0x00080060, 0x0008103e, 0x0020000e, 0x00200011, 0x00200013, 0x00200052,
   0x00200032, 0x00200037, 0x00280002, 0x00280008, 0x00280010, 0x00280011, 0x00280030, 0x00180050,
-  0x00281052, 0x00281053, 0x00280100,
+  0x00281052, 0x00281053, 0x00280100, 0x00100020, 0x00080020,
 ]);
 const PIXEL_DATA = 0x7fe00010;
 
@@ -209,6 +215,8 @@ function parseBytes(bytes: Uint8Array, path: string): { header: DicomHeader; pix
   set('studyInstanceUid', text(c, 0x0020000d));
   set('modality', text(c, 0x00080060));
   set('seriesDescription', text(c, 0x0008103e));
+  set('patientId', text(c, 0x00100020));
+  set('studyDate', text(c, 0x00080020));
   set('seriesInstanceUid', text(c, 0x0020000e));
   set('seriesNumber', numbers(c, 0x00200011)?.[0]);
   set('instanceNumber', numbers(c, 0x00200013)?.[0]);

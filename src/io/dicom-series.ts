@@ -12,24 +12,18 @@ import { join } from 'node:path';
 import { CovsegError } from '../util/errors.js';
 import type { Mat3, Vec3 } from '../volume/volume.js';
 import { NotDicomError, readDicomHeader, type DicomHeader } from './dicom-header.js';
+import type { DicomSeriesSummary } from './types.js';
 
-/** A series found in a folder. */
-export interface DicomSeriesSummary {
-  /** SeriesInstanceUID, or '' when the files carry none (anonymised exports). */
-  seriesInstanceUid: string;
-  seriesDescription?: string;
-  modality?: string;
-  /** Number of image files of the series (before dropping localizers). */
-  files: number;
-  /** rows × columns × slices that would be read. */
-  voxels: number;
-}
+export type { DicomSeriesSummary };
 
 /** One series, ready to decode: files sorted along the slice normal, and their geometry. */
 export interface DicomSeriesPlan {
   seriesInstanceUid: string;
   seriesDescription?: string;
   modality?: string;
+  patientId?: string;
+  /** StudyDate as stored, YYYYMMDD. */
+  studyDate?: string;
   /** Slice files, sorted by position along the slice normal (feet → head for axial CT). */
   files: string[];
   dims: Vec3;
@@ -213,6 +207,8 @@ export function planDicomSeries(source: string, headers: DicomHeader[], options:
   };
   if (first.seriesDescription !== undefined) result.seriesDescription = first.seriesDescription;
   if (first.modality !== undefined) result.modality = first.modality;
+  if (first.patientId !== undefined) result.patientId = first.patientId;
+  if (first.studyDate !== undefined) result.studyDate = first.studyDate;
   return result;
 }
 

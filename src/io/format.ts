@@ -8,16 +8,9 @@ import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { CovsegError } from '../util/errors.js';
 import { isDicom } from './dicom-header.js';
 import { isJpeg, isPng } from './raster.js';
+import type { ImageFormat } from './types.js';
 
-/**
- * The formats covseg reads:
- * - `nifti`: NIfTI-1/2 (.nii, .nii.gz);
- * - `nrrd`: NRRD (.nrrd, .seg.nrrd, .nhdr);
- * - `mha`: MetaImage (.mha, .mhd);
- * - `dicom`: a DICOM file or a folder of DICOM files (one series is chosen);
- * - `png`, `jpeg`: 2D raster images (slices exported from CT).
- */
-export type ImageFormat = 'nifti' | 'nrrd' | 'mha' | 'dicom' | 'png' | 'jpeg';
+export type { ImageFormat };
 
 export const SUPPORTED_FORMATS_TEXT =
   'NIfTI (.nii, .nii.gz), NRRD (.nrrd, .seg.nrrd), MetaImage (.mha, .mhd), DICOM (a file or a folder of one series), PNG, JPEG';

@@ -2,8 +2,7 @@ export { readImage, readVolume, countNonFinite, type ImageMeta, type NonFiniteCo
 export { writeVolume, VOLUME_OUTPUT_EXTENSIONS, type WriteVolumeOptions } from './write.js';
 export { DEFAULT_MAX_VOXELS, checkVoxelCount } from './limits.js';
 export { detectFormat, sniffFormat, SUPPORTED_FORMATS_TEXT, type DetectedFormat, type ImageFormat } from './format.js';
-export { checkHu, huStats, huVerdict, AIR_HU, MAX_PLAUSIBLE_HU, type HuCheck, type HuStats, type CheckHuOptions } from './hu.js';
-export { readDicomHeader, isDicom, type DicomHeader } from './dicom-header.js';
+export { readDicomHeader, isDicom, dicomDateToIso, type DicomHeader } from './dicom-header.js';
 export { planDicomSeries, scanDicomFolder, type DicomSeriesPlan, type DicomSeriesSummary, type DicomFolderScan, type PlanDicomSeriesOptions } from './dicom-series.js';
 export { type NrrdEncoding } from './nrrd-header.js';
 export { writeDicomSeg, readDicomSeg, dicomSegReferenceProblem, DicomSegError, type Code, type SegSegment, type SegLayer, type WriteDicomSegOptions, type DicomSegContents } from './dicom-seg.js';

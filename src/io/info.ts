@@ -3,8 +3,7 @@
  * verdict and, for DICOM, which series was read. A plain JSON-able object, so the CLI and
  * the web API print the same thing.
  */
-import { orientationCode, type Mat3, type Vec3, type Volume } from '../volume/index.js';
-import { checkHu, huStats, type HuCheck } from './hu.js';
+import { checkHu, huStats, orientationCode, type HuCheck, type Mat3, type Vec3, type Volume } from '../volume/index.js';
 import { nonFiniteText, readImage, type ImageMeta, type NonFiniteCounts, type ReadVolumeOptions } from './read.js';
 
 export interface ImageInfo {

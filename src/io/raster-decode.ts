@@ -8,7 +8,7 @@ import jpeg from 'jpeg-js';
 import { CovsegError } from '../util/errors.js';
 import { createVolume } from '../volume/volume.js';
 import { checkVoxelCount, DEFAULT_MAX_VOXELS } from './limits.js';
-import type { ImageMeta, ReadImageResult } from './read.js';
+import type { ImageMeta, ReadImageResult } from './types.js';
 import { voxelTypeOf } from './voxel-type.js';
 
 /** A decoded raster: rows top to bottom, pixels left to right, channels interleaved. */

@@ -12,44 +12,16 @@ import type { Image } from 'itk-wasm';
 import { CovsegError } from '../util/errors.js';
 import { createVolume, type Volume, type VoxelArray } from '../volume/volume.js';
 import { readDicomHeader } from './dicom-header.js';
-import { planDicomSeries, scanDicomFolder, type DicomSeriesSummary } from './dicom-series.js';
-import { detectFormat, itkExtension, type DetectedFormat, type ImageFormat } from './format.js';
+import { planDicomSeries, scanDicomFolder } from './dicom-series.js';
+import { detectFormat, itkExtension, type DetectedFormat } from './format.js';
 import { itkImageToVolume } from './itk.js';
 import { decodeNifti, niftiExtent } from './nifti.js';
 import { checkVoxelCount } from './limits.js';
 import { integralAsInt16, ownBuffer, voxelTypeOf } from './voxel-type.js';
 import { decodeRasterSlice } from './raster-decode.js';
+import type { ImageFormat, ImageMeta, NonFiniteCounts, ReadImageResult } from './types.js';
 
-/** What was read, besides the voxels. */
-export interface ImageMeta {
-  format: ImageFormat;
-  /** The path given (file or folder). */
-  path: string;
-  /** Voxel type of the returned volume: int8, uint8, int16, uint16, int32, uint32, float32, float64. */
-  pixelType: string;
-  /** The files read: DICOM, the files of the chosen series sorted along the slice normal; else the one file. */
-  files: string[];
-  modality?: string;
-  seriesInstanceUid?: string;
-  seriesDescription?: string;
-  /** The stored values were rescaled (NIfTI scl_slope/scl_inter, DICOM RescaleSlope/Intercept). */
-  rescaled: boolean;
-  /**
-   * The file states the voxel size. False for PNG/JPEG, a NIfTI whose pixdim is 0 or NaN, a
-   * DICOM without PixelSpacing: 1 mm stands in for the grid, and nothing is measured in mm or mL.
-   */
-  spacingKnown: boolean;
-  /** Indexed PNG: the values are palette indices (labels), not intensities. */
-  palette?: boolean;
-  /** NaN and ±Infinity voxels; present only when some were read with `finite: 'count'`. */
-  nonFinite?: NonFiniteCounts;
-  /** DICOM folder: the series that were not read. */
-  skippedSeries?: DicomSeriesSummary[];
-  /** DICOM folder: files that are not DICOM images (DICOMDIR, text, reports). */
-  skippedFiles?: number;
-  /** Things the caller should know (unknown pixel size, irregular slices, colour dropped). */
-  warnings: string[];
-}
+export type { ImageMeta, NonFiniteCounts, ReadImageResult } from './types.js';
 
 export interface ReadVolumeOptions {
   /** DICOM folder: read this series instead of the one with the most voxels. Defaults to undefined (the largest series). */
@@ -67,12 +39,6 @@ export interface ReadVolumeOptions {
    * `meta.nonFinite` (`covseg info` describes such a file). Defaults to 'error'.
    */
   finite?: 'error' | 'count';
-}
-
-export interface NonFiniteCounts {
-  nan: number;
-  /** +Infinity and −Infinity. */
-  infinite: number;
 }
 
 /** NaN and ±Infinity voxels of `data`; integer arrays hold none. */
@@ -98,10 +64,6 @@ export function nonFiniteText({ nan, infinite }: NonFiniteCounts): string {
   return nan ? `${voxels(nan)} ${are(nan)} NaN` : `${voxels(infinite)} ${are(infinite)} infinite`;
 }
 
-export interface ReadImageResult {
-  volume: Volume;
-  meta: ImageMeta;
-}
 
 /** Extensions itk-wasm maps to the reader of each format it reads here. */
 function hasExtension(path: string, detected: DetectedFormat): boolean {
@@ -298,6 +260,8 @@ async function readDicom(path: string, directory: boolean, options: ReadVolumeOp
   if (plan.modality !== undefined) meta.modality = plan.modality;
   if (plan.seriesInstanceUid !== '') meta.seriesInstanceUid = plan.seriesInstanceUid;
   if (plan.seriesDescription !== undefined) meta.seriesDescription = plan.seriesDescription;
+  if (plan.patientId !== undefined) meta.patientId = plan.patientId;
+  if (plan.studyDate !== undefined) meta.studyDate = plan.studyDate;
   if (directory) {
     meta.skippedSeries = plan.skippedSeries;
     meta.skippedFiles = scan.skippedFiles;

@@ -29,7 +29,7 @@
 import { createVolume, type LabelMap, type Vec3, type Volume, type VoxelArray } from '../volume/volume.js';
 import { boundingBox, close, componentRuns, connectedComponents, cropToBox, fillHoles, keepLargestPerLabel, orientationCode, pasteBack, reorientToLps, undoReorient, type Connectivity } from '../volume/index.js';
 import { bodyMaskR231 } from './r231-preprocess.js';
-import { checkHu } from '../io/hu.js';
+import { checkHu } from '../volume/index.js';
 
 /** Below this a voxel is air-density (lung, gas); above, tissue. lungmask's body threshold, and the optimal lung threshold Hu et al. (IEEE TMI 2001) found (about −500 HU). */
 export const AIR_DENSITY_HU = -500;

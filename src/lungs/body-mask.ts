@@ -5,17 +5,21 @@
  * mapped linearly so that its 1st/99th percentiles sit at lungmask's clip range.
  */
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
-import { percentiles, reorientToLps, undoReorient } from '../volume/index.js';
-import { checkHu } from '../io/hu.js';
+import { asLps, checkHu, fromLps, percentiles } from '../volume/index.js';
 import { bodyMaskR231, R231_HU_MAX, R231_HU_MIN } from './r231-preprocess.js';
 
+export interface RestrictToBodyOptions {
+  /** Whether `ct` is in Hounsfield units, when the caller has checked. Defaults to `checkHu(ct).isHu`. */
+  isHu?: boolean;
+}
+
 /** `mask` with every voxel outside the body (per axial slice of `ct`) set to 0. */
-export function restrictToBody(mask: LabelMap, ct: Volume): LabelMap {
-  const { volume: lps, transform } = reorientToLps(ct);
-  const m = reorientToLps(mask).volume;
+export function restrictToBody(mask: LabelMap, ct: Volume, options: RestrictToBodyOptions = {}): LabelMap {
+  const { volume: lps, transform } = asLps(ct);
+  const m = asLps(mask).volume;
   const [nx, ny, nz] = lps.dims;
   const plane = nx * ny;
-  const isHu = checkHu(ct).isHu;
+  const isHu = options.isHu ?? checkHu(ct).isHu;
   const [lo, hi] = isHu ? [R231_HU_MIN, R231_HU_MAX] : (percentiles(lps.data, [1, 99]) as [number, number]);
   const scale = hi > lo ? (R231_HU_MAX - R231_HU_MIN) / (hi - lo) : 0;
   const out = new Uint8Array(m.data.length);
@@ -31,5 +35,5 @@ export function restrictToBody(mask: LabelMap, ct: Volume): LabelMap {
     const body = bodyMaskR231(slice, nx, ny);
     for (let i = 0; i < plane; i++) if (body[i]) out[z * plane + i] = m.data[z * plane + i]!;
   }
-  return undoReorient(createVolume(out, lps.dims, lps), transform) as LabelMap;
+  return fromLps(createVolume(out, lps.dims, lps), transform) as LabelMap;
 }

@@ -6,32 +6,21 @@
  */
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
+import type { LabelMap, Volume } from '../volume/volume.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
 import { CovsegError } from '../util/errors.js';
-import { chooseSliceTurns, hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
-import { lungsFromModel } from './lung-sides.js';
+import { lungsWithModel, type LungsWithModelOptions } from './lung-sides.js';
 
 // The file-free part lives in lung-sides.ts (the browser runs it); these names stay importable from here.
 export { splitLungSides, lungsFromModel, type LungsFromModelOptions } from './lung-sides.js';
 
 export const DEFAULT_LUNG_MODEL_PATH = fileURLToPath(new URL('../../../models/lung-2d.onnx', import.meta.url));
 
-export interface DefaultLungOptions {
+export interface DefaultLungOptions extends LungsWithModelOptions {
   /** ONNX file of the lung model. Defaults to models/lung-2d.onnx. */
   modelPath?: string;
   /** An already loaded model (saves loading it per case). */
   model?: SegmentationModel;
-  /** Slices per batch. Defaults to 8. */
-  batchSize?: number;
-  /**
-   * 'as-stored': the slices as they are; 'search': a single slice is tried in its four
-   * quarter turns and read in the one where the most lung is found (see
-   * infer/slice-orientation.ts). Defaults to 'search' for image files (no geometry),
-   * else 'as-stored'.
-   */
-  orientation?: 'as-stored' | 'search';
-  onProgress?: (done: number, total: number) => void;
 }
 
 /** Loads the lung model; `threads` are ONNX Runtime's intra-op threads (default 2). */
@@ -44,13 +33,5 @@ export async function loadDefaultLungModel(modelPath = DEFAULT_LUNG_MODEL_PATH, 
 
 /** Lung label map on `ct`'s grid: 1 = right lung, 2 = left lung. */
 export async function segmentLungsDefault(ct: Volume, options: DefaultLungOptions = {}): Promise<LabelMap> {
-  const model = options.model ?? (await loadDefaultLungModel(options.modelPath));
-  if ((options.orientation ?? (hasNoGeometry(ct) ? 'search' : 'as-stored')) === 'search' && ct.dims[2] === 1) {
-    const turns = await chooseSliceTurns(model, ct);
-    if (turns !== 0) {
-      const labels = await segmentLungsDefault(quarterTurn(ct, turns), { ...options, model, orientation: 'as-stored' });
-      return createVolume(quarterTurn(labels, -turns).data, ct.dims, ct);
-    }
-  }
-  return lungsFromModel(ct, model, options);
+  return lungsWithModel(ct, options.model ?? (await loadDefaultLungModel(options.modelPath)), options);
 }

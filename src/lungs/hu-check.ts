@@ -3,7 +3,7 @@
  * exports, [0, 1] images) it returns an empty or meaningless mask without a word,
  * lungmask's most reported failure. So the input is checked before any model runs.
  */
-import { checkHu, type HuCheck } from '../io/hu.js';
+import { checkHu, type HuCheck } from '../volume/hu.js';
 import { CovsegError } from '../util/errors.js';
 import type { Volume } from '../volume/volume.js';
 
@@ -19,13 +19,15 @@ export interface RequireHuOptions {
   onWarning?: (message: string) => void;
   /** The CT's file, named in the error. Defaults to none. */
   file?: string;
+  /** The caller's check of this very CT (saves going through the voxels again). Defaults to checking here. */
+  hu?: HuCheck;
 }
 
 /** Refuses (or warns about) a CT whose values are not Hounsfield units; `what` is the model, in words. Returns the check, undefined when off. */
 export function requireHu(ct: Volume, what: string, options: RequireHuOptions = {}): HuCheck | undefined {
   const mode = options.huCheck ?? 'error';
   if (mode === 'off') return undefined;
-  const hu = checkHu(ct);
+  const hu = options.hu ?? checkHu(ct);
   if (!hu.isHu) {
     const message = `${what} needs a CT in Hounsfield units: ${hu.reason}. Pass the original DICOM or a NIfTI with its rescale slope/intercept applied`;
     if (mode === 'error') throw new CovsegError(message, options.file ? { file: options.file } : {});

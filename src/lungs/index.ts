@@ -17,6 +17,7 @@ export {
 } from './r231-preprocess.js';
 export { postprocessR231 } from './r231-postprocess.js';
 export { buildR231Graph, r231Architecture, R231Session, type R231Architecture, type R231Graph, type BuildR231GraphOptions, type R231SessionOptions } from './r231-network.js';
-export { LUNG_MODELS, lungModel, openLungModel, type LungModel, type LungModelKind, type LungSegmenter, type OpenLungModelOptions } from './models.js';
+export { LUNG_MODELS, lungModel, openLungModel, covsegLungSegmenterOf, type LungModel, type LungModelKind, type OpenLungModelOptions } from './models.js';
+export { covsegLungModelName, lungSidesOf, type LungRunOptions, type LungSegmenter } from './segmenter.js';
 export { anatomicalLungs, keepAnatomicalLabels, lungmaskInAnatomy, type AnatomicalLungs, type AnatomicalLungsOptions, type AnatomyRemoved } from './anatomy.js';
 export { lungQuality, ADULT_LUNG_VOLUME_ML, type LungCoverage, type LungQuality, type LungQualityOptions } from './quality.js';

@@ -1,25 +1,28 @@
 /**
  * The default lung model's work once the model is loaded: probabilities → mask → the
- * anatomy's rules (anatomy.ts) → right/left label map. No file or Node access here (the model comes in
- * as a `SegmentationModel`, whatever runtime backs it), so the web page's browser mode
- * runs this very code over onnxruntime-web; default-model.ts adds the model file.
+ * anatomy's rules (anatomy.ts) → right/left label map, image files read the way round the
+ * lungs are found best. No file or Node access here (the model comes in as a
+ * `SegmentationModel`, whatever runtime backs it), so the web page's browser mode runs this
+ * very code over onnxruntime-web; default-model.ts and the registry (models.ts) add the model file.
  */
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
-import { connectedComponents, fillHoles, reorientToLps, undoReorient } from '../volume/index.js';
+import { asLps, connectedComponents, fillHoles, fromLps } from '../volume/index.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
-import { hasNoGeometry } from '../infer/slice-orientation.js';
+import { chooseSliceTurns, hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
 import { restrictToBody } from './body-mask.js';
-import { checkHu } from '../io/hu.js';
+import { checkHu } from '../volume/index.js';
 import { anatomicalLungs, splitTouchingLungs } from './anatomy.js';
+import type { LungRunOptions, LungSegmenter } from './segmenter.js';
+import { CovsegError } from '../util/errors.js';
 
 export interface LungsFromModelOptions {
   /** Slices per batch. Defaults to 8. */
   batchSize?: number;
+  /** Whether `ct` is in Hounsfield units, when the caller has checked (the body mask maps other values first). Defaults to checking. */
+  isHu?: boolean;
   /** Called after each batch with (slices done, slices total). */
   onProgress?: (done: number, total: number) => void;
-  /** Whether `ct` is in Hounsfield units, when the caller has checked already (saves a pass over the volume). Defaults to checking. */
-  isHu?: boolean;
 }
 
 /** Lung label map on `ct`'s grid (1 = right lung, 2 = left lung) from `model`, slices as stored. */
@@ -33,12 +36,59 @@ export async function lungsFromModel(ct: Volume, model: SegmentationModel, optio
  * get the anatomy's rules (anatomy.ts). Image files are often cropped to the lungs, which
  * then touch the border and fall outside lungmask's body mask, and their grey levels are
  * not Hounsfield units: they get the sides only. Input forced through in other units gets
- * the body restriction and the sides.
+ * the body restriction and the sides. `isHu`: the caller's HU check, when it made one.
  */
 export function lungSidesFor(ct: Volume, mask: LabelMap, isHu?: boolean): LabelMap {
   if (hasNoGeometry(ct)) return splitLungSides(mask);
-  if (!(isHu ?? checkHu(ct).isHu)) return splitLungSides(restrictToBody(mask, ct));
+  const hu = isHu ?? checkHu(ct).isHu;
+  if (!hu) return splitLungSides(restrictToBody(mask, ct, { isHu: hu }));
   return anatomicalLungs(ct, mask).lungs;
+}
+
+export interface LungsWithModelOptions extends LungsFromModelOptions {
+  /**
+   * 'as-stored': the slices as they are; 'search': a single slice is tried in its four
+   * quarter turns and read in the one where the most lung is found (see
+   * infer/slice-orientation.ts). Defaults to 'search' for image files (no geometry),
+   * else 'as-stored'.
+   */
+  orientation?: 'as-stored' | 'search';
+}
+
+/** Lung label map on `ct`'s grid (1 = right lung, 2 = left lung) from `model`; an image file lying on its side is read turned. */
+export async function lungsWithModel(ct: Volume, model: SegmentationModel, options: LungsWithModelOptions = {}): Promise<LabelMap> {
+  if ((options.orientation ?? (hasNoGeometry(ct) ? 'search' : 'as-stored')) === 'search' && ct.dims[2] === 1) {
+    const turns = await chooseSliceTurns(model, ct);
+    if (turns !== 0) {
+      const labels = await lungsFromModel(quarterTurn(ct, turns), model, options);
+      return createVolume(quarterTurn(labels, -turns).data, ct.dims, ct);
+    }
+  }
+  return lungsFromModel(ct, model, options);
+}
+
+/**
+ * covseg's own lung model, loaded, as a {@link LungSegmenter} named `name`
+ * ({@link covsegLungModelName}); `defaults` are the run settings a call leaves out.
+ * An empty mask is never silent (lungmask's most reported failure).
+ */
+export function covsegLungSegmenter(model: SegmentationModel, name: string, defaults: LungRunOptions = {}): LungSegmenter {
+  return {
+    name,
+    classes: ['background', 'right lung', 'left lung'],
+    async segment(ct, call = {}) {
+      const run = { ...defaults, ...call };
+      const labels = await lungsWithModel(ct, model, { batchSize: run.batchSize, isHu: run.hu?.isHu, orientation: run.orientation, onProgress: run.onProgress });
+      if (!labels.data.some((v) => v !== 0)) {
+        const message = 'no lung was found: is this a chest CT with axial slices through the lungs?';
+        if ((run.emptyResult ?? 'error') === 'error') throw new CovsegError(message, run.file ? { file: run.file } : {});
+        (run.onWarning ?? ((m: string) => void process.stderr.write(`warning: ${m}\n`)))(message);
+      }
+      return labels;
+    },
+    chooseTurns: (slice) => chooseSliceTurns(model, slice),
+    release: () => model.onnx.release(),
+  };
 }
 
 /** Components smaller than this fraction of all lung voxels are dropped as noise. */
@@ -54,13 +104,13 @@ const SECOND_LUNG_FRACTION = 0.15;
  * part. Holes are filled per slice (vessels and lesions inside the lung are lung).
  */
 export function splitLungSides(mask: LabelMap): LabelMap {
-  const { volume: lps, transform } = reorientToLps(mask);
+  const { volume: lps, transform } = asLps(mask);
   const [nx, ny, nz] = lps.dims;
   const connectivity = nz === 1 ? 8 : 26;
   const { labels, sizes } = connectedComponents(lps.data, lps.dims, { connectivity });
   const total = sizes.reduce((a, b) => a + b, 0);
   const out = new Uint8Array(lps.data.length);
-  if (total === 0) return undoReorient(createVolume(out, lps.dims, lps), transform) as LabelMap;
+  if (total === 0) return fromLps(createVolume(out, lps.dims, lps), transform) as LabelMap;
   // Mean x of every component.
   const sumX = new Float64Array(sizes.length);
   for (let i = 0; i < labels.length; i++) if (labels[i]) sumX[labels[i]!] += i % nx;
@@ -80,5 +130,5 @@ export function splitLungSides(mask: LabelMap): LabelMap {
     const one = fillHoles(out.map((v) => (v === label ? 1 : 0)), lps.dims, { plane: '2d' });
     for (let i = 0; i < one.length; i++) if (one[i] && !filled[i]) filled[i] = label;
   }
-  return undoReorient(createVolume(filled, lps.dims, lps), transform) as LabelMap;
+  return fromLps(createVolume(filled, lps.dims, lps), transform) as LabelMap;
 }

@@ -9,13 +9,17 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { CovsegError } from '../util/errors.js';
 import { readStateDict } from '../nn/torch-pth/index.js';
-import type { LabelMap, Volume } from '../volume/volume.js';
+import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { R231Session } from './r231-network.js';
 import { segmentLungsR231, type SegmentLungsR231Options } from './r231.js';
-import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel, segmentLungsDefault } from './default-model.js';
+import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from './default-model.js';
 import { requireHu } from './hu-check.js';
 import { hasNoGeometry } from '../infer/slice-orientation.js';
 import { lungmaskInAnatomy } from './anatomy.js';
+import { covsegLungSegmenter } from './lung-sides.js';
+import { covsegLungModelName, type LungRunOptions, type LungSegmenter } from './segmenter.js';
+
+export type { LungRunOptions, LungSegmenter } from './segmenter.js';
 
 /**
  * How a model runs:
@@ -31,19 +35,8 @@ export interface OpenLungModelOptions {
   weightsPath?: string;
   /** ONNX Runtime threads. Defaults to 2. */
   threads?: number;
-  /** Per-run settings passed to every `segment` call (batch size, progress, warnings). Defaults to the model's own. */
-  run?: Omit<SegmentLungsR231Options, 'session' | 'weightsPath' | 'threads' | 'expectedClasses'>;
-}
-
-/** An opened lung model. `segment` gives labels on the CT's own grid. */
-export interface LungSegmenter {
-  /** `<model>:<weights file name>`, recorded with the masks it makes. */
-  name: string;
-  /** Label names by value (index 0 = background). */
-  classes: readonly string[];
-  /** Refuses (or, with `run.huCheck: 'warn'`, warns about) a CT not in Hounsfield units, naming `source.file`. */
-  segment(ct: Volume, source?: { file?: string }): Promise<LabelMap>;
-  release(): Promise<void>;
+  /** Run settings for every `segment` call (batch size, checks, progress, warnings); a call's own settings win. Defaults to the model's own. */
+  run?: LungRunOptions & Pick<SegmentLungsR231Options, 'postprocess'>;
 }
 
 export interface LungModel {
@@ -54,7 +47,7 @@ export interface LungModel {
   description: string;
   /** Where the weights come from, in words (for --help and errors). */
   weightsSource: string;
-  /** The user must pass the weights file (`weightsPath`, `--weights`). */
+  /** The user must pass the weights file (`weightsPath`, `--lung-weights`). */
   needsWeights: boolean;
   /**
    * Segments image files (PNG/JPEG slices, no geometry), whose values are never HU, as
@@ -82,7 +75,7 @@ function lungmaskModel(name: string, file: string, classes: readonly string[], d
     async open(options) {
       if (!options.weightsPath) {
         throw new CovsegError(
-          `model '${name}' needs lungmask's weights file, which covseg cannot bundle: download ${file} from ${url} and pass its path (--weights PATH)`,
+          `model '${name}' needs lungmask's weights file, which covseg cannot bundle: download ${file} from ${url} and pass its path (--lung-weights PATH)`,
         );
       }
       const weightsPath = options.weightsPath;
@@ -98,7 +91,7 @@ function lungmaskModel(name: string, file: string, classes: readonly string[], d
         name: `${name}:${basename(weightsPath)}`,
         classes,
         // The registry has checked the HU (see withInputCheck).
-        segment: async (ct) => lungmaskInAnatomy(ct, await segmentLungsR231(ct, { ...options.run, huCheck: 'off', session })),
+        segment: async (ct, call) => lungmaskInAnatomy(ct, await segmentLungsR231(ct, { ...options.run, ...call, huCheck: 'off', session })),
         release: () => session.release(),
       };
     },
@@ -117,48 +110,47 @@ const DEFAULT_MODEL: LungModel = {
   acceptsImageSlices: true,
   async open(options) {
     const path = options.weightsPath ?? DEFAULT_LUNG_MODEL_PATH;
-    const model = await loadDefaultLungModel(path, { threads: options.threads });
-    // The file's hash in the name: masks made by another version of the model are told apart (and rebuilt by build-db).
-    const sha = createHash('sha256').update(await readFile(path)).digest('hex').slice(0, 12);
-    return {
-      name: `default:${basename(path)}@${sha}`,
-      classes: LUNG_CLASSES,
-      async segment(ct) {
-        const labels = await segmentLungsDefault(ct, { model, onProgress: options.run?.onProgress });
-        if (!labels.data.some((v) => v !== 0)) {
-          // An empty mask is never silent (lungmask's most reported failure).
-          const message = 'no lung was found: is this a chest CT with axial slices through the lungs?';
-          if ((options.run?.emptyResult ?? 'error') === 'error') throw new CovsegError(message);
-          (options.run?.onWarning ?? ((m: string) => void process.stderr.write(`warning: ${m}\n`)))(message);
-        }
-        return labels;
-      },
-      release: () => model.onnx.release(),
-    };
+    return namedCovsegSegmenter(await loadDefaultLungModel(path, { threads: options.threads }), options.run);
   },
 };
 
+/** covseg's own model as a segmenter, named by its file's sha256: masks made by another version of the model are told apart (and rebuilt by build-db). */
+async function namedCovsegSegmenter(model: SegmentationModel, run?: LungRunOptions): Promise<LungSegmenter> {
+  const sha = createHash('sha256').update(await readFile(model.file)).digest('hex');
+  return covsegLungSegmenter(model, covsegLungModelName(basename(model.file), sha), run);
+}
+
 /**
- * `model` whose segmenters check the CT's intensities before they run: the check is the
+ * `segmenter` (of `model`) checking the CT's intensities before it runs: the check is the
  * registry's, so no model (today's or one added later) can skip it.
  */
-function withInputCheck(model: LungModel): LungModel {
+function checkingInput(model: Pick<LungModel, 'name' | 'acceptsImageSlices'>, segmenter: LungSegmenter, defaults: LungRunOptions = {}): LungSegmenter {
   return {
-    ...model,
-    async open(options) {
-      const segmenter = await model.open(options);
-      return {
-        ...segmenter,
-        async segment(ct, source) {
-          if (!(model.acceptsImageSlices && hasNoGeometry(ct))) requireHu(ct, `the lung model '${model.name}'`, { huCheck: options.run?.huCheck, onWarning: options.run?.onWarning, file: source?.file });
-          return segmenter.segment(ct, source);
-        },
-      };
+    ...segmenter,
+    async segment(ct, call) {
+      const run = { ...defaults, ...call };
+      if (model.acceptsImageSlices && hasNoGeometry(ct)) return segmenter.segment(ct, call);
+      const hu = requireHu(ct, `the lung model '${model.name}'`, { huCheck: run.huCheck, onWarning: run.onWarning, file: run.file, hu: run.hu });
+      // The check made here is the model's too (its body mask reads it): the voxels are gone through once.
+      return segmenter.segment(ct, hu ? { ...call, hu } : call);
     },
   };
 }
 
-/** Every model `covseg lungs --model` accepts, by name. */
+/** `model` whose segmenters check the CT's intensities before they run ({@link checkingInput}). */
+function withInputCheck(model: LungModel): LungModel {
+  return { ...model, open: async (options) => checkingInput(model, await model.open(options), options.run) };
+}
+
+/**
+ * covseg's own lung model, already loaded (a service keeps it between jobs), as the
+ * registry opens it: named by its file's sha256, checking its input.
+ */
+export async function covsegLungSegmenterOf(model: SegmentationModel, run: LungRunOptions = {}): Promise<LungSegmenter> {
+  return checkingInput(DEFAULT_MODEL, await namedCovsegSegmenter(model, run), run);
+}
+
+/** Every model `--lung-model` accepts, by name. */
 export const LUNG_MODELS: Record<string, LungModel> = Object.fromEntries(
   [
     DEFAULT_MODEL,

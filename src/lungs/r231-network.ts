@@ -2,7 +2,7 @@
  * lungmask's U-Net (R231, R231CovidWeb, LTRCLobes) as an ONNX graph built from its
  * PyTorch state_dict, run with ONNX Runtime.
  *
- * Architecture (docs/lungmask-r231.md): depth 5, padding 1. Encoder block = Conv3×3 → ReLU →
+ * Architecture (../shared/docs/lungmask-r231.md): depth 5, padding 1. Encoder block = Conv3×3 → ReLU →
  * BatchNorm → Conv3×3 → ReLU → BatchNorm (BatchNorm after the ReLU), 2×2 average pooling
  * between levels. Decoder block = bilinear ×2 upsampling (align_corners=False, ONNX
  * half_pixel) → Conv1×1 → concat [upsampled, skip] → encoder block. Head = Conv1×1 →

@@ -1,6 +1,6 @@
 /**
  * lungmask's post-processing of the stacked 256×256×N argmax labels, before they are
- * resized back (docs/lungmask-r231.md, "Inference and post-processing"):
+ * resized back (../shared/docs/lungmask-r231.md, "Inference and post-processing"):
  * 1. 26-connected components of equal label.
  * 2. From the smallest component to the largest, a component of ≥ 3 voxels that is not the
  *    largest of its label takes the region id of the neighbouring component it touches with

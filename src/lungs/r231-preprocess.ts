@@ -1,5 +1,5 @@
 /**
- * lungmask's per-slice pre-processing and its inverse (docs/lungmask-r231.md, "Pre-processing"):
+ * lungmask's per-slice pre-processing and its inverse (../shared/docs/lungmask-r231.md, "Pre-processing"):
  * clip to [−1024, 600] HU → body mask at 128×128 → crop the slice to the body box →
  * resize the crop to 256×256 (corner-aligned bilinear, aspect ratio not kept) →
  * normalise (hu + 1024) / 1624. The inverse puts 256×256 labels back into each slice's

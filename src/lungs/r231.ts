@@ -5,11 +5,10 @@
  * geometry: 1 = right lung, 2 = left lung (R231, R231CovidWeb), or the five lobes
  * (LTRCLobes: 1 left upper, 2 left lower, 3 right upper, 4 right middle, 5 right lower).
  */
-import { checkHu } from '../io/hu.js';
 import { requireHu } from './hu-check.js';
 import { readStateDict } from '../nn/torch-pth/index.js';
 import { CovsegError } from '../util/errors.js';
-import { reorientToLps, undoReorient } from '../volume/index.js';
+import { asLps, checkHu, fromLps } from '../volume/index.js';
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
 import { R231Session } from './r231-network.js';
 import { postprocessR231 } from './r231-postprocess.js';
@@ -72,12 +71,12 @@ export async function segmentLungsR231(ct: Volume, options: SegmentLungsR231Opti
         options.weightsPath ? { file: options.weightsPath } : {},
       );
     }
-    const { volume: lps, transform } = reorientToLps(ct);
+    const { volume: lps, transform } = asLps(ct);
     const pre = preprocessR231(lps);
     const labels = await predictLabelsR231(pre.input, { session, batchSize, onProgress: options.onProgress });
     const post = (options.postprocess ?? true) ? postprocessR231(labels, [R231_INPUT_SIZE, R231_INPUT_SIZE, lps.dims[2]]) : labels;
     const lpsLabels = createVolume(labelsToSlices(post, pre.crops), lps.dims, lps);
-    const out = undoReorient(lpsLabels, transform) as LabelMap;
+    const out = fromLps(lpsLabels, transform) as LabelMap;
     if (!out.data.some((v) => v !== 0)) {
       const message =
         `no lung found in ${ct.dims[2]} slices (${(hu ?? checkHu(ct)).reason}). Likely causes: the scan does not cover the chest, ` +

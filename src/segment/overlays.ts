@@ -5,7 +5,7 @@
  * which is the LPS-reoriented array as stored.
  */
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
-import { reorientToLps } from '../volume/index.js';
+import { asLps } from '../volume/index.js';
 import { ctSliceToRgb, overlayLabels, overlayMask, panel, grid, scaleNearest, resizeImage, LUNG_LABEL_COLORS, LESION, LUNG_WINDOW_HU, type RgbImage } from '../figures/index.js';
 
 export interface OverlaySlice {
@@ -22,9 +22,10 @@ export interface OverlaySlice {
  * segmentation alone) the lungs are filled instead of outlined, as in the method's Figure 1.
  */
 export function overlaySlices(ct: Volume, lungs: LabelMap, lesions: LabelMap | undefined, isHu: boolean, count = 3): OverlaySlice[] {
-  const c = reorientToLps(ct).volume;
-  const l = reorientToLps(lungs).volume as LabelMap;
-  const s = reorientToLps(lesions ?? createVolume(new Uint8Array(lungs.data.length), lungs.dims, lungs)).volume as LabelMap;
+  // Volumes already in LPS order (the segment pipeline's) are read in place.
+  const c = asLps(ct).volume;
+  const l = asLps(lungs).volume as LabelMap;
+  const s = asLps(lesions ?? createVolume(new Uint8Array(lungs.data.length), lungs.dims, lungs)).volume as LabelMap;
   const [nx, ny, nz] = c.dims;
   const plane = nx * ny;
   const lungArea = new Int32Array(nz);

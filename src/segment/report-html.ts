@@ -3,6 +3,7 @@
  * clinician can open or attach anywhere.
  */
 import type { SegmentReport } from './report.js';
+import { BAND_LABELS, BAND_NAMES, REGION_NAMES, type Amount, type ClinicalFigures, type LobeScore, type Unavailable, type ZoneScore } from '../clinical/index.js';
 import { severityHeadline } from './severity.js';
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -20,10 +21,16 @@ function severityLine(r: SegmentReport): string {
   return `<p><span class="sev">No severity grade: ${s.percentAffected.toFixed(1)}% of the lung in view affected</span> <span class="meta">${escape(s.reason ?? '')}. The MosMedData CT-0…CT-4 grade is of both lungs whole.</span></p>`;
 }
 
-export function renderReportHtml(report: SegmentReport, overlays: { png: Uint8Array; caption: string }[]): string {
+/** A picture as an inline <figure>. */
+function figure(o: { png: Uint8Array; caption: string }): string {
+  return `<figure><img alt="${escape(o.caption)}" src="data:image/png;base64,${Buffer.from(o.png).toString('base64')}"><figcaption>${escape(o.caption)}</figcaption></figure>`;
+}
+
+/** `clinicalPictures`: the clinical section's pictures, [distribution, lesion types] as `clinicalReportParts` makes them, shown when the report has a clinical block. */
+export function renderReportHtml(report: SegmentReport, overlays: { png: Uint8Array; caption: string }[], clinicalPictures: { png: Uint8Array; caption: string }[] = []): string {
   const r = report;
   const rows = (['right', 'left', 'total'] as const).map((side) => `<tr><th>${side === 'total' ? 'both lungs' : `${side} lung`}</th><td>${ml(r.lungs[side])}</td><td>${ml(r.lesions[side])}</td><td><b>${r.lesions[side].percentOfLung.toFixed(1)}%</b></td></tr>`).join('\n');
-  const pictures = overlays.map((o) => `<figure><img alt="${escape(o.caption)}" src="data:image/png;base64,${Buffer.from(o.png).toString('base64')}"><figcaption>${escape(o.caption)}</figcaption></figure>`).join('\n');
+  const pictures = overlays.map(figure).join('\n');
   const warnings = r.warnings.length ? `<section class="warn"><h2>Warnings</h2><ul>${r.warnings.map((w) => `<li>${escape(w)}</li>`).join('')}</ul></section>` : '';
   const timings = Object.entries(r.timingsMs).map(([k, v]) => `${escape(k)} ${(v / 1000).toFixed(2)} s`).join(' · ');
   const spacing = r.input.spacingKnown ? `${r.input.spacingMm.map((s) => s.toFixed(3)).join(' × ')} mm` : r.input.format === 'png' || r.input.format === 'jpeg' ? 'unknown (image file): volumes not available, percentages are of lung area' : 'unknown (not in the file): volumes not available, percentages are of lung voxels';
@@ -46,6 +53,7 @@ ${severityLine(r)}
 ${rows}
 </table>
 ${warnings}
+${r.clinical ? clinicalSection(r.clinical, clinicalPictures) : ''}
 <h2>Representative slices</h2>
 <p class="legend"><span style="background:#e62828"></span>right lung<span style="background:#28c83c"></span>left lung<span style="background:#ffaa00"></span>lesion (ground-glass opacity or consolidation) — radiological view: patient's right on the left</p>
 ${pictures}
@@ -53,4 +61,48 @@ ${pictures}
 <p class="meta">Lung model: ${escape(r.models.lung)}<br>Lesion model: ${escape(r.models.lesion)}<br>Time: ${escape(timings)}<br>Created ${escape(r.createdAt)} by covseg. Research software: not a medical device; every finding needs a radiologist's review.</p>
 </body></html>
 `;
+}
+
+const SIDES = [['right', 'right lung'], ['left', 'left lung'], ['total', 'both lungs']] as const;
+
+function amount(a: Amount | null | undefined): string {
+  if (!a) return '–';
+  return `${a.volumeMl === null ? `${a.voxels} voxels` : `${a.volumeMl.toFixed(1)} mL`} (${a.percentOfLung.toFixed(1)}%)`;
+}
+
+function scoreBlock(name: string, s: ZoneScore | LobeScore | Unavailable): string {
+  if (!s.available) return `<p><b>${escape(name)}</b>: not available — ${escape(s.reason)}</p>`;
+  const parts = 'zones' in s ? s.zones.map((z) => `${z.lung} ${z.zone} ${z.percentAffected.toFixed(1)}% → ${z.score}`) : s.lobes.map((l) => `${l.lobe} ${l.percentAffected.toFixed(1)}% → ${l.score}`);
+  return `<p><b>${escape(name)}: ${s.total}/${s.max}</b> <span class="meta">${escape(s.label)}</span><br><span class="meta">${escape(parts.join(' · '))}</span></p>`;
+}
+
+/** The clinical figures (src/clinical): lesion types, the lung's composition and bands, where the disease is, the scores. */
+function clinicalSection(c: ClinicalFigures, pictures: { png: Uint8Array; caption: string }[]): string {
+  const head = `<tr><th></th>${SIDES.map(([, label]) => `<th>${label}</th>`).join('')}</tr>`;
+  const row = (label: string, cell: (side: 'right' | 'left' | 'total') => string) => `<tr><th>${escape(label)}</th>${SIDES.map(([side]) => `<td>${cell(side)}</td>`).join('')}</tr>`;
+  const density = c.density.available
+    ? `<table>${head}
+${row('ground glass', (s) => amount(c[s].groundGlass))}
+${row('consolidation', (s) => amount(c[s].consolidation))}
+${row('consolidation, % of lesion', (s) => `${c[s].consolidationPercentOfLesion?.toFixed(1) ?? '–'}%`)}
+${row('affected (lesion)', (s) => amount(c[s].composition?.affected))}
+${row('functional (aerated, no lesion)', (s) => amount(c[s].composition?.functional))}
+${row('emphysema range (no lesion)', (s) => amount(c[s].composition?.emphysemaRange))}
+${row('other (denser, no lesion)', (s) => amount(c[s].composition?.other))}
+</table>
+<p class="meta">Ground glass: lesion below ${c.density.consolidationFrom} HU; consolidation: lesion from ${c.density.consolidationFrom} HU (3D Slicer Lung CT Analyzer's bands). Lung density bands, lesion or not: ${BAND_NAMES.map((b) => `${escape(BAND_LABELS[b])} ${escape(c.density.available ? c.density.ranges[b] : '')} ${c.total.bands?.[b].percentOfLung.toFixed(1) ?? '–'}%`).join(' · ')}.</p>`
+    : `<p>Ground glass vs consolidation: not available — ${escape(c.density.reason)}</p>`;
+  const regions = `<table><tr><th>% affected</th><th>right lung</th><th>left lung</th></tr>
+${REGION_NAMES.map((name) => `<tr><th>${name}</th>${(['right', 'left'] as const).map((s) => `<td>${c[s].regions[name] ? `${c[s].regions[name]!.percentAffected.toFixed(1)}%` : '–'}</td>`).join('')}</tr>`).join('\n')}
+</table>
+<p class="meta">${escape([c.regionRules.thirds, c.regionRules.halves, c.regionRules.depth, ...c.regionRules.notes].join('; '))}.</p>`;
+  const scores = [scoreBlock('Zone score', c.scores.zone), scoreBlock('Lobar total severity score', c.scores.lobarTss), scoreBlock('Pan et al. score', c.scores.pan)].join('\n');
+  return `<h2>Lesion types</h2>
+${density}
+${pictures.slice(1).map(figure).join('\n')}
+<h2>Where the disease is</h2>
+${regions}
+${pictures.slice(0, 1).map(figure).join('\n')}
+<h2>CT scores</h2>
+${scores}`;
 }

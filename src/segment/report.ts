@@ -1,8 +1,12 @@
 /**
- * The numbers of a segmentation report: lung and lesion volumes per side, the share of
- * each lung affected, the severity category. Pure: label maps in, report out.
+ * The report of a segmentation: lung and lesion volumes per side, the share of each lung
+ * affected, the severity category, and what was read and run. Pure: label maps in,
+ * report out; `buildReport` is the one place a report is put together.
  */
-import { voxelVolumeMl, type LabelMap } from '../volume/volume.js';
+import { voxelVolumeMl, type LabelMap, type Volume } from '../volume/volume.js';
+import type { ImageMeta } from '../io/types.js';
+import { dicomDateToIso } from '../io/dicom-date.js';
+import type { ClinicalFigures } from '../clinical/index.js';
 import { gradeSeverity, type Severity } from './severity.js';
 import type { LungQuality } from '../lungs/quality.js';
 
@@ -32,10 +36,15 @@ export interface SegmentReport {
     huReason: string;
     modality?: string;
     seriesDescription?: string;
+    /** DICOM PatientID, StudyDate (YYYY-MM-DD): `covseg compare` orders and checks follow-ups by them. */
+    patientId?: string;
+    studyDate?: string;
   };
   lungs: { right: LungSideNumbers; left: LungSideNumbers; total: LungSideNumbers };
   lesions: { right: LesionSideNumbers; left: LesionSideNumbers; total: LesionSideNumbers };
   severity: Severity;
+  /** Ground glass vs consolidation, regions, zone and lobe scores (src/clinical); absent in reports of older versions. */
+  clinical?: ClinicalFigures;
   /** Can the lung mask carry a grade: coverage and plausibility (src/lungs/quality.ts). */
   quality: LungQuality;
   models: { lung: string; lesion: string };
@@ -78,5 +87,50 @@ export function lungAndLesionNumbers(lungs: LabelMap, lesions: LabelMap, spacing
     },
     severity: gradeSeverity(total > 0 ? (100 * totalLesion) / total : 0, quality),
     quality,
+  };
+}
+
+/** What a report says besides the numbers of the masks. */
+export interface ReportContext {
+  /** The CT as read: the report gives its own grid (dims, spacing). */
+  ct: Volume;
+  /** How it was read. */
+  meta: Pick<ImageMeta, 'format' | 'modality' | 'seriesDescription' | 'patientId' | 'studyDate'>;
+  /** The input as the report names it (a path, an uploaded file's name). */
+  path: string;
+  /** The input checks' findings ({@link SegmentReport.input}). */
+  check: { isHu: boolean; huReason: string; spacingKnown: boolean };
+  /** Coverage and plausibility of the lung mask (src/lungs/quality.ts): whether a grade can be given. */
+  quality: LungQuality;
+  /** The models as the report names them. */
+  models: SegmentReport['models'];
+  /** The stages' times so far; the object is kept, so later stages may add theirs. */
+  timingsMs: Record<string, number>;
+  warnings: string[];
+}
+
+/**
+ * The report of `lungs` (1 right, 2 left) and `lesions` (0/1, inside the lungs), both on
+ * one grid, with no output files yet (`outputs` is empty): what `covseg segment` writes as
+ * report.json and the browser mode shows.
+ */
+export function buildReport(lungs: LabelMap, lesions: LabelMap, context: ReportContext): SegmentReport {
+  const { ct, meta, check } = context;
+  return {
+    format: 'covseg-report',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    input: {
+      path: context.path, format: meta.format, dims: ct.dims, spacingMm: ct.spacingMm, spacingKnown: check.spacingKnown, isHu: check.isHu, huReason: check.huReason,
+      ...(meta.modality ? { modality: meta.modality } : {}),
+      ...(meta.seriesDescription ? { seriesDescription: meta.seriesDescription } : {}),
+      ...(meta.patientId ? { patientId: meta.patientId } : {}),
+      ...(dicomDateToIso(meta.studyDate) ? { studyDate: dicomDateToIso(meta.studyDate) } : {}),
+    },
+    ...lungAndLesionNumbers(lungs, lesions, check.spacingKnown, context.quality),
+    models: context.models,
+    outputs: {},
+    timingsMs: context.timingsMs,
+    warnings: context.warnings,
   };
 }

@@ -6,37 +6,40 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LabelMap } from '../volume/volume.js';
+import { fromLps } from '../volume/index.js';
+import type { LabelMap, Volume } from '../volume/volume.js';
 import { DicomSegError, readImage, writeDicomSeg, writeVolume, type ImageMeta } from '../io/index.js';
 import { encodePng } from '../io/raster.js';
 import { figureToPng } from '../figures/index.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
-import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from '../lungs/default-model.js';
-import { segmentLungsR231 } from '../lungs/r231.js';
-import { lungmaskInAnatomy } from '../lungs/anatomy.js';
+import { DEFAULT_LUNG_MODEL_PATH } from '../lungs/default-model.js';
+import { covsegLungSegmenterOf, openLungModel } from '../lungs/models.js';
+import type { LungSegmenter } from '../lungs/segmenter.js';
+import { clinicalPictures } from '../clinical/index.js';
 import { tempPathFor } from '../util/atomic-write.js';
 import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
-import { lungAndLesionNumbers, type SegmentReport } from './report.js';
+import { lapTimer } from '../util/laps.js';
+import type { SegmentReport } from './report.js';
 import { renderReportHtml } from './report-html.js';
 import { overlaySheet, overlaySlices } from './overlays.js';
 import { lungAndLesionSegments } from './dicom-seg-segments.js';
-import { checkInput, defaultLungModelName, findLesions, findLungsDefault, lesionModelName, qualityOf, requireLungs } from './segment-volume.js';
+import { segmentCt, type SegmentModels, type SegmentStage } from './pipeline.js';
+
+export type { SegmentStage } from './pipeline.js';
 
 export const DEFAULT_LESION_MODEL_PATH = fileURLToPath(new URL('../../../models/lesion-2d.onnx', import.meta.url));
 
-export type SegmentStage = 'read' | 'lungs' | 'lesions' | 'report' | 'write';
-
 export interface SegmentOptions {
-  /** 'default' (the project's models/lung-2d.onnx) or 'r231' (lungmask's weights, `lungWeights`). Defaults to 'default'. */
-  lungModel?: 'default' | 'r231';
-  /** lungmask weights file for 'r231'. */
+  /** A lung model of the registry (src/lungs/models.ts: default, r231, r231covidweb, ltrclobes). Defaults to 'default' (models/lung-2d.onnx). */
+  lungModel?: string;
+  /** The lung model's weights: lungmask's `.pth` for its models (required there), another ONNX lung model for 'default'. Defaults to the model's own. */
   lungWeights?: string;
   /** Lesion model (ONNX from `covseg train`, 2D or 3D). Defaults to models/lesion-2d.onnx. */
   lesionModel?: string;
-  /** Already loaded models (a server reuses them across jobs). */
+  /** Already loaded models (a server reuses them across jobs); `lung` is covseg's own, used when `lungModel` is 'default'. */
   loaded?: { lung?: SegmentationModel; lesion?: SegmentationModel };
   /** Segment input that fails the CT/HU checks anyway (with a warning in the report). Defaults to false. */
   force?: boolean;
@@ -66,15 +69,32 @@ function maskExtension(meta: ImageMeta): string {
   return '.nii.gz';
 }
 
-export async function segmentCase(input: string, outDir: string, options: SegmentOptions = {}): Promise<SegmentResult> {
-  const timingsMs: Record<string, number> = {};
-  const progress = options.onProgress ?? (() => {});
-  let t = performance.now();
-  const lap = (name: string) => {
-    const now = performance.now();
-    timingsMs[name] = Math.round(now - t);
-    t = now;
+/** Opens the models `options` name, each once; `release` frees the ones opened here (not the caller's `loaded`). */
+function modelLoader(options: SegmentOptions): { load: () => Promise<SegmentModels>; release: () => Promise<void> } {
+  const opened: { release(): Promise<void> }[] = [];
+  const load = async (): Promise<SegmentModels> => {
+    const name = options.lungModel ?? 'default';
+    let lungs: LungSegmenter;
+    if (name === 'default' && options.loaded?.lung && !options.lungWeights) {
+      lungs = await covsegLungSegmenterOf(options.loaded.lung);
+    } else {
+      lungs = await openLungModel(name, { weightsPath: options.lungWeights, threads: options.threads });
+      opened.push(lungs);
+    }
+    let lesion = options.loaded?.lesion;
+    if (!lesion) {
+      lesion = await loadSegmentationModel(options.lesionModel ?? DEFAULT_LESION_MODEL_PATH, { threads: options.threads });
+      opened.push(lesion.onnx);
+    }
+    return { lungs, lesion };
   };
+  return { load, release: async () => void (await Promise.all(opened.map((m) => m.release()))) };
+}
+
+/** `covseg segment`: reads `input`, runs the pipeline (pipeline.ts), writes masks, pictures and the report into `outDir`. */
+export async function segmentCase(input: string, outDir: string, options: SegmentOptions = {}): Promise<SegmentResult> {
+  const startedAtMs = performance.now();
+  const progress = options.onProgress ?? (() => {});
   const out = resolve(outDir);
   if (existsSync(out) && (await readdir(out)).length > 0 && !options.overwrite) {
     throw new CovsegError('the output folder exists and is not empty; choose another --out or pass --overwrite', { file: out });
@@ -82,71 +102,60 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
 
   progress('read', 0, 1);
   const { volume: ct, meta } = await readImage(input, options.maxVoxels !== undefined ? { maxVoxels: options.maxVoxels } : {});
-  // The checks, models and numbers are segment-volume.ts's, shared with the web page's browser mode.
-  const { isHu, huReason, warnings, spacingKnown } = checkInput(ct, meta, { force: options.force });
   progress('read', 1, 1);
-  lap('read');
-
-  // Lungs.
-  let lungs: LabelMap;
-  let lungModelName: string;
-  /** Quarter turns the lungs and lesions were computed under (image files only); results are turned back. */
-  let turns = 0;
-  if (options.lungModel === 'r231') {
-    if (!options.lungWeights) throw new CovsegError("--lung-model r231 needs --lung-weights (lungmask's unet_r231-d5d2fc3d.pth)");
-    lungs = lungmaskInAnatomy(ct, await segmentLungsR231(ct, { weightsPath: options.lungWeights, huCheck: options.force ? 'warn' : 'error', emptyResult: 'warn', onWarning: (m) => warnings.push(m), onProgress: (d, n) => progress('lungs', d, n), threads: options.threads }), isHu);
-    lungModelName = `lungmask R231 (${basename(options.lungWeights)})`;
-  } else {
-    const model = options.loaded?.lung ?? (await loadDefaultLungModel(undefined, { threads: options.threads }));
-    const found = await findLungsDefault(ct, model, { onProgress: (d, n) => progress('lungs', d, n), isHu });
-    ({ lungs, turns } = found);
-    warnings.push(...found.warnings);
-    lungModelName = defaultLungModelName(options.loaded?.lung?.file ?? DEFAULT_LUNG_MODEL_PATH);
+  const models = modelLoader(options);
+  let segmented;
+  try {
+    segmented = await segmentCt(ct, meta, models.load, { force: options.force, inputName: options.inputName ?? resolve(input), startedAtMs, onProgress: progress });
+  } finally {
+    await models.release();
   }
-  lap('lungs');
-  requireLungs(lungs, meta);
+  const { report } = segmented;
+  const lap = lapTimer(report.timingsMs);
 
-  // Lesions, only inside the lungs (affected lung is lung by definition).
-  const lesionModel = options.loaded?.lesion ?? (await loadSegmentationModel(options.lesionModel ?? DEFAULT_LESION_MODEL_PATH, { threads: options.threads }));
-  const segmented = await findLesions(ct, lungs, lesionModel, { turns, isHu, onProgress: (d, n) => progress('lesions', d, n) });
-  lungs = segmented.lungs;
-  const lesions = segmented.lesions;
-  lap('lesions');
+  // Pictures from the pipeline's LPS-ordered volumes (radiological view, no reorientation); masks back on the input's grid, once.
+  const slices = overlaySlices(segmented.lps.ct, segmented.lps.lungs, segmented.lps.lesions, report.input.isHu);
+  const pictures = {
+    sheet: figureToPng(overlaySheet(slices)),
+    slices: slices.map((s) => ({ name: `overlay-slice${String(s.z + 1).padStart(3, '0')}.png`, png: figureToPng(s.image) })),
+    clinical: report.clinical ? clinicalPictures(segmented.clinical, report.clinical) : [],
+  };
+  const masks = { lungs: fromLps(segmented.lps.lungs, segmented.transform), lesions: fromLps(segmented.lps.lesions, segmented.transform) };
+  lap('report');
+  progress('write', 0, 1);
+  const files = await writeOutputs(out, { ct, meta, report, masks, pictures, writeViewerCt: options.writeViewerCt ?? false, lap });
+  progress('write', 1, 1);
+  return { outDir: out, report, files };
+}
 
-  // Report and pictures.
-  progress('report', 0, 1);
-  const numbers = lungAndLesionNumbers(lungs, lesions, spacingKnown, qualityOf(ct, lungs, meta, { isHu, spacingKnown }));
+interface Outputs {
+  /** The CT as read, and how. */
+  ct: Volume;
+  meta: ImageMeta;
+  /** The pipeline's report; its `outputs`, warnings and times are completed here. */
+  report: SegmentReport;
+  /** On the input's grid. */
+  masks: { lungs: LabelMap; lesions: LabelMap };
+  pictures: { sheet: Uint8Array; slices: { name: string; png: Uint8Array }[]; clinical: { name: string; png: Uint8Array; caption: string }[] };
+  writeViewerCt: boolean;
+  lap: (name: string) => void;
+}
+
+/** Writes masks, pictures, the DICOM SEG (DICOM in) and the report into a temp folder, then moves it into place as `out`; returns the absolute paths. */
+async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['files']> {
+  const { ct, meta, report, masks, pictures } = o;
   const ext = maskExtension(meta);
   const names = { lungs: `lungs${ext}`, lesions: `lesions${ext}`, reportJson: 'report.json', reportHtml: 'report.html', sheet: 'overlays.png' };
-  const slices = overlaySlices(ct, lungs, lesions, isHu);
-  const overlayPngs = slices.map((s) => ({ name: `overlay-slice${String(s.z + 1).padStart(3, '0')}.png`, png: figureToPng(s.image), caption: s.caption }));
-  const sheetPng = figureToPng(overlaySheet(slices));
-  const report: SegmentReport = {
-    format: 'covseg-report',
-    version: 1,
-    createdAt: new Date().toISOString(),
-    input: { path: options.inputName ?? resolve(input), format: meta.format, dims: ct.dims, spacingMm: ct.spacingMm, spacingKnown, isHu, huReason, ...(meta.modality ? { modality: meta.modality } : {}), ...(meta.seriesDescription ? { seriesDescription: meta.seriesDescription } : {}) },
-    ...numbers,
-    models: { lung: lungModelName, lesion: lesionModelName(lesionModel) },
-    outputs: { lungs: names.lungs, lesions: names.lesions, reportHtml: names.reportHtml, overlays: names.sheet },
-    timingsMs,
-    warnings,
-  };
-  progress('report', 1, 1);
-  lap('report');
-
-  // Write everything into a temp folder, then move it into place.
-  progress('write', 0, 1);
   const tmp = tempPathFor(out);
   try {
     await mkdir(tmp, { recursive: true });
-    await writeVolume(join(tmp, names.lungs), lungs);
-    await writeVolume(join(tmp, names.lesions), lesions);
-    const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...overlayPngs.map((o) => o.name)] };
+    await writeVolume(join(tmp, names.lungs), masks.lungs);
+    await writeVolume(join(tmp, names.lesions), masks.lesions);
+    const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...pictures.slices.map((p) => p.name), ...pictures.clinical.map((p) => p.name)] };
     if (meta.format === 'png' || meta.format === 'jpeg') {
       // Slices in, slices out too: label PNGs (0 background; lungs 1 right, 2 left; lesions 1).
-      await writeFile(join(tmp, 'lungs.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: lungs.data }));
-      await writeFile(join(tmp, 'lesions.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: lesions.data }));
+      await writeFile(join(tmp, 'lungs.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: masks.lungs.data }));
+      await writeFile(join(tmp, 'lesions.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: masks.lesions.data }));
       files.lungsPng = 'lungs.png';
       files.lesionsPng = 'lesions.png';
     }
@@ -155,27 +164,26 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
       try {
         await writeDicomSeg(join(tmp, 'segmentation.dcm'), {
           sourceFiles: meta.files,
-          layers: lungAndLesionSegments(lungs, lesions, report.models),
+          layers: lungAndLesionSegments(masks.lungs, masks.lesions, report.models),
           seriesDescription: 'covseg lungs and COVID-19 lesions',
         });
         files.dicomSeg = 'segmentation.dcm';
       } catch (err) {
         // The masks and report stand without it: say why, do not fail the scan.
-        warnings.push(`DICOM SEG not written: ${err instanceof DicomSegError ? err.reason : err instanceof Error ? err.message : String(err)}`);
+        report.warnings.push(`DICOM SEG not written: ${err instanceof DicomSegError ? err.reason : err instanceof Error ? err.message : String(err)}`);
       }
-      lap('dicomSeg');
+      o.lap('dicomSeg');
     }
-    if (options.writeViewerCt) {
+    if (o.writeViewerCt) {
       await writeVolume(join(tmp, 'ct.nii.gz'), ct);
       files.viewerCt = 'ct.nii.gz';
     }
-    await writeFile(join(tmp, names.sheet), sheetPng);
-    for (const o of overlayPngs) await writeFile(join(tmp, o.name), o.png);
-    lap('write');
-    report.timingsMs = timingsMs;
-    report.outputs = { ...report.outputs, ...(Object.fromEntries(Object.entries(files).filter(([, v]) => typeof v === 'string')) as Record<string, string>) };
+    await writeFile(join(tmp, names.sheet), pictures.sheet);
+    for (const p of [...pictures.slices, ...pictures.clinical]) await writeFile(join(tmp, p.name), p.png);
+    o.lap('write');
+    report.outputs = { lungs: names.lungs, lesions: names.lesions, reportHtml: names.reportHtml, overlays: names.sheet, ...(Object.fromEntries(Object.entries(files).filter(([, v]) => typeof v === 'string')) as Record<string, string>) };
     await writeFile(join(tmp, names.reportJson), JSON.stringify(report, null, 2) + '\n');
-    await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: sheetPng, caption: 'right lung red, left lung green, lesions orange' }]));
+    await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: pictures.sheet, caption: 'right lung red, left lung green, lesions orange' }], pictures.clinical));
     await mkdir(dirname(out), { recursive: true });
     if (existsSync(out)) {
       const old = tempPathFor(out);
@@ -185,19 +193,14 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     } else {
       await rename(tmp, out);
     }
-    progress('write', 1, 1);
     const abs = (f: string) => join(out, f);
     return {
-      outDir: out,
-      report,
-      files: {
-        ...files,
-        lungs: abs(files.lungs), lesions: abs(files.lesions), reportJson: abs(files.reportJson), reportHtml: abs(files.reportHtml),
-        overlays: files.overlays.map(abs),
-        ...(files.viewerCt ? { viewerCt: abs(files.viewerCt) } : {}),
-        ...(files.lungsPng ? { lungsPng: abs(files.lungsPng), lesionsPng: abs(files.lesionsPng!) } : {}),
-        ...(files.dicomSeg ? { dicomSeg: abs(files.dicomSeg) } : {}),
-      },
+      ...files,
+      lungs: abs(files.lungs), lesions: abs(files.lesions), reportJson: abs(files.reportJson), reportHtml: abs(files.reportHtml),
+      overlays: files.overlays.map(abs),
+      ...(files.viewerCt ? { viewerCt: abs(files.viewerCt) } : {}),
+      ...(files.lungsPng ? { lungsPng: abs(files.lungsPng), lesionsPng: abs(files.lesionsPng!) } : {}),
+      ...(files.dicomSeg ? { dicomSeg: abs(files.dicomSeg) } : {}),
     };
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });

@@ -1,32 +1,29 @@
 /**
- * The models' part of `covseg segment`, on a CT already in memory: the input checks,
- * lungs with the default model (image files read the way round the lungs are found
- * best), lesions inside the lungs, and the names the report gives the models. No file
- * or Node access here, so that the web page's browser mode runs this very code (over
- * onnxruntime-web) and gives the numbers `covseg segment` gives; segment-case.ts adds
- * reading, writing and the lungmask alternative.
+ * The steps of `covseg segment` on a CT in memory that pipeline.ts runs in order: the
+ * input checks, lesions inside the lungs, and the names the report gives the models.
+ * No file or Node access here, so that the web page's browser mode runs this very code
+ * (over onnxruntime-web) and gives the numbers `covseg segment` gives.
  */
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
-import { reorientToLps } from '../volume/index.js';
-import { checkHu } from '../io/hu.js';
-import type { ImageMeta } from '../io/read.js';
+import { asLps, checkHu, type HuCheck } from '../volume/index.js';
+import type { ImageMeta } from '../io/types.js';
 import { isColourPicture } from '../io/raster-decode.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
-import { chooseSliceTurns, hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
 import { predictVolume3d } from '../infer/volume-inferer.js';
-import { lungsFromModel } from '../lungs/lung-sides.js';
 import { lungQuality, type LungQuality } from '../lungs/quality.js';
 import { CovsegError } from '../util/errors.js';
 
-/** What the input checks need to know about how the image was read. */
-export type InputMeta = Pick<ImageMeta, 'format' | 'path' | 'warnings' | 'modality' | 'palette'> & Partial<Pick<ImageMeta, 'spacingKnown'>>;
+/** What the input checks need to know about how the image was read (and the report tells of it). */
+export type InputMeta = Pick<ImageMeta, 'format' | 'path' | 'warnings' | 'modality' | 'palette'> & Partial<Pick<ImageMeta, 'spacingKnown' | 'seriesDescription' | 'patientId' | 'studyDate'>>;
 
 export interface InputCheck {
   /** The values look like Hounsfield units. */
   isHu: boolean;
   /** Why (or why not), in words. */
   huReason: string;
+  /** The check itself, for the steps that would otherwise check again. */
+  hu: HuCheck;
   /** The reader's warnings, plus what `force` let through. */
   warnings: string[];
   /** Whether the voxel size is known (the reader's `spacingKnown`; false for PNG/JPEG slices): volumes are reported only then. */
@@ -53,42 +50,7 @@ export function checkInput(ct: Volume, meta: InputMeta, options: CheckInputOptio
   const hu = checkHu(ct);
   if (!isSlice && !hu.isHu) refuse(`the values are not Hounsfield units (${hu.reason})`);
   if (isSlice) warnings.push('image file: the pixel size is unknown, so volumes are not reported and the percentages are of lung area on this slice');
-  return { isHu: hu.isHu, huReason: hu.reason, warnings, spacingKnown: meta.spacingKnown ?? !isSlice };
-}
-
-export interface FoundLungs {
-  /** 1 = right lung, 2 = left lung, on the grid of `quarterTurn(ct, turns)`. */
-  lungs: LabelMap;
-  /** Quarter turns (counter-clockwise) the image was read under: 0 unless it is an image file lying on its side. */
-  turns: number;
-  warnings: string[];
-}
-
-export interface FindLungsOptions {
-  /** Called after each batch of slices with (slices done, slices total). */
-  onProgress?: (done: number, total: number) => void;
-  /** Whether `ct` is in Hounsfield units ({@link InputCheck.isHu}). Defaults to checking again. */
-  isHu?: boolean;
-}
-
-/** Lungs with the default 2D lung model; an image file (no geometry) is first turned the way round the lungs are found best. */
-export async function findLungsDefault(ct: Volume, lungModel: SegmentationModel, options: FindLungsOptions = {}): Promise<FoundLungs> {
-  const warnings: string[] = [];
-  const turns = hasNoGeometry(ct) ? await chooseSliceTurns(lungModel, ct) : 0;
-  if (turns) warnings.push(`the image was read turned by ${turns * 90}° (counter-clockwise), the way round the lungs were found best; right/left labels follow that reading`);
-  const lungs = await lungsFromModel(quarterTurn(ct, turns), lungModel, { onProgress: options.onProgress, isHu: options.isHu });
-  return { lungs, turns, warnings };
-}
-
-/**
- * Throws when an image file (PNG/JPEG) shows no lungs: such a picture is most likely not a
- * CT slice at all. A scan with geometry and no lungs in view is an answer, not an error:
- * its report says "no lungs in view" (quality `none`) and gives no grade.
- */
-export function requireLungs(lungs: LabelMap, meta: Pick<InputMeta, 'format' | 'path'>): void {
-  if (isImageFile(meta) && !lungs.data.some((v) => v !== 0)) {
-    throw new CovsegError('no lungs were found in this image, so lung involvement cannot be measured. Is it a chest CT (axial slices through the lungs)?', { file: meta.path });
-  }
+  return { isHu: hu.isHu, huReason: hu.reason, hu, warnings, spacingKnown: meta.spacingKnown ?? !isSlice };
 }
 
 /** PNG or JPEG: no voxel size, no Hounsfield units, one slice. */
@@ -102,8 +64,6 @@ export function qualityOf(ct: Volume, lungs: LabelMap, meta: Pick<InputMeta, 'fo
 }
 
 export interface FindLesionsOptions {
-  /** Quarter turns the lungs were found under ({@link FoundLungs.turns}). Defaults to 0. */
-  turns?: number;
   /** Whether `ct` is in Hounsfield units (3D models preprocess by it). Defaults to true. */
   isHu?: boolean;
   /** Called with (done, total): slices for a 2D model, 0/1 then 1/1 for a 3D one. */
@@ -111,38 +71,28 @@ export interface FindLesionsOptions {
 }
 
 /**
- * Lesions with `lesionModel`, kept inside the lungs (affected lung is lung by
- * definition). A 2D model runs only on the slices with lung. `lungs` is on the turned
- * grid `findLungsDefault` returned; both results are on `ct`'s own grid.
+ * Lesions with `lesionModel`, kept inside `lungs` (affected lung is lung by definition),
+ * on the grid `ct` and `lungs` share. A 2D model runs only on the slices with lung.
  */
-export async function findLesions(ct: Volume, lungs: LabelMap, lesionModel: SegmentationModel, options: FindLesionsOptions = {}): Promise<{ lungs: LabelMap; lesions: LabelMap }> {
+export async function findLesions(ct: Volume, lungs: LabelMap, lesionModel: SegmentationModel, options: FindLesionsOptions = {}): Promise<LabelMap> {
   if (lesionModel.spec.task !== 'lesion') throw new CovsegError(`this is a '${lesionModel.spec.task}' model, not a lesion model`, { file: lesionModel.file });
-  const turns = options.turns ?? 0;
   const progress = options.onProgress ?? (() => {});
   let prob: Volume<Float32Array>;
   if (lesionModel.spec.dims === 2) {
-    const lps = reorientToLps(lungs).volume;
+    // predictSlices numbers the slices of the LPS-ordered volume.
+    const lps = asLps(lungs).volume;
     const plane = lps.dims[0] * lps.dims[1];
     const slices: number[] = [];
     for (let z = 0; z < lps.dims[2]; z++) if (lps.data.subarray(z * plane, (z + 1) * plane).some((v) => v !== 0)) slices.push(z);
-    prob = await predictSlices(lesionModel, quarterTurn(ct, turns), { slices, onProgress: progress });
+    prob = await predictSlices(lesionModel, ct, { slices, onProgress: progress });
   } else {
     progress(0, 1);
     prob = await predictVolume3d(lesionModel, ct, { isHu: options.isHu ?? true });
     progress(1, 1);
   }
-  if (turns) {
-    prob = createVolume(quarterTurn(prob, -turns).data, ct.dims, ct);
-    lungs = createVolume(quarterTurn(lungs, -turns).data, ct.dims, ct);
-  }
   const lesionData = threshold(prob, lesionModel.spec.threshold).data;
   for (let i = 0; i < lesionData.length; i++) if (!lungs.data[i]) lesionData[i] = 0;
-  return { lungs, lesions: createVolume(lesionData, ct.dims, ct) };
-}
-
-/** The default lung model as the report names it; `file` is the model's file name. */
-export function defaultLungModelName(file: string): string {
-  return `covseg default 2D lung U-Net (${baseName(file)})`;
+  return createVolume(lesionData, ct.dims, ct);
 }
 
 /** A lesion model as the report names it. */

@@ -6,11 +6,22 @@
  * (float32 little-endian, in header order, each at a 4-byte aligned offset).
  */
 import { readFile } from 'node:fs/promises';
+import { Type } from '@sinclair/typebox';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
+import { checkJson, type Static, type TSchema } from '../util/schema.js';
 import type { ModelState, NamedTensor } from '../nn/torch-addon.js';
 
 const MAGIC = 'COVSEGCK';
+const count = () => Type.Integer({ minimum: 0 });
+
+/** The header: the caller's `meta` (checked against the caller's schema), the optimiser's step count, where each tensor lies. */
+const HeaderSchema = Type.Object({
+  meta: Type.Unknown(),
+  optimizerSteps: count(),
+  tensors: Type.Array(Type.Object({ name: Type.String(), shape: Type.Array(count()), offset: count(), length: count() })),
+});
+const DAMAGED = 'the checkpoint is damaged or not from covseg train';
 
 export interface Checkpoint<Meta> {
   state: ModelState;
@@ -37,7 +48,8 @@ export async function saveCheckpoint<Meta>(path: string, checkpoint: Checkpoint<
   await writeFileAtomic(path, buf);
 }
 
-export async function loadCheckpoint<Meta>(path: string): Promise<Checkpoint<Meta>> {
+/** Reads a checkpoint; its header, `meta` included, is checked against the schemas (errors name the file and the key). */
+export async function loadCheckpoint<S extends TSchema>(path: string, meta: S): Promise<Checkpoint<Static<S>>> {
   let buf: Uint8Array;
   try {
     buf = new Uint8Array(await readFile(path));
@@ -48,11 +60,14 @@ export async function loadCheckpoint<Meta>(path: string): Promise<Checkpoint<Met
     throw new CovsegError('not a covseg checkpoint (bad magic)', { file: path });
   }
   const headerLength = new DataView(buf.buffer, buf.byteOffset).getUint32(8, true);
-  const header = JSON.parse(new TextDecoder().decode(buf.subarray(12, 12 + headerLength))) as {
-    meta: Meta;
-    optimizerSteps: number;
-    tensors: { name: string; shape: number[]; offset: number; length: number }[];
-  };
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(buf.subarray(12, 12 + headerLength)));
+  } catch (err) {
+    throw new CovsegError(`checkpoint header is not valid JSON (${(err as Error).message}); ${DAMAGED}`, { file: path, cause: err });
+  }
+  const header = checkJson(HeaderSchema, json, path, DAMAGED);
+  const checked = checkJson(Type.Object({ meta }), { meta: header.meta }, path, DAMAGED) as unknown as { meta: Static<S> };
   const start = 12 + headerLength;
   const total = header.tensors.reduce((a, t) => a + t.length, 0);
   if (buf.length < start + total * 4) throw new CovsegError('checkpoint is truncated', { file: path });
@@ -60,7 +75,7 @@ export async function loadCheckpoint<Meta>(path: string): Promise<Checkpoint<Met
   const all = new Float32Array(aligned.buffer);
   const tensors: Record<string, NamedTensor> = {};
   for (const t of header.tensors) tensors[t.name] = { shape: t.shape, data: all.subarray(t.offset, t.offset + t.length) };
-  return { state: { tensors, optimizerSteps: header.optimizerSteps }, meta: header.meta };
+  return { state: { tensors, optimizerSteps: header.optimizerSteps }, meta: checked.meta };
 }
 
 /** Only the network's tensors (drops optimiser buffers), e.g. for export. */

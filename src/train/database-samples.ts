@@ -8,14 +8,13 @@
  * - 'lung': target = lung mask, loss over the whole image (the lung model).
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { decodePng, rasterToGrey, readVolume } from '../io/index.js';
 import { resizeSlice } from '../volume/index.js';
-import { openDatabase, type CaseRecord, type SplitName } from '../database/index.js';
+import { openDatabase, type SplitName } from '../database/index.js';
 import type { SourceName } from '../datasets/types.js';
 import { sliceToModelStage1, sliceToModelStage2, type SliceInputTransform } from '../preprocess/model-input.js';
 import { CovsegError } from '../util/errors.js';
-import { ProgressBar } from '../util/progress.js';
+import type { ProgressCallback } from '../util/progress.js';
 import { StoredSampleSet, type StoredSample, type StoredSetOptions } from './stored-samples.js';
 
 export type TrainTask = 'lesion' | 'lung';
@@ -30,7 +29,8 @@ export interface DatabaseSamplesOptions {
   transform?: SliceInputTransform;
   /** Passed to the sample set (augmentation, 3D patch size). */
   set?: StoredSetOptions;
-  quiet?: boolean;
+  /** Told (samples read, their total, 'loading <split> slices|volumes') as they are read. Defaults to none. */
+  onProgress?: ProgressCallback;
 }
 
 export interface LoadedSplit {
@@ -39,12 +39,6 @@ export interface LoadedSplit {
   cases: number;
   /** Samples skipped because the case has no lung mask (task 'lesion'). */
   skippedNoLung: number;
-}
-
-async function splitCases(db: string, split: SplitName, sources?: SourceName[]): Promise<CaseRecord[]> {
-  const { manifest, splits } = await openDatabase(db);
-  const wanted = new Set(splits.cases[split]);
-  return manifest.cases.filter((c) => wanted.has(c.caseId) && (!sources || sources.includes(c.source)));
 }
 
 async function readPngGrey(path: string): Promise<{ data: Uint8Array; width: number; height: number }> {
@@ -63,64 +57,60 @@ function binaryResized(mask: Uint8Array, w: number, h: number, size: number): Ui
 export async function loadSliceSplit(db: string, split: SplitName, options: DatabaseSamplesOptions): Promise<LoadedSplit> {
   const size = options.inputSize ?? 320;
   const transform = options.transform ?? 'clahe-v2';
-  const cases = await splitCases(db, split, options.sources);
-  const slices = cases.flatMap((c) => c.slices2d.map((s) => ({ c, s })));
-  const bar = new ProgressBar({ label: `loading ${split} slices`, total: slices.length, quiet: options.quiet });
+  const cases = (await openDatabase(db)).cases({ split, sources: options.sources, task: options.task });
+  const slices = cases.flatMap((c) => c.slices.map((s) => ({ c: c.record, s })));
+  const stage = `loading ${split} slices`;
+  options.onProgress?.(0, slices.length, stage);
   const samples: StoredSample[] = [];
   let skippedNoLung = 0;
-  for (const { c, s } of slices) {
-    bar.tick();
-    if (!s.lung) {
+  for (const [k, { c, s }] of slices.entries()) {
+    options.onProgress?.(k + 1, slices.length, stage);
+    // Both tasks need the lung mask: a lesion model's loss mask, a lung model's target.
+    if (!s.lungMask || !s.reference) {
       skippedNoLung++;
       continue;
     }
-    const [image, lesion, lung] = await Promise.all([readPngGrey(join(db, s.image)), readPngGrey(join(db, s.lesion)), readPngGrey(join(db, s.lung))]);
+    const [image, target, lung] = await Promise.all([readPngGrey(s.image), readPngGrey(s.reference), options.task === 'lesion' ? readPngGrey(s.lungMask) : undefined]);
     // Stored before equalisation, so training can jitter intensities the way exports differ.
     const input = sliceToModelStage1(image.data, image.width, image.height, size, transform);
-    const lungMask = binaryResized(lung.data, lung.width, lung.height, size);
-    const lesionMask = binaryResized(lesion.data, lesion.width, lesion.height, size);
     samples.push({
       id: `${c.caseId}_z${String(s.z).padStart(3, '0')}`,
       caseId: c.patientGroup,
       image: input,
-      target: options.task === 'lesion' ? lesionMask : lungMask,
-      lossMask: options.task === 'lesion' ? lungMask : new Uint8Array(size * size).fill(1),
+      target: binaryResized(target.data, target.width, target.height, size),
+      lossMask: lung ? binaryResized(lung.data, lung.width, lung.height, size) : new Uint8Array(size * size).fill(1),
     });
   }
-  bar.finish();
   const finishInput = (img: Float32Array) => sliceToModelStage2(img, size, transform);
   return { set: new StoredSampleSet(samples, [size, size], { ...options.set, finishInput }), cases: cases.length, skippedNoLung };
 }
 
 /** The 3D volumes of `split` ([D, H, W] = [80, 320, 320] in a default database). */
 export async function loadVolumeSplit(db: string, split: SplitName, options: DatabaseSamplesOptions): Promise<LoadedSplit> {
-  const cases = (await splitCases(db, split, options.sources)).filter((c) => c.files3d);
-  const bar = new ProgressBar({ label: `loading ${split} volumes`, total: cases.length, quiet: options.quiet });
+  const cases = (await openDatabase(db)).cases({ split, sources: options.sources, task: options.task }).filter((c) => c.volume);
+  const stage = `loading ${split} volumes`;
+  options.onProgress?.(0, cases.length, stage);
   const samples: StoredSample[] = [];
   let shape: number[] | undefined;
   let skippedNoLung = 0;
-  for (const c of cases) {
-    bar.tick();
-    const f = c.files3d!;
-    if (!f.lung) {
+  for (const [k, { record: c, volume: f }] of cases.entries()) {
+    options.onProgress?.(k + 1, cases.length, stage);
+    if (!f!.lungMask || !f!.reference) {
       skippedNoLung++;
       continue;
     }
-    const [image, lesion, lung] = await Promise.all([readVolume(join(db, f.image)), readVolume(join(db, f.lesion)), readVolume(join(db, f.lung))]);
+    const [image, target, lung] = await Promise.all([readVolume(f!.image), readVolume(f!.reference), options.task === 'lesion' ? readVolume(f!.lungMask) : undefined]);
     const dzyx = [image.dims[2], image.dims[1], image.dims[0]];
-    if (shape && shape.join() !== dzyx.join()) throw new CovsegError(`volume grid ${dzyx} differs from the other cases' ${shape}`, { file: join(db, f.image) });
+    if (shape && shape.join() !== dzyx.join()) throw new CovsegError(`volume grid ${dzyx} differs from the other cases' ${shape}`, { file: f!.image });
     shape = dzyx;
-    const lungMask = Uint8Array.from(lung.data, (v) => (v ? 1 : 0));
-    const lesionMask = Uint8Array.from(lesion.data, (v) => (v ? 1 : 0));
     samples.push({
       id: c.caseId,
       caseId: c.caseId,
       image: Float32Array.from(image.data),
-      target: options.task === 'lesion' ? lesionMask : lungMask,
-      lossMask: options.task === 'lesion' ? lungMask : new Uint8Array(lungMask.length).fill(1),
+      target: Uint8Array.from(target.data, (v) => (v ? 1 : 0)),
+      lossMask: lung ? Uint8Array.from(lung.data, (v) => (v ? 1 : 0)) : new Uint8Array(target.data.length).fill(1),
     });
   }
-  bar.finish();
   if (!shape) throw new CovsegError(`the ${split} split has no 3D cases with lung masks`, { file: db });
   return { set: new StoredSampleSet(samples, shape, options.set), cases: cases.length, skippedNoLung };
 }

@@ -8,16 +8,17 @@
  * Rng(seed, epoch), so a resumed run replays exactly what an uninterrupted one would.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTorchModel, type StepResult, type TorchModel, type UNetConfig } from '../nn/torch-addon.js';
 import { exportUNetOnnx } from '../nn/unet-onnx.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
-import { ProgressBar, formatDuration } from '../util/progress.js';
+import type { ProgressCallback } from '../util/progress.js';
 import { Rng } from '../util/random.js';
 import { diceFromCounts } from '../metrics/index.js';
+import { Type } from '@sinclair/typebox';
 import { loadCheckpoint, networkTensors, saveCheckpoint } from './checkpoint.js';
+import { readRunRecord, RunProgressSchema, type RunProgress, type TrainingRecord } from './run-record.js';
 import { readHistory, writeHistory, type EpochRecord } from './history.js';
 import { allocateBatch, sliceBatch, type SampleSet } from './samples.js';
 import { learningRate, type LrSchedule } from './schedule.js';
@@ -72,8 +73,12 @@ export interface TrainOptions {
   float16?: boolean;
   /** Title of the training-curves figure. Defaults to '<dims>D U-Net'. */
   title?: string;
-  /** Print nothing. Defaults to false. */
-  quiet?: boolean;
+  /** Told (batches done, batches in the epoch, 'epoch E/N', 'loss L') after each training batch. Defaults to none. */
+  onProgress?: ProgressCallback;
+  /** Told each finished epoch (after validation and the checkpoint), and whether it is the new best. Defaults to none. */
+  onEpoch?: (record: EpochRecord, improved: boolean) => void;
+  /** Told what the run is about to do (resuming, the network and data sizes). Defaults to none. */
+  onMessage?: (message: string) => void;
 }
 
 export type SamplingMode = 'uniform' | 'case-sqrt';
@@ -100,15 +105,6 @@ export interface TrainResult {
   history: EpochRecord[];
   modelPath: string;
   secondsPerEpoch: number;
-}
-
-/** Progress carried in checkpoint-last.ckpt. */
-interface RunProgress {
-  epoch: number;
-  bestEpoch: number;
-  bestValLoss: number;
-  bestValDice: number;
-  sinceBest: number;
 }
 
 export const RUN_FILES = {
@@ -165,7 +161,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
   const o = {
     epochs: 100, patience: 20, batchSize: 8, optimizer: 'sgd' as const, momentum: 0.9, weightDecay: 0,
     schedule: 'constant' as LrSchedule, augment: true, seed: 42, device: 'cpu' as const, threads: 0, resume: false,
-    float16: false, quiet: false, ...options,
+    float16: false, ...options,
   };
   const lr = o.lr ?? (o.optimizer === 'adam' ? 0.001 : 0.01);
   const { train, val } = data;
@@ -177,15 +173,15 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
 
   const path = (f: string) => join(o.runDir, f);
   // What a resumed run must share with the run it continues (model metadata: task, input size and transform).
-  const recorded = { initFrom: o.initFrom ?? null, sampling: o.sampling ?? 'uniform', model: o.modelMetadata ?? {}, network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
+  const recorded: TrainingRecord = { initFrom: o.initFrom ?? null, sampling: o.sampling ?? 'uniform', model: o.modelMetadata ?? {}, network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
   const resuming = o.resume && existsSync(path(RUN_FILES.last));
   if (existsSync(path(RUN_FILES.last)) && !o.resume) {
     throw new CovsegError(`a training run already exists here; pass --resume to continue it or choose another --out`, { file: o.runDir });
   }
   if (resuming && existsSync(path(RUN_FILES.options))) {
-    const before = JSON.parse(await readFile(path(RUN_FILES.options), 'utf8')) as { training: Record<string, unknown> };
+    const before = await readRunRecord(path(RUN_FILES.options));
     // A setting a run.json predates counts as unset (null).
-    const changed = Object.keys(recorded).filter((k) => k !== 'epochs' && JSON.stringify(before.training[k] ?? null) !== JSON.stringify((recorded as Record<string, unknown>)[k]));
+    const changed = (Object.keys(recorded) as (keyof TrainingRecord)[]).filter((k) => k !== 'epochs' && JSON.stringify(before.training[k] ?? null) !== JSON.stringify(recorded[k]));
     if (changed.length) throw new CovsegError(`cannot resume: the run was started with other settings (${changed.join(', ')})`, { file: path(RUN_FILES.options) });
   }
   await writeFileAtomic(path(RUN_FILES.options), JSON.stringify({ training: recorded }, null, 2) + '\n');
@@ -193,21 +189,19 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
   const model = createTorchModel({ ...o.network, device: o.device, threads: o.threads, seed: o.seed });
   model.setOptimizer({ type: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay });
   if (o.initFrom && !resuming) {
-    const init = await loadCheckpoint<unknown>(o.initFrom);
+    const init = await loadCheckpoint(o.initFrom, Type.Unknown());
     model.setState({ tensors: networkTensors(init.state), optimizerSteps: 0 });
   }
   let progress: RunProgress = { epoch: 0, bestEpoch: 0, bestValLoss: Infinity, bestValDice: NaN, sinceBest: 0 };
   let history: EpochRecord[] = [];
   if (resuming) {
-    const ck = await loadCheckpoint<RunProgress>(path(RUN_FILES.last));
+    const ck = await loadCheckpoint(path(RUN_FILES.last), RunProgressSchema);
     model.setState(ck.state);
     progress = ck.meta;
     history = (await readHistory(path(RUN_FILES.history))).filter((h) => h.epoch <= progress.epoch);
-    if (!o.quiet) process.stderr.write(`resuming ${o.runDir} after epoch ${progress.epoch} (best ${progress.bestValLoss.toFixed(4)} at epoch ${progress.bestEpoch})\n`);
+    o.onMessage?.(`resuming ${o.runDir} after epoch ${progress.epoch} (best ${progress.bestValLoss.toFixed(4)} at epoch ${progress.bestEpoch})`);
   }
-  if (!o.quiet) {
-    process.stderr.write(`training ${o.network.dims}D U-Net (${model.numParameters().toLocaleString('en')} parameters) on ${train.length} samples [${train.spatial.join('×')}], validating on ${val.length}; ${o.optimizer} lr ${lr}, batch ${o.batchSize}, up to ${o.epochs} epochs, patience ${o.patience}\n`);
-  }
+  o.onMessage?.(`training ${o.network.dims}D U-Net (${model.numParameters().toLocaleString('en')} parameters) on ${train.length} samples [${train.spatial.join('×')}], validating on ${val.length}; ${o.optimizer} lr ${lr}, batch ${o.batchSize}, up to ${o.epochs} epochs, patience ${o.patience}`);
 
   const per = train.spatial.reduce((a, b) => a * b, 1);
   const buffers = [allocateBatch(train, o.batchSize), allocateBatch(train, o.batchSize)];
@@ -224,7 +218,8 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
     const order = epochOrder(train, o.sampling, Math.min(train.length, o.samplesPerEpoch ?? train.length), rng);
     const batches: number[][] = [];
     for (let i = 0; i < order.length; i += o.batchSize) batches.push(order.slice(i, i + o.batchSize));
-    const bar = new ProgressBar({ label: `epoch ${epoch}/${o.epochs}`, total: batches.length, quiet: o.quiet });
+    const stage = `epoch ${epoch}/${o.epochs}`;
+    o.onProgress?.(0, batches.length, stage);
     const fill = (k: number) => {
       const b = buffers[k % 2]!;
       batches[k]!.forEach((idx, slot) => train.fill(idx, b, slot, o.augment ? rng : undefined));
@@ -240,7 +235,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
       const r = await step;
       if (!Number.isFinite(r.loss)) throw new CovsegError(`training diverged at epoch ${epoch}: loss is ${r.loss}; lower --lr`);
       trainResults.push(r);
-      bar.tick(1, `loss ${r.loss.toFixed(4)}`);
+      o.onProgress?.(k + 1, batches.length, stage, `loss ${r.loss.toFixed(4)}`);
     }
     const trainM = setMetrics(trainResults);
     const valM = setMetrics(await evaluateSet(model, val, o.batchSize));
@@ -251,26 +246,23 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
     progress = improved
       ? { epoch, bestEpoch: epoch, bestValLoss: valM.loss, bestValDice: valM.dice, sinceBest: 0 }
       : { ...progress, epoch, sinceBest: progress.sinceBest + 1 };
-    bar.finish(`train loss ${trainM.loss.toFixed(4)} Dice ${trainM.dice.toFixed(3)} | val loss ${valM.loss.toFixed(4)} Dice ${valM.dice.toFixed(3)}${improved ? ' *best*' : ''}`);
     const state = model.getState();
     // Best first, then last: a kill between the two never loses a best.
     if (improved) await saveCheckpoint(path(RUN_FILES.best), { state: { tensors: networkTensors(state), optimizerSteps: state.optimizerSteps }, meta: progress });
     await saveCheckpoint(path(RUN_FILES.last), { state, meta: progress });
     await writeHistory(path(RUN_FILES.history), history);
     await writeTrainingPlot(path(RUN_FILES.plot), history, progress.bestEpoch, o.title ?? `${o.network.dims}D U-Net`);
+    o.onEpoch?.(record, improved);
   }
   if (progress.sinceBest >= o.patience && progress.epoch < o.epochs) stoppedEarly = true;
 
   if (!existsSync(path(RUN_FILES.best))) throw new CovsegError('no epoch finished, so there is no model to export', { file: o.runDir });
-  const best = await loadCheckpoint<RunProgress>(path(RUN_FILES.best));
+  const best = await loadCheckpoint(path(RUN_FILES.best), RunProgressSchema);
   const onnx = exportUNetOnnx(o.network, best.state.tensors, {
     float16: o.float16,
     metadata: { ...(o.modelMetadata ?? {}), 'covseg.dims': String(o.network.dims), 'covseg.network': JSON.stringify(o.network), 'covseg.bestEpoch': String(best.meta.bestEpoch), 'covseg.bestValLoss': best.meta.bestValLoss.toFixed(5), 'covseg.bestValDice': best.meta.bestValDice.toFixed(5) },
   });
   await writeFileAtomic(path(RUN_FILES.model), onnx);
   const secondsPerEpoch = history.length ? history.reduce((a, h) => a + h.seconds, 0) / history.length : 0;
-  if (!o.quiet) {
-    process.stderr.write(`${stoppedEarly ? 'stopped early' : 'finished'} after ${progress.epoch} epochs (${formatDuration(secondsPerEpoch)}/epoch); best validation loss ${best.meta.bestValLoss.toFixed(4)}, Dice ${best.meta.bestValDice.toFixed(3)} at epoch ${best.meta.bestEpoch}\n`);
-  }
   return { runDir: o.runDir, epochsRun: progress.epoch, bestEpoch: best.meta.bestEpoch, bestValLoss: best.meta.bestValLoss, bestValDice: best.meta.bestValDice, stoppedEarly, history, modelPath: path(RUN_FILES.model), secondsPerEpoch };
 }

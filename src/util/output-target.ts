@@ -5,7 +5,7 @@
  * A command that runs inference for minutes and then fails to write is the worst kind of
  * failure, so every command checks its outputs first: the folder exists (or can be made),
  * is a folder, and can be written to; a file output is not a folder and is not overwritten
- * without --force. The check writes and removes a probe file, because permissions bits do
+ * without --overwrite. The check writes and removes a probe file, because permissions bits do
  * not tell a read-only mount or a full quota.
  */
 import { constants } from 'node:fs';
@@ -86,13 +86,13 @@ async function statOrUndefined(path: string) {
 export interface OutputFileOptions {
   /** Overwrite an existing file. */
   force?: boolean;
-  /** The flag that allows overwriting, for the message (default '--force'). */
+  /** The flag that allows overwriting, for the message (default '--overwrite', covseg's word for it). */
   forceHint?: string;
   /** Accepted endings, e.g. ['.png']; checked case-insensitively. */
   extensions?: readonly string[];
   /** The flag or argument this path came from, for messages (e.g. '--figure'). */
   what?: string;
-  /** The command's inputs: the output must not be one of them (even with --force, or through a link). Defaults to none. */
+  /** The command's inputs: the output must not be one of them (even when overwriting, or through a link). Defaults to none. */
   inputs?: readonly string[];
 }
 
@@ -124,7 +124,7 @@ export async function checkOutputFile(path: string, options: OutputFileOptions =
   for (const input of options.inputs ?? []) {
     if ((await realPathOf(input)) === real) throw new CovsegError(`${label}is the input ${input}; write to another file`, { file: path });
   }
-  if (existing && !options.force) throw new CovsegError(`${label}exists; pass ${options.forceHint ?? '--force'} to overwrite it`, { file: path });
+  if (existing && !options.force) throw new CovsegError(`${label}exists; pass ${options.forceHint ?? '--overwrite'} to overwrite it`, { file: path });
   await checkOutputDir(dirname(resolve(path)));
   await probeWritable(dirname(resolve(path)), { path, folder: false });
 }

@@ -78,10 +78,12 @@ export function pasteBack<T extends VoxelArray>(vol: Volume<T>, box: CropBox, op
   return createVolume(volume.data, box.sourceGeometry.dims, box.sourceGeometry);
 }
 
-/** Bounding box of the nonzero voxels of `mask` (shape `dims` = [nx, ny, nz], x fastest). */
-export function boundingBox(mask: ArrayLike<number>, dims: Vec3): BoundingBox {
+/** Bounding box of the nonzero voxels of `mask` (shape `dims` = [nx, ny, nz], x fastest), or of the voxels equal to `options.label`. */
+export function boundingBox(mask: ArrayLike<number>, dims: Vec3, options: { label?: number } = {}): BoundingBox {
   checkGrid('boundingBox', mask, dims);
   const [nx, ny, nz] = dims;
+  const anyLabel = options.label === undefined;
+  const want = options.label ?? 0;
   let x0 = nx, y0 = ny, z0 = nz, x1 = -1, y1 = -1, z1 = -1;
   let i = 0;
   for (let z = 0; z < nz; z++) {
@@ -89,7 +91,8 @@ export function boundingBox(mask: ArrayLike<number>, dims: Vec3): BoundingBox {
       let first = -1;
       let last = -1;
       for (let x = 0; x < nx; x++, i++) {
-        if (mask[i] !== 0) {
+        const v = mask[i]!;
+        if (anyLabel ? v !== 0 : v === want) {
           if (first < 0) first = x;
           last = x;
         }

@@ -25,7 +25,9 @@ export {
   type Connectivity,
 } from './components.js';
 export { close, dilate, erode, fillHoles, open, type FillHolesOptions, type MorphologyOptions } from './morphology.js';
+export { distanceTransform, type DistanceMap, type DistanceOptions } from './distance.js';
 export { resizeSlice, resizeSlices, type Resize2dInterpolation, type ResizeSliceOptions } from './resize2d.js';
-export { orientationCode, reorientToLps, undoReorient, type ReorientTransform } from './reorient.js';
+export { asLps, fromLps, isIdentityReorient, orientationCode, reorientToLps, undoReorient, type ReorientTransform } from './reorient.js';
 export { getSlice, setSlice, stackSlices } from './slices.js';
+export { checkHu, huStats, huVerdict, AIR_HU, MAX_PLAUSIBLE_HU, type HuCheck, type HuStats, type CheckHuOptions } from './hu.js';
 export { labelValues, MAX_LABEL_VALUES } from './labels.js';

@@ -95,6 +95,38 @@ export function undoReorient<T extends VoxelArray>(vol: Volume<T>, transform: Re
   return createVolume(back.data, source.dims, source);
 }
 
+/** True when `transform` moves nothing: the volume was already in LPS order. */
+export function isIdentityReorient(transform: ReorientTransform): boolean {
+  return transform.axes.every((a, w) => a === w) && transform.flips.every((f) => !f);
+}
+
+/**
+ * `vol` in LPS order, to read: `vol` itself when its axes already run that way, else
+ * {@link reorientToLps}'s copy. For functions that only read the reoriented voxels and
+ * write their results into new arrays, so that a volume already in LPS order — as the
+ * segment pipeline passes them, having reoriented once — costs no copy. Do not modify
+ * the result's data: it may be the caller's.
+ */
+export function asLps<T extends VoxelArray>(vol: Volume<T>): { volume: Volume<T>; transform: ReorientTransform } {
+  const world = worldAxisOf(vol.direction);
+  if (world.every((a, j) => a === j && vol.direction[4 * j]! >= 0)) {
+    return { volume: vol, transform: { axes: [0, 1, 2], flips: [false, false, false], sourceGeometry: geometryOf(vol) } };
+  }
+  return reorientToLps(vol);
+}
+
+/**
+ * The inverse of {@link asLps}: {@link undoReorient}, except that for the identity
+ * transform `vol`'s data is shared, not copied (the caller's new result array, returned
+ * on the source geometry).
+ */
+export function fromLps<T extends VoxelArray>(vol: Volume<T>, transform: ReorientTransform): Volume<T> {
+  if (!isIdentityReorient(transform)) return undoReorient(vol, transform);
+  const source = transform.sourceGeometry;
+  if (vol.dims.some((d, w) => d !== source.dims[w])) return undoReorient(vol, transform);
+  return createVolume(vol.data, source.dims, source);
+}
+
 /** out(i) = in(j) with j[axes[w]] = flips[w] ? n − 1 − i[w] : i[w]. */
 function permuteAxes<T extends VoxelArray>(vol: Volume<T>, axes: Vec3, flips: [boolean, boolean, boolean]): Volume<T> {
   const inStride = [1, vol.dims[0], vol.dims[0] * vol.dims[1]];

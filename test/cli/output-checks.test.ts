@@ -63,7 +63,7 @@ test('lungs OUTPUT and --figure: a folder, a path under a file, a wrong extensio
 test('lungs --figure with the five-lobe model is bad usage, not silently skipped', async () => {
   const ct = join(dir, 'ct-lobes.nii.gz');
   await writeVolume(ct, referenceCt());
-  const r = runCovseg(['lungs', ct, join(dir, 'lobes.nii.gz'), '--model', 'ltrclobes', '--weights', fixturePath('lobes-tiny-legacy.pth'), '--figure', join(dir, 'f.png')]);
+  const r = runCovseg(['lungs', ct, join(dir, 'lobes.nii.gz'), '--lung-model', 'ltrclobes', '--lung-weights', fixturePath('lobes-tiny-legacy.pth'), '--figure', join(dir, 'f.png')]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--figure draws the right and left lung; model 'ltrclobes' labels 5 lobes/);
   rmSync(ct);

@@ -30,7 +30,7 @@ test('lungs, segment and train bound --threads by the cores and say so', async (
   const warning = new RegExp(`warning: --threads 100000 is more than the ${cores} core\\(s\\) of this machine \\(os\\.availableParallelism\\(\\)\\); using ${cores}`);
   const ct = join(dir, 'ct.nii.gz');
   await writeVolume(ct, referenceCt());
-  const lungs = runCovseg(['lungs', ct, join(dir, 'lungs.nii.gz'), '--threads', '100000', '--model', 'r231', '--weights', fixturePath('r231-tiny.pth')]);
+  const lungs = runCovseg(['lungs', ct, join(dir, 'lungs.nii.gz'), '--threads', '100000', '--lung-model', 'r231', '--lung-weights', fixturePath('r231-tiny.pth')]);
   assert.equal(lungs.status, 0, lungs.stderr);
   assert.match(lungs.stderr, new RegExp(`^covseg lungs: ${warning.source}`));
   // segment and train warn before they read anything (here: inputs that do not exist).

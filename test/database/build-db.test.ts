@@ -22,7 +22,7 @@ import { lockDatabase } from '../../src/database/lock.js';
 import { MEDSEG9_GEOMETRY, writeMedseg100Layout, writeMedseg9Layout, writeMosmedLayout, writeNifti, writeZenodoLayout } from '../helpers/synthetic-datasets.js';
 
 const DIMS: Vec3 = [24, 24, 8];
-const FAST: BuildDatabaseOptions = { dims: DIMS, sliceSize: 24, workers: 0, quiet: true };
+const FAST: BuildDatabaseOptions = { dims: DIMS, sliceSize: 24, workers: 0 };
 let root: string;
 let sources: SourceSpec[];
 
@@ -48,7 +48,12 @@ const exists = (p: string) => access(p).then(() => true, () => false);
 
 test('build-db: case numbering, files, manifest, splits, summary', async () => {
   const out = join(root, 'db');
-  const summary = await buildDatabase({ sources, out }, FAST);
+  const progress: [number, number, string | undefined][] = [];
+  const summary = await buildDatabase({ sources, out }, { ...FAST, onProgress: (done, total, _stage, caseId) => progress.push([done, total, caseId]) });
+  // One call before the first case and one per case, naming it.
+  const n = summary.totals.built;
+  assert.deepEqual(progress.map(([done, total]) => `${done}/${total}`), Array.from({ length: n + 1 }, (_, k) => `${k}/${n}`));
+  assert.ok(progress.slice(1).every(([, , id]) => /^(Case|Slice)-\d+$/.test(id!)), JSON.stringify(progress));
   // Numbering follows the canonical source order, not the order given.
   const manifest = await loadManifest(out);
   const ids = manifest.cases.map((c) => `${c.caseId}=${c.source}:${c.originalId}`);

@@ -21,7 +21,7 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'covseg-eval-errors-'));
   await writeSliceSetLayout(join(root, 'slices'), Array.from({ length: 10 }, (_, i) => ({ file: `${i}.png`, group: `p${i}`, lesionRadius: 3 })));
   db = join(root, 'db');
-  await buildDatabase({ sources: [{ name: 'zenodo-slices', root: join(root, 'slices') }], out: db }, { sliceSize: 32, workers: 0, quiet: true, overview: false });
+  await buildDatabase({ sources: [{ name: 'zenodo-slices', root: join(root, 'slices') }], out: db }, { sliceSize: 32, workers: 0, overview: false });
   await writeFile(join(root, 'lesion.onnx'), tinyModel(LESION_2D));
   model = await loadSegmentationModel(join(root, 'lesion.onnx'), { threads: 1 });
 });
@@ -44,7 +44,7 @@ async function folderPair(name: string, images: string[], masks: string[], size 
 
 const dbErrors: { name: string; spec: ModelSpec; options: { split?: string; sources?: string[] }; message: RegExp }[] = [
   { name: 'unknown split', spec: LESION_2D, options: { split: 'testing' }, message: /db: unknown split 'testing'; use one of train, validation, test, all/ },
-  { name: 'unknown source', spec: LESION_2D, options: { sources: ['kaggle'] }, message: /unknown source 'kaggle'; known sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, semiseg/ },
+  { name: 'unknown source', spec: LESION_2D, options: { sources: ['kaggle'] }, message: /unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, semiseg/ },
   { name: 'no slices in the split', spec: LESION_2D, options: { sources: ['semiseg'] }, message: /the 'test' split \(sources semiseg\) has no 2D slices to evaluate; choose another --split or --sources/ },
   { name: 'a 3D model on a database without volumes', spec: { ...LESION_2D, dims: 3, inputTransform: 'method-3d' }, options: { split: 'all' }, message: /the database has no 3D volumes to evaluate; choose another --split or --sources, or build a 3D database/ },
 ];
@@ -99,14 +99,14 @@ test('evaluateModel error: a mask on another grid than its slice', async () => {
   const f = await folderPair('grids', ['1.png'], [], 32);
   await writePng(join(f.masks, '1.png'), { width: 16, height: 32, channels: 1, data: new Uint8Array(16 * 32) });
   const plan = await planFolderEvaluation(f, LESION_2D);
-  await assert.rejects(evaluateModel(model, plan, { quiet: true }), /GT\/1\.png: mask is 16×32 but its image .*Imgs\/1\.png is 32×32; a mask must be on its slice's grid/);
+  await assert.rejects(evaluateModel(model, plan, {}), /GT\/1\.png: mask is 16×32 but its image .*Imgs\/1\.png is 32×32; a mask must be on its slice's grid/);
 });
 
 test('evaluateModel errors: threshold outside (0, 1), bad batch size, a plan of the other kind', async () => {
   const plan = await planDatabaseEvaluation(db, LESION_2D);
-  await assert.rejects(evaluateModel(model, plan, { threshold: 1, quiet: true }), /lesion\.onnx: threshold must be in \(0, 1\), got 1/);
-  await assert.rejects(evaluateModel(model, plan, { batchSize: 0, quiet: true }), /batch size must be a positive integer, got 0/);
-  await assert.rejects(evaluateModel(model, { ...plan, dims: 3, cases: [] }, { quiet: true }), /the model is 2D but the plan holds 3D cases; plan with the model's spec/);
+  await assert.rejects(evaluateModel(model, plan, { threshold: 1 }), /lesion\.onnx: threshold must be in \(0, 1\), got 1/);
+  await assert.rejects(evaluateModel(model, plan, { batchSize: 0 }), /batch size must be a positive integer, got 0/);
+  await assert.rejects(evaluateModel(model, { ...plan, dims: 3, cases: [] }, {}), /the model is 2D but the plan holds 3D cases; plan with the model's spec/);
 });
 
 test('bestMedianWorstFigure error: a case whose figure slice was not kept', () => {

@@ -25,7 +25,7 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'covseg-eval3d-'));
   await writeMedseg9Layout(join(root, 'medseg9'), [1], [24, 24, 6]);
   db = join(root, 'db');
-  await buildDatabase({ sources: [{ name: 'medseg9', root: join(root, 'medseg9') }], out: db }, { dims: [16, 16, 4], workers: 0, quiet: true, overview: false });
+  await buildDatabase({ sources: [{ name: 'medseg9', root: join(root, 'medseg9') }], out: db }, { dims: [16, 16, 4], workers: 0, overview: false });
   await writeFile(join(root, 'lesion3d.onnx'), tinyModel({ task: 'lesion', dims: 3, inputSize: 320, inputTransform: 'method-3d', threshold: 0.5 }, { baseFilters: 2, depth: 1 }));
   model = await loadSegmentationModel(join(root, 'lesion3d.onnx'));
 });
@@ -44,7 +44,7 @@ test('3D: a case is a volume; its counts, Dice, mL and listed slices match predi
   const prob = (await predictVolume3d(model, ct, { preprocessed: true })).data;
   // A random network's probabilities cluster; cut at their median so predictions are neither empty nor full.
   const level = percentiles(prob, [50])[0]!;
-  const { evaluation, figureSlices } = await evaluateModel(model, plan, { threshold: level, quiet: true });
+  const { evaluation, figureSlices } = await evaluateModel(model, plan, { threshold: level });
   const ref = (await readVolume(first.reference)).data;
   const lung = (await readVolume(first.lungMask!)).data;
   const whole = { tp: 0, fp: 0, fn: 0, tn: 0 };

@@ -34,7 +34,7 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'covseg-eval-'));
   await writeSliceSetLayout(join(root, 'slices'), SLICES);
   db = join(root, 'db');
-  await buildDatabase({ sources: [{ name: 'zenodo-slices', root: join(root, 'slices') }], out: db }, { sliceSize: 32, workers: 0, quiet: true, overview: false });
+  await buildDatabase({ sources: [{ name: 'zenodo-slices', root: join(root, 'slices') }], out: db }, { sliceSize: 32, workers: 0, overview: false });
   await writeFile(join(root, 'lesion.onnx'), tinyModel({ task: 'lesion', dims: 2, inputSize: 32, inputTransform: 'clahe-v1', threshold: 0.5 }));
   lesionModel = await loadSegmentationModel(join(root, 'lesion.onnx'), { threads: 1 });
   // A random network's probabilities cluster; cut at their median so predictions are neither empty nor full.
@@ -76,7 +76,10 @@ test('database, all splits: every case and slice equals the hand count from pred
   const plan = await planDatabaseEvaluation(db, lesionModel.spec, { split: 'all' });
   if (plan.dims !== 2) throw new Error('a 2D model gets a 2D plan');
   assert.equal(plan.cases.length, 10, 'one case per patient group');
-  const { evaluation } = await evaluateModel(lesionModel, plan, { threshold: level, batchSize: 3, quiet: true });
+  const progress: string[] = [];
+  const { evaluation } = await evaluateModel(lesionModel, plan, { threshold: level, batchSize: 3, onProgress: (done, total, stage) => progress.push(`${stage} ${done}/${total}`) });
+  // Reported per batch of 3 slices; drawn by the caller (the library prints nothing).
+  assert.deepEqual(progress, [0, 3, 6, 9, 12, 15, 18].map((d) => `evaluating all ${d}/18`));
   assert.deepEqual(Object.keys(evaluation.splits), ['train', 'validation', 'test']);
   assert.deepEqual([evaluation.splits['train']!.n, evaluation.splits['validation']!.n, evaluation.splits['test']!.n], [8, 1, 1]);
   assert.equal(evaluation.slices.length, 18);
@@ -156,7 +159,7 @@ test('folder of slices: each image its own case, names matched across extensions
   const plan = await planFolderEvaluation({ images: join(dir, 'Imgs'), masks: join(dir, 'GT') }, lesionModel.spec);
   if (plan.dims !== 2) throw new Error('a folder gives a 2D plan');
   assert.deepEqual(plan.cases.map((c) => c.info.id), ['1', '2', '10'], 'natural order');
-  const { evaluation } = await evaluateModel(lesionModel, plan, { threshold: level, quiet: true });
+  const { evaluation } = await evaluateModel(lesionModel, plan, { threshold: level });
   assert.deepEqual(Object.keys(evaluation.splits), ['images']);
   for (const c of plan.cases) {
     const hand = await handCounts(lesionModel, c.slices[0]!.image, c.slices[0]!.reference, level);
@@ -189,11 +192,11 @@ test('folder of slices: a colour mask or an image given as mask is refused namin
   await copyFile(join(db, '2d/images/Slice-00001.png'), join(dir, 'image-GT', '2.png'));
 
   const plan = (masks: string) => planFolderEvaluation({ images: join(dir, 'Imgs'), masks: join(dir, masks) }, lesionModel.spec);
-  await assert.rejects(evaluateModel(lesionModel, await plan('bad-GT'), { threshold: level, quiet: true }),
+  await assert.rejects(evaluateModel(lesionModel, await plan('bad-GT'), { threshold: level }),
     /bad-GT\/2\.png: this is a colour picture, not a mask: a mask is a binary or label image \(one grey channel, nonzero = positive\)$/);
-  await assert.rejects(evaluateModel(lesionModel, await plan('image-GT'), { threshold: level, quiet: true }),
+  await assert.rejects(evaluateModel(lesionModel, await plan('image-GT'), { threshold: level }),
     /image-GT\/2\.png: holds more than 16 distinct values \(an image\?\), not a mask/);
-  const { evaluation } = await evaluateModel(lesionModel, await plan('GT'), { threshold: level, quiet: true });
+  const { evaluation } = await evaluateModel(lesionModel, await plan('GT'), { threshold: level });
   assert.deepEqual(evaluation.warnings, ['1 image(s) are colour pictures, not greyscale CT slices, scored after conversion to grey (Rec. 601 luma): 2.png']);
   const r = spawnSync(process.execPath, [CLI, 'evaluate', '--model', join(root, 'lesion.onnx'), '--images', join(dir, 'Imgs'), '--masks', join(dir, 'GT'), '--lung-model', 'none', '--quiet'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
@@ -221,7 +224,7 @@ test('a lung model is scored against the lung mask, without an in-lung Dice', as
     const plan = await planDatabaseEvaluation(db, model.spec, { split: 'test' });
     if (plan.dims !== 2) throw new Error('a 2D model gets a 2D plan');
     assert.ok(plan.cases[0]!.slices.every((s) => s.reference.includes('/2d/lungs/') && s.lungMask === undefined));
-    const { evaluation } = await evaluateModel(model, plan, { quiet: true });
+    const { evaluation } = await evaluateModel(model, plan, {});
     assert.equal(evaluation.task, 'lung');
     assert.ok(Number.isNaN(evaluation.summary.dice_in_lungs_mean) && evaluation.summary.dice_in_lungs_n === 0);
     const s = plan.cases[0]!.slices[0]!;

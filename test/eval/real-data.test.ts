@@ -39,7 +39,7 @@ for (const [layout, masks] of [['palette masks (MultiClassInfection)', 'MultiCla
     if (plan.dims !== 2) throw new Error('a folder gives a 2D plan');
     assert.equal(plan.cases.length, 50);
     assert.deepEqual(plan.cases.slice(0, 3).map((c) => [c.info.id, c.slices[0]!.image.endsWith(`Imgs/${c.info.id}.jpg`), c.slices[0]!.reference.endsWith(`GT/${c.info.id}.png`)]), [['0', true, true], ['1', true, true], ['2', true, true]]);
-    const { evaluation } = await evaluateModel(model, plan, { quiet: true, batchSize: 8 });
+    const { evaluation } = await evaluateModel(model, plan, { batchSize: 8 });
     assert.equal(evaluation.summary.n, 50);
     for (const c of plan.cases.slice(0, 10)) {
       assert.equal(evaluation.cases.find((x) => x.id === c.info.id)!.reference_voxels, await nonzero(c.slices[0]!.reference), `case ${c.info.id}`);

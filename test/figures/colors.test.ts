@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FALSE_NEGATIVE, FALSE_POSITIVE, TRUE_POSITIVE, LESION, LEFT_LUNG, RIGHT_LUNG, PLOT_PALETTE, seriesColor, type Rgb } from '../../src/figures/colors.js';
+import { CONSOLIDATION, GROUND_GLASS, FALSE_NEGATIVE, FALSE_POSITIVE, TRUE_POSITIVE, LESION, LEFT_LUNG, RIGHT_LUNG, PLOT_PALETTE, seriesColor, type Rgb } from '../../src/figures/colors.js';
 
 /** Machado, Oliveira & Fernandes (2009) full-severity dichromacy matrices, on linear RGB. */
 const SIMULATIONS: Record<string, number[]> = {
@@ -26,6 +26,14 @@ test('TP, FP and FN stay apart for colour-blind readers', () => {
       }
     }
   }
+});
+
+test('ground glass and consolidation stay apart for colour-blind readers, and apart from the lungs', () => {
+  for (const [name, m] of Object.entries(SIMULATIONS)) {
+    const d = distance(simulate(GROUND_GLASS, m), simulate(CONSOLIDATION, m));
+    assert.ok(d > 150, `${name}: only ${d.toFixed(0)} apart`);
+  }
+  for (const c of [GROUND_GLASS, CONSOLIDATION]) for (const lung of [RIGHT_LUNG, LEFT_LUNG]) assert.ok(distance([...c], [...lung]) > 100);
 });
 
 test('Figure 1 colours: right lung red, left lung green; lesion differs from both', () => {

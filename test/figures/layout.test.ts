@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createImage, getPixel } from '../../src/figures/canvas.js';
-import { panel, grid, sideBySide, mosaic } from '../../src/figures/layout.js';
+import { panel, grid, sideBySide, mosaic, stack } from '../../src/figures/layout.js';
 import { FIGURE_BACKGROUND, IMAGE_BACKGROUND, IMAGE_TEXT, TEXT } from '../../src/figures/colors.js';
 
 const RED = [255, 0, 0] as const;
@@ -59,4 +59,14 @@ test('mosaic writes each label on a dark box in its tile', () => {
   assert.deepEqual(getPixel(out, 2 + 2 + 1, 2 + 2), IMAGE_TEXT);
   assert.deepEqual(getPixel(out, 2 + 59, 2 + 39), [128, 128, 128]);
   assert.deepEqual(tiles[0]!.image.data[0], 128, 'tiles are not drawn on');
+});
+
+test('stack puts images top to bottom at their own heights, left-aligned', () => {
+  const out = stack([createImage(10, 3, [255, 0, 0]), createImage(4, 5, [0, 0, 255])], { gap: 2 });
+  assert.equal(out.width, 14);
+  assert.equal(out.height, 3 + 5 + 3 * 2);
+  assert.deepEqual(getPixel(out, 2, 2), [255, 0, 0]);
+  assert.deepEqual(getPixel(out, 2, 7), [0, 0, 255]);
+  assert.deepEqual(getPixel(out, 8, 7), FIGURE_BACKGROUND, 'the narrower image is not centred or stretched');
+  assert.throws(() => stack([]), /stack: no images/);
 });

@@ -67,14 +67,17 @@ test('3D inference returns probabilities on the CT grid, zero outside the 320×3
 
 test('model spec: what a covseg model says about itself, and the errors for files that do not', () => {
   assert.deepEqual(readModelSpec(specToMetadata(spec2d), 'm.onnx'), spec2d);
+  const { 'covseg.threshold': _t, ...older } = specToMetadata(spec2d);
+  assert.equal(readModelSpec(older, 'm.onnx').threshold, 0.5, 'a file that predates the threshold key');
   const meta = specToMetadata(spec2d);
   const cases: [Record<string, string>, RegExp][] = [
     [{}, /m\.onnx: not a covseg model: metadata key 'covseg\.task' is missing \(found: none\)/],
     [{ ...meta, 'covseg.task': 'liver' }, /'covseg\.task' is 'liver', expected 'lesion' or 'lung'/],
     [{ ...meta, 'covseg.dims': '4' }, /'covseg\.dims' is '4', expected 2 or 3/],
     [{ ...meta, 'covseg.inputTransform': 'zscore' }, /'covseg\.inputTransform' is 'zscore', expected one of clahe-v1, clahe-v2, method-3d/],
-    [{ ...meta, 'covseg.inputSize': '0' }, /'covseg\.inputSize' must be a positive integer/],
-    [{ ...meta, 'covseg.threshold': '1' }, /'covseg\.threshold' must be in \(0, 1\)/],
+    [{ ...meta, 'covseg.inputSize': '0' }, /m\.onnx: key 'covseg\.inputSize' is '0', expected a positive integer; export models with 'covseg train'$/],
+    [{ ...meta, 'covseg.threshold': '1' }, /'covseg\.threshold' is '1', expected a number in \(0, 1\)/],
+    [{ ...meta, 'covseg.dims': undefined as unknown as string }, /m\.onnx: missing key 'covseg\.dims' \(2 or 3\)/],
   ];
   for (const [m, message] of cases) assert.throws(() => readModelSpec(m, 'm.onnx'), message);
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { needsShared, sharedPath } from '../helpers/shared-data.js';
 import { dicomElement as element, u16 } from '../helpers/synthetic-dicom.js';
-import { planDicomSeries, readDicomHeader, readImage, type DicomHeader } from '../../src/io/index.js';
+import { dicomDateToIso, planDicomSeries, readDicomHeader, readImage, type DicomHeader } from '../../src/io/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'covseg-dicom-test-'));
 
@@ -226,6 +226,8 @@ test('real 20-slice series: geometry from the tags, same volume from a shuffled,
   assert.ok(last.volume.data.every((v, i) => v === volume.data[19 * plane + i]), 'slice 19 = files[19]');
   assert.deepEqual(last.volume.origin, [-249.51171875, -437.51171875, -766.5]);
   assert.equal(meta.seriesDescription, 'CT Body 3.0');
+  assert.equal(meta.studyDate, '20221208', 'StudyDate, for follow-up comparisons');
+  assert.equal(meta.patientId, undefined, 'anonymised: no PatientID');
 
   const copy = mkdtempSync(join(tmpdir(), 'covseg-shuffled-'));
   const names = readdirSync(dir).sort();
@@ -251,4 +253,12 @@ test('real 20-slice series: geometry from the tags, same volume from a shuffled,
   assert.equal(damaged.volume.dims[2], 19);
   assert.match(damaged.meta.warnings.join('\n'), /1 DICOM file\(s\) could not be read and were left out \(.*img010\.bin: DICOM pixel data is truncated/);
   assert.match(damaged.meta.warnings.join('\n'), /slice spacing is irregular \(2–4 mm/);
+});
+
+test('DICOM dates read as YYYY-MM-DD', () => {
+  assert.equal(dicomDateToIso('20200401'), '2020-04-01');
+  assert.equal(dicomDateToIso('2020-04-01'), '2020-04-01');
+  assert.equal(dicomDateToIso(' 20200401 '), '2020-04-01');
+  assert.equal(dicomDateToIso('2020.04.01'), undefined);
+  assert.equal(dicomDateToIso(undefined), undefined);
 });

@@ -30,7 +30,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('covseg lungs writes the label map on the input grid, the same as the library call', async () => {
   const out = join(dir, 'lungs.nii.gz');
-  const r = covseg(ctPath, out, '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  const r = covseg(ctPath, out, '--lung-model', 'r231', '--lung-weights', fixturePath('r231-tiny.pth'));
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /wrote .*lungs\.nii\.gz \(r231:r231-tiny\.pth\): right lung \d+\.\d mL, left lung \d+\.\d mL/);
   const written = await readVolume(out);
@@ -43,49 +43,65 @@ test('covseg lungs writes the label map on the input grid, the same as the libra
   assert.deepEqual(Array.from(written.data), Array.from(direct.data));
 });
 
-test('covseg lungs refuses to overwrite without --force', () => {
+test('covseg lungs refuses to overwrite without --overwrite', () => {
   const out = join(dir, 'lungs.nii.gz');
-  const again = covseg(ctPath, out, '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  const again = covseg(ctPath, out, '--lung-model', 'r231', '--lung-weights', fixturePath('r231-tiny.pth'));
   assert.equal(again.status, 1);
-  assert.match(again.stderr, /lungs\.nii\.gz: output exists; pass --force to overwrite it/);
-  const forced = covseg(ctPath, out, '--weights', fixturePath('r231-tiny.pth'), '--force', '--model', 'r231covidweb');
+  assert.match(again.stderr, /lungs\.nii\.gz: output exists; pass --overwrite to overwrite it/);
+  const forced = covseg(ctPath, out, '--lung-weights', fixturePath('r231-tiny.pth'), '--overwrite', '--lung-model', 'r231covidweb');
   assert.equal(forced.status, 0, forced.stderr);
   assert.match(forced.stdout, /\(r231covidweb:r231-tiny\.pth\)/);
+  assert.equal(forced.stderr, '');
 });
 
-test('covseg lungs refuses to write onto its input, even with --force or through a link, and refuses a label map as input', async () => {
+test('covseg lungs: the old names --model, --weights and --force (= overwrite, as it always meant here) still work, each with a note', () => {
+  const out = join(dir, 'lungs.nii.gz');
+  const old = covseg(ctPath, out, '--weights', fixturePath('r231-tiny.pth'), '--force', '--model', 'r231');
+  assert.equal(old.status, 0, old.stderr);
+  assert.match(old.stdout, /wrote .*lungs\.nii\.gz \(r231:r231-tiny\.pth\)/);
+  assert.deepEqual(old.stderr.trimEnd().split('\n'), [
+    'covseg lungs: --model is now --lung-model; the old name still works',
+    'covseg lungs: --weights is now --lung-weights; the old name still works',
+    'covseg lungs: --force is now --overwrite; the old name still works',
+  ]);
+  const both = covseg(ctPath, out, '--model', 'r231', '--lung-model', 'r231');
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /--model is the old name of --lung-model; give only --lung-model/);
+});
+
+test('covseg lungs refuses to write onto its input, even with --overwrite or through a link, and refuses a label map as input', async () => {
   const out = join(dir, 'lungs.nii.gz');
   const before = readFileSync(out);
-  const same = covseg(out, out, '--force', '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  const same = covseg(out, out, '--overwrite', '--lung-model', 'r231', '--lung-weights', fixturePath('r231-tiny.pth'));
   assert.equal(same.status, 1);
   assert.match(same.stderr, /^covseg lungs: error: .*lungs\.nii\.gz: output is the input .*lungs\.nii\.gz; write to another file\n$/);
   symlinkSync(out, join(dir, 'link.nii.gz'));
-  const linked = covseg(join(dir, 'link.nii.gz'), join(dir, '.', 'lungs.nii.gz'), '--force', '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  const linked = covseg(join(dir, 'link.nii.gz'), join(dir, '.', 'lungs.nii.gz'), '--overwrite', '--lung-model', 'r231', '--lung-weights', fixturePath('r231-tiny.pth'));
   assert.equal(linked.status, 1);
   assert.match(linked.stderr, /output is the input .*link\.nii\.gz/);
   assert.deepEqual(readFileSync(out), before, 'the input is untouched');
 
   const other = join(dir, 'from-labels.nii.gz');
-  const labels = covseg(out, other, '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  const labels = covseg(out, other, '--lung-model', 'r231', '--lung-weights', fixturePath('r231-tiny.pth'));
   assert.equal(labels.status, 1);
   assert.match(labels.stderr, /^covseg lungs: error: .*lungs\.nii\.gz: holds only the values 0, 1, 2: a label map, not a CT; pass --allow-label-map to segment it anyway\n$/);
   assert.ok(!existsSync(other));
-  const forced = covseg(out, other, '--allow-label-map', '--allow-non-hu', '--allow-empty', '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  const forced = covseg(out, other, '--allow-label-map', '--allow-non-hu', '--allow-empty', '--lung-model', 'r231', '--lung-weights', fixturePath('r231-tiny.pth'));
   assert.equal(forced.status, 0, forced.stderr);
   assert.match(forced.stderr, /warning: .*lungs\.nii\.gz: holds only the values 0, 1, 2: a label map, not a CT \(--allow-label-map\)/);
 });
 
-test('covseg lungs without --weights says where to download them (exit 2)', () => {
-  const r = covseg(ctPath, join(dir, 'x.nii.gz'), '--model', 'r231');
+test('covseg lungs without --lung-weights says where to download them (exit 2)', () => {
+  const r = covseg(ctPath, join(dir, 'x.nii.gz'), '--lung-model', 'r231');
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /--model r231 needs --weights PATH: user-supplied: download unet_r231-d5d2fc3d\.pth .* from https:\/\/github\.com\/JoHof\/lungmask\/releases\/download\/v0\.0\/unet_r231-d5d2fc3d\.pth/);
+  assert.match(r.stderr, /--lung-model r231 needs --lung-weights FILE: user-supplied: download unet_r231-d5d2fc3d\.pth .* from https:\/\/github\.com\/JoHof\/lungmask\/releases\/download\/v0\.0\/unet_r231-d5d2fc3d\.pth/);
 });
 
 test('covseg lungs usage errors exit 2', () => {
   const cases: [string[], RegExp][] = [
     [[ctPath], /expected INPUT and OUTPUT, got 1 argument/],
-    [[ctPath, 'o.nii.gz', '--model', 'r232', '--weights', 'w.pth'], /--model: 'r232' is not one of default, r231, ltrclobes, r231covidweb/],
-    [[ctPath, 'o.nii.gz', '--weights', 'w.pth', '--batch', '0'], /--batch: invalid value '0'/],
+    [[ctPath, 'o.nii.gz', '--lung-model', 'r232', '--lung-weights', 'w.pth'], /--lung-model: 'r232' is not one of default, r231, ltrclobes, r231covidweb/],
+    [[ctPath, 'o.nii.gz', '--lung-weights', 'w.pth', '--batch', '0'], /--batch: invalid value '0'/],
     [[ctPath, 'o.nii.gz', '--weigths', 'w.pth'], /Unknown option '--weigths'/],
   ];
   for (const [args, message] of cases) {
@@ -99,7 +115,7 @@ test('covseg lungs on a CT not in HU fails with the reason (exit 1)', async () =
   const ct = referenceCt();
   const windowed = join(dir, 'windowed.nii.gz');
   await writeVolume(windowed, createVolume(Uint8Array.from(ct.data, (v) => Math.max(0, Math.min(255, (v + 1000) / 8))), ct.dims, ct));
-  const r = covseg(windowed, join(dir, 'w.nii.gz'), '--model', 'r231', '--weights', fixturePath('r231-tiny.pth'));
+  const r = covseg(windowed, join(dir, 'w.nii.gz'), '--lung-model', 'r231', '--lung-weights', fixturePath('r231-tiny.pth'));
   assert.equal(r.status, 1);
   assert.match(r.stderr, /covseg lungs: error: .*windowed\.nii\.gz: the lung model 'r231' needs a CT in Hounsfield units: values span 0\.\.\d+, looks like an 8-bit windowed export/);
 });
@@ -119,7 +135,7 @@ test('covseg lungs with the default model on a CT not in HU fails too, and --all
 });
 
 test('covseg lungs with weights of the wrong model names the mismatch (exit 1)', () => {
-  const r = covseg(ctPath, join(dir, 'lobes.nii.gz'), '--model', 'ltrclobes', '--weights', fixturePath('r231-tiny.pth'));
+  const r = covseg(ctPath, join(dir, 'lobes.nii.gz'), '--lung-model', 'ltrclobes', '--lung-weights', fixturePath('r231-tiny.pth'));
   assert.equal(r.status, 1);
   assert.match(r.stderr, /r231-tiny\.pth: the weights have 3 classes but model 'ltrclobes' has 6/);
 });

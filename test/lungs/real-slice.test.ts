@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readVolume } from '../../src/io/index.js';
-import { checkHu } from '../../src/io/hu.js';
+import { checkHu } from '../../src/volume/hu.js';
 import { reorientToLps } from '../../src/volume/index.js';
 import { createVolume } from '../../src/volume/volume.js';
 import { preprocessR231 } from '../../src/lungs/r231-preprocess.js';

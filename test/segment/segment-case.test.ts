@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -47,6 +47,18 @@ test('a real DICOM chest slice: lungs like lungmask R231 finds, outputs on the i
   assert.ok(json.lungs.total.volumeMl > 0);
   for (const f of [r.files.reportHtml, ...r.files.overlays]) assert.ok(existsSync(f), f);
   assert.ok(r.files.lungs.endsWith('lungs.nii.gz'));
+  // The clinical figures of a single HU slice: the density split adds up, no thirds (so no zone score), pictures in the page.
+  const c = json.clinical;
+  assert.equal(c.format, 'covseg-clinical');
+  assert.equal(c.density.available, true);
+  assert.equal(c.total.groundGlass.voxels + c.total.consolidation.voxels, r.report.lesions.total.voxels);
+  assert.equal(c.total.lung.voxels, r.report.lungs.total.voxels);
+  assert.equal(c.right.regions.upper, null);
+  assert.equal(c.scores.zone.available, false);
+  assert.ok(c.right.regions.peripheral && c.right.regions.ventral);
+  for (const f of ['distribution.png', 'lesion-types.png']) assert.ok(r.files.overlays.some((o) => o.endsWith(f)), f);
+  const html = readFileSync(r.files.reportHtml, 'utf8');
+  for (const h of ['Lesion types', 'Where the disease is', 'CT scores', 'ground glass', 'Zone score</b>: not available']) assert.ok(html.includes(h), h);
   // Anonymised without a frame of reference: no SEG, and the report says why.
   assert.equal(r.files.dicomSeg, undefined);
   assert.ok(r.report.warnings.some((w) => /DICOM SEG not written: the source DICOM lacks FrameOfReferenceUID/.test(w)), r.report.warnings.join('; '));
@@ -71,6 +83,9 @@ test('a DICOM series with its UIDs: a DICOM SEG with right lung, left lung and l
   assert.equal(seg.masks.length, expected.length);
   for (const [k, m] of seg.masks.entries()) assert.ok(Buffer.from(m.data).equals(Buffer.from(expected[k]!)), `segment ${k + 1} differs from the NIfTI masks`);
   assert.equal((await readDicomHeader(r.files.dicomSeg)).studyInstanceUid, series.studyInstanceUid);
+  // Who and when, for covseg compare.
+  assert.equal(r.report.input.patientId, 'SYN0001');
+  assert.equal(r.report.input.studyDate, '2020-04-01');
 });
 
 test('a PNG slice: percentages without volumes, label PNGs too', { skip }, async () => {
@@ -81,6 +96,37 @@ test('a PNG slice: percentages without volumes, label PNGs too', { skip }, async
   const lungsPng = await readImage(r.files.lungsPng!);
   assert.deepEqual(lungsPng.volume.dims, [256, 256, 1]);
   assert.ok([...new Set(lungsPng.volume.data)].every((v) => v <= 2));
+  // No HU: the density split is unavailable, with the reason; the regions are measured.
+  assert.equal(r.report.clinical!.density.available, false);
+  assert.match((r.report.clinical!.density as { reason: string }).reason, /needs Hounsfield units/);
+  assert.equal(r.report.clinical!.total.groundGlass, null);
+  assert.ok(r.report.clinical!.right.regions.dorsal);
+});
+
+test('the small real CT volume: clinical figures in 3D, and compare of two segment results of it is stable', { skip: skip || needsShared('small-ct-volume') }, async () => {
+  const input = sharedPath('small-ct-volume/example_ct_sm.nii.gz');
+  const a = await segmentCase(input, join(dir, 'small-a'), { writeViewerCt: true });
+  const c = a.report.clinical!;
+  assert.equal(c.density.available, true);
+  assert.equal(c.total.lung.voxels, a.report.lungs.total.voxels);
+  const parts = c.total.composition!;
+  assert.equal(parts.affected.voxels + parts.functional.voxels + parts.emphysemaRange.voxels + parts.other.voxels, c.total.lung.voxels, 'the composition adds up to the lungs');
+  const bands = Object.values(c.total.bands!).reduce((n, b) => n + b.voxels, 0);
+  assert.equal(bands, c.total.lung.voxels, 'the bands add up to the lungs');
+  for (const side of ['right', 'left'] as const) {
+    const regions = c[side].regions;
+    if (!regions.upper) continue;
+    assert.equal(regions.upper.lungVoxels + regions.middle!.lungVoxels + regions.lower!.lungVoxels, c[side].lung.voxels, `${side} thirds add up`);
+    assert.equal(regions.peripheral!.lungVoxels + regions.central!.lungVoxels, c[side].lung.voxels, `${side} depth adds up`);
+  }
+  assert.match(readFileSync(a.files.reportHtml, 'utf8'), /Where the disease is/);
+  // The result folder as segment writes it feeds covseg compare: the same result twice is stable.
+  cpSync(a.outDir, join(dir, 'small-b'), { recursive: true });
+  const cli = resolve(PROJECT_ROOT, 'dist/src/cli/main.js');
+  const cmp = spawnSync(process.execPath, [cli, 'compare', a.outDir, join(dir, 'small-b'), '--out', join(dir, 'small-cmp')], { encoding: 'utf8' });
+  assert.equal(cmp.status, 0, cmp.stderr);
+  assert.match(cmp.stdout, /STABLE, both lungs .*\(\+?0\.00 points; within ±5\)/);
+  assert.ok(existsSync(join(dir, 'small-cmp', 'levels.png')));
 });
 
 test('refusals: not HU, colour picture, tiny image, label PNG, no lungs, existing output; nothing half-written', { skip }, async () => {
@@ -142,9 +188,19 @@ test('covseg segment: exit codes and the printed summary', { skip }, () => {
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /^no severity grade: \d+\.\d% of the lung in view affected; the lungs are not wholly in view \(a single slice/);
   assert.match(ok.stdout, /report: .*report\.html/);
+  assert.match(ok.stdout, /ground glass \/ consolidation: needs HU; zone score n\/a/, 'a PNG: one slice, no HU');
   assert.equal(run('--out', join(dir, 'x')).status, 2);
   assert.equal(run(PNG).status, 2);
   const missing = run(join(dir, 'nope.nii.gz'), '--out', join(dir, 'y'));
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /nope\.nii\.gz/);
+  // Every lung model of the registry, by its one name.
+  const unknown = run(PNG, '--out', join(dir, 'z'), '--lung-model', 'nope');
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /--lung-model: 'nope' is not one of default, r231, ltrclobes, r231covidweb/);
+  const noWeights = run(PNG, '--out', join(dir, 'z'), '--lung-model', 'ltrclobes');
+  assert.equal(noWeights.status, 2);
+  assert.match(noWeights.stderr, /--lung-model ltrclobes needs --lung-weights FILE: user-supplied: download unet_ltrclobes-3a07043d\.pth/);
+  const report = JSON.parse(readFileSync(join(dir, 'cli', 'report.json'), 'utf8'));
+  assert.match(report.models.lung, /^default:lung-2d\.onnx@[0-9a-f]{12}$/, 'the registry\'s name of the model');
 });

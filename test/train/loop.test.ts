@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -41,7 +41,7 @@ function toySet(n: number, seed: number): StoredSampleSet {
 }
 
 function options(runDir: string, extra: Partial<TrainOptions> = {}): TrainOptions {
-  return { runDir, network: { dims: 2, baseFilters: 2, depth: 2 }, epochs: 4, batchSize: 4, optimizer: 'adam', lr: 0.01, threads: 1, seed: 3, quiet: true, ...extra };
+  return { runDir, network: { dims: 2, baseFilters: 2, depth: 2 }, epochs: 4, batchSize: 4, optimizer: 'adam', lr: 0.01, threads: 1, seed: 3, ...extra };
 }
 
 test('a killed run resumed from its checkpoint ends exactly where an uninterrupted run ends', { skip }, async () => {
@@ -50,7 +50,19 @@ test('a killed run resumed from its checkpoint ends exactly where an uninterrupt
     const data = { train: toySet(12, 1), val: toySet(4, 2) };
     const straight = await trainNetwork(options(join(dir, 'a')), data);
     await trainNetwork(options(join(dir, 'b'), { epochs: 2 }), data);
-    const resumed = await trainNetwork(options(join(dir, 'b'), { resume: true }), data);
+    // Progress reaches the callbacks (the library draws nothing): every batch, every epoch, the messages.
+    const calls: string[] = [];
+    const resumed = await trainNetwork(options(join(dir, 'b'), {
+      resume: true,
+      onProgress: (done, total, stage, detail) => calls.push(`${stage} ${done}/${total}${detail ? ` ${detail.replace(/-?[\d.]+$/, 'L')}` : ''}`),
+      onEpoch: (r) => calls.push(`epoch ${r.epoch} done`),
+      onMessage: (m) => calls.push(m.split(' ')[0]!),
+    }), data);
+    assert.deepEqual(calls, [
+      'resuming', 'training',
+      'epoch 3/4 0/3', 'epoch 3/4 1/3 loss L', 'epoch 3/4 2/3 loss L', 'epoch 3/4 3/3 loss L', 'epoch 3 done',
+      'epoch 4/4 0/3', 'epoch 4/4 1/3 loss L', 'epoch 4/4 2/3 loss L', 'epoch 4/4 3/3 loss L', 'epoch 4 done',
+    ]);
     assert.deepEqual(resumed.history.map((h) => h.trainLoss), straight.history.map((h) => h.trainLoss));
     assert.deepEqual(resumed.history.map((h) => h.valLoss), straight.history.map((h) => h.valLoss));
     assert.equal(resumed.bestEpoch, straight.bestEpoch);
@@ -77,6 +89,11 @@ test('an existing run needs --resume, and resuming with other settings is refuse
     await assert.rejects(trainNetwork(options(dir, { epochs: 2, lr: 0.5, resume: true }), data), /cannot resume: the run was started with other settings \(lr\)/);
     // The model's input transform is part of what a resumed run must share.
     await assert.rejects(trainNetwork(options(dir, { epochs: 2, resume: true, modelMetadata: { 'covseg.inputTransform': 'clahe-v1' } }), data), /other settings \(model\)/);
+    // run.json is read through its schema: a damaged one is one line naming the key.
+    const runJson = join(dir, 'run.json');
+    const recorded = JSON.parse(readFileSync(runJson, 'utf8')) as { training: Record<string, unknown> };
+    writeFileSync(runJson, JSON.stringify({ training: { ...recorded.training, lr: 'fast' } }));
+    await assert.rejects(trainNetwork(options(dir, { epochs: 2, resume: true }), data), /run\.json: key 'training\.lr' should be number, got string; the run folder is damaged: train into another --out$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -125,7 +142,7 @@ test('covseg train on a database writes a covseg model with its spec, history an
   try {
     const groups = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8', 'p9', 'p10'];
     await writeSliceSetLayout(join(dir, 'slices'), groups.flatMap((g, k) => [0, 1].map((j) => ({ file: `${k}${j}.png`, group: g, lesionRadius: 3 + j }))), 32);
-    await buildDatabase({ sources: [{ name: 'zenodo-slices', root: join(dir, 'slices') }], out: join(dir, 'db') }, { sliceSize: 32, workers: 0, quiet: true, overview: false });
+    await buildDatabase({ sources: [{ name: 'zenodo-slices', root: join(dir, 'slices') }], out: join(dir, 'db') }, { sliceSize: 32, workers: 0, overview: false });
     const cli = resolve(PROJECT_ROOT, 'dist/src/cli/main.js');
     const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'train', ...args], { encoding: 'utf8', env: { ...process.env, COVSEG_QUIET: '1' } });
     const r = run('--db', join(dir, 'db'), '--dims', '2', '--out', join(dir, 'run'), '--epochs', '2', '--input-size', '32', '--base-filters', '2', '--depth', '2', '--batch', '4', '--threads', '1', '--quiet');
@@ -142,7 +159,7 @@ test('covseg train on a database writes a covseg model with its spec, history an
     assert.match(usage.stderr, /--db, --dims and --out are required/);
     const badSize = run('--db', join(dir, 'db'), '--dims', '2', '--out', join(dir, 'y'), '--input-size', '30');
     assert.equal(badSize.status, 2);
-    assert.match(badSize.stderr, /--input-size: invalid value '30'/);
+    assert.match(badSize.stderr, /--input-size: 30 is not divisible by 2\^depth = 16/);
     const badNegatives = run('--db', join(dir, 'db'), '--dims', '2', '--out', join(dir, 'z'), '--negatives', 'abdomen.nii.gz');
     assert.equal(badNegatives.status, 2);
     assert.match(badNegatives.stderr, /--negatives is for the 2D lung model \(--dims 2 --task lung\)/);

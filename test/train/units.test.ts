@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Type } from '@sinclair/typebox';
 import { learningRate } from '../../src/train/schedule.js';
 import { loadCheckpoint, networkTensors, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { historyToCsv, readHistory, writeHistory, type EpochRecord } from '../../src/train/history.js';
@@ -36,7 +37,7 @@ test('checkpoints round-trip exactly, and bad files are named', async () => {
     const state = { tensors: { 'enc0.conv1.weight': { shape: [2, 1, 1, 1], data: Float32Array.from([0.5, -1.25]) }, 'momentum.enc0.conv1.weight': { shape: [2, 1, 1, 1], data: Float32Array.from([3, 4]) }, odd: { shape: [3], data: Float32Array.from([1e-30, 7, -0]) } }, optimizerSteps: 17 };
     const path = join(dir, 'a.ckpt');
     await saveCheckpoint(path, { state, meta: { epoch: 3, note: 'x' } });
-    const back = await loadCheckpoint<{ epoch: number; note: string }>(path);
+    const back = await loadCheckpoint(path, Type.Object({ epoch: Type.Number(), note: Type.String() }));
     assert.deepEqual(back.meta, { epoch: 3, note: 'x' });
     assert.equal(back.state.optimizerSteps, 17);
     for (const [name, t] of Object.entries(state.tensors)) {
@@ -45,9 +46,12 @@ test('checkpoints round-trip exactly, and bad files are named', async () => {
     }
     assert.deepEqual(Object.keys(networkTensors(back.state)), ['enc0.conv1.weight', 'odd']);
     writeFileSync(join(dir, 'bad.ckpt'), 'hello');
-    await assert.rejects(loadCheckpoint(join(dir, 'bad.ckpt')), /bad\.ckpt: not a covseg checkpoint/);
+    await assert.rejects(loadCheckpoint(join(dir, 'bad.ckpt'), Type.Unknown()), /bad\.ckpt: not a covseg checkpoint/);
     writeFileSync(join(dir, 'cut.ckpt'), readFileSync(path).subarray(0, readFileSync(path).length - 4));
-    await assert.rejects(loadCheckpoint(join(dir, 'cut.ckpt')), /cut\.ckpt: checkpoint is truncated/);
+    await assert.rejects(loadCheckpoint(join(dir, 'cut.ckpt'), Type.Unknown()), /cut\.ckpt: checkpoint is truncated/);
+    // The header is checked against its schema, the caller's meta included: one line naming the key.
+    await saveCheckpoint(join(dir, 'meta.ckpt'), { state, meta: { epoch: 'three', note: 'x' } });
+    await assert.rejects(loadCheckpoint(join(dir, 'meta.ckpt'), Type.Object({ epoch: Type.Number(), note: Type.String() })), /meta\.ckpt: key 'meta\.epoch' should be number, got string; the checkpoint is damaged or not from covseg train$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -179,4 +183,10 @@ test('epoch sampling: uniform is a shuffle; case-sqrt weighs a sample by 1/√(i
   assert.ok(share > 0.4 && share < 0.6, `case A share ${share.toFixed(3)} (uniform would give 0.91)`);
   const uniform = epochOrder(set, 'uniform', 110, new Rng(1));
   assert.deepEqual([...uniform].sort((a, b) => a - b), Array.from({ length: 110 }, (_, i) => i));
+});
+
+test('covseg train --sources: the one source-name check, as a usage error', async () => {
+  const { command } = await import('../../src/cli/commands/train.js');
+  await assert.rejects(command.run(['--db', 'db', '--dims', '2', '--out', 'run', '--sources', 'zenodo,kaggle']), (err: Error) =>
+    err.name === 'UsageError' && err.message === "--sources: unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, semiseg");
 });

@@ -21,7 +21,7 @@ test('checkOutputFile: a folder, an existing file, a file standing in for a fold
     await writeFile(join(dir, 'a.nii.gz'), 'x');
     await writeFile(join(dir, 'plain'), 'x');
     await assert.rejects(checkOutputFile(join(dir, 'sub')), /sub: is a folder; give a file name$/);
-    await assert.rejects(checkOutputFile(join(dir, 'a.nii.gz')), /a\.nii\.gz: exists; pass --force to overwrite it$/);
+    await assert.rejects(checkOutputFile(join(dir, 'a.nii.gz')), /a\.nii\.gz: exists; pass --overwrite to overwrite it$/);
     await checkOutputFile(join(dir, 'a.nii.gz'), { force: true });
     await assert.rejects(checkOutputFile(join(dir, 'plain', 'x.png')), (err: Error) => err instanceof CovsegError && /plain(\/x\.png)?: /.test(err.message) && /(ENOTDIR|is a file, not a folder)/.test(err.message));
     await assert.rejects(checkOutputFile(join(dir, 'f.jpg'), { extensions: ['.png'], what: '--figure' }), /f\.jpg: --figure must end with \.png$/);

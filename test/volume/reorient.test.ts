@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  asLps,
   createVolume,
+  fromLps,
   IDENTITY_DIRECTION,
   indexToWorld,
   orientationCode,
@@ -78,4 +80,19 @@ test('undoReorient errors on a volume of another grid', () => {
   const vol = createVolume(new Uint8Array(6), [1, 2, 3], { direction: fromColumns([unit(2, 1), unit(0, -1), unit(1, 1)]) });
   const { transform } = reorientToLps(vol);
   assert.throws(() => undoReorient(createVolume(new Uint8Array(6), [1, 2, 3]), transform), /volume is \[1, 2, 3\] but the transform expects \[2, 3, 1\]/);
+});
+
+test('asLps / fromLps: a volume already in LPS order is read in place and its result not copied back; any other is reoriented as reorientToLps does', () => {
+  const lps = createVolume(new Uint8Array([1, 2, 3, 4, 5, 6]), [3, 2, 1], { spacingMm: [0.5, 0.7, 2], origin: [1, 2, 3] });
+  const view = asLps(lps);
+  assert.equal(view.volume, lps, 'no copy');
+  const result = createVolume(new Uint8Array(6).fill(7), view.volume.dims, view.volume);
+  assert.equal(fromLps(result, view.transform).data, result.data, 'no copy back');
+  for (const direction of [fromColumns([unit(0, -1), unit(1, -1), unit(2, 1)]), fromColumns([unit(1, 1), unit(0, 1), unit(2, 1)])]) {
+    const vol = createVolume(new Uint8Array([1, 2, 3, 4, 5, 6]), [3, 2, 1], { spacingMm: [0.5, 0.7, 2], origin: [1, 2, 3], direction });
+    const { volume, transform } = asLps(vol);
+    assert.deepEqual(volume, reorientToLps(vol).volume);
+    assert.notEqual(volume.data, vol.data);
+    assert.deepEqual(fromLps(volume, transform), vol);
+  }
 });

@@ -6,6 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ortWeb from 'onnxruntime-web';
@@ -193,11 +194,17 @@ test('onnxruntime-web (WebAssembly) against onnxruntime-node: probabilities with
     }
   }
   const { volume, meta } = await readImage(PNG);
-  const mine = await segmentInBrowser(volume, { ...meta, path: '1316.png' }, async () => web);
+  // The worker hashes the lung model's bytes, so the report names it as the service does.
+  const lungSha256 = createHash('sha256').update(readFileSync(DEFAULT_LUNG_MODEL_PATH)).digest('hex');
+  const mine = await segmentInBrowser(volume, { ...meta, path: '1316.png', seriesDescription: 'AXIAL LUNG 1.25' }, async () => ({ ...web, lungSha256 }));
   const theirs = await segmentCase(PNG, join(server.workDir, 'segment-png'), { loaded: node });
   assert.deepEqual({ lungs: mine.report.lungs, lesions: mine.report.lesions, severity: mine.report.severity }, { lungs: theirs.report.lungs, lesions: theirs.report.lesions, severity: theirs.report.severity });
   assert.deepEqual(mine.report.warnings, theirs.report.warnings);
   assert.equal(mine.report.models.lesion, theirs.report.models.lesion);
+  assert.match(theirs.report.models.lung, /^default:lung-2d\.onnx@[0-9a-f]{12}$/);
+  assert.equal(mine.report.models.lung, theirs.report.models.lung);
+  // One report assembly for both: what the reader tells of the input reaches the browser's report too.
+  assert.equal(mine.report.input.seriesDescription, 'AXIAL LUNG 1.25');
   assert.deepEqual(mine.report.outputs, {});
 });
 

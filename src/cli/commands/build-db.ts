@@ -1,10 +1,11 @@
 /** `covseg build-db`: the 3D and 2D training databases from the public COVID-19 CT sources. */
 import { availableParallelism } from 'node:os';
 import { CovsegError, UsageError } from '../../util/errors.js';
-import { choiceFlag, numberFlag, parseFlags, type Command } from '../command.js';
-import { SOURCE_NAMES, type SourceName } from '../../datasets/index.js';
+import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
+import { SOURCE_NAMES, sourceName } from '../../datasets/index.js';
 import { buildDatabase, formatSummary, type LungSegmenter, type SourceSpec } from '../../database/index.js';
 import { defaultWorkers } from '../../database/pool.js';
+import { StageBars } from '../progress.js';
 
 /**
  * Opens the `--lung-model` for cases published without a lung mask: any model of the lung
@@ -18,6 +19,29 @@ async function openLungSegmenter(name: string, weightsPath: string | undefined):
   }
   return lungs.openLungModel(name, weightsPath !== undefined ? { weightsPath } : {});
 }
+
+const FLAGS = {
+  source: flag.repeated({ arg: 'NAME=PATH', help: 'a source to build from (see Sources above); repeat for more' }),
+  out: flag.string({ arg: 'DB', help: 'database folder (created; required)' }),
+  seed: flag.number({ arg: 'N', help: 'split seed', default: 42, check: Number.isInteger }),
+  overlap: flag.choice({
+    choices: ['warn', 'merge'] as const, default: 'warn',
+    help: 'sources that share patients covseg cannot match one by one: warn, or merge their groups into one split unit',
+  }),
+  'figure-case': flag.repeated({ arg: 'ID', help: 'draw Figure 2 (original vs preprocessed slice) for a 3D case, to DB/figures/preprocessing-ID.png; repeat for more cases' }),
+  'no-overview': flag.boolean({ help: 'skip the overview mosaics DB/figures/overview-*.png' }),
+  'lung-model': flag.string({
+    arg: 'NAME',
+    help: "segment the lungs of cases published without a lung mask (MosMed volumes, COVID-SemiSeg slices) with this lung model (see 'covseg lungs --help': default, r231, …); without it their lung mask is recorded as missing",
+  }),
+  'lung-weights': flag.string({ arg: 'PATH', help: "weights file for --lung-model (r231 needs lungmask's .pth)" }),
+  workers: flag.number({
+    arg: 'N', check: (n) => Number.isInteger(n) && n >= 0, shownDefault: String(defaultWorkers()),
+    help: `worker threads, 0 = none; at most this machine's cores (${availableParallelism()}) and the cases to build: more is lowered, with a warning`,
+  }),
+  json: flag.boolean({ help: 'print the summary as JSON' }),
+  quiet: flag.boolean({ help: 'no progress bar' }),
+};
 
 const HELP = `Usage: covseg build-db --source NAME=PATH [--source NAME=PATH …] --out DB [options]
 
@@ -50,23 +74,7 @@ Sources (NAME=PATH, the folder the dataset was unpacked into, published layout):
   semiseg=PATH         COVID-SemiSeg: TrainingSet/MultiClassInfection-Train/{Imgs,GT}
 
 Options:
-  --out DB               database folder (created; required)
-  --seed N               split seed (default 42)
-  --overlap warn|merge   sources that share patients covseg cannot match one by one:
-                         warn (default) or merge their groups into one split unit
-  --figure-case ID       draw Figure 2 (original vs preprocessed slice) for a 3D case,
-                         to DB/figures/preprocessing-ID.png; repeat for more cases
-  --no-overview          skip the overview mosaics DB/figures/overview-*.png
-  --lung-model NAME      segment the lungs of cases published without a lung mask
-                         (MosMed volumes, COVID-SemiSeg slices) with this lung model
-                         (see 'covseg lungs --help': default, r231, …); without it their
-                         lung mask is recorded as missing
-  --lung-weights PATH    weights file for --lung-model (r231 needs lungmask's .pth)
-  --workers N            worker threads (default ${defaultWorkers()}; 0 = none); at most this
-                         machine's cores (${availableParallelism()}) and the cases to build: more is
-                         lowered, with a warning
-  --json                 print the summary as JSON
-  --quiet                no progress bar
+${optionsHelp(FLAGS)}
 
 Exit codes: 0 ok (also when some cases failed: see the summary), 1 error or every
 case to build failed (e.g. a full disk), 2 bad usage.`;
@@ -77,10 +85,8 @@ export function parseSources(values: readonly string[]): SourceSpec[] {
     const eq = v.indexOf('=');
     const name = eq < 0 ? '' : v.slice(0, eq);
     const root = eq < 0 ? '' : v.slice(eq + 1);
-    if (!(SOURCE_NAMES as readonly string[]).includes(name) || root === '') {
-      throw new UsageError(`--source '${v}': expected NAME=PATH with NAME one of ${SOURCE_NAMES.join(', ')}`);
-    }
-    return { name: name as SourceName, root };
+    if (eq < 0 || root === '') throw new UsageError(`--source '${v}': expected NAME=PATH with NAME one of ${SOURCE_NAMES.join(', ')}`);
+    return { name: sourceName(name, (problem) => new UsageError(`--source '${v}': ${problem}`)), root };
   });
 }
 
@@ -88,40 +94,30 @@ export const command: Command = {
   name: 'build-db',
   summary: 'build the 3D and 2D training databases from the public datasets',
   help: HELP,
+  flags: FLAGS,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, {
-      source: { type: 'string', multiple: true },
-      out: { type: 'string' },
-      seed: { type: 'string' },
-      overlap: { type: 'string' },
-      'figure-case': { type: 'string', multiple: true },
-      'no-overview': { type: 'boolean', default: false },
-      'lung-model': { type: 'string' },
-      'lung-weights': { type: 'string' },
-      workers: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-    });
+    const { values, positionals } = parseCommandLine('build-db', argv, FLAGS);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'; sources are given as --source NAME=PATH`);
-    if (!values.source || values.source.length === 0) throw new UsageError('no --source given; e.g. --source zenodo-slices=../shared/data/zenodo20-slices');
+    if (values.source.length === 0) throw new UsageError('no --source given; e.g. --source zenodo-slices=../shared/data/zenodo20-slices');
     if (!values.out) throw new UsageError('--out DB is required (the database folder)');
     const sources = parseSources(values.source);
     let lungSegmenter: LungSegmenter | undefined;
     if (values['lung-weights'] !== undefined && values['lung-model'] === undefined) throw new UsageError('--lung-weights needs --lung-model');
     const options = {
-      seed: numberFlag('seed', values.seed, 42, Number.isInteger),
-      overlap: choiceFlag('overlap', values.overlap, ['warn', 'merge'] as const, 'warn'),
-      figureCases: values['figure-case'] ?? [],
+      seed: values.seed,
+      overlap: values.overlap,
+      figureCases: values['figure-case'],
       overview: !values['no-overview'],
-      ...(values.workers !== undefined ? { workers: numberFlag('workers', values.workers, defaultWorkers(), (n) => Number.isInteger(n) && n >= 0) } : {}),
-      quiet: values.quiet,
+      ...(values.workers !== undefined ? { workers: values.workers } : {}),
       onWarning: (m: string) => process.stderr.write(`covseg build-db: warning: ${m}\n`),
     };
     if (values['lung-model'] !== undefined) lungSegmenter = await openLungSegmenter(values['lung-model'], values['lung-weights']);
+    const bars = new StageBars({ label: 'build-db', quiet: values.quiet });
     const summary = await buildDatabase(
       { sources, out: values.out },
-      { ...options, ...(lungSegmenter ? { lungSegmenter } : {}) },
+      { ...options, onProgress: bars.onProgress, ...(lungSegmenter ? { lungSegmenter } : {}) },
     ).finally(() => lungSegmenter?.release?.());
+    bars.end(`${summary.totals.built} built, ${summary.totals.failed} failed`);
     process.stdout.write((values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)) + '\n');
     const { built, failed } = summary.totals;
     if (failed > 0 && built === 0) {

@@ -1,11 +1,39 @@
 /** `covseg evaluate`: a model's Dice and friends, case by case, on a database split or a folder of slices. */
-import type { Command } from '../command.js';
-import { choiceFlag, maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags } from '../command.js';
+import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { UsageError } from '../../util/errors.js';
+import { StageBars } from '../progress.js';
 import { checkOutputDir, checkOutputFile } from '../../util/output-target.js';
 import { loadSegmentationModel } from '../../infer/segmentation-model.js';
 import { loadDefaultLungModel } from '../../lungs/default-model.js';
-import { EVAL_SPLITS, evaluateModel, planDatabaseEvaluation, planFolderEvaluation, summaryLines, writeEvaluation, type EvalSplit } from '../../eval/index.js';
+import { EVAL_SPLITS, evaluateModel, planDatabaseEvaluation, planFolderEvaluation, summaryLines, writeEvaluation} from '../../eval/index.js';
+
+const FLAGS = {
+  model: flag.string({ arg: 'M.onnx', help: 'the model; its task, 2D/3D, input size and threshold are read from it' }),
+  db: flag.string({ arg: 'DB', help: "a database from 'covseg build-db' (manifest.json, splits.json)" }),
+  // No default here: --split is for --db only, so an absent one must stay visible.
+  split: flag.choice({ choices: EVAL_SPLITS, arg: 'S', shownDefault: 'test', help: EVAL_SPLITS.join(' | ') }),
+  sources: flag.list({ arg: 'a,b', help: 'only cases of these sources' }),
+  images: flag.string({ arg: 'DIR', help: 'a folder of PNG/JPEG slices, each its own case' }),
+  masks: flag.string({
+    arg: 'DIR',
+    help: 'their reference masks, same names: binary or label images (one grey channel, at most 16 values; nonzero = lesion), all checked before the model runs. Colour images are scored in grey, with a warning',
+  }),
+  lungs: flag.string({ arg: 'DIR', help: 'their lung masks, same names (lesion models: Dice inside the lungs)' }),
+  'lung-model': flag.choice({
+    choices: ['default', 'none'] as const, arg: 'M', default: 'default',
+    help: "default: covseg's lung model (models/lung-2d.onnx) supplies lung masks where the data has none; none: score such slices unrestricted",
+  }),
+  threshold: flag.number({ arg: 'X', check: (n) => n > 0 && n < 1, shownDefault: "the model's own", help: 'probability cut in (0, 1)' }),
+  batch: flag.number({ arg: 'N', default: 8, check: (n) => Number.isInteger(n) && n > 0, help: 'slices per ONNX Runtime call' }),
+  'max-voxels': flag.maxVoxels(),
+  json: flag.string({
+    arg: 'OUT.json',
+    help: 'write every case and slice and the summaries (keys: summary.dice_mean, summary.dice_std, summary.n, splits.<split>, cases[].id, cases[].dice, slices[])',
+  }),
+  markdown: flag.string({ arg: 'OUT.md', help: 'write the Table 2 layout: one row per case, then mean ± std, median [min, max], pooled and per-slice rows per split' }),
+  figures: flag.string({ arg: 'DIR', help: 'write DIR/<split>-best-median-worst.png (CT with TP/FP/FN), DIR/<split>-dice-per-case.png, DIR/dice-per-split.png' }),
+  quiet: flag.boolean({ help: 'no progress bar' }),
+};
 
 const HELP = `covseg evaluate --model M.onnx --db DB [options]
 covseg evaluate --model M.onnx --images DIR --masks DIR [--lungs DIR] [options]
@@ -28,30 +56,9 @@ An empty reference with an empty prediction scores Dice 1, with any prediction D
 the summary counts such cases (emptyReference, emptyBoth).
 
 Options:
-  --model M.onnx         the model; its task, 2D/3D, input size and threshold are read from it
-  --db DB                a database from 'covseg build-db' (manifest.json, splits.json)
-  --split S              ${EVAL_SPLITS.join(' | ')} (default test)
-  --sources a,b          only cases of these sources
-  --images DIR           a folder of PNG/JPEG slices, each its own case
-  --masks DIR            their reference masks, same names: binary or label images (one
-                         grey channel, at most 16 values; nonzero = lesion), all checked
-                         before the model runs. Colour images are scored in grey, with a warning
-  --lungs DIR            their lung masks, same names (lesion models: Dice inside the lungs)
-  --lung-model M         default: covseg's lung model (models/lung-2d.onnx) supplies lung
-                         masks where the data has none (default); none: score such
-                         slices unrestricted
-  --threshold X          probability cut in (0, 1) (default: the model's own)
-  --batch N              slices per ONNX Runtime call (default 8)
-${maxVoxelsHelp(25)}
-  --json OUT.json        write every case and slice and the summaries (keys: summary.dice_mean,
-                         summary.dice_std, summary.n, splits.<split>, cases[].id, cases[].dice, slices[])
-  --markdown OUT.md      write the Table 2 layout: one row per case, then mean ± std,
-                         median [min, max], pooled and per-slice rows per split
-  --figures DIR          write DIR/<split>-best-median-worst.png (CT with TP/FP/FN),
-                         DIR/<split>-dice-per-case.png, DIR/dice-per-split.png
+${optionsHelp(FLAGS)}
 The output files (replaced if they exist) and folder are checked before the model runs,
 and written all or none.
-  --quiet                no progress bar
 
 Prints the Dice mean ± std per split and the files written.
 `;
@@ -60,25 +67,18 @@ export const command: Command = {
   name: 'evaluate',
   summary: 'score a model case by case on a database split or a folder of slices (Dice, Table 2, figures)',
   help: HELP,
+  flags: FLAGS,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, {
-      model: { type: 'string' }, db: { type: 'string' }, split: { type: 'string' }, sources: { type: 'string' },
-      images: { type: 'string' }, masks: { type: 'string' }, lungs: { type: 'string' }, threshold: { type: 'string' },
-      batch: { type: 'string' }, 'lung-model': { type: 'string' }, json: { type: 'string' }, markdown: { type: 'string' }, figures: { type: 'string' }, quiet: { type: 'boolean' },
-      'max-voxels': { type: 'string' },
-    });
+    const { values, positionals } = parseCommandLine('evaluate', argv, FLAGS);
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (!values.model) throw new UsageError('--model is required');
     const folderMode = values.images !== undefined || values.masks !== undefined || values.lungs !== undefined;
     if (folderMode === (values.db !== undefined)) throw new UsageError('give either --db DB or --images DIR --masks DIR');
     if (folderMode && (!values.images || !values.masks)) throw new UsageError('--images and --masks go together');
     if (folderMode && (values.split !== undefined || values.sources !== undefined)) throw new UsageError('--split and --sources are for --db');
-    const split = choiceFlag<EvalSplit>('split', values.split, EVAL_SPLITS, 'test');
-    const threshold = values.threshold === undefined ? undefined : numberFlag('threshold', values.threshold, 0.5, (n) => n > 0 && n < 1);
-    const batchSize = numberFlag('batch', values.batch, 8, (n) => Number.isInteger(n) && n > 0);
-    const maxVoxels = maxVoxelsFlag(values['max-voxels']);
-    const quiet = values.quiet ?? false;
-    const lungModelName = choiceFlag('lung-model', values['lung-model'], ['default', 'none'] as const, 'default');
+    const split = values.split ?? 'test';
+    const { threshold, batch: batchSize, 'max-voxels': maxVoxels, quiet } = values;
+    const lungModelName = values['lung-model'];
 
     // The outputs are checked before the model runs: a bad name fails now, not after the evaluation.
     if (values.json) await checkOutputFile(values.json, { force: true, what: '--json', extensions: ['.json'], inputs: [values.model] });
@@ -90,9 +90,11 @@ export const command: Command = {
     try {
       const plan = folderMode
         ? await planFolderEvaluation({ images: values.images!, masks: values.masks!, ...(values.lungs ? { lungs: values.lungs } : {}) }, model.spec)
-        : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources.split(',') } : {}) });
+        : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources } : {}) });
       for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
-      const run = await evaluateModel(model, plan, { batchSize, quiet, maxVoxels, ...(lungModel ? { lungModel } : {}), ...(threshold === undefined ? {} : { threshold }) });
+      const bars = new StageBars({ quiet });
+      const run = await evaluateModel(model, plan, { batchSize, maxVoxels, onProgress: bars.onProgress, ...(lungModel ? { lungModel } : {}), ...(threshold === undefined ? {} : { threshold }) });
+      bars.end();
       // What the run itself noticed (colour pictures), after the plan's warnings printed above.
       for (const w of run.evaluation.warnings.slice(plan.warnings.length)) process.stderr.write(`warning: ${w}\n`);
       const written = await writeEvaluation(run, {

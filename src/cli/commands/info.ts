@@ -1,7 +1,13 @@
 /** `covseg info INPUT [--json]`: what an image file or DICOM folder holds. */
 import { UsageError } from '../../util/errors.js';
-import { maxVoxelsFlag, maxVoxelsHelp, parseFlags, type Command } from '../command.js';
+import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { imageInfo, type ImageInfo } from '../../io/info.js';
+
+const FLAGS = {
+  json: flag.boolean({ help: 'print one JSON object instead of text (default: text)' }),
+  series: flag.string({ arg: 'UID', help: 'DICOM folder: read the series with this SeriesInstanceUID (default: the largest series)' }),
+  'max-voxels': flag.maxVoxels(),
+};
 
 const HELP = `Usage: covseg info INPUT [--json] [--series UID] [--max-voxels N]
 
@@ -14,10 +20,7 @@ INPUT            a NIfTI (.nii, .nii.gz), NRRD, MetaImage (.mha), PNG or JPEG fi
                  most voxels is read; the others are listed as skipped)
 
 Options:
-  --json         print one JSON object instead of text (default: text)
-  --series UID   DICOM folder: read the series with this SeriesInstanceUID
-                 (default: the largest series)
-${maxVoxelsHelp(17)}
+${optionsHelp(FLAGS)}
 
 Exit codes: 0 ok, 1 unreadable input, 2 bad usage.`;
 
@@ -59,14 +62,11 @@ export const command: Command = {
   name: 'info',
   summary: 'show format, geometry, intensities and HU check of an image or DICOM folder',
   help: HELP,
+  flags: FLAGS,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, {
-      json: { type: 'boolean', default: false },
-      series: { type: 'string' },
-      'max-voxels': { type: 'string' },
-    });
+    const { values, positionals } = parseCommandLine('info', argv, FLAGS);
     if (positionals.length !== 1) throw new UsageError(`expected one INPUT, got ${positionals.length}`);
-    const options = { maxVoxels: maxVoxelsFlag(values['max-voxels']), ...(values.series !== undefined ? { seriesInstanceUid: values.series } : {}) };
+    const options = { maxVoxels: values['max-voxels'], ...(values.series !== undefined ? { seriesInstanceUid: values.series } : {}) };
     const info = await imageInfo(positionals[0]!, options);
     process.stdout.write((values.json ? JSON.stringify(info, null, 2) : formatInfo(info)) + '\n');
   },

@@ -2,9 +2,10 @@
 import { resolve } from 'node:path';
 import { CovsegError, UsageError } from '../../util/errors.js';
 import { checkOutputFile, writeFilesAtomic, type PendingFile } from '../../util/output-target.js';
-import { ProgressBar } from '../../util/progress.js';
-import { maxVoxelsFlag, maxVoxelsHelp, numberFlag, parseFlags, threadsFlag, type Command } from '../command.js';
-import { checkHu, readImage, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
+import { StageBars } from '../progress.js';
+import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from '../command.js';
+import { readImage, VOLUME_OUTPUT_EXTENSIONS, writeVolume } from '../../io/index.js';
+import { checkHu } from '../../volume/hu.js';
 import { voxelVolumeMl } from '../../volume/volume.js';
 import { labelValues } from '../../volume/labels.js';
 import { saveFigure } from '../../figures/index.js';
@@ -19,7 +20,26 @@ const MODEL_LINES = Object.values(LUNG_MODELS)
   ].join('\n'))
   .join('\n');
 
-const HELP = `Usage: covseg lungs INPUT OUTPUT [--model NAME] [--weights PATH] [options]
+const FLAGS = {
+  'lung-model': flag.lungModel({ aliases: ['model'], help: `one of ${Object.keys(LUNG_MODELS).join(', ')}` }),
+  'lung-weights': flag.lungWeights({ aliases: ['weights'], help: "the model's weights file (.pth as released, zip or legacy format)" }),
+  batch: flag.number({ arg: 'N', default: 20, shownDefault: '20, as lungmask', check: (n) => Number.isInteger(n) && n >= 1, help: 'slices per network call' }),
+  threads: flag.threads({ fallback: 2, help: "ONNX Runtime threads; at most the machine's cores" }),
+  series: flag.string({ arg: 'UID', shownDefault: 'the one with most voxels', help: 'DICOM folder: read this series' }),
+  'max-voxels': flag.maxVoxels(),
+  'allow-non-hu': flag.boolean({ help: 'go on (with a warning) when INPUT does not look like HU' }),
+  'allow-label-map': flag.boolean({ help: 'go on (with a warning) when INPUT looks like a label map (at most 16 distinct integer values), not a CT' }),
+  'allow-empty': flag.boolean({ help: 'write an empty mask (with a warning) instead of failing when no lung is found' }),
+  figure: flag.string({
+    arg: 'PNG',
+    help: "also draw representative slices with the right lung red and the left lung green (the method's Figure 1); OUTPUT and PNG are written both or neither",
+  }),
+  // --force was this flag's name; it keeps meaning "overwrite" here, with a note.
+  overwrite: flag.boolean({ aliases: ['force'], help: 'replace OUTPUT (and the --figure PNG) if it exists (never INPUT)' }),
+  quiet: flag.boolean({ help: 'no progress bar' }),
+};
+
+const HELP = `Usage: covseg lungs INPUT OUTPUT [--lung-model NAME] [--lung-weights FILE] [options]
 
 Segments the lungs of the CT in INPUT and writes the label map to OUTPUT, on INPUT's
 exact grid (same dims, spacing, origin and direction): 1 = right lung, 2 = left lung.
@@ -32,69 +52,36 @@ INPUT    a CT in Hounsfield units: a NIfTI, NRRD or MetaImage file, or a DICOM
 OUTPUT   label map file; the extension picks the format: .nii.gz, .nii, .nrrd,
          .seg.nrrd (3D Slicer segments, named), .mha
 
-Models (--model):
+Models (--lung-model):
 ${MODEL_LINES}
 
 lungmask's weights cannot be bundled with covseg: download the file named above once
-and pass it with --weights. For the default model, --weights may name another lung
-model from 'covseg train --task lung'.
+and pass it with --lung-weights. For the default model, --lung-weights may name another
+lung model from 'covseg train --task lung'.
 
 Options:
-  --model NAME     one of ${Object.keys(LUNG_MODELS).join(', ')} (default: default)
-  --weights PATH   the model's weights file (.pth as released, zip or legacy format)
-  --batch N        slices per network call (default 20, as lungmask)
-  --threads N      ONNX Runtime threads (default 2; at most the machine's cores)
-  --series UID     DICOM folder: read this series (default: the one with most voxels)
-${maxVoxelsHelp(19)}
-  --allow-non-hu   go on (with a warning) when INPUT does not look like HU
-  --allow-label-map  go on (with a warning) when INPUT looks like a label map (at most
-                   16 distinct integer values), not a CT
-  --allow-empty    write an empty mask (with a warning) instead of failing when no
-                   lung is found
-  --figure PNG     also draw representative slices with the right lung red and the
-                   left lung green (the method's Figure 1); OUTPUT and PNG are
-                   written both or neither
-  --force          overwrite OUTPUT (and the --figure PNG) if it exists (never INPUT)
-  --quiet          no progress bar
+${optionsHelp(FLAGS)}
 
 Exit codes: 0 ok, 1 error (unreadable input, not HU, no lung found), 2 bad usage.`;
 
 export const command: Command = {
   name: 'lungs',
-  summary: "segment the lungs of a CT with lungmask's R231 (or LTRCLobes, R231CovidWeb)",
+  summary: "segment the lungs of a CT (covseg's model, or lungmask's R231 / LTRCLobes / R231CovidWeb)",
   help: HELP,
+  flags: FLAGS,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, {
-      model: { type: 'string', default: 'default' },
-      weights: { type: 'string' },
-      batch: { type: 'string' },
-      threads: { type: 'string' },
-      series: { type: 'string' },
-      'allow-non-hu': { type: 'boolean', default: false },
-      'allow-label-map': { type: 'boolean', default: false },
-      'allow-empty': { type: 'boolean', default: false },
-      force: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-      figure: { type: 'string' },
-      'max-voxels': { type: 'string' },
-    });
+    const { values, positionals } = parseCommandLine('lungs', argv, FLAGS);
     if (positionals.length !== 2) throw new UsageError(`expected INPUT and OUTPUT, got ${positionals.length} argument(s)`);
     const [input, output] = positionals as [string, string];
-    const modelName = values.model!;
-    if (!LUNG_MODELS[modelName]) throw new UsageError(`--model: '${modelName}' is not one of ${Object.keys(LUNG_MODELS).join(', ')}`);
+    const modelName = lungModelFlag(values['lung-model'], values['lung-weights']);
     const model = lungModel(modelName);
-    if (model.needsWeights && values.weights === undefined) {
-      throw new UsageError(`--model ${modelName} needs --weights PATH: ${model.weightsSource}`);
-    }
-    const batchSize = numberFlag('batch', values.batch, 20, (n) => Number.isInteger(n) && n >= 1);
-    const threads = threadsFlag(values.threads, { fallback: 2, command: 'lungs' });
-    const maxVoxels = maxVoxelsFlag(values['max-voxels']);
+    const { batch: batchSize, threads, 'max-voxels': maxVoxels } = values;
     if (values.figure !== undefined && model.classes.length !== 3) throw new UsageError(`--figure draws the right and left lung; model '${modelName}' labels ${model.classes.length - 1} lobes`);
     // Every output is checked before the CT is read: a bad name fails now, not after the inference.
-    await checkOutputFile(output, { force: values.force, what: 'output', extensions: VOLUME_OUTPUT_EXTENSIONS, inputs: [input] });
+    await checkOutputFile(output, { force: values.overwrite, what: 'output', extensions: VOLUME_OUTPUT_EXTENSIONS, inputs: [input] });
     if (values.figure !== undefined) {
       if (resolve(values.figure) === resolve(output)) throw new UsageError('--figure and OUTPUT name the same file');
-      await checkOutputFile(values.figure, { force: values.force, what: '--figure', extensions: ['.png'], inputs: [input] });
+      await checkOutputFile(values.figure, { force: values.overwrite, what: '--figure', extensions: ['.png'], inputs: [input] });
     }
 
     const { volume: ct, meta } = await readImage(input, { maxVoxels, ...(values.series !== undefined ? { seriesInstanceUid: values.series } : {}) });
@@ -106,26 +93,22 @@ export const command: Command = {
       if (!values['allow-label-map']) throw new CovsegError(`${message}; pass --allow-label-map to segment it anyway`, { file: input });
       process.stderr.write(`covseg lungs: warning: ${input}: ${message} (--allow-label-map)\n`);
     }
-    const quiet = values.quiet || process.env['COVSEG_QUIET'] === '1';
-    const bar = new ProgressBar({ label: `lungs ${modelName}`, total: ct.dims[2], quiet });
-    let shown = 0;
+    const bars = new StageBars({ label: `lungs ${modelName}`, quiet: values.quiet });
+    bars.onProgress(0, ct.dims[2]);
     const segmenter = await model.open({
-      weightsPath: values.weights,
+      weightsPath: values['lung-weights'],
       threads,
       run: {
         batchSize,
         huCheck: values['allow-non-hu'] ? 'warn' : 'error',
         emptyResult: values['allow-empty'] ? 'warn' : 'error',
         onWarning: (m) => process.stderr.write(`covseg lungs: warning: ${m}\n`),
-        onProgress: (done) => {
-          bar.tick(done - shown);
-          shown = done;
-        },
+        onProgress: (done) => bars.onProgress(done, ct.dims[2]),
       },
     });
     try {
       const labels = await segmenter.segment(ct, { file: input });
-      bar.finish();
+      bars.end();
       const names: Record<number, string> = {};
       model.classes.forEach((c, i) => { if (i > 0) names[i] = c; });
       // Everything is drawn first and written as one: the mask and the figure both, or neither.

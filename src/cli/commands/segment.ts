@@ -1,9 +1,22 @@
-import type { Command } from '../command.js';
-import { choiceFlag, maxVoxelsFlag, maxVoxelsHelp, parseFlags, threadsFlag } from '../command.js';
+import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/output-target.js';
-import { ProgressBar } from '../../util/progress.js';
-import { segmentCase, type SegmentStage } from '../../segment/index.js';
+import { StageBars } from '../progress.js';
+import { segmentCase } from '../../segment/index.js';
+import type { ClinicalFigures } from '../../clinical/index.js';
+
+const FLAGS = {
+  out: flag.string({ arg: 'DIR', help: 'output folder (must be new or empty; see --overwrite); checked before the work: a folder, beside which covseg can write' }),
+  'lung-model': flag.lungModel(),
+  'lung-weights': flag.lungWeights(),
+  'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', aliases: ['model'], help: "lesion model (2D or 3D ONNX from 'covseg train')" }),
+  force: flag.boolean({ help: 'segment input that fails the checks (not CT, not in Hounsfield units, colour picture) anyway, with a warning' }),
+  overwrite: flag.boolean({ help: 'replace an existing output folder' }),
+  'viewer-ct': flag.boolean({ help: 'also write the CT as ct.nii.gz (for viewers)' }),
+  threads: flag.threads({ fallback: 2, help: "ONNX Runtime threads; at most the machine's cores" }),
+  'max-voxels': flag.maxVoxels(),
+  quiet: flag.boolean({ help: 'no progress output' }),
+};
 
 const HELP = `covseg segment INPUT --out DIR [options]
 
@@ -14,21 +27,7 @@ INPUT: a CT volume (NIfTI .nii/.nii.gz, NRRD, MHA), a DICOM series folder or fil
 or an axial slice image (PNG/JPEG).
 
 Options:
-  --out DIR               output folder (must be new or empty; see --overwrite); checked
-                          before the work: a folder, beside which covseg can write
-  --lung-model M          default: covseg's lung U-Net (models/lung-2d.onnx)
-                          r231: lungmask's R231 (needs --lung-weights)
-  --lung-weights FILE     lungmask weights, e.g. unet_r231-d5d2fc3d.pth (download from
-                          https://github.com/JoHof/lungmask/releases/tag/v0.0)
-  --model FILE            lesion model (2D or 3D ONNX from 'covseg train');
-                          default models/lesion-2d.onnx
-  --force                 segment input that fails the checks (not CT, not in
-                          Hounsfield units, colour picture) anyway, with a warning
-  --overwrite             replace an existing output folder
-  --viewer-ct             also write the CT as ct.nii.gz (for viewers)
-  --threads N             ONNX Runtime threads (default 2; at most the machine's cores)
-${maxVoxelsHelp(26)}
-  --quiet                 no progress output
+${optionsHelp(FLAGS)}
 
 Writes (in DIR), all at once when finished (nothing half-written on failure):
   lungs.nii.gz            lung label map, 1 = right lung, 2 = left lung, in the
@@ -40,6 +39,9 @@ Writes (in DIR), all at once when finished (nothing half-written on failure):
                           skipped, with a warning, when the source lacks its UIDs
   report.json             lung and lesion volumes (mL), % of each lung affected,
                           severity CT-0…CT-4 (MosMedData scale), timings, warnings;
+                          'clinical': ground glass vs consolidation (HU input), the
+                          lung's density bands, % affected per third / half / depth,
+                          zone score 0–24 (lobe scores need lobe labels)
                           quality: lung coverage (complete / partial / none) and
                           whether the lung mask is plausible. The grade is given only
                           for plausible lungs wholly in view, else null with the
@@ -47,48 +49,45 @@ Writes (in DIR), all at once when finished (nothing half-written on failure):
   report.html             the report as one self-contained page with pictures
   overlays.png, overlay-slice*.png   representative slices (right lung red, left
                           lung green, lesions orange)
+  distribution.png        where the disease is: each third, half and depth of each
+                          lung coloured by % affected
+  lesion-types.png        the middle of each third of the lungs, ground glass yellow
+                          and consolidation purple
 Exit codes: 0 ok, 1 refused or failed (the message says why), 2 bad usage.`;
+
+/** One line of the clinical figures: lesion types and the zone score. */
+function clinicalLine(c: ClinicalFigures): string {
+  const t = c.total;
+  const types = t.groundGlass && t.consolidation ? `ground glass ${t.groundGlass.percentOfLung.toFixed(1)}%, consolidation ${t.consolidation.percentOfLung.toFixed(1)}% of the lungs` : 'ground glass / consolidation: needs HU';
+  return `${types}; zone score ${c.scores.zone.available ? `${c.scores.zone.total}/24` : 'n/a'}`;
+}
 
 export const command: Command = {
   name: 'segment',
   summary: 'segment lungs and lesions of a new CT and report the % of each lung affected',
   help: HELP,
+  flags: FLAGS,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, {
-      out: { type: 'string' }, 'lung-model': { type: 'string' }, 'lung-weights': { type: 'string' }, model: { type: 'string' },
-      force: { type: 'boolean' }, overwrite: { type: 'boolean' }, 'viewer-ct': { type: 'boolean' }, threads: { type: 'string' }, quiet: { type: 'boolean' },
-      'max-voxels': { type: 'string' },
-    });
+    const { values, positionals } = parseCommandLine('segment', argv, FLAGS);
     if (positionals.length !== 1) throw new UsageError('give exactly one INPUT (a CT file, DICOM folder or slice image)');
     if (!values.out) throw new UsageError('--out DIR is required');
-    const lungModel = choiceFlag('lung-model', values['lung-model'], ['default', 'r231'] as const, 'default');
-    if (lungModel === 'r231' && !values['lung-weights']) throw new UsageError("--lung-model r231 needs --lung-weights FILE (lungmask's unet_r231-d5d2fc3d.pth)");
-    const quiet = values.quiet ?? false;
-    const threads = threadsFlag(values.threads, { fallback: 2, command: 'segment' });
+    const lungModel = lungModelFlag(values['lung-model'], values['lung-weights']);
+    const { quiet, threads } = values;
     // A --out that cannot be written fails now, not after the inference.
     await checkOutputFolder(values.out, '--out');
-    let bar: ProgressBar | undefined;
-    let current: SegmentStage | undefined;
+    const bars = new StageBars({ quiet });
     const result = await segmentCase(positionals[0]!, values.out, {
       lungModel,
       lungWeights: values['lung-weights'],
-      lesionModel: values.model,
-      force: values.force ?? false,
-      overwrite: values.overwrite ?? false,
-      writeViewerCt: values['viewer-ct'] ?? false,
+      lesionModel: values['lesion-model'],
+      force: values.force,
+      overwrite: values.overwrite,
+      writeViewerCt: values['viewer-ct'],
       threads,
-      maxVoxels: maxVoxelsFlag(values['max-voxels']),
-      onProgress: (stage, done, total) => {
-        if (quiet) return;
-        if (stage !== current) {
-          bar?.finish();
-          current = stage;
-          bar = new ProgressBar({ label: stage.padEnd(7), total });
-        }
-        bar!.update(done);
-      },
+      maxVoxels: values['max-voxels'],
+      onProgress: (stage, done, total) => bars.onProgress(done, total, stage.padEnd(7)),
     });
-    bar?.finish();
+    bars.end();
     const r = result.report;
     // Unknown voxel size (image files, a NIfTI with pixdim 0): voxel counts, no mL.
     const ml = (n: { volumeMl: number | null; voxels: number }) => (n.volumeMl === null ? `${n.voxels} voxels (mL not available: voxel size unknown)` : `${n.volumeMl.toFixed(1)} mL`);
@@ -102,6 +101,7 @@ export const command: Command = {
       headline +
         `  right lung ${ml(r.lungs.right)}, ${r.lesions.right.percentOfLung.toFixed(1)}% affected\n` +
         `  left lung  ${ml(r.lungs.left)}, ${r.lesions.left.percentOfLung.toFixed(1)}% affected\n` +
+        (r.clinical ? `  ${clinicalLine(r.clinical)}\n` : '') +
         (r.warnings.length ? r.warnings.map((w) => `  warning: ${w}\n`).join('') : '') +
         (result.files.dicomSeg ? `DICOM SEG: ${result.files.dicomSeg}\n` : '') +
         `report: ${result.files.reportHtml}\n`,

@@ -1,14 +1,58 @@
 import { join } from 'node:path';
-import type { Command } from '../command.js';
-import { choiceFlag, numberFlag, parseFlags, threadsFlag } from '../command.js';
+import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { loadSliceSplit, loadVolumeSplit, type TrainTask } from '../../train/database-samples.js';
-import { trainNetwork, RUN_FILES, SAMPLING_MODES, type SamplingMode } from '../../train/loop.js';
-import { LR_SCHEDULES, type LrSchedule } from '../../train/schedule.js';
-import { SOURCE_NAMES, type SourceName } from '../../datasets/types.js';
+import { trainNetwork, RUN_FILES, SAMPLING_MODES } from '../../train/loop.js';
+import { LR_SCHEDULES } from '../../train/schedule.js';
+import { SOURCE_NAMES, sourceName } from '../../datasets/types.js';
 import { specToMetadata } from '../../infer/model-spec.js';
 import { loadNegativeSlices } from '../../train/negative-samples.js';
-import { SLICE_INPUT_TRANSFORMS, type SliceInputTransform } from '../../preprocess/model-input.js';
+import { SLICE_INPUT_TRANSFORMS } from '../../preprocess/model-input.js';
+import { formatDuration, isQuiet, StageBars } from '../progress.js';
+
+const positiveInteger = (n: number) => Number.isInteger(n) && n > 0;
+
+const FLAGS = {
+  db: flag.string({ arg: 'DB', help: 'database folder (manifest.json, splits.json, 2d/, 3d/)' }),
+  dims: flag.choice({ choices: ['2', '3'] as const, help: '2D U-Net on slices or 3D U-Net on volumes' }),
+  out: flag.string({ arg: 'RUN', help: 'run folder (created); holds everything listed below' }),
+  task: flag.choice({
+    choices: ['lesion', 'lung'] as const satisfies readonly TrainTask[], default: 'lesion',
+    help: 'lesion: target = lesion, loss inside the lung mask;\nlung: target = lung mask, loss over the whole image',
+  }),
+  sources: flag.list({ arg: 'a,b', help: `only cases of these sources (${SOURCE_NAMES.join(', ')})` }),
+  epochs: flag.number({ arg: 'N', default: 100, check: positiveInteger, help: 'epoch cap; the method ran up to 2000' }),
+  patience: flag.number({ arg: 'N', default: 20, check: positiveInteger, help: 'stop after N epochs without a better validation loss' }),
+  batch: flag.number({ arg: 'B', check: positiveInteger, shownDefault: '8 for 2D, 1 for 3D', help: 'samples per batch' }),
+  'samples-per-epoch': flag.number({ arg: 'N', check: (n) => n > 0, shownDefault: 'all', help: 'random subset of the training samples per epoch' }),
+  sampling: flag.choice({
+    choices: SAMPLING_MODES, arg: 'M', default: 'uniform',
+    help: 'uniform | case-sqrt: weight 1/√(slices of the case), so short scans and single-slice sources are not drowned',
+  }),
+  optimizer: flag.choice({ choices: ['sgd', 'adam'] as const, default: 'sgd', shownDefault: 'sgd, the method', help: 'with momentum 0.9 for sgd' }),
+  lr: flag.number({ arg: 'X', check: (n) => n > 0, shownDefault: '0.01 for sgd, 0.001 for adam', help: 'base learning rate' }),
+  momentum: flag.number({ arg: 'X', default: 0.9, check: (n) => n >= 0 && n < 1, help: 'SGD momentum' }),
+  'weight-decay': flag.number({ arg: 'X', default: 0, check: (n) => n >= 0, help: 'L2 weight decay' }),
+  schedule: flag.choice({ choices: LR_SCHEDULES, arg: 'S', default: 'constant', help: LR_SCHEDULES.join(' | ') }),
+  'input-size': flag.number({ arg: 'N', default: 320, check: positiveInteger, help: '2D: side of the square network input, divisible by 16' }),
+  'input-transform': flag.choice({ choices: SLICE_INPUT_TRANSFORMS, arg: 'T', default: 'clahe-v2', help: `2D: ${SLICE_INPUT_TRANSFORMS.join(' or ')}, see src/preprocess/model-input.ts` }),
+  patch: flag.list({ arg: 'D,H,W', shownDefault: 'whole 80×320×320 volumes', help: '3D: random training patch' }),
+  'base-filters': flag.number({ arg: 'N', default: 16, check: positiveInteger, help: 'filters in the first level' }),
+  depth: flag.number({ arg: 'N', default: 4, check: (n) => Number.isInteger(n) && n >= 1 && n <= 6, help: 'down-sampling steps' }),
+  norm: flag.choice({ choices: ['batch', 'instance', 'none'] as const, default: 'batch', help: 'normalisation layers' }),
+  'no-augment': flag.boolean({ help: 'no flips/rotations/intensity jitter' }),
+  device: flag.choice({ choices: ['cpu', 'cuda'] as const, default: 'cpu', help: 'cuda needs the addon built against a CUDA libtorch' }),
+  threads: flag.threads({ fallback: 0, allowZero: true, shownDefault: '0: all cores', help: 'libtorch threads; at most the cores' }),
+  seed: flag.number({ arg: 'N', default: 42, check: Number.isInteger, help: 'random seed of weights, order and augmentation' }),
+  float16: flag.boolean({ help: 'store model.onnx weights as float16 (half the size)' }),
+  resume: flag.boolean({ help: 'continue RUN from its last checkpoint' }),
+  init: flag.string({ arg: 'CKPT', help: "start from the weights of another run's checkpoint (fine-tuning)" }),
+  negatives: flag.list({
+    arg: 'A,B',
+    help: '2D, task lung: CTs (files or DICOM folders) with no lung in view, e.g. an abdominal CT; their slices train with an empty target',
+  }),
+  quiet: flag.boolean({ help: 'no progress bars or messages' }),
+};
 
 const HELP = `covseg train --db DB --dims 2|3 --out RUN [options]
 
@@ -18,38 +62,7 @@ fitting, validation for choosing the weights), validates every epoch and keeps t
 weights with the lowest validation loss. Needs the libtorch addon (npm run build:native).
 
 Options:
-  --db DB                 database folder (manifest.json, splits.json, 2d/, 3d/)
-  --dims 2|3              2D U-Net on slices or 3D U-Net on volumes
-  --out RUN               run folder (created); holds everything listed below
-  --task lesion|lung      lesion (default): target = lesion, loss inside the lung mask;
-                          lung: target = lung mask, loss over the whole image
-  --sources a,b           only cases of these sources (${SOURCE_NAMES.join(', ')})
-  --epochs N              epoch cap (default 100; the method ran up to 2000)
-  --patience N            stop after N epochs without a better validation loss (default 20)
-  --batch B               samples per batch (default 8 for 2D, 1 for 3D)
-  --samples-per-epoch N   random subset of the training samples per epoch (default all)
-  --sampling M            uniform (default) | case-sqrt: weight 1/√(slices of the case),
-                          so short scans and single-slice sources are not drowned
-  --optimizer sgd|adam    default sgd (the method), with momentum 0.9
-  --lr X                  base learning rate (default 0.01 for sgd, 0.001 for adam)
-  --momentum X            SGD momentum (default 0.9)
-  --weight-decay X        L2 weight decay (default 0)
-  --schedule S            ${LR_SCHEDULES.join(' | ')} (default constant)
-  --input-size N          2D: side of the square network input, divisible by 16 (default 320)
-  --input-transform T     2D: clahe-v2 (default) or clahe-v1, see src/preprocess/model-input.ts
-  --patch D,H,W           3D: random training patch (default: whole 80×320×320 volumes)
-  --base-filters N        filters in the first level (default 16)
-  --depth N               down-sampling steps (default 4)
-  --norm batch|instance|none   (default batch)
-  --no-augment            no flips/rotations/intensity jitter
-  --device cpu|cuda       (default cpu; cuda needs the addon built against a CUDA libtorch)
-  --threads N             libtorch threads (default 0: all cores; at most the cores)
-  --seed N                (default 42)
-  --float16               store model.onnx weights as float16 (half the size)
-  --resume                continue RUN from its last checkpoint
-  --init CKPT             start from the weights of another run's checkpoint (fine-tuning)
-  --negatives A,B         2D, task lung: CTs (files or DICOM folders) with no lung in view,
-                          e.g. an abdominal CT; their slices train with an empty target
+${optionsHelp(FLAGS)}
 
 Writes (in RUN):
   model.onnx              the best weights, for 'covseg segment' / 'covseg evaluate'
@@ -61,44 +74,33 @@ Writes (in RUN):
 
 export const command: Command = {
   name: 'train',
-  summary: 'Train a 2D or 3D U-Net (lung-masked Dice loss) on a covseg database',
+  summary: 'train a 2D or 3D U-Net (lung-masked Dice loss) on a covseg database',
   help: HELP,
+  flags: FLAGS,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, {
-      db: { type: 'string' }, dims: { type: 'string' }, out: { type: 'string' }, task: { type: 'string' }, sources: { type: 'string' },
-      epochs: { type: 'string' }, patience: { type: 'string' }, batch: { type: 'string' }, 'samples-per-epoch': { type: 'string' }, sampling: { type: 'string' },
-      optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' }, 'weight-decay': { type: 'string' },
-      schedule: { type: 'string' }, 'input-size': { type: 'string' }, 'input-transform': { type: 'string' }, patch: { type: 'string' }, 'base-filters': { type: 'string' },
-      depth: { type: 'string' }, norm: { type: 'string' }, 'no-augment': { type: 'boolean' }, device: { type: 'string' },
-      threads: { type: 'string' }, seed: { type: 'string' }, float16: { type: 'boolean' }, resume: { type: 'boolean' }, init: { type: 'string' }, negatives: { type: 'string' }, quiet: { type: 'boolean' },
-    });
+    const { values, positionals } = parseCommandLine('train', argv, FLAGS);
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (!values.db || !values.out || !values.dims) throw new UsageError('--db, --dims and --out are required');
-    const dims = Number(choiceFlag('dims', values.dims, ['2', '3'], '2')) as 2 | 3;
-    const task = choiceFlag<TrainTask>('task', values.task, ['lesion', 'lung'], 'lesion');
-    const sources = values.sources?.split(',').map((s) => {
-      if (!(SOURCE_NAMES as readonly string[]).includes(s)) throw new UsageError(`--sources: unknown source '${s}' (known: ${SOURCE_NAMES.join(', ')})`);
-      return s as SourceName;
-    });
-    const positive = (n: number) => n > 0;
-    const depth = numberFlag('depth', values.depth, 4, (n) => Number.isInteger(n) && n >= 1 && n <= 6);
-    const inputSize = numberFlag('input-size', values['input-size'], 320, (n) => Number.isInteger(n) && n % 2 ** depth === 0);
-    const transform = choiceFlag<SliceInputTransform>('input-transform', values['input-transform'], SLICE_INPUT_TRANSFORMS, 'clahe-v2');
-    const patch = values.patch?.split(',').map(Number);
+    const dims = Number(values.dims) as 2 | 3;
+    const { task, depth, quiet, threads } = values;
+    const sources = values.sources?.map((s) => sourceName(s, (problem) => new UsageError(`--sources: ${problem}`)));
+    const inputSize = values['input-size'];
+    if (inputSize % 2 ** depth !== 0) throw new UsageError(`--input-size: ${inputSize} is not divisible by 2^depth = ${2 ** depth}`);
+    const transform = values['input-transform'];
+    const patch = values.patch?.map(Number);
     if (patch && (dims !== 3 || patch.length !== 3 || patch.some((p) => !Number.isInteger(p) || p % 2 ** depth !== 0))) {
       throw new UsageError(`--patch: three integers divisible by ${2 ** depth}, for --dims 3`);
     }
-    const network = {
-      dims,
-      baseFilters: numberFlag('base-filters', values['base-filters'], 16, (n) => Number.isInteger(n) && n > 0),
-      depth,
-      norm: choiceFlag('norm', values.norm, ['batch', 'instance', 'none'] as const, 'batch'),
+    const network = { dims, baseFilters: values['base-filters'], depth, norm: values.norm };
+    const bars = new StageBars({ quiet });
+    // A message ends the bar it comes after, so the two never share a line.
+    const say = (m: string) => {
+      bars.end();
+      if (!isQuiet(quiet)) process.stderr.write(`${m}\n`);
     };
-    const quiet = values.quiet ?? false;
-    const threads = threadsFlag(values.threads, { fallback: 0, allowZero: true, command: 'train' });
     const load = dims === 2 ? loadSliceSplit : loadVolumeSplit;
-    const dataOptions = { task, sources, inputSize, transform, quiet, set: { patch } };
-    const negatives = values.negatives?.split(',').filter(Boolean) ?? [];
+    const dataOptions = { task, sources, inputSize, transform, onProgress: bars.onProgress, set: { patch } };
+    const negatives = values.negatives?.filter(Boolean) ?? [];
     if (negatives.length && (dims !== 2 || task !== 'lung')) throw new UsageError('--negatives is for the 2D lung model (--dims 2 --task lung)');
     const train = await load(values.db, 'train', dataOptions);
     if (negatives.length) {
@@ -106,35 +108,38 @@ export const command: Command = {
     }
     const val = await load(values.db, 'validation', dataOptions);
     for (const [name, s] of [['train', train], ['validation', val]] as const) {
-      if (s.skippedNoLung && !quiet) process.stderr.write(`${name}: ${s.skippedNoLung} samples skipped (no lung mask; build the database with --lung-model to include them)\n`);
+      if (s.skippedNoLung) say(`${name}: ${s.skippedNoLung} samples skipped (no lung mask; build the database with --lung-model to include them)`);
     }
     const result = await trainNetwork({
       runDir: values.out,
       network,
-      epochs: numberFlag('epochs', values.epochs, 100, (n) => Number.isInteger(n) && n > 0),
-      patience: numberFlag('patience', values.patience, 20, (n) => Number.isInteger(n) && n > 0),
-      batchSize: numberFlag('batch', values.batch, dims === 2 ? 8 : 1, (n) => Number.isInteger(n) && n > 0),
-      samplesPerEpoch: values['samples-per-epoch'] === undefined ? undefined : numberFlag('samples-per-epoch', values['samples-per-epoch'], 0, positive),
-      sampling: choiceFlag<SamplingMode>('sampling', values.sampling, SAMPLING_MODES, 'uniform'),
-      optimizer: choiceFlag('optimizer', values.optimizer, ['sgd', 'adam'] as const, 'sgd'),
-      lr: values.lr === undefined ? undefined : numberFlag('lr', values.lr, 0, positive),
-      momentum: numberFlag('momentum', values.momentum, 0.9, (n) => n >= 0 && n < 1),
-      weightDecay: numberFlag('weight-decay', values['weight-decay'], 0, (n) => n >= 0),
-      schedule: choiceFlag<LrSchedule>('schedule', values.schedule, LR_SCHEDULES, 'constant'),
+      epochs: values.epochs,
+      patience: values.patience,
+      batchSize: values.batch ?? (dims === 2 ? 8 : 1),
+      samplesPerEpoch: values['samples-per-epoch'],
+      sampling: values.sampling,
+      optimizer: values.optimizer,
+      lr: values.lr,
+      momentum: values.momentum,
+      weightDecay: values['weight-decay'],
+      schedule: values.schedule,
       augment: !values['no-augment'],
-      device: choiceFlag('device', values.device, ['cpu', 'cuda'] as const, 'cpu'),
+      device: values.device,
       threads,
-      seed: numberFlag('seed', values.seed, 42, Number.isInteger),
-      resume: values.resume ?? false,
+      seed: values.seed,
+      resume: values.resume,
       initFrom: values.init,
-      float16: values.float16 ?? false,
+      float16: values.float16,
       title: `${dims}D ${task} U-Net`,
-      quiet,
+      onProgress: bars.onProgress,
+      onEpoch: (r, improved) => bars.end(`train loss ${r.trainLoss.toFixed(4)} Dice ${r.trainDice.toFixed(3)} | val loss ${r.valLoss.toFixed(4)} Dice ${r.valDice.toFixed(3)}${improved ? ' *best*' : ''}`),
+      onMessage: say,
       modelMetadata: {
         ...specToMetadata({ task, dims, inputSize: dims === 2 ? inputSize : 320, inputTransform: dims === 2 ? transform : 'method-3d', threshold: 0.5 }),
         'covseg.trainedOn': JSON.stringify({ db: values.db, sources: sources ?? 'all', trainSamples: train.set.length, valSamples: val.set.length }),
       },
     }, { train: train.set, val: val.set });
+    say(`${result.stoppedEarly ? 'stopped early' : 'finished'} after ${result.epochsRun} epochs (${formatDuration(result.secondsPerEpoch)}/epoch); best validation loss ${result.bestValLoss.toFixed(4)}, Dice ${result.bestValDice.toFixed(3)} at epoch ${result.bestEpoch}`);
     process.stdout.write(`${JSON.stringify({ model: result.modelPath, bestEpoch: result.bestEpoch, bestValLoss: result.bestValLoss, bestValDice: result.bestValDice, epochs: result.epochsRun, secondsPerEpoch: result.secondsPerEpoch, curves: join(result.runDir, RUN_FILES.plot) })}\n`);
   },
 };

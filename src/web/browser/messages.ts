@@ -2,7 +2,8 @@
  * What the page and the browser-mode worker say to each other (structured-clone
  * messages; voxel buffers are transferred, not copied).
  */
-import type { SegmentReport, SegmentStage } from '../../segment/index.js';
+import type { SegmentReport } from '../../segment/report.js';
+import type { SegmentStage } from '../../segment/pipeline.js';
 import type { NiivueImage } from './niivue-volume.js';
 
 /** A model the worker downloads from the covseg service. */

@@ -1,15 +1,18 @@
 /**
- * `covseg segment`'s pipeline on a CT in memory, for the page's browser mode: the same
- * checks, lung model, right/left split, lesion model and report numbers as the command
- * (segment/segment-volume.ts, segment/report.ts), with no files written. The models
- * come from the caller's loader, so the runtime behind them (onnxruntime-web in the
- * browser, onnxruntime-node in tests) is the caller's choice.
+ * `covseg segment`'s pipeline (segment/pipeline.ts) on a CT the page decoded, for the
+ * page's browser mode: the same checks, lung model, right/left split, lesion model and
+ * report as the command, with no files written. The models come from the caller's
+ * loader, so the runtime behind them (onnxruntime-web in the browser, onnxruntime-node in
+ * tests) is the caller's choice.
  */
 import type { LabelMap, Volume } from '../../volume/volume.js';
+import { fromLps } from '../../volume/index.js';
 import type { SegmentationModel } from '../../infer/segmentation-model.js';
-import { lungAndLesionNumbers, type SegmentReport } from '../../segment/report.js';
-import type { SegmentStage } from '../../segment/segment-case.js';
-import { checkInput, defaultLungModelName, findLesions, findLungsDefault, lesionModelName, qualityOf, requireLungs, type InputMeta } from '../../segment/segment-volume.js';
+import { covsegLungSegmenter } from '../../lungs/lung-sides.js';
+import { covsegLungModelName } from '../../lungs/segmenter.js';
+import type { SegmentReport } from '../../segment/report.js';
+import { segmentCt, type SegmentStage } from '../../segment/pipeline.js';
+import type { InputMeta } from '../../segment/segment-volume.js';
 
 export interface SegmentInBrowserOptions {
   /** Segment input that fails the CT checks anyway, with a warning in the report. Defaults to false. */
@@ -18,10 +21,12 @@ export interface SegmentInBrowserOptions {
   onProgress?: (stage: SegmentStage, done: number, total: number) => void;
 }
 
-/** The default lung model and a lesion model, loaded. */
+/** covseg's lung model and a lesion model, loaded. */
 export interface BrowserModels {
   lung: SegmentationModel;
   lesion: SegmentationModel;
+  /** sha256 (hex) of the lung model's file, for its name in the report (as the service names it). Defaults to none (the name then has no hash). */
+  lungSha256?: string;
 }
 
 export interface BrowserSegmentResult {
@@ -34,8 +39,8 @@ export interface BrowserSegmentResult {
 }
 
 /**
- * Lungs (the default lung model), lesions inside them and the report numbers for `ct`,
- * read as `meta` says. `loadModels` is called once the input has passed the checks, so a
+ * Lungs (covseg's lung model), lesions inside them and the report numbers for `ct`, read
+ * as `meta` says. `loadModels` is called once the input has passed the checks, so a
  * refused scan costs no model download.
  */
 export async function segmentInBrowser(
@@ -44,38 +49,9 @@ export async function segmentInBrowser(
   loadModels: () => Promise<BrowserModels>,
   options: SegmentInBrowserOptions = {},
 ): Promise<BrowserSegmentResult> {
-  const progress = options.onProgress ?? (() => {});
-  const timingsMs: Record<string, number> = {};
-  let t = performance.now();
-  const lap = (name: string) => {
-    const now = performance.now();
-    timingsMs[name] = Math.round(now - t);
-    t = now;
-  };
-  const { isHu, huReason, warnings, spacingKnown } = checkInput(ct, meta, { force: options.force });
-  lap('read');
-  const models = await loadModels();
-  lap('models');
-  const found = await findLungsDefault(ct, models.lung, { onProgress: (d, n) => progress('lungs', d, n), isHu });
-  warnings.push(...found.warnings);
-  lap('lungs');
-  requireLungs(found.lungs, meta);
-  const { lungs, lesions } = await findLesions(ct, found.lungs, models.lesion, { turns: found.turns, isHu, onProgress: (d, n) => progress('lesions', d, n) });
-  lap('lesions');
-  progress('report', 0, 1);
-  const numbers = lungAndLesionNumbers(lungs, lesions, spacingKnown, qualityOf(ct, lungs, meta, { isHu, spacingKnown }));
-  lap('report');
-  progress('report', 1, 1);
-  const report: SegmentReport = {
-    format: 'covseg-report',
-    version: 1,
-    createdAt: new Date().toISOString(),
-    input: { path: meta.path, format: meta.format, dims: ct.dims, spacingMm: ct.spacingMm, spacingKnown, isHu, huReason, ...(meta.modality ? { modality: meta.modality } : {}) },
-    ...numbers,
-    models: { lung: defaultLungModelName(models.lung.file), lesion: lesionModelName(models.lesion) },
-    outputs: {},
-    timingsMs,
-    warnings,
-  };
-  return { report, lungs, lesions };
+  const { report, lps, transform } = await segmentCt(ct, meta, async () => {
+    const models = await loadModels();
+    return { lungs: covsegLungSegmenter(models.lung, covsegLungModelName(models.lung.file, models.lungSha256)), lesion: models.lesion };
+  }, options);
+  return { report, lungs: fromLps(lps.lungs, transform), lesions: fromLps(lps.lesions, transform) };
 }

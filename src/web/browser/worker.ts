@@ -27,10 +27,23 @@ const scope = self as unknown as {
   postMessage(message: WorkerReply, transfer?: Transferable[]): void;
 };
 
-/** Loaded models by URL, with the Last-Modified they were loaded at: a retrained model file is loaded anew. */
-const models = new Map<string, { stamp: string; model: SegmentationModel }>();
+/** A model the worker loaded, and the sha256 of its file (the report names covseg's lung model by it, as the service does). */
+interface LoadedModel {
+  model: SegmentationModel;
+  sha256?: string;
+}
 
-async function modelFor(ref: ModelRef): Promise<SegmentationModel> {
+/** Loaded models by URL, with the Last-Modified they were loaded at: a retrained model file is loaded anew. */
+const models = new Map<string, LoadedModel & { stamp: string }>();
+
+/** sha256 (hex) of `bytes`; undefined where the page is not a secure context (Web Crypto is then absent). */
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string | undefined> {
+  if (!globalThis.crypto?.subtle) return undefined;
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function modelFor(ref: ModelRef): Promise<LoadedModel> {
   let response: Response;
   try {
     response = await fetch(ref.url);
@@ -45,12 +58,13 @@ async function modelFor(ref: ModelRef): Promise<SegmentationModel> {
   const hit = models.get(ref.url);
   if (hit && hit.stamp === stamp) {
     await response.body?.cancel();
-    return hit.model;
+    return hit;
   }
-  const model = await loadOnnxWebModel(ort, new Uint8Array(await response.arrayBuffer()), { name: ref.name });
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const loaded = { model: await loadOnnxWebModel(ort, bytes, { name: ref.name }), sha256: await sha256Hex(bytes) };
   if (hit) await hit.model.onnx.release();
-  models.set(ref.url, { stamp, model });
-  return model;
+  models.set(ref.url, { stamp, ...loaded });
+  return loaded;
 }
 
 function inputVolume(request: SegmentRequest): { ct: Volume; meta: InputMeta } {
@@ -74,7 +88,7 @@ async function segment(request: SegmentRequest): Promise<void> {
     scope.postMessage({ type: 'progress', id, stage: 'models', done: 1, total: 2 });
     const lesion = await modelFor(request.models.lesion);
     scope.postMessage({ type: 'progress', id, stage: 'models', done: 2, total: 2 });
-    return { lung, lesion };
+    return { lung: lung.model, lungSha256: lung.sha256, lesion: lesion.model };
   };
   const { report, lungs, lesions } = await segmentInBrowser(ct, meta, loadModels, {
     force: request.force,

@@ -4,7 +4,8 @@
  * [0, 1]. Feeding them to a model trained on HU (clipped to [-1024, 600]) gives garbage,
  * so covseg checks before it segments.
  */
-import { percentiles, type Volume } from '../volume/index.js';
+import { percentiles } from './intensity.js';
+import type { Volume } from './volume.js';
 
 /** Intensity summary the verdict is based on. */
 export interface HuStats {

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { needsShared, sharedPath } from '../helpers/shared-data.js';
-import { checkHu, huVerdict, readVolume, type HuStats } from '../../src/io/index.js';
+import { readVolume } from '../../src/io/index.js';
+import { checkHu, huVerdict, type HuStats } from '../../src/volume/hu.js';
 import { createVolume } from '../../src/volume/volume.js';
 
 test('HU verdicts from intensity statistics', () => {

@@ -1,0 +1,57 @@
+/**
+ * What the clinical figures add to `covseg segment` on a CT of clinical size
+ * (512 × 512 × 300 int16 at 0.7 × 0.7 × 1.5 mm, stored RAS as a NIfTI from DICOM is):
+ * two tapered lungs, lesions of ground glass and consolidation in both. One JSON line per
+ * step, the best of three runs, with the CPU:
+ *   node dist/bench/clinical.js [--quick]   (--quick: 40 slices)
+ */
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { clinicalFigures, clinicalReportParts } from '../src/clinical/index.js';
+import { Rng } from '../src/util/random.js';
+import { createVolume, type Vec3 } from '../src/volume/volume.js';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const dims: Vec3 = [512, 512, values.quick ? 40 : 300];
+const [nx, ny, nz] = dims;
+const rng = new Rng(7);
+const hu = new Int16Array(nx * ny * nz);
+const lungs = new Uint8Array(hu.length);
+const lesions = new Uint8Array(hu.length);
+for (let z = 0, i = 0; z < nz; z++) {
+  const taper = Math.sin((Math.PI * (z + 0.5)) / nz);
+  for (let y = 0; y < ny; y++) {
+    for (let x = 0; x < nx; x++, i++) {
+      const body = ((x - 256) / 230) ** 2 + ((y - 256) / 170) ** 2 <= 1;
+      const side = ((x - 170) / (70 * taper)) ** 2 + ((y - 250) / (110 * taper)) ** 2 <= 1 ? 1 : ((x - 342) / (70 * taper)) ** 2 + ((y - 250) / (110 * taper)) ** 2 <= 1 ? 2 : 0;
+      lungs[i] = side;
+      let v = !body ? -1000 : side ? -850 : 40;
+      // Dorsal lesions in the lower half of both lungs: ground glass with a consolidated core.
+      const r = Math.hypot((x - (side === 1 ? 170 : 342)) / 50, (y - 320) / 40, (z - 100) / 60);
+      if (side && r < 1) {
+        lesions[i] = 1;
+        v = r < 0.5 ? -50 : -600;
+      }
+      hu[i] = v + Math.round((rng.next() - 0.5) * 40);
+    }
+  }
+}
+const geometry = { spacingMm: [0.7, 0.7, 1.5] as Vec3, origin: [180, 180, -225] as Vec3, direction: [-1, 0, 0, 0, -1, 0, 0, 0, 1] as [number, number, number, number, number, number, number, number, number] };
+const input = { ct: createVolume(hu, dims, geometry), lungs: createVolume(lungs, dims, geometry), lesions: createVolume(lesions, dims, geometry), isHu: true };
+
+function best(step: string, run: () => unknown): void {
+  let ms = Infinity;
+  let cpuMs = Infinity;
+  for (let k = 0; k < 3; k++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    run();
+    ms = Math.min(ms, performance.now() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    cpuMs = Math.min(cpuMs, (cpu.user + cpu.system) / 1000);
+  }
+  console.log(JSON.stringify({ bench: 'clinical', step, ms: +ms.toFixed(1), cpuMs: +cpuMs.toFixed(1), dims, cpu: cpus()[0]?.model ?? 'unknown' }));
+}
+
+best('figures', () => clinicalFigures(input));
+best('figures+pictures (segment adds this)', () => clinicalReportParts(input));

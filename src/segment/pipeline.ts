@@ -1,0 +1,131 @@
+/**
+ * `covseg segment`'s one pipeline, on a CT in memory: input checks → lungs → lesions
+ * inside them → report. The command (segment-case.ts: read → this → write) and the web
+ * page's browser mode (segment-in-browser.ts: decode → this) are shells around it, so both
+ * give the same numbers. No file or Node access here: the models come in opened, whatever
+ * runtime backs them (onnxruntime-node, onnxruntime-web).
+ *
+ * The CT is reoriented once, here, and its intensities checked once: every step after
+ * reads the LPS-ordered volume in place (no step copies it again) and takes the HU check
+ * as given. The masks come back in LPS order with the transform; the shell puts them back
+ * on the input's grid when it writes or shows them.
+ */
+import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
+import { asLps, type ReorientTransform } from '../volume/index.js';
+import type { SegmentationModel } from '../infer/segmentation-model.js';
+import { hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
+import { lungSidesOf, type LungSegmenter } from '../lungs/segmenter.js';
+import { CovsegError } from '../util/errors.js';
+import { lapTimer } from '../util/laps.js';
+import { buildReport, type SegmentReport } from './report.js';
+import { checkInput, findLesions, isImageFile, lesionModelName, qualityOf, type InputMeta } from './segment-volume.js';
+import { clinicalFigures, type ClinicalInput } from '../clinical/measure.js';
+
+/** The stages `onProgress` reports, in order ('read' and 'write' are the shells'; loading the models is timed, not counted). */
+export type SegmentStage = 'read' | 'lungs' | 'lesions' | 'report' | 'write';
+
+/** The opened models: a lung model of the registry (or the browser's copy of covseg's) and a lesion model. */
+export interface SegmentModels {
+  lungs: LungSegmenter;
+  lesion: SegmentationModel;
+}
+
+export interface SegmentCtOptions {
+  /** Segment input that fails the CT/HU checks anyway, with a warning in the report. Defaults to false. */
+  force?: boolean;
+  /** The input as the report names it. Defaults to `meta.path`. */
+  inputName?: string;
+  /** When the shell started reading the input (`performance.now()`): the report's 'read' time counts from there. Defaults to now. */
+  startedAtMs?: number;
+  /** Called with (stage, done, total) as each stage goes on. Defaults to none. */
+  onProgress?: (stage: SegmentStage, done: number, total: number) => void;
+}
+
+export interface SegmentedCt {
+  /** The report, with no output files yet (`outputs` is empty) and the times of the stages so far. */
+  report: SegmentReport;
+  /** The CT and its masks in LPS order, one grid: lungs 1 = right, 2 = left; lesions 0/1, inside the lungs. */
+  lps: { ct: Volume; lungs: LabelMap; lesions: LabelMap };
+  /** `fromLps(mask, transform)` (src/volume) puts a mask back on the input's own grid. */
+  transform: ReorientTransform;
+  /** What the clinical figures were computed from, for their pictures (src/clinical `clinicalPictures`). */
+  clinical: ClinicalInput;
+}
+
+/**
+ * Lungs, lesions inside them and the report for `ct`, read as `meta` says. `models` is
+ * called once the input has passed the checks, so a refused scan costs no model loading
+ * (or download, in the browser).
+ */
+export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promise<SegmentModels>, options: SegmentCtOptions = {}): Promise<SegmentedCt> {
+  const progress = options.onProgress ?? (() => {});
+  const timingsMs: Record<string, number> = {};
+  const lap = lapTimer(timingsMs, options.startedAtMs);
+  const check = checkInput(ct, meta, { force: options.force });
+  const { warnings } = check;
+  const { volume: lps, transform } = asLps(ct);
+  lap('read');
+
+  const { lungs: lungModel, lesion: lesionModel } = await models();
+  lap('models');
+
+  // An image file lying on its side is read the way round the lung model finds the lungs best.
+  const turns = lungModel.chooseTurns && hasNoGeometry(lps) ? await lungModel.chooseTurns(lps) : 0;
+  if (turns) warnings.push(`the image was read turned by ${turns * 90}° (counter-clockwise), the way round the lungs were found best; right/left labels follow that reading`);
+  const view = quarterTurn(lps, turns);
+  const isSlice = meta.format === 'png' || meta.format === 'jpeg';
+  const labels = await lungModel.segment(view, {
+    file: meta.path,
+    hu: check.hu,
+    // checkInput has ruled on a volume's HU; image files it lets through, for the models that read them to take.
+    huCheck: isSlice ? (options.force ? 'warn' : 'error') : 'off',
+    orientation: 'as-stored',
+    // An empty mask is refused below, in the pipeline's own words (its warning goes with the refusal).
+    emptyResult: 'warn',
+    onWarning: (m) => warnings.push(m),
+    onProgress: (d, n) => progress('lungs', d, n),
+  });
+  const lungsView = lungSidesOf(labels, lungModel.classes);
+  // An image file without lungs is most likely not a CT slice at all. A scan with geometry
+  // and no lungs in view is an answer, not an error: its report says "no lungs in view"
+  // (quality 'none') and gives no grade.
+  if (isImageFile(meta) && !lungsView.data.some((v) => v !== 0)) {
+    throw new CovsegError('no lungs were found in this image, so lung involvement cannot be measured. Is it a chest CT (axial slices through the lungs)?', { file: meta.path });
+  }
+  lap('lungs');
+
+  // Lesions, only inside the lungs (affected lung is lung by definition).
+  // No lungs in view, no lesions to look for: the lesion model is not run.
+  const anyLung = lungsView.data.some((v) => v !== 0);
+  const lesionsView = anyLung
+    ? await findLesions(view, lungsView, lesionModel, { isHu: check.isHu, onProgress: (d, n) => progress('lesions', d, n) })
+    : (createVolume(new Uint8Array(lungsView.data.length), lungsView.dims, lungsView) as LabelMap);
+  const back = (m: LabelMap): LabelMap => (turns ? createVolume(quarterTurn(m, -turns).data, lps.dims, lps) : m);
+  const lungs = back(lungsView);
+  const lesions = back(lesionsView);
+  lap('lesions');
+
+  progress('report', 0, 1);
+  const report = buildReport(lungs, lesions, {
+    ct,
+    meta,
+    path: options.inputName ?? meta.path,
+    check,
+    quality: qualityOf(lps, lungs, meta, check),
+    models: { lung: lungModel.name, lesion: lesionModelName(lesionModel) },
+    timingsMs,
+    warnings,
+  });
+  lap('report');
+  // Ground glass vs consolidation, where the disease is, the CT scores (src/clinical). Scores
+  // only where a grade can be given: a zone score of half a lung means nothing.
+  const clinical: ClinicalInput = {
+    ct: lps, lungs, lesions, isHu: check.isHu, huReason: check.huReason, spacingKnown: check.spacingKnown,
+    assessable: report.severity.category !== null,
+    ...(report.severity.reason ? { notAssessableReason: report.severity.reason } : {}),
+  };
+  report.clinical = clinicalFigures(clinical);
+  lap('clinical');
+  progress('report', 1, 1);
+  return { report, lps: { ct: lps, lungs, lesions }, transform, clinical };
+}
