@@ -91,7 +91,7 @@ function lungmaskModel(name: string, file: string, classes: readonly string[], d
         name: `${name}:${basename(weightsPath)}`,
         classes,
         // The registry has checked the HU (see withInputCheck).
-        segment: async (ct, call) => lungmaskInAnatomy(ct, await segmentLungsR231(ct, { ...options.run, ...call, huCheck: 'off', session })),
+        segment: async (ct, call) => lungmaskInAnatomy(ct, await segmentLungsR231(ct, { ...options.run, ...call, huCheck: 'off', session }), call?.hu?.isHu),
         release: () => session.release(),
       };
     },
