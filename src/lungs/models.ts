@@ -129,8 +129,10 @@ function checkingInput(model: Pick<LungModel, 'name' | 'acceptsImageSlices'>, se
     ...segmenter,
     async segment(ct, call) {
       const run = { ...defaults, ...call };
-      if (!(model.acceptsImageSlices && hasNoGeometry(ct))) requireHu(ct, `the lung model '${model.name}'`, { huCheck: run.huCheck, onWarning: run.onWarning, file: run.file, hu: run.hu });
-      return segmenter.segment(ct, call);
+      if (model.acceptsImageSlices && hasNoGeometry(ct)) return segmenter.segment(ct, call);
+      const hu = requireHu(ct, `the lung model '${model.name}'`, { huCheck: run.huCheck, onWarning: run.onWarning, file: run.file, hu: run.hu });
+      // The check made here is the model's too (its body mask reads it): the voxels are gone through once.
+      return segmenter.segment(ct, hu ? { ...call, hu } : call);
     },
   };
 }

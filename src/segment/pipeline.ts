@@ -95,7 +95,11 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
   lap('lungs');
 
   // Lesions, only inside the lungs (affected lung is lung by definition).
-  const lesionsView = await findLesions(view, lungsView, lesionModel, { isHu: check.isHu, onProgress: (d, n) => progress('lesions', d, n) });
+  // No lungs in view, no lesions to look for: the lesion model is not run.
+  const anyLung = lungsView.data.some((v) => v !== 0);
+  const lesionsView = anyLung
+    ? await findLesions(view, lungsView, lesionModel, { isHu: check.isHu, onProgress: (d, n) => progress('lesions', d, n) })
+    : (createVolume(new Uint8Array(lungsView.data.length), lungsView.dims, lungsView) as LabelMap);
   const back = (m: LabelMap): LabelMap => (turns ? createVolume(quarterTurn(m, -turns).data, lps.dims, lps) : m);
   const lungs = back(lungsView);
   const lesions = back(lesionsView);

@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { segmentCt, type SegmentModels } from '../../src/segment/pipeline.js';
 import { openLungModel } from '../../src/lungs/models.js';
-import { segmentLungsR231 } from '../../src/lungs/r231.js';
 import { lungSidesOf, type LungRunOptions, type LungSegmenter } from '../../src/lungs/segmenter.js';
 import type { SegmentationModel } from '../../src/infer/segmentation-model.js';
 import { asLps, fromLps, orientationCode } from '../../src/volume/index.js';
@@ -92,12 +91,16 @@ test('segmentCt: a CT already in LPS order is not copied', async () => {
   assert.equal(fromLps(r.lps.lungs, r.transform).data, r.lps.lungs.data, 'and the masks are not copied back either');
 });
 
-test('segmentCt: no lungs are refused in the pipeline\'s words, before the lesion model runs', async () => {
+test('segmentCt: an image file without lungs is refused in the pipeline\'s words; a scan without lungs gets no grade; neither runs the lesion model', async () => {
   let lesionRuns = 0;
   const lesion = noLesions();
   const counting: SegmentationModel = { ...lesion, onnx: { ...lesion.onnx, run: async (i, s) => (lesionRuns++, lesion.onnx.run(i, s)) } };
   const empty: LungSegmenter = { name: 'empty', classes: ['background', 'right lung', 'left lung'], segment: async (v) => createVolume(new Uint8Array(v.data.length), v.dims, v), release: async () => {} };
-  await assert.rejects(segmentCt(rasCt(), META, async () => ({ lungs: empty, lesion: counting })), /^CovsegError: ct\.nii\.gz: no lungs were found in this image, so lung involvement cannot be measured/);
+  const slice = createVolume(new Uint8Array(80 * 80).fill(90), [80, 80, 1]);
+  await assert.rejects(segmentCt(slice, { format: 'png', path: 'flat.png', warnings: [] }, async () => ({ lungs: empty, lesion: counting })), /^CovsegError: flat\.png: no lungs were found in this image, so lung involvement cannot be measured/);
+  const scan = await segmentCt(rasCt(), META, async () => ({ lungs: empty, lesion: counting }));
+  assert.equal(scan.report.lungs.total.voxels, 0);
+  assert.equal(scan.report.severity.category, null);
   assert.equal(lesionRuns, 0);
 });
 
@@ -122,8 +125,10 @@ test('segmentCt with the registry\'s ltrclobes (lungmask fixture weights): its l
   const lobes = await openLungModel('ltrclobes', { weightsPath: fixturePath('lobes-tiny-legacy.pth'), threads: 1 });
   try {
     const r = await segmentCt(ct, { ...META, path: 'reference.nii.gz' }, async () => ({ lungs: lobes, lesion: noLesions() }));
-    const expected = lungSidesOf(await segmentLungsR231(ct, { weightsPath: fixturePath('lobes-tiny-legacy.pth'), threads: 1 }), lobes.classes) as LabelMap;
-    assert.deepEqual([...fromLps(r.lps.lungs, r.transform).data], [...expected.data]);
+    // The registry's model on the CT in LPS order, as the pipeline hands it over, lobes folded by their class names.
+    const expected = lungSidesOf(await lobes.segment(asLps(ct).volume, { huCheck: 'off' }), lobes.classes) as LabelMap;
+    assert.deepEqual([...r.lps.lungs.data], [...expected.data]);
+    assert.ok(expected.data.includes(1) && expected.data.includes(2), 'both lungs found');
     const count = (v: number) => expected.data.reduce((n, x) => n + (x === v ? 1 : 0), 0);
     assert.equal(r.report.lungs.right.voxels, count(1));
     assert.equal(r.report.lungs.left.voxels, count(2));
