@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
 import { explainIoErrors } from '../util/output-target.js';
-
 import { harmoniseLung, loadCase, lungSidesByPosition, type CaseRef, type LoadedCase } from '../datasets/index.js';
 import { removeOutputs, type BuildDatabaseOptions, type BuildPlan, type PlannedCase } from './build-plan.js';
 import { overviewPages } from './figures.js';
@@ -80,7 +79,7 @@ function caseRecord(plan: BuildPlan, entry: PlannedCase, built: BuiltOutputs, lu
  * built case gets its record (written before it counts: without its record the case is not
  * in the database, and is built again next time).
  */
-function outcomeRecorder(plan: BuildPlan, built: Pick<BuiltCases, 'current' | 'builtIds' | 'failures'>, progress: { tick: (caseId: string) => void }) {
+function outcomeRecorder(plan: BuildPlan, built: Pick<BuiltCases, 'current' | 'builtIds' | 'failures'>, progress: (caseId: string) => void) {
   const recordsDir = join(plan.out, DIR_CASES);
   return async (entry: PlannedCase, outcome: JobOutcome, lungMaskSource: LungMaskSource | undefined): Promise<void> => {
     const old = plan.previous.get(entry.caseId);
@@ -102,7 +101,7 @@ function outcomeRecorder(plan: BuildPlan, built: Pick<BuiltCases, 'current' | 'b
         built.failures.set(entry.caseId, { caseId: entry.caseId, originalId: entry.ref.originalId, error: (err as Error).message });
       }
     }
-    progress.tick(entry.caseId);
+    progress(entry.caseId);
   };
 }
 
@@ -178,8 +177,9 @@ async function drawOverviews(plan: BuildPlan, pool: CasePool, records: readonly 
 export async function buildCases(plan: BuildPlan, options: BuildDatabaseOptions): Promise<BuiltCases> {
   const built: BuiltCases = { current: new Map(plan.kept), builtIds: new Set(), failures: new Map(), records: [], figures: [], workers: 0 };
   let done = 0;
-  const progress = { tick: (caseId: string) => { done++; options.onProgress?.(done, plan.toBuild.length, undefined, caseId); } };
-  options.onProgress?.(0, plan.toBuild.length);
+  const total = plan.toBuild.length;
+  options.onProgress?.(0, total);
+  const progress = (caseId: string) => options.onProgress?.(++done, total, undefined, caseId);
   const batch = options.sliceBatch ?? 50;
   const slices = plan.toBuild.filter((e) => e.ref.kind === 'slice').length;
   const bound = boundWorkers(options.workers ?? defaultWorkers(), plan.toBuild.length - slices + Math.ceil(slices / batch));

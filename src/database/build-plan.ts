@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
 import { checkOutputDir, explainIoErrors } from '../util/output-target.js';
+import type { ProgressCallback } from '../util/progress.js';
 import type { Vec3 } from '../volume/volume.js';
 import { ADAPTERS, SOURCE_NAMES, overlapWarnings, sourceName, type CaseRef, type SourceName, type SourceScan } from '../datasets/index.js';
 import { HIGH_PERCENTILE, LOW_PERCENTILE, SLICE_SIZE, TARGET_DIMS, TARGET_SPACING_MM } from '../preprocess/index.js';
@@ -18,7 +19,6 @@ import type { LungSegmenter } from './lung-segmenter.js';
 import { caseOutputs, checkCaseRecord, type CaseRecord } from './manifest.js';
 import { DIR_2D_IMAGES, DIR_2D_LESIONS, DIR_2D_LUNGS, DIR_3D, DIR_CASES, DIR_FIGURES, figurePath, type JobSettings } from './process-case.js';
 import type { OverlapPolicy } from './splits.js';
-import type { ProgressCallback } from '../util/progress.js';
 
 /**
  * Version of the per-case processing. Part of every case's options hash: bump it when

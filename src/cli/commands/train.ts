@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { UsageError } from '../../util/errors.js';
-import { loadSliceSplit, loadVolumeSplit, type TrainTask } from '../../train/database-samples.js';
-import { trainNetwork, RUN_FILES, SAMPLING_MODES } from '../../train/loop.js';
+import type { TrainTask } from '../../train/database-samples.js';
+import { RUN_FILES, SAMPLING_MODES } from '../../train/loop.js';
 import { LR_SCHEDULES } from '../../train/schedule.js';
+import { checkDatabaseTraining, trainOnDatabase, type DatabaseTrainingOptions } from '../../train/train-on-database.js';
 import { SOURCE_NAMES, sourceName } from '../../datasets/types.js';
-import { specToMetadata } from '../../infer/model-spec.js';
-import { loadNegativeSlices } from '../../train/negative-samples.js';
 import { SLICE_INPUT_TRANSFORMS } from '../../preprocess/model-input.js';
 import { formatDuration, isQuiet, StageBars } from '../progress.js';
 
@@ -81,41 +80,26 @@ export const command: Command = {
     const { values, positionals } = parseCommandLine('train', argv, FLAGS);
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (!values.db || !values.out || !values.dims) throw new UsageError('--db, --dims and --out are required');
-    const dims = Number(values.dims) as 2 | 3;
-    const { task, depth, quiet, threads } = values;
-    const sources = values.sources?.map((s) => sourceName(s, (problem) => new UsageError(`--sources: ${problem}`)));
-    const inputSize = values['input-size'];
-    if (inputSize % 2 ** depth !== 0) throw new UsageError(`--input-size: ${inputSize} is not divisible by 2^depth = ${2 ** depth}`);
-    const transform = values['input-transform'];
-    const patch = values.patch?.map(Number);
-    if (patch && (dims !== 3 || patch.length !== 3 || patch.some((p) => !Number.isInteger(p) || p % 2 ** depth !== 0))) {
-      throw new UsageError(`--patch: three integers divisible by ${2 ** depth}, for --dims 3`);
-    }
-    const network = { dims, baseFilters: values['base-filters'], depth, norm: values.norm };
-    const bars = new StageBars({ quiet });
+    const bars = new StageBars({ quiet: values.quiet });
     // A message ends the bar it comes after, so the two never share a line.
     const say = (m: string) => {
       bars.end();
-      if (!isQuiet(quiet)) process.stderr.write(`${m}\n`);
+      if (!isQuiet(values.quiet)) process.stderr.write(`${m}\n`);
     };
-    const load = dims === 2 ? loadSliceSplit : loadVolumeSplit;
-    const dataOptions = { task, sources, inputSize, transform, onProgress: bars.onProgress, set: { patch } };
-    const negatives = values.negatives?.filter(Boolean) ?? [];
-    if (negatives.length && (dims !== 2 || task !== 'lung')) throw new UsageError('--negatives is for the 2D lung model (--dims 2 --task lung)');
-    const train = await load(values.db, 'train', dataOptions);
-    if (negatives.length) {
-      train.set = train.set.concat(await loadNegativeSlices(negatives, { inputSize, transform }));
-    }
-    const val = await load(values.db, 'validation', dataOptions);
-    for (const [name, s] of [['train', train], ['validation', val]] as const) {
-      if (s.skippedNoLung) say(`${name}: ${s.skippedNoLung} samples skipped (no lung mask; build the database with --lung-model to include them)`);
-    }
-    const result = await trainNetwork({
+    const training: DatabaseTrainingOptions = {
+      db: values.db,
+      dims: Number(values.dims) as 2 | 3,
+      task: values.task,
+      sources: values.sources?.map((s) => sourceName(s, (problem) => new UsageError(`--sources: ${problem}`))),
+      inputSize: values['input-size'],
+      transform: values['input-transform'],
+      patch: values.patch?.map(Number),
+      network: { baseFilters: values['base-filters'], depth: values.depth, norm: values.norm },
+      negatives: values.negatives?.filter(Boolean),
       runDir: values.out,
-      network,
       epochs: values.epochs,
       patience: values.patience,
-      batchSize: values.batch ?? (dims === 2 ? 8 : 1),
+      batchSize: values.batch,
       samplesPerEpoch: values['samples-per-epoch'],
       sampling: values.sampling,
       optimizer: values.optimizer,
@@ -125,20 +109,17 @@ export const command: Command = {
       schedule: values.schedule,
       augment: !values['no-augment'],
       device: values.device,
-      threads,
+      threads: values.threads,
       seed: values.seed,
       resume: values.resume,
       initFrom: values.init,
       float16: values.float16,
-      title: `${dims}D ${task} U-Net`,
       onProgress: bars.onProgress,
       onEpoch: (r, improved) => bars.end(`train loss ${r.trainLoss.toFixed(4)} Dice ${r.trainDice.toFixed(3)} | val loss ${r.valLoss.toFixed(4)} Dice ${r.valDice.toFixed(3)}${improved ? ' *best*' : ''}`),
       onMessage: say,
-      modelMetadata: {
-        ...specToMetadata({ task, dims, inputSize: dims === 2 ? inputSize : 320, inputTransform: dims === 2 ? transform : 'method-3d', threshold: 0.5 }),
-        'covseg.trainedOn': JSON.stringify({ db: values.db, sources: sources ?? 'all', trainSamples: train.set.length, valSamples: val.set.length }),
-      },
-    }, { train: train.set, val: val.set });
+    };
+    checkDatabaseTraining(training, (problem) => new UsageError(problem));
+    const result = await trainOnDatabase(training);
     say(`${result.stoppedEarly ? 'stopped early' : 'finished'} after ${result.epochsRun} epochs (${formatDuration(result.secondsPerEpoch)}/epoch); best validation loss ${result.bestValLoss.toFixed(4)}, Dice ${result.bestValDice.toFixed(3)} at epoch ${result.bestEpoch}`);
     process.stdout.write(`${JSON.stringify({ model: result.modelPath, bestEpoch: result.bestEpoch, bestValLoss: result.bestValLoss, bestValDice: result.bestValDice, epochs: result.epochsRun, secondsPerEpoch: result.secondsPerEpoch, curves: join(result.runDir, RUN_FILES.plot) })}\n`);
   },

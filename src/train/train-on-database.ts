@@ -1,0 +1,80 @@
+/**
+ * `covseg train` as one call: the splits of a covseg database read as samples for the
+ * task (2D slices or 3D volumes), the negatives added, the network trained by the epoch
+ * loop, and the model's metadata (task, input size and transform, what it was trained on)
+ * written into model.onnx so that `covseg segment` and `covseg evaluate` run it as trained.
+ */
+import type { UNetConfig } from '../nn/torch-addon.js';
+import type { SourceName } from '../datasets/types.js';
+import { specToMetadata } from '../infer/model-spec.js';
+import type { SliceInputTransform } from '../preprocess/model-input.js';
+import { CovsegError } from '../util/errors.js';
+import { loadSliceSplit, loadVolumeSplit, type TrainTask } from './database-samples.js';
+import { trainNetwork, type TrainOptions, type TrainResult } from './loop.js';
+import { loadNegativeSlices } from './negative-samples.js';
+
+/** The database's slice side (2D) and in-plane volume side (3D): the default 2D input and a 3D model's input size. */
+const DATABASE_SIDE = 320;
+
+export interface DatabaseTrainingOptions extends Omit<TrainOptions, 'network' | 'batchSize' | 'modelMetadata' | 'title'> {
+  /** The database folder (from `covseg build-db`). */
+  db: string;
+  /** 2D U-Net on slices or 3D U-Net on volumes. */
+  dims: 2 | 3;
+  /** 'lesion': target = lesion, loss inside the lung mask; 'lung': target = lung mask, loss everywhere. Defaults to 'lesion'. */
+  task?: TrainTask;
+  /** Only cases of these sources. Defaults to all. */
+  sources?: SourceName[];
+  /** 2D: side of the square network input, divisible by 2^depth. Defaults to 320. */
+  inputSize?: number;
+  /** 2D: the input transform (src/preprocess/model-input.ts). Defaults to 'clahe-v2'. */
+  transform?: SliceInputTransform;
+  /** 3D: [D, H, W] of the random training patches, each divisible by 2^depth. Defaults to whole volumes. */
+  patch?: number[];
+  /** The U-Net's size. Defaults to 16 base filters, depth 4, batch norm. */
+  network?: Omit<UNetConfig, 'dims'>;
+  /** Samples per batch. Defaults to 8 for 2D, 1 for 3D. */
+  batchSize?: number;
+  /** 2D lung model: CTs (files or DICOM folders) with no lung in view, whose slices train with an empty target. Defaults to none. */
+  negatives?: string[];
+}
+
+/**
+ * The settings that cannot work together, found before anything is read; `fail` makes the
+ * error (the CLI's names the flags as usage errors).
+ */
+export function checkDatabaseTraining(o: DatabaseTrainingOptions, fail: (problem: string) => Error = (problem) => new CovsegError(problem)): void {
+  const div = 2 ** (o.network?.depth ?? 4);
+  if (o.inputSize !== undefined && o.inputSize % div !== 0) throw fail(`--input-size: ${o.inputSize} is not divisible by 2^depth = ${div}`);
+  if (o.patch && (o.dims !== 3 || o.patch.length !== 3 || o.patch.some((p) => !Number.isInteger(p) || p % div !== 0))) {
+    throw fail(`--patch: three integers divisible by ${div}, for --dims 3`);
+  }
+  if (o.negatives?.length && (o.dims !== 2 || (o.task ?? 'lesion') !== 'lung')) throw fail('--negatives is for the 2D lung model (--dims 2 --task lung)');
+}
+
+/** Trains a U-Net on the train split of `o.db`, choosing the weights on its validation split. */
+export async function trainOnDatabase(o: DatabaseTrainingOptions): Promise<TrainResult> {
+  checkDatabaseTraining(o);
+  const { db, dims, sources, patch, negatives, network, task = 'lesion', inputSize = DATABASE_SIDE, transform = 'clahe-v2', batchSize, ...loop } = o;
+  const load = dims === 2 ? loadSliceSplit : loadVolumeSplit;
+  const data = { task, sources, inputSize, transform, onProgress: o.onProgress, set: { patch } };
+  const train = await load(db, 'train', data);
+  if (negatives?.length) train.set = train.set.concat(await loadNegativeSlices(negatives, { inputSize, transform }));
+  const val = await load(db, 'validation', data);
+  for (const [name, s] of [['train', train], ['validation', val]] as const) {
+    if (s.skippedNoLung) o.onMessage?.(`${name}: ${s.skippedNoLung} samples skipped (no lung mask; build the database with --lung-model to include them)`);
+  }
+  const spec = dims === 2
+    ? { task, dims, inputSize, inputTransform: transform, threshold: 0.5 } as const
+    : { task, dims, inputSize: DATABASE_SIDE, inputTransform: 'method-3d', threshold: 0.5 } as const;
+  return trainNetwork({
+    ...loop,
+    network: { dims, ...network },
+    batchSize: batchSize ?? (dims === 2 ? 8 : 1),
+    title: `${dims}D ${task} U-Net`,
+    modelMetadata: {
+      ...specToMetadata(spec),
+      'covseg.trainedOn': JSON.stringify({ db, sources: sources ?? 'all', trainSamples: train.set.length, valSamples: val.set.length }),
+    },
+  }, { train: train.set, val: val.set });
+}
