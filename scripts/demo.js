@@ -38,7 +38,11 @@ console.log('\nResults');
 for (const [name] of cases) {
   const dir = join(out, name);
   const r = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
-  console.log(`  ${name.padEnd(15)} ${r.severity.category}, ${r.severity.percentAffected.toFixed(1)}% of the lungs affected (right ${r.lesions.right.percentOfLung.toFixed(1)}%, left ${r.lesions.left.percentOfLung.toFixed(1)}%)`);
+  // No grade where the lungs are not wholly in view (a single slice): then the percentage is of the lung in view, and the reason is said.
+  const grade = r.severity.category ?? 'no grade';
+  const of = r.severity.category ? 'of the lungs' : 'of the lung in view';
+  console.log(`  ${name.padEnd(15)} ${grade}, ${r.severity.percentAffected.toFixed(1)}% ${of} affected (right ${r.lesions.right.percentOfLung.toFixed(1)}%, left ${r.lesions.left.percentOfLung.toFixed(1)}%)`);
+  if (!r.severity.category) console.log(`  ${''.padEnd(15)} why: ${r.severity.reason}`);
   console.log(`  ${''.padEnd(15)} report ${join(dir, 'report.html')}`);
   console.log(`  ${''.padEnd(15)} picture ${join(dir, 'overlays.png')}`);
 }
