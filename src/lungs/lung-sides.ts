@@ -6,12 +6,11 @@
  * very code over onnxruntime-web; default-model.ts and the registry (models.ts) add the model file.
  */
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
-import { asLps, connectedComponents, fillHoles, fromLps } from '../volume/index.js';
+import { asLps, checkHu, connectedComponents, fillHoles, fromLps } from '../volume/index.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
 import { chooseSliceTurns, hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
 import { restrictToBody } from './body-mask.js';
-import { checkHu } from '../volume/index.js';
 import { anatomicalLungs, splitTouchingLungs } from './anatomy.js';
 import type { LungRunOptions, LungSegmenter } from './segmenter.js';
 import { CovsegError } from '../util/errors.js';

@@ -73,7 +73,7 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
   const turns = lungModel.chooseTurns && hasNoGeometry(lps) ? await lungModel.chooseTurns(lps) : 0;
   if (turns) warnings.push(`the image was read turned by ${turns * 90}° (counter-clockwise), the way round the lungs were found best; right/left labels follow that reading`);
   const view = quarterTurn(lps, turns);
-  const isSlice = meta.format === 'png' || meta.format === 'jpeg';
+  const isSlice = isImageFile(meta);
   const labels = await lungModel.segment(view, {
     file: meta.path,
     hu: check.hu,
@@ -86,17 +86,17 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
     onProgress: (d, n) => progress('lungs', d, n),
   });
   const lungsView = lungSidesOf(labels, lungModel.classes);
+  const anyLung = lungsView.data.some((v) => v !== 0);
   // An image file without lungs is most likely not a CT slice at all. A scan with geometry
   // and no lungs in view is an answer, not an error: its report says "no lungs in view"
   // (quality 'none') and gives no grade.
-  if (isImageFile(meta) && !lungsView.data.some((v) => v !== 0)) {
+  if (isSlice && !anyLung) {
     throw new CovsegError('no lungs were found in this image, so lung involvement cannot be measured. Is it a chest CT (axial slices through the lungs)?', { file: meta.path });
   }
   lap('lungs');
 
   // Lesions, only inside the lungs (affected lung is lung by definition).
   // No lungs in view, no lesions to look for: the lesion model is not run.
-  const anyLung = lungsView.data.some((v) => v !== 0);
   const lesionsView = anyLung
     ? await findLesions(view, lungsView, lesionModel, { isHu: check.isHu, onProgress: (d, n) => progress('lesions', d, n) })
     : (createVolume(new Uint8Array(lungsView.data.length), lungsView.dims, lungsView) as LabelMap);

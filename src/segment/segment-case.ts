@@ -26,6 +26,7 @@ import type { SegmentReport } from './report.js';
 import { renderReportHtml } from './report-html.js';
 import { overlaySheet, overlaySlices } from './overlays.js';
 import { lungAndLesionSegments } from './dicom-seg-segments.js';
+import { isImageFile } from './segment-volume.js';
 import { segmentCt, type SegmentModels, type SegmentStage } from './pipeline.js';
 
 export type { SegmentStage } from './pipeline.js';
@@ -152,7 +153,7 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
     await writeVolume(join(tmp, names.lungs), masks.lungs);
     await writeVolume(join(tmp, names.lesions), masks.lesions);
     const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...pictures.slices.map((p) => p.name), ...pictures.clinical.map((p) => p.name)] };
-    if (meta.format === 'png' || meta.format === 'jpeg') {
+    if (isImageFile(meta)) {
       // Slices in, slices out too: label PNGs (0 background; lungs 1 right, 2 left; lesions 1).
       await writeFile(join(tmp, 'lungs.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: masks.lungs.data }));
       await writeFile(join(tmp, 'lesions.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: masks.lesions.data }));
