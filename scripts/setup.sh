@@ -2,7 +2,9 @@
 # Sets up covseg on a fresh Debian/Ubuntu machine, then builds it.
 #
 #   bash scripts/setup.sh            everything: system packages (libtorch for training,
-#                                    chromium for browser tests), npm packages, TypeScript
+#                                    chromium for browser tests; Orthanc with its DICOMweb plugin,
+#                                    redis-server and dicom3tools for the PACS, queue and DICOM
+#                                    validation tests), npm packages, TypeScript
 #                                    build, native training addon
 #   bash scripts/setup.sh --runtime  only what inference needs (npm packages + build):
 #                                    `covseg segment` runs without libtorch
@@ -20,7 +22,7 @@ need_apt=()
 # Node.js itself (normally present; Debian's nodejs package is the fallback).
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if (( ! runtime_only )); then
-  for pkg in libtorch-dev chromium fonts-dejavu-core; do
+  for pkg in libtorch-dev chromium fonts-dejavu-core orthanc orthanc-dicomweb redis-server dicom3tools; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
   done
   # node-gyp needs a C++ compiler and make.
