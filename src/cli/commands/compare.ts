@@ -67,7 +67,6 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export const command: Command = {
   name: 'compare',
-  summary: 'follow-up: compare two or more segment results of one patient (changes, verdict, matched levels, trend)',
   help: HELP,
   flags: FLAGS,
   async run(argv) {
