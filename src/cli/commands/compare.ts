@@ -17,6 +17,7 @@ import {
   checkSamePatient, clinicalCsv, clinicalFigures, compareScans, DEFAULT_STABLE_WITHIN_POINTS, matchedLevelsPicture, sliceSource, trendPicture,
   type ClinicalFigures, type ScanForComparison, type SliceSource,
 } from '../../clinical/index.js';
+import { allInOrder } from '../../util/in-order.js';
 
 const FLAGS = {
   out: flag.string({ arg: 'DIR', help: 'output folder (made if missing)' }),
@@ -81,7 +82,7 @@ export const command: Command = {
       if (bad !== undefined) throw new UsageError(`--dates: '${bad}' is not a date YYYY-MM-DD`);
     }
     // Every check that can fail fast, before reading any volume.
-    const reports = await Promise.all(positionals.map((dir) => readSegmentReport(dir)));
+    const reports = await allInOrder(positionals.map((dir) => readSegmentReport(dir)));
     const out = resolve(values.out);
     await checkOutputDir(out, 'output folder');
     const names = { json: 'comparison.json', csv: 'comparison.csv', levels: 'levels.png', trend: 'trend.png' };
