@@ -18,6 +18,8 @@ export interface SyntheticCtSeries {
   hu: ArrayLike<number>;
   /** UID root; every UID is `${root}.<n>`. */
   uidRoot?: string;
+  /** Modality (0008,0060). Defaults to 'CT'. */
+  modality?: string;
 }
 
 export interface WrittenSeries {
@@ -81,7 +83,7 @@ export function writeSyntheticCtSeries(dir: string, s: SyntheticCtSeries): Writt
       dicomElement(0x0008, 0x0020, '20200401', 'DA'),
       dicomElement(0x0008, 0x0030, '120000', 'TM'),
       dicomElement(0x0008, 0x0050, 'ACC0001', 'SH'),
-      dicomElement(0x0008, 0x0060, 'CT', 'CS'),
+      dicomElement(0x0008, 0x0060, s.modality ?? 'CT', 'CS'),
       dicomElement(0x0008, 0x0070, 'covseg test', 'LO'),
       dicomElement(0x0008, 0x0090, '', 'PN'),
       dicomElement(0x0008, 0x103e, 'synthetic chest', 'LO'),
@@ -127,4 +129,17 @@ export function writeSyntheticCtSeries(dir: string, s: SyntheticCtSeries): Writt
     sops.push(sop);
   }
   return { files, studyInstanceUid: study, seriesInstanceUid: series, frameOfReferenceUid: frame, sopInstanceUids: sops };
+}
+
+/**
+ * Three slices from one real axial slice (x fastest): the slice, a copy shifted 12 columns
+ * (so that the slices differ), and the slice again — a short series with real lungs.
+ */
+export function threeSlicesOf(slice: { dims: readonly number[]; data: ArrayLike<number> }): Int16Array {
+  const [nx, ny] = slice.dims as [number, number];
+  const hu = new Int16Array(nx * ny * 3);
+  hu.set(slice.data, 0);
+  for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) hu[nx * ny + y * nx + x] = slice.data[y * nx + Math.min(nx - 1, x + 12)]!;
+  hu.set(slice.data, 2 * nx * ny);
+  return hu;
 }

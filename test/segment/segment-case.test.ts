@@ -10,7 +10,7 @@ import { createVolume } from '../../src/volume/volume.js';
 import { segmentCase, DEFAULT_LESION_MODEL_PATH } from '../../src/segment/index.js';
 import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import { needsShared, PROJECT_ROOT, sharedPath } from '../helpers/shared-data.js';
-import { writeSyntheticCtSeries } from '../helpers/synthetic-dicom.js';
+import { threeSlicesOf, writeSyntheticCtSeries } from '../helpers/synthetic-dicom.js';
 import { chestPhantom } from '../lungs/chest-phantom.js';
 
 const DICOM = resolve(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm');
@@ -67,11 +67,7 @@ test('a real DICOM chest slice: lungs like lungmask R231 finds, outputs on the i
 test('a DICOM series with its UIDs: a DICOM SEG with right lung, left lung and lesion, equal to the masks written beside it', { skip }, async () => {
   const { volume: slice } = await readImage(DICOM);
   const [nx, ny] = slice.dims;
-  // Three slices: the real one, a shifted copy (so the slices differ), and the real one.
-  const hu = new Int16Array(nx * ny * 3);
-  hu.set(slice.data, 0);
-  for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) hu[nx * ny + y * nx + x] = slice.data[y * nx + Math.min(nx - 1, x + 12)]!;
-  hu.set(slice.data, 2 * nx * ny);
+  const hu = threeSlicesOf(slice);
   const series = writeSyntheticCtSeries(join(dir, 'series'), { dims: [nx, ny, 3], spacingMm: [0.625, 0.625, 5], origin: [-160, -160, -200], hu });
   const r = await segmentCase(join(dir, 'series'), join(dir, 'series-out'));
   assert.ok(r.files.dicomSeg && existsSync(r.files.dicomSeg), r.report.warnings.join('; '));
