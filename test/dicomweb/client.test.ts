@@ -2,14 +2,19 @@
  * The DICOMweb client's refusals that a well-behaved Orthanc never shows, against a small
  * in-process server: a series that changes between its metadata and its retrieve, a part
  * larger than the series' metadata allows, a STOW-RS answer with a FailedSOPSequence, a
- * server that goes silent. Also: credentials in the URL become basic authentication.
+ * server that goes silent. Also: credentials in the URL become basic authentication, and
+ * https:// goes through fetch's TLS (a self-signed server refused, trusted with NODE_EXTRA_CA_CERTS).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../helpers/shared-data.js';
 import { DicomWebClient, fetchCtSeries, TAG, type DicomJson } from '../../src/dicomweb/index.js';
 import { writeSyntheticCtSeries, type WrittenSeries } from '../helpers/synthetic-dicom.js';
 
@@ -138,4 +143,28 @@ test('a server that goes silent is aborted after the timeout; user:password@ in 
   assert.equal(authorization, `Basic ${Buffer.from('ann:s:cret').toString('base64')}`);
   assert.throws(() => new DicomWebClient('ftp://pacs/dicom-web'), /a DICOMweb URL is http:\/\/ or https:\/\//);
   assert.throws(() => new DicomWebClient(base, { auth: { user: 'a', token: 't' } }), /not both/);
+});
+
+const openssl = spawnSync('openssl', ['version']).status === 0 ? false : 'openssl not installed (makes the test certificate)';
+
+test('https:// works through fetch: a self-signed server is refused with the reason, trusted with NODE_EXTRA_CA_CERTS', { skip: openssl }, async () => {
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const tls = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => handler(req, res, Buffer.alloc(0)));
+  await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+  try {
+    const url = `https://127.0.0.1:${(tls.address() as { port: number }).port}/dicom-web`;
+    fakePacs(() => []);
+    await assert.rejects(new DicomWebClient(url).searchStudies(), /cannot reach DICOMweb server https:\/\/127\.0\.0\.1:\d+\/dicom-web: TLS certificate not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\); give the hospital's CA with NODE_EXTRA_CA_CERTS=ca\.pem/);
+    const index = resolve(PROJECT_ROOT, 'dist/src/dicomweb/index.js');
+    const script = `const { DicomWebClient } = await import(${JSON.stringify(index)}); process.stdout.write(JSON.stringify(await new DicomWebClient(${JSON.stringify(url)}).searchStudies()));`;
+    assert.ok(existsSync(index));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: cert } });
+    assert.deepEqual(JSON.parse(stdout), [study()]);
+  } finally {
+    tls.closeAllConnections();
+    await new Promise((r) => tls.close(r));
+  }
 });
