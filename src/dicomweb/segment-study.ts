@@ -45,6 +45,17 @@ export function dicomOutputs(files: SegmentResult['files']): string[] {
   return Object.values(files).filter((f): f is string => typeof f === 'string' && f.endsWith('.dcm'));
 }
 
+/** Stores the Part-10 `files` on `target` in one STOW-RS request; returns their names and the answer. */
+export async function storeDicomFiles(target: DicomWebClient, files: readonly string[]): Promise<{ files: string[]; result: StoreResult }> {
+  const items: StoreItem[] = [];
+  for (const file of files) {
+    const sopInstanceUid = (await readDicomHeader(file)).sopInstanceUid;
+    if (!sopInstanceUid) throw new CovsegError('has no SOPInstanceUID; not stored', { file });
+    items.push({ name: basename(file), bytes: await readFile(file), sopInstanceUid });
+  }
+  return { files: items.map((i) => i.name), result: await target.store(items) };
+}
+
 export async function segmentStudy(options: SegmentStudyOptions): Promise<SegmentStudyResult> {
   const { source, studyInstanceUid } = options;
   const target = options.target ?? source;
@@ -72,15 +83,9 @@ export async function segmentStudy(options: SegmentStudyOptions): Promise<Segmen
       throw new CovsegError(`nothing to store in ${target.url}: ${why}`);
     }
     progress('store', 0, 1);
-    const items: StoreItem[] = [];
-    for (const file of outputs) {
-      const sopInstanceUid = (await readDicomHeader(file)).sopInstanceUid;
-      if (!sopInstanceUid) throw new CovsegError('has no SOPInstanceUID; not stored', { file });
-      items.push({ name: basename(file), bytes: await readFile(file), sopInstanceUid });
-    }
-    const store = await target.store(items);
+    const stored = await storeDicomFiles(target, outputs);
     progress('store', 1, 1);
-    return { series, result, storedFiles: items.map((i) => i.name), store, targetUrl: target.url };
+    return { series, result, storedFiles: stored.files, store: stored.result, targetUrl: target.url };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -8,17 +8,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { readDicomHeader, readDicomSeg, readImage, readVolume } from '../../src/io/index.js';
-import { DicomWebClient, jsonString, TAG } from '../../src/dicomweb/index.js';
+import { join } from 'node:path';
+import { readDicomHeader, readDicomSeg, readVolume } from '../../src/io/index.js';
+import { DicomWebClient } from '../../src/dicomweb/index.js';
 import { DEFAULT_LESION_MODEL_PATH } from '../../src/segment/index.js';
 import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
-import { PROJECT_ROOT } from '../helpers/shared-data.js';
-import { threeSlicesOf, writeSyntheticCtSeries, type WrittenSeries } from '../helpers/synthetic-dicom.js';
-import { freePort, orthancMissing, startOrthanc, type Orthanc } from '../helpers/orthanc.js';
+import type { WrittenSeries } from '../helpers/synthetic-dicom.js';
+import { freePort, orthancMissing, startOrthanc, uploadChestStudies, type Orthanc } from '../helpers/orthanc.js';
 import { runCovseg } from '../helpers/run-cli.js';
 
-const DICOM = resolve(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm');
 const skip = orthancMissing() || (!(existsSync(DEFAULT_LUNG_MODEL_PATH) && existsSync(DEFAULT_LESION_MODEL_PATH)) && 'shipped models missing in models/');
 
 let dir = '';
@@ -29,14 +27,8 @@ let mr: WrittenSeries;
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'covseg-test-orthanc-'));
-  const { volume: slice } = await readImage(DICOM);
-  const [nx, ny] = slice.dims;
-  const hu = threeSlicesOf(slice);
-  const geometry = { dims: [nx, ny, 3] as [number, number, number], spacingMm: [0.625, 0.625, 5] as [number, number, number], origin: [-160, -160, -200] as [number, number, number], hu };
-  ct = writeSyntheticCtSeries(join(dir, 'ct'), { ...geometry, uidRoot: '1.2.826.0.1.3680043.8.498.1601' });
-  mr = writeSyntheticCtSeries(join(dir, 'mr'), { ...geometry, uidRoot: '1.2.826.0.1.3680043.8.498.1602', modality: 'MR' });
   pacs = await startOrthanc();
-  for (const f of [...ct.files, ...mr.files]) await pacs.upload(readFileSync(f));
+  ({ ct, mr } = await uploadChestStudies(pacs, dir));
 });
 after(async () => {
   if (skip) return;
@@ -47,19 +39,6 @@ after(async () => {
 const auth = () => ({ COVSEG_DICOMWEB_PASSWORD: pacs.password });
 const login = () => ['--dicomweb-user', pacs.user];
 
-/** The series of `study` on the PACS, by modality (QIDO-RS, asked by hand). */
-async function seriesOf(study: string): Promise<{ uid: string; modality: string }[]> {
-  const r = await fetch(`${pacs.dicomweb}/studies/${study}/series`, { headers: { Authorization: pacs.authorization, Accept: 'application/dicom+json' } });
-  assert.equal(r.status, 200);
-  const list = (await r.json()) as Parameters<typeof jsonString>[0][];
-  return list.map((s) => ({ uid: jsonString(s, TAG.seriesInstanceUid)!, modality: jsonString(s, TAG.modality)! }));
-}
-
-async function instanceCount(): Promise<number> {
-  const r = await fetch(`${pacs.rest}/instances`, { headers: { Authorization: pacs.authorization } });
-  return ((await r.json()) as unknown[]).length;
-}
-
 test('segment --dicomweb: the CT series from Orthanc, the DICOM SEG stored back and read back equal to the local copy and report.json', { skip }, async () => {
   const out = join(dir, 'out');
   const r = runCovseg(['segment', '--dicomweb', pacs.dicomweb, '--study', ct.studyInstanceUid, ...login(), '--out', out], auth());
@@ -68,7 +47,7 @@ test('segment --dicomweb: the CT series from Orthanc, the DICOM SEG stored back 
   assert.match(r.stdout, /stored in http:\/\/127\.0\.0\.1:\d+\/dicom-web: segmentation\.dcm/);
 
   // QIDO-RS: the study now holds the CT and one SEG series.
-  const series = await seriesOf(ct.studyInstanceUid);
+  const series = await pacs.seriesOf(ct.studyInstanceUid);
   assert.deepEqual(series.map((s) => s.modality).sort(), ['CT', 'SEG']);
   const segSeries = series.find((s) => s.modality === 'SEG')!;
   // WADO-RS: the stored SEG, byte for byte the local copy.
@@ -115,16 +94,16 @@ test('segment --dicomweb: the CT series from Orthanc, the DICOM SEG stored back 
 });
 
 test('segment --dicomweb without --out keeps nothing locally and still stores the SEG', { skip }, async () => {
-  const before = (await seriesOf(ct.studyInstanceUid)).filter((s) => s.modality === 'SEG').length;
+  const before = (await pacs.seriesOf(ct.studyInstanceUid)).filter((s) => s.modality === 'SEG').length;
   const r = runCovseg(['segment', '--dicomweb', pacs.dicomweb, '--study', ct.studyInstanceUid, '--series', ct.seriesInstanceUid, ...login()], auth());
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /report: /);
   assert.deepEqual(readdirSync(tmpdir()).filter((f) => f.startsWith('covseg-dicomweb-')), [], 'no working folders left behind');
-  assert.equal((await seriesOf(ct.studyInstanceUid)).filter((s) => s.modality === 'SEG').length, before + 1);
+  assert.equal((await pacs.seriesOf(ct.studyInstanceUid)).filter((s) => s.modality === 'SEG').length, before + 1);
 });
 
 test('segment --dicomweb refusals: server down, 401, unknown study, no CT series; each one line, nothing stored', { skip }, async () => {
-  const stored = await instanceCount();
+  const stored = await pacs.instanceCount();
   const down = `http://127.0.0.1:${await freePort()}/dicom-web`;
   const cases: { args: string[]; env?: Record<string, string>; error: RegExp }[] = [
     { args: ['--dicomweb', down, '--study', ct.studyInstanceUid], error: /^covseg segment: error: cannot reach DICOMweb server http:\/\/127\.0\.0\.1:\d+\/dicom-web: connection refused/m },
@@ -141,7 +120,7 @@ test('segment --dicomweb refusals: server down, 401, unknown study, no CT series
     assert.match(r.stderr, c.error);
     assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
   }
-  assert.equal(await instanceCount(), stored, 'nothing was stored');
+  assert.equal(await pacs.instanceCount(), stored, 'nothing was stored');
   const usage = runCovseg(['segment', '--dicomweb', pacs.dicomweb]);
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /--dicomweb needs --study/);

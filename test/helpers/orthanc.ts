@@ -8,7 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { readImage } from '../../src/io/index.js';
+import { PROJECT_ROOT } from './shared-data.js';
+import { threeSlicesOf, writeSyntheticCtSeries, type WrittenSeries } from './synthetic-dicom.js';
 
 export const ORTHANC_BIN = process.env['COVSEG_ORTHANC'] ?? '/usr/sbin/Orthanc';
 export const ORTHANC_DICOMWEB_PLUGIN = process.env['COVSEG_ORTHANC_DICOMWEB'] ?? '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
@@ -43,6 +46,10 @@ export interface Orthanc {
   authorization: string;
   /** Uploads a Part-10 file through the REST API (not DICOMweb: independent of the code under test). */
   upload(bytes: Uint8Array<ArrayBuffer>): Promise<void>;
+  /** The series of `study`, with their modality (QIDO-RS, asked by hand). */
+  seriesOf(study: string): Promise<{ uid: string; modality: string }[]>;
+  /** How many instances Orthanc holds (REST API). */
+  instanceCount(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -91,5 +98,30 @@ export async function startOrthanc(): Promise<Orthanc> {
       const r = await fetch(`${rest}/instances`, { method: 'POST', headers: { Authorization: authorization, 'Content-Type': 'application/dicom' }, body: bytes });
       if (!r.ok) throw new Error(`Orthanc refused an upload: ${r.status} ${await r.text()}`);
     },
+    async seriesOf(study) {
+      const r = await fetch(`${rest}/dicom-web/studies/${study}/series`, { headers: { Authorization: authorization, Accept: 'application/dicom+json' } });
+      if (!r.ok) throw new Error(`QIDO-RS for the series of ${study}: ${r.status}`);
+      const tag = (s: Record<string, { Value?: string[] }>, t: string) => s[t]?.Value?.[0] ?? '';
+      return ((await r.json()) as Record<string, { Value?: string[] }>[]).map((s) => ({ uid: tag(s, '0020000E'), modality: tag(s, '00080060') }));
+    },
+    async instanceCount() {
+      const r = await fetch(`${rest}/instances`, { headers: { Authorization: authorization } });
+      return ((await r.json()) as unknown[]).length;
+    },
   };
+}
+
+/**
+ * Two studies on `pacs`, written under `dir`: a CT series of three slices made from the real
+ * chest slice (examples/chest-ct-dicom-slice, with every UID a DICOM SEG needs), and a study
+ * whose only series is MR (no CT to segment).
+ */
+export async function uploadChestStudies(pacs: Orthanc, dir: string): Promise<{ ct: WrittenSeries; mr: WrittenSeries }> {
+  const { volume: slice } = await readImage(resolve(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm'));
+  const [nx, ny] = slice.dims;
+  const geometry = { dims: [nx, ny, 3] as [number, number, number], spacingMm: [0.625, 0.625, 5] as [number, number, number], origin: [-160, -160, -200] as [number, number, number], hu: threeSlicesOf(slice) };
+  const ct = writeSyntheticCtSeries(join(dir, 'ct'), { ...geometry, uidRoot: '1.2.826.0.1.3680043.8.498.1601' });
+  const mr = writeSyntheticCtSeries(join(dir, 'mr'), { ...geometry, uidRoot: '1.2.826.0.1.3680043.8.498.1602', modality: 'MR' });
+  for (const f of [...ct.files, ...mr.files]) await pacs.upload(readFileSync(f));
+  return { ct, mr };
 }

@@ -3,7 +3,8 @@ import { UsageError } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/output-target.js';
 import { StageBars } from '../progress.js';
 import { segmentCase, type SegmentReport } from '../../segment/index.js';
-import { DEFAULT_DICOMWEB_TIMEOUT_MS, DicomWebClient, segmentStudy } from '../../dicomweb/index.js';
+import { segmentStudy } from '../../dicomweb/index.js';
+import { DICOMWEB_FLAGS, dicomWebClients } from '../dicomweb-flags.js';
 import type { ClinicalFigures } from '../../clinical/index.js';
 
 const FLAGS = {
@@ -20,9 +21,7 @@ const FLAGS = {
   dicomweb: flag.string({ arg: 'URL', help: "read the study from this DICOMweb server (its base URL, e.g. http://pacs:8042/dicom-web) instead of INPUT, and store the DICOM outputs back there (STOW-RS); needs --study" }),
   study: flag.string({ arg: 'UID', help: 'with --dicomweb: the StudyInstanceUID; its largest axial CT series is read, as from a folder' }),
   series: flag.string({ arg: 'UID', help: 'with --dicomweb: read this SeriesInstanceUID of the study instead' }),
-  'dicomweb-out': flag.string({ arg: 'URL', shownDefault: 'the --dicomweb server', help: 'store the DICOM outputs on this DICOMweb server instead (same credentials)' }),
-  'dicomweb-user': flag.string({ arg: 'USER', help: 'DICOMweb basic authentication user; the password is read from the environment variable COVSEG_DICOMWEB_PASSWORD (not a flag: command lines are visible to every user). A bearer token instead: COVSEG_DICOMWEB_TOKEN' }),
-  'dicomweb-timeout': flag.number({ arg: 'S', default: DEFAULT_DICOMWEB_TIMEOUT_MS / 1000, check: (n) => n > 0, help: 'abort a DICOMweb request that receives nothing for S seconds' }),
+  ...DICOMWEB_FLAGS,
 };
 
 const HELP = `covseg segment INPUT --out DIR [options]
@@ -82,8 +81,9 @@ export const command: Command = {
   flags: FLAGS,
   async run(argv) {
     const { values, positionals } = parseCommandLine('segment', argv, FLAGS);
-    if (values.dicomweb === undefined) {
-      for (const f of ['study', 'series', 'dicomweb-out', 'dicomweb-user'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} needs --dicomweb URL`);
+    const pacs = dicomWebClients(values);
+    if (!pacs) {
+      for (const f of ['study', 'series'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} needs --dicomweb URL`);
       if (positionals.length !== 1) throw new UsageError('give exactly one INPUT (a CT file, DICOM folder or slice image), or --dicomweb URL --study UID');
       if (!values.out) throw new UsageError('--out DIR is required');
     } else {
@@ -106,19 +106,11 @@ export const command: Command = {
       maxVoxels: values['max-voxels'],
       onProgress: (stage: string, done: number, total: number) => bars.onProgress(done, total, stage.padEnd(7)),
     };
-    if (values.dicomweb !== undefined) {
-      const password = process.env['COVSEG_DICOMWEB_PASSWORD'];
-      const token = process.env['COVSEG_DICOMWEB_TOKEN'];
-      if (password !== undefined && values['dicomweb-user'] === undefined) throw new UsageError('COVSEG_DICOMWEB_PASSWORD is set but --dicomweb-user is not');
-      const client = (url: string) => new DicomWebClient(url, {
-        auth: { ...(values['dicomweb-user'] !== undefined ? { user: values['dicomweb-user'], password: password ?? '' } : {}), ...(token ? { token } : {}) },
-        timeoutMs: values['dicomweb-timeout'] * 1000,
-      });
-      const source = client(values.dicomweb);
+    if (pacs) {
+      const { source } = pacs;
       const done = await segmentStudy({
         ...options,
-        source,
-        ...(values['dicomweb-out'] !== undefined ? { target: client(values['dicomweb-out']) } : {}),
+        ...pacs,
         studyInstanceUid: values.study!,
         ...(values.series !== undefined ? { seriesInstanceUid: values.series } : {}),
         ...(values.out !== undefined ? { outDir: values.out } : {}),
