@@ -1,7 +1,8 @@
 /**
  * `covseg serve --dicomweb` against a real Orthanc: the page's API lists the PACS's studies,
  * runs one as a job (its CT series fetched by the server), and sends the job's DICOM SEG to
- * the PACS; a study that is not there, or has no CT, is a 502 with the client's message.
+ * the PACS, through the API and through the page in chromium; a study that is not there,
+ * or has no CT, is a 502 with the client's message.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,8 @@ import { DicomWebClient } from '../../src/dicomweb/index.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import type { WrittenSeries } from '../helpers/synthetic-dicom.js';
 import { orthancMissing, startOrthanc, uploadChestStudies, type Orthanc } from '../helpers/orthanc.js';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, needsChromium } from '../helpers/chromium.js';
 import { getJson, waitForJob } from '../web/client.js';
 import { needsLungModel, startJobServer, type JobServer } from '../web/pipeline-models.js';
 
@@ -63,6 +66,29 @@ test('serve --dicomweb: the studies listed, one run as a job, its SEG sent to th
   assert.equal(sent.status, 200, sent.body.message);
   assert.deepEqual(sent.body, { server: pacs.dicomweb, stored: ['segmentation.dcm'] });
   assert.deepEqual((await pacs.seriesOf(ct.studyInstanceUid)).map((s) => s.modality).sort(), ['CT', 'SEG']);
+});
+
+test('the page: the PACS row lists the study, runs it into the viewer, and "Send results to PACS" stores the SEG', { skip: skip || needsChromium() }, async () => {
+  const segs = async () => (await pacs.seriesOf(ct.studyInstanceUid)).filter((s) => s.modality === 'SEG').length;
+  const before = await segs();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.body.dataset['state'] === 'ready', null, { timeout: 30_000 });
+    assert.equal(await page.isVisible('#pacs-row'), true);
+    await page.selectOption('#pacs-study', ct.studyInstanceUid);
+    assert.equal(await page.isVisible('#pacs-send-row'), false, 'nothing to send before a job');
+    await page.click('#pacs-run');
+    await page.waitForFunction(() => ['viewer-ready', 'error'].includes(document.body.dataset['state'] ?? ''), null, { timeout: 120_000 });
+    assert.equal(await page.evaluate(() => document.body.dataset['state']), 'viewer-ready', (await page.textContent('#error')) ?? '');
+    await page.click('#pacs-send');
+    await page.waitForFunction(() => /^stored /.test(document.getElementById('pacs-sent')?.textContent ?? ''), null, { timeout: 30_000 });
+    assert.equal(await page.textContent('#pacs-sent'), `stored segmentation.dcm in ${pacs.dicomweb}`);
+    assert.equal(await segs(), before + 1);
+  } finally {
+    await browser.close();
+  }
 });
 
 test('serve --dicomweb refusals: unknown study and no CT series are 502 with the reason; nothing queued', { skip }, async () => {
