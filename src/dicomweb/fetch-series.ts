@@ -20,6 +20,8 @@ export interface FetchSeriesOptions {
   /** Refuse a series with more voxels, from its metadata. Defaults to DEFAULT_MAX_VOXELS. */
   maxVoxels?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Called with each instance's size before it is written; throwing stops the fetch (a disk budget). */
+  beforeWrite?: (bytes: number) => void;
 }
 
 export interface FetchedSeries {
@@ -92,6 +94,7 @@ export async function fetchCtSeries(client: DicomWebClient, studyUid: string, di
   try {
     await client.retrieveSeries(studyUid, plan.seriesInstanceUid, { maxParts: expected.length, maxPartBytes, maxTotalBytes }, async (part, i) => {
       const file = join(dir, `${String(i + 1).padStart(5, '0')}.dcm`);
+      options.beforeWrite?.(part.length);
       await writeFile(file, part);
       files.push(file);
       bytes += part.length;

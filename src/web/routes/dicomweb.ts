@@ -15,6 +15,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { fetchCtSeries, listStudies, storeDicomFiles, type DicomWebClient } from '../../dicomweb/index.js';
 import { SERVICE_MAX_VOXELS } from '../../io/limits.js';
 import { CovsegError } from '../../util/errors.js';
+import { formatBytes } from '../disk-budget.js';
 import { HttpError } from '../http-error.js';
 import type { Job } from '../job-store.js';
 import { jobJson, launchJob, type Jobs } from './jobs.js';
@@ -66,8 +67,13 @@ export const dicomwebRoutes: FastifyPluginAsync<DicomWebRouteOptions> = async (a
       job = await store.create(`${source.url}/studies/${study}`);
       const ctDir = join(job.dir, 'ct');
       await mkdir(ctDir);
-      const fetched = await viaDicomWeb(() => fetchCtSeries(source, study, ctDir, { ...(series !== undefined ? { seriesInstanceUid: series } : {}), maxVoxels: options.segment?.maxVoxels ?? SERVICE_MAX_VOXELS }));
-      job.disk.add(fetched.bytes);
+      const disk = job.disk;
+      const fetched = await viaDicomWeb(() => fetchCtSeries(source, study, ctDir, {
+        ...(series !== undefined ? { seriesInstanceUid: series } : {}),
+        maxVoxels: options.segment?.maxVoxels ?? SERVICE_MAX_VOXELS,
+        // Each instance is charged to the service's disk budget before it is written, as uploads are.
+        beforeWrite: (bytes) => disk.charge(bytes, `study ${study}: the next instance (${formatBytes(bytes)}) is more than`),
+      }));
       job.inputName = `${source.url}/studies/${study}/series/${fetched.seriesInstanceUid}`;
       launchJob(options, job, ctDir, reservation, force ?? false);
     } catch (err) {
