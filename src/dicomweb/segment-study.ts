@@ -1,7 +1,7 @@
 /**
  * `covseg segment --dicomweb`: a study from a PACS in, its results back into a PACS.
  * Fetch the CT series (fetch-series.ts) into a temporary folder, run the same segmentCase
- * as for a folder, and store every DICOM output it wrote (the DICOM SEG, and any other
+ * as for a folder, and store every DICOM output it wrote (the DICOM SEG and SR, any
  * .dcm output) in one STOW-RS request. The temporary folders are removed whatever happens;
  * local copies stay only where `outDir` is given.
  */

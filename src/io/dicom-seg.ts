@@ -5,7 +5,7 @@
  * writer checks those first and says what is missing instead of writing an orphan.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readOverlappingSegmentationNode, writeMultiSegmentationNode } from '@itk-wasm/dicom';
@@ -14,6 +14,7 @@ import { withAtomicPath } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
 import type { LabelMap, VolumeGeometry } from '../volume/volume.js';
 import { resampleToGrid } from '../volume/resample.js';
+import { arrayBufferOf, dcmjsData } from './dcmjs.js';
 import { readDicomHeader } from './dicom-header.js';
 import { itkImageToVolume } from './itk.js';
 import { writeVolume } from './write.js';
@@ -75,6 +76,41 @@ export async function dicomSegReferenceProblem(files: string[]): Promise<string 
   return undefined;
 }
 
+/** What a written SEG is, for a report that references its segments (a DICOM SR). */
+export interface WrittenDicomSeg {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  /** The segments written (empty ones are left out), with the number the SEG gives each. */
+  segments: { segmentNumber: number; layer: number; segment: SegSegment }[];
+}
+
+/**
+ * dcmqi's attributes that do not belong in covseg's SEG, removed after it writes:
+ * ClinicalTrialTimePointID, ClinicalTrialTimePointDescription, ClinicalTrialCoordinatingCenterName,
+ * ClinicalTrialSeriesID, ClinicalTrialSeriesDescription. dcmqi fills the time point ('1') and
+ * the series ID ('Session1') from its own defaults whatever the source is, which makes the SEG
+ * claim a Clinical Trial Series module without its Type 2 coordinating center. covseg is not
+ * a trial and knows no coordinating center; completing the module would mean inventing one,
+ * so the placeholders go (the module is optional in the SEG IOD).
+ */
+const DCMQI_TRIAL_PLACEHOLDERS = ['00120050', '00120051', '00120060', '00120071', '00120072'];
+
+/**
+ * Fixes what dcmqi writes in `file` (its trial placeholders, its own content label over
+ * ours) and reads back the segment numbers it gave.
+ */
+async function finishSeg(file: string, label: { content: string; description: string }): Promise<{ sopClassUid: string; sopInstanceUid: string; seriesInstanceUid: string; segmentNumbers: number[] }> {
+  const dicom = dcmjsData.DicomMessage.readFile(arrayBufferOf(await readFile(file)));
+  for (const tag of DCMQI_TRIAL_PLACEHOLDERS) delete dicom.dict[tag];
+  dicom.dict['00700080'] = { vr: 'CS', Value: [label.content] };
+  dicom.dict['00700081'] = { vr: 'LO', Value: [label.description] };
+  await writeFile(file, new Uint8Array(dicom.write()));
+  const first = (tag: string) => String(dicom.dict[tag]?.Value?.[0] ?? '');
+  const segments = (dicom.dict['00620002']?.Value ?? []) as { '00620004'?: { Value?: number[] } }[];
+  return { sopClassUid: first('00080016'), sopInstanceUid: first('00080018'), seriesInstanceUid: first('0020000E'), segmentNumbers: segments.map((s) => Number(s['00620004']?.Value?.[0])) };
+}
+
 /** A DICOM SEG was not written; `reason` says why, without the file name. */
 export class DicomSegError extends CovsegError {
   constructor(readonly reason: string, file: string, cause?: unknown) {
@@ -98,8 +134,8 @@ async function capturingConsole<T>(fn: () => Promise<T>): Promise<{ result?: T; 
   }
 }
 
-/** Writes `path`, a DICOM SEG with one segment per non-empty labelled region of `layers`. */
-export async function writeDicomSeg(path: string, options: WriteDicomSegOptions): Promise<void> {
+/** Writes `path`, a DICOM SEG with one segment per non-empty labelled region of `layers`; returns its UIDs and segment numbers. */
+export async function writeDicomSeg(path: string, options: WriteDicomSegOptions): Promise<WrittenDicomSeg> {
   const problem = await dicomSegReferenceProblem(options.sourceFiles);
   if (problem) throw new DicomSegError(problem, path);
   // dcmqi refuses a segment description whose label is absent from the image.
@@ -117,8 +153,6 @@ export async function writeDicomSeg(path: string, options: WriteDicomSegOptions)
     }
     const metaInfo = {
       ContentCreatorName: options.contentCreator ?? 'covseg',
-      ContentLabel: 'COVSEG',
-      ContentDescription: options.seriesDescription.slice(0, 64),
       SeriesDescription: options.seriesDescription.slice(0, 64),
       SeriesNumber: String(options.seriesNumber ?? 300),
       InstanceNumber: '1',
@@ -135,13 +169,18 @@ export async function writeDicomSeg(path: string, options: WriteDicomSegOptions)
         recommendedDisplayRGBValue: [...s.rgb],
       }))),
     };
-    await withAtomicPath(path, async (tmp) => {
+    const contentLabel = { content: 'COVSEG', description: options.seriesDescription.slice(0, 64) };
+    return await withAtomicPath(path, async (tmp) => {
       const run = await capturingConsole(() =>
         writeMultiSegmentationNode(metaInfo as JsonCompatible, tmp, { refDicomSeries: options.sourceFiles, segImages, skipEmptySlices: true }));
       if (run.error !== undefined || !existsSync(tmp)) {
         const detail = run.printed.split('\n').filter((s) => /error|cannot|fail|exception/i.test(s)).slice(-3).join('; ');
         throw new DicomSegError(`dcmqi failed${detail ? ` (${detail})` : ''}`, path, run.error);
       }
+      const { segmentNumbers, ...uids } = await finishSeg(tmp, contentLabel);
+      const segments = layers.flatMap((l, layer) => l.segments.map((segment) => ({ layer, segment })));
+      if (segmentNumbers.length !== segments.length) throw new DicomSegError(`dcmqi wrote ${segmentNumbers.length} segments instead of ${segments.length}`, path);
+      return { ...uids, segments: segments.map((s, i) => ({ ...s, segmentNumber: segmentNumbers[i]! })) };
     }, '.dcm');
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -12,7 +12,11 @@
  * - lung parenchyma is air mixed with tissue and vessels, gas is air only: a piece whose
  *   air is nearly all as dark as the air outside the body is gas (stomach, bowel, or, in
  *   an axial slice, the trachea and main bronchi before they enter the lungs — lungmask's
- *   masks exclude them too);
+ *   masks exclude them too) — unless it lies in the lung fields: a severely
+ *   emphysematous lung is mostly pure air too, but it is large, wide, has no lung above
+ *   it and comes with a lung on the other side, where gas below the diaphragm lies
+ *   beneath the lung dome or lower than the lungs (what was kept or dropped is told, for
+ *   the quality block);
  * - the lungs lie either side of the mediastinum: a piece's side is the side of the
  *   body's midline it lies on; one piece across the midline is both lungs touching,
  *   split per slice at the emptiest column between them;
@@ -42,6 +46,32 @@ export const PURE_AIR_MARGIN_HU = 50;
  * small share of it. (On the real CTs here: lungs ≤ 0.1 %, stomach and colon gas 65–87 %.)
  */
 export const GAS_PURE_AIR_SHARE = 0.5;
+/**
+ * A 3D piece that is air only (see GAS_PURE_AIR_SHARE) is still lung — a severely
+ * emphysematous lung, a giant bulla, mostly below −950 HU — when it lies in the lung
+ * fields: at least this large (mL; bowel gas pockets, the trachea and the main bronchi
+ * are smaller: the adult trachea holds about 30 mL), not beneath other lung (see
+ * OVERLAIN_MAX_SHARE), not below the lungs' base, wide (AIR_LUNG_MIN_BODY_SHARE), and
+ * with a lung on the other side of the midline (one with parenchyma, or another such
+ * piece): lungs come in pairs, gas below the diaphragm lies beneath the lung dome or lower
+ * than the lungs, and is narrower. A lone emphysematous lung (after pneumonectomy) is
+ * dropped as gas, and the quality block says how much.
+ */
+export const AIR_LUNG_MIN_ML = 100;
+/**
+ * …and its widest axial section covers at least this share of the body's section there:
+ * a lung fills much of its hemithorax (about a fifth to a quarter of the chest's section,
+ * more when hyperinflated), a gastric bubble or a bowel loop a small part of the abdomen.
+ */
+export const AIR_LUNG_MIN_BODY_SHARE = 0.1;
+/**
+ * An air-only piece with more than this share of its footprint (its voxel columns along
+ * the body's axis) lying under another piece the model marked is beneath a lung: gas
+ * below the diaphragm (the gastric bubble under the left dome). A lung has no lung above it.
+ */
+export const OVERLAIN_MAX_SHARE = 0.2;
+/** A piece the model marked counts as lying over another only when at least this share of the other's size (specks do not count). */
+const OVERLYING_MIN_SHARE = 0.05;
 /** A piece of one axial slice at most this large (mm²) and gas is airway or bowel: the adult trachea is at most about 25 mm across (≈ 490 mm²). */
 export const AIRWAY_MAX_AREA_MM2 = 800;
 /** From the airway pieces found, pure air is followed this far (mm) into the lung: the main bronchi up to the hilum. */
@@ -68,8 +98,12 @@ export interface AnatomyRemoved {
   gasMl: number;
   /** Not attached to either lung. */
   detachedMl: number;
-  /** The largest gas piece dropped, mL (a very large one may be an emphysematous lung: the quality block says so). */
+  /** The largest gas piece dropped, mL. */
   largestGasMl: number;
+  /** Gas pieces (3D, air only) dropped: what lies beneath the lungs or is too small to be lung (airways not counted). */
+  droppedGasMl: number;
+  /** Not removed: pieces that are air only but lie in the lung fields, kept as lung (emphysema, bullae; see {@link AIR_LUNG_MIN_ML}). */
+  pureAirLungMl: number;
 }
 
 export interface AnatomicalLungs {
@@ -92,7 +126,7 @@ export function anatomicalLungs(ct: Volume, mask: LabelMap, options: AnatomicalL
   const [nx, ny, nz] = dims;
   const plane = nx * ny;
   const voxelMl = (hu.spacingMm[0] * hu.spacingMm[1] * hu.spacingMm[2]) / 1000;
-  const removed: AnatomyRemoved = { outsideBodyMl: 0, gasMl: 0, detachedMl: 0, largestGasMl: 0 };
+  const removed: AnatomyRemoved = { outsideBodyMl: 0, gasMl: 0, detachedMl: 0, largestGasMl: 0, droppedGasMl: 0, pureAirLungMl: 0 };
 
   // The slices the model marks, and a few beyond (a slice model misses the tips of apex and base).
   let z0 = nz, z1 = -1;
@@ -159,20 +193,27 @@ export function anatomicalLungs(ct: Volume, mask: LabelMap, options: AnatomicalL
   const [cx, cy, cz] = cd;
   const isGas = (stats: DensityStats, k: number) => stats.marked[k]! > 0 && stats.pure[k]! >= GAS_PURE_AIR_SHARE * stats.marked[k]!;
 
-  // 3. 3D components: gas (air only) goes; the rest gets its side of the midline.
+  // 3. 3D components: gas (air only) goes, unless it lies in the lung fields (an
+  // emphysematous lung, a bulla); the rest gets its side of the midline.
   const comps = connectedComponents(lung, cd, { connectivity });
   const K = comps.sizes.length;
   const stats = densityStats(comps.labels, K, cHu, pureAirBelow, cd, midline, lo, marked);
+  const gas = Uint8Array.from({ length: K }, (_, k) => (k > 0 && isGas(stats, k) ? 1 : 0));
+  const bodyArea = new Int32Array(cz);
+  for (let z = 0; z < cz; z++) bodyArea[z] = countNonzero(body.subarray((z + lo[2]) * plane, (z + lo[2] + 1) * plane));
+  const airLung = airInLungFields(comps.labels, comps.sizes, gas, stats.right, bodyArea, cd, voxelMl);
   const side = new Uint8Array(K);
   const both = new Uint8Array(K);
   let gasVoxels = 0;
   for (let k = 1; k < K; k++) {
     const size = comps.sizes[k]!;
-    if (isGas(stats, k)) {
+    if (gas[k] && !airLung[k]) {
       gasVoxels += size;
+      removed.droppedGasMl += size * voxelMl;
       removed.largestGasMl = Math.max(removed.largestGasMl, size * voxelMl);
       continue;
     }
+    if (airLung[k]) removed.pureAirLungMl += size * voxelMl;
     const share = stats.right[k]! / size;
     if (Math.min(share, 1 - share) >= BOTH_SIDES_MIN_SHARE) both[k] = 1;
     else side[k] = share >= 0.5 ? 1 : 2;
@@ -326,6 +367,67 @@ function densityStats(labels: Int32Array, count: number, hu: VoxelArray, pureBel
     }
   }
   return { marked, pure, right };
+}
+
+/**
+ * Of the components flagged `gas` (air only), those in the lung fields (1), see
+ * {@link AIR_LUNG_MIN_ML}: large, not lying beneath another component, and with their
+ * centre not below the lowest slice of the largest component that is not gas (the lung
+ * base, when a lung with parenchyma is in view). z grows towards the head (LPS).
+ */
+function airInLungFields(labels: Int32Array, sizes: number[], gas: Uint8Array, right: Int32Array, bodyArea: Int32Array, dims: Vec3, voxelMl: number): Uint8Array {
+  const [nx, ny, nz] = dims;
+  const plane = nx * ny;
+  const K = sizes.length;
+  const out = new Uint8Array(K);
+  const candidates: number[] = [];
+  for (let k = 1; k < K; k++) if (gas[k] && sizes[k]! * voxelMl >= AIR_LUNG_MIN_ML) candidates.push(k);
+  if (!candidates.length) return out;
+  // Lowest slice of each component, the centre slice and the widest section's share of the body of each.
+  const bottom = new Int32Array(K).fill(nz), sumZ = new Float64Array(K), widest = new Float64Array(K);
+  const area = new Int32Array(K);
+  for (let z = 0, i = 0; z < nz; z++) {
+    area.fill(0);
+    for (let e = i + plane; i < e; i++) {
+      const k = labels[i]!;
+      if (!k) continue;
+      if (z < bottom[k]!) bottom[k] = z;
+      sumZ[k] += z;
+      area[k]!++;
+    }
+    for (let k = 1; k < K; k++) if (area[k] && bodyArea[z]) widest[k] = Math.max(widest[k]!, area[k]! / bodyArea[z]!);
+  }
+  let lung = 0;
+  for (let k = 1; k < K; k++) if (!gas[k] && sizes[k]! > (sizes[lung] ?? 0)) lung = k;
+  /** Share of a component right of the midline: lungs on both sides, or one each side, make a pair. */
+  const rightShare = (k: number) => right[k]! / sizes[k]!;
+  const top = new Int32Array(plane);
+  for (const k of candidates) {
+    if (lung && sumZ[k]! / sizes[k]! < bottom[lung]!) continue;
+    if (widest[k]! < AIR_LUNG_MIN_BODY_SHARE) continue;
+    // The candidate's highest voxel per column, then the columns with another component above it.
+    top.fill(-1);
+    for (let z = 0, i = 0; z < nz; z++) for (let c = 0; c < plane; c++, i++) if (labels[i] === k) top[c] = z;
+    let footprint = 0, overlain = 0;
+    const overlying = (l: number) => l !== 0 && l !== k && sizes[l]! >= OVERLYING_MIN_SHARE * sizes[k]!;
+    for (let c = 0; c < plane; c++) {
+      if (top[c]! < 0) continue;
+      footprint++;
+      for (let z = top[c]! + 1; z < nz; z++) {
+        if (overlying(labels[z * plane + c]!)) {
+          overlain++;
+          break;
+        }
+      }
+    }
+    if (overlain <= OVERLAIN_MAX_SHARE * footprint) out[k] = 1;
+  }
+  // A pair: each such piece needs lung on the other side of the midline (or spans both sides).
+  const sideOf = (k: number) => (Math.min(rightShare(k), 1 - rightShare(k)) >= BOTH_SIDES_MIN_SHARE ? 3 : rightShare(k) >= 0.5 ? 1 : 2);
+  let lungSides = 0;
+  for (let k = 1; k < K; k++) if ((out[k] || (!gas[k] && sizes[k]! * voxelMl >= AIR_LUNG_MIN_ML))) lungSides |= sideOf(k);
+  for (let k = 1; k < K; k++) if (out[k] && lungSides !== 3) out[k] = 0;
+  return out;
 }
 
 /** Sets `mask` to 0 where `drop[labels]`; returns how many voxels were cleared. */

@@ -11,7 +11,7 @@ import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
 import { chooseSliceTurns, hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
 import { restrictToBody } from './body-mask.js';
-import { anatomicalLungs, splitTouchingLungs } from './anatomy.js';
+import { anatomicalLungs, splitTouchingLungs, type AnatomyRemoved } from './anatomy.js';
 import type { LungRunOptions, LungSegmenter } from './segmenter.js';
 import { CovsegError } from '../util/errors.js';
 
@@ -22,12 +22,14 @@ export interface LungsFromModelOptions {
   isHu?: boolean;
   /** Called after each batch with (slices done, slices total). */
   onProgress?: (done: number, total: number) => void;
+  /** Told what the anatomy's rules removed and kept (scans with geometry in HU only), for the quality block. Defaults to none. */
+  onAnatomy?: (removed: AnatomyRemoved) => void;
 }
 
 /** Lung label map on `ct`'s grid (1 = right lung, 2 = left lung) from `model`, slices as stored. */
 export async function lungsFromModel(ct: Volume, model: SegmentationModel, options: LungsFromModelOptions = {}): Promise<LabelMap> {
   const prob = await predictSlices(model, ct, { batchSize: options.batchSize, onProgress: options.onProgress });
-  return lungSidesFor(ct, threshold(prob, model.spec.threshold), options.isHu);
+  return lungSidesFor(ct, threshold(prob, model.spec.threshold), options.isHu, options.onAnatomy);
 }
 
 /**
@@ -35,13 +37,16 @@ export async function lungsFromModel(ct: Volume, model: SegmentationModel, optio
  * get the anatomy's rules (anatomy.ts). Image files are often cropped to the lungs, which
  * then touch the border and fall outside lungmask's body mask, and their grey levels are
  * not Hounsfield units: they get the sides only. Input forced through in other units gets
- * the body restriction and the sides. `isHu`: the caller's HU check, when it made one.
+ * the body restriction and the sides. `isHu`: the caller's HU check, when it made one;
+ * `onAnatomy` is told what the anatomy's rules removed.
  */
-export function lungSidesFor(ct: Volume, mask: LabelMap, isHu?: boolean): LabelMap {
+export function lungSidesFor(ct: Volume, mask: LabelMap, isHu?: boolean, onAnatomy?: (removed: AnatomyRemoved) => void): LabelMap {
   if (hasNoGeometry(ct)) return splitLungSides(mask);
   const hu = isHu ?? checkHu(ct).isHu;
   if (!hu) return splitLungSides(restrictToBody(mask, ct, { isHu: hu }));
-  return anatomicalLungs(ct, mask).lungs;
+  const { lungs, removed } = anatomicalLungs(ct, mask);
+  onAnatomy?.(removed);
+  return lungs;
 }
 
 export interface LungsWithModelOptions extends LungsFromModelOptions {
@@ -77,7 +82,7 @@ export function covsegLungSegmenter(model: SegmentationModel, name: string, defa
     classes: ['background', 'right lung', 'left lung'],
     async segment(ct, call = {}) {
       const run = { ...defaults, ...call };
-      const labels = await lungsWithModel(ct, model, { batchSize: run.batchSize, isHu: run.hu?.isHu, orientation: run.orientation, onProgress: run.onProgress });
+      const labels = await lungsWithModel(ct, model, { batchSize: run.batchSize, isHu: run.hu?.isHu, orientation: run.orientation, onProgress: run.onProgress, onAnatomy: run.onAnatomy });
       if (!labels.data.some((v) => v !== 0)) {
         const message = 'no lung was found: is this a chest CT with axial slices through the lungs?';
         if ((run.emptyResult ?? 'error') === 'error') throw new CovsegError(message, run.file ? { file: run.file } : {});

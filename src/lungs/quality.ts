@@ -14,7 +14,7 @@
 import { Type } from '@sinclair/typebox';
 import { literals, type Static } from '../util/schema.js';
 import { voxelVolumeMl, type LabelMap, type Volume } from '../volume/volume.js';
-import { readLps } from './anatomy.js';
+import { AIR_LUNG_MIN_ML, readLps, type AnatomyRemoved } from './anatomy.js';
 import { bodyMaskR231 } from './r231-preprocess.js';
 
 export const LUNG_COVERAGES = ['complete', 'partial', 'none'] as const;
@@ -44,6 +44,8 @@ export const ADULT_LUNG_VOLUME_ML: readonly [number, number] = [1500, 9000];
 export const MIN_SIDE_SHARE = 0.1;
 /** More than this share of lung voxels outside the body is implausible. */
 export const MAX_OUTSIDE_BODY_SHARE = 0.02;
+/** Gas dropped from the model's lung is told when it is at least this share of the lung kept (and at least AIR_LUNG_MIN_ML). */
+export const DROPPED_GAS_WARN_SHARE = 0.1;
 /** Values at or below this are outside the reconstructed field of view (scanners pad with −2048 or −3024). */
 const OUTSIDE_FOV_HU = -1500;
 /** The body check looks at this many slices at most (spread over the lungs). */
@@ -56,6 +58,8 @@ export interface LungQualityOptions {
   isHu?: boolean;
   /** The voxel size is known (the volume range is checked only then). Defaults to true for volumes, false for image files. */
   spacingKnown?: boolean;
+  /** What the anatomy's rules removed from the lung model's mask and kept (anatomy.ts), when known: pure air kept as lung or dropped as gas is told. Defaults to none. */
+  anatomy?: AnatomyRemoved;
 }
 
 /** The quality block of a lung mask (1 = right, 2 = left, on `ct`'s grid). */
@@ -66,9 +70,10 @@ export function lungQuality(ct: Volume, lungs: LabelMap, options: LungQualityOpt
   const plane = nx * ny;
   const { side, perSlice } = lungCounts(l);
   const total = side[1]! + side[2]!;
-  if (total === 0) return { assessable: false, lungCoverage: 'none', warnings: ['no lungs in view: no severity grade can be given'] };
+  const air = options.anatomy ? pureAirWarnings(options.anatomy, total * voxelVolumeMl(l)) : [];
+  if (total === 0) return { assessable: false, lungCoverage: 'none', warnings: ['no lungs in view: no severity grade can be given', ...air] };
 
-  const warnings: string[] = [];
+  const warnings: string[] = [...air];
   let partial = false;
   let implausible = false;
   // Coverage.
@@ -122,6 +127,24 @@ export function lungQuality(ct: Volume, lungs: LabelMap, options: LungQualityOpt
     }
   }
   return { assessable: !implausible, lungCoverage: partial ? 'partial' : 'complete', warnings };
+}
+
+/**
+ * The lung model's pure air, told: kept as lung in the lung fields (emphysema, bullae —
+ * or a pneumothorax the model took for lung, counted as lung too), or dropped as gas when
+ * that was much of what the model called lung (at least {@link AIR_LUNG_MIN_ML} and
+ * {@link DROPPED_GAS_WARN_SHARE} of the lung kept): a lung mask missing an emphysematous
+ * lung would otherwise go unnoticed.
+ */
+function pureAirWarnings(a: AnatomyRemoved, lungMl: number): string[] {
+  const out: string[] = [];
+  if (a.pureAirLungMl > 0) {
+    out.push(`${a.pureAirLungMl.toFixed(0)} mL of the lung mask is nearly all pure air (as dark as the air outside the body), kept as lung because it lies in the lung fields: emphysema or bullae? (a pneumothorax the lung model marked would be counted as lung too)`);
+  }
+  if (a.droppedGasMl >= Math.max(AIR_LUNG_MIN_ML, DROPPED_GAS_WARN_SHARE * lungMl)) {
+    out.push(`${a.droppedGasMl.toFixed(0)} mL of the model's lung was pure air and was dropped as gas (beneath or below the lungs, or a lone piece); emphysema? If that was lung, the lung mask misses it`);
+  }
+  return out;
 }
 
 /** Right (index 1) and left (2) lung voxels, and lung voxels per slice. */

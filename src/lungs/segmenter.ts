@@ -5,6 +5,7 @@
  * downloaded bytes.
  */
 import type { HuCheck } from '../volume/hu.js';
+import type { AnatomyRemoved } from './anatomy.js';
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
 
 /** Settings of one `segment` call; the ones given when the model was opened apply where a call leaves one out. */
@@ -40,6 +41,8 @@ export interface LungRunOptions {
   onWarning?: (message: string) => void;
   /** Called after each batch with (slices done, slices total). Defaults to none. */
   onProgress?: (done: number, total: number) => void;
+  /** Told what the anatomy's rules removed from the model's mask and kept (covseg's own model, on scans with geometry in HU), for the quality block. Defaults to none. */
+  onAnatomy?: (removed: AnatomyRemoved) => void;
 }
 
 /** An opened lung model. `segment` gives labels on the CT's own grid. */

@@ -3,7 +3,7 @@
  * The graph mirrors native/src/unet.cc op for op (same parameter names), so ONNX
  * Runtime (Node and browser) gives the same probabilities as libtorch.
  */
-import { OnnxGraph } from './onnx/graph.js';
+import { OnnxGraph, readOnnxMetadata, readOnnxWeights } from './onnx/graph.js';
 import type { NamedTensor, UNetConfig } from './torch-addon.js';
 
 export interface UNetOnnxOptions {
@@ -92,4 +92,27 @@ function foldBn(w: NamedTensor, b: NamedTensor | undefined, gamma: NamedTensor, 
     bd[o] = ((b?.data[o] ?? 0) - mean.data[o]!) * s + beta.data[o]!;
   }
   return { w: { shape: w.shape, data: wd }, b: { shape: [outCh], data: bd } };
+}
+
+/**
+ * The weights of a covseg U-Net model file, named as the libtorch addon names them, to
+ * start training from (fine-tuning a shipped model). A model exported with batch norm has
+ * it folded into its convs (each conv then has a bias), so those weights are only the same
+ * network as one without norm layers: `config` must have norm 'none' and otherwise match
+ * the file's `covseg.network`. Throws a message naming the mismatch.
+ */
+export function unetWeightsFromOnnx(model: Uint8Array, config: UNetConfig): Record<string, NamedTensor> {
+  const meta = readOnnxMetadata(model);
+  if (!meta['covseg.network']) throw new Error('not a covseg U-Net model file (no covseg.network metadata)');
+  const stored = JSON.parse(meta['covseg.network']) as UNetConfig;
+  const folded = (stored.norm ?? 'batch') === 'batch';
+  if ((config.norm ?? 'batch') !== 'none' && (folded || stored.norm !== config.norm)) {
+    throw new Error(`its weights are a network with${folded ? ' batch norm folded into the convs' : ` ${stored.norm} norm`}: train with --norm none to start from them`);
+  }
+  if ((stored.norm ?? 'batch') === 'instance') throw new Error('a model with instance norm cannot be continued without its norm layers');
+  for (const k of ['dims', 'inChannels', 'outChannels', 'baseFilters', 'depth'] as const) {
+    const def = { dims: 2, inChannels: 1, outChannels: 1, baseFilters: 16, depth: 4 }[k];
+    if ((stored[k] ?? def) !== (config[k] ?? def)) throw new Error(`its network has ${k} ${stored[k] ?? def}, this run ${config[k] ?? def}`);
+  }
+  return readOnnxWeights(model);
 }

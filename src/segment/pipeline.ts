@@ -15,6 +15,7 @@ import { asLps, type ReorientTransform } from '../volume/index.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
 import { lungSidesOf, type LungSegmenter } from '../lungs/segmenter.js';
+import type { AnatomyRemoved } from '../lungs/anatomy.js';
 import { CovsegError } from '../util/errors.js';
 import { lapTimer } from '../util/laps.js';
 import { buildReport, type SegmentReport } from './report.js';
@@ -74,6 +75,7 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
   if (turns) warnings.push(`the image was read turned by ${turns * 90}° (counter-clockwise), the way round the lungs were found best; right/left labels follow that reading`);
   const view = quarterTurn(lps, turns);
   const isSlice = isImageFile(meta);
+  let anatomy: AnatomyRemoved | undefined;
   const labels = await lungModel.segment(view, {
     file: meta.path,
     hu: check.hu,
@@ -84,6 +86,7 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
     emptyResult: 'warn',
     onWarning: (m) => warnings.push(m),
     onProgress: (d, n) => progress('lungs', d, n),
+    onAnatomy: (removed) => (anatomy = removed),
   });
   const lungsView = lungSidesOf(labels, lungModel.classes);
   const anyLung = lungsView.data.some((v) => v !== 0);
@@ -111,7 +114,7 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
     meta,
     path: options.inputName ?? meta.path,
     check,
-    quality: qualityOf(lps, lungs, meta, check),
+    quality: qualityOf(lps, lungs, meta, check, anatomy),
     models: { lung: lungModel.name, lesion: lesionModelName(lesionModel) },
     timingsMs,
     warnings,

@@ -4,13 +4,14 @@
  * lungs), segments the lungs, then lesions inside them, and writes everything into
  * a temporary folder that is renamed into place only when complete.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromLps } from '../volume/index.js';
 import type { LabelMap, Volume } from '../volume/volume.js';
-import { DicomSegError, readImage, writeDicomSeg, writeVolume, type ImageMeta } from '../io/index.js';
+import { DicomSegError, DicomSrError, readImage, writeDicomSeg, writeVolume, type ImageMeta, type WrittenDicomSeg } from '../io/index.js';
 import { encodePng } from '../io/raster.js';
 import { figureToPng } from '../figures/index.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
@@ -26,6 +27,7 @@ import type { SegmentReport } from './report.js';
 import { renderReportHtml } from './report-html.js';
 import { overlaySheet, overlaySlices } from './overlays.js';
 import { lungAndLesionSegments } from './dicom-seg-segments.js';
+import { algorithmOf, writeMeasurementSr } from './dicom-sr-content.js';
 import { isImageFile } from './segment-volume.js';
 import { segmentCt, type SegmentModels, type SegmentStage } from './pipeline.js';
 
@@ -60,7 +62,7 @@ export interface SegmentOptions {
 export interface SegmentResult {
   outDir: string;
   report: SegmentReport;
-  files: { lungs: string; lesions: string; reportJson: string; reportHtml: string; overlays: string[]; viewerCt?: string; lungsPng?: string; lesionsPng?: string; dicomSeg?: string };
+  files: { lungs: string; lesions: string; reportJson: string; reportHtml: string; overlays: string[]; viewerCt?: string; lungsPng?: string; lesionsPng?: string; dicomSeg?: string; dicomSr?: string };
 }
 
 /** Output extension: the input's format family (NIfTI in → NIfTI out; DICOM and slices → NIfTI). */
@@ -124,7 +126,8 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   const masks = { lungs: fromLps(segmented.lps.lungs, segmented.transform), lesions: fromLps(segmented.lps.lesions, segmented.transform) };
   lap('report');
   progress('write', 0, 1);
-  const files = await writeOutputs(out, { ct, meta, report, masks, pictures, writeViewerCt: options.writeViewerCt ?? false, lap });
+  const modelFiles = { lung: options.lungWeights, lesion: options.loaded?.lesion?.file ?? options.lesionModel ?? DEFAULT_LESION_MODEL_PATH };
+  const files = await writeOutputs(out, { ct, meta, report, masks, pictures, modelFiles, writeViewerCt: options.writeViewerCt ?? false, lap });
   progress('write', 1, 1);
   return { outDir: out, report, files };
 }
@@ -138,9 +141,14 @@ interface Outputs {
   /** On the input's grid. */
   masks: { lungs: LabelMap; lesions: LabelMap };
   pictures: { sheet: Uint8Array; slices: { name: string; png: Uint8Array }[]; clinical: { name: string; png: Uint8Array; caption: string }[] };
+  /** The model files run (their sha256 is the models' version in the DICOM SR); the lung's only where weights were given. */
+  modelFiles: { lung?: string; lesion: string };
   writeViewerCt: boolean;
   lap: (name: string) => void;
 }
+
+const sha256Of = async (file: string | undefined) => (file ? createHash('sha256').update(await readFile(file)).digest('hex') : undefined);
+const reasonOf = (err: unknown, known: new (...a: never[]) => { reason: string }) => (err instanceof known ? err.reason : err instanceof Error ? err.message : String(err));
 
 /** Writes masks, pictures, the DICOM SEG (DICOM in) and the report into a temp folder, then moves it into place as `out`; returns the absolute paths. */
 async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['files']> {
@@ -161,19 +169,35 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
       files.lesionsPng = 'lesions.png';
     }
     if (meta.format === 'dicom') {
-      // DICOM in: also a DICOM SEG that references the source images, for PACS and viewers.
+      // DICOM in: also a DICOM SEG that references the source images, for PACS and viewers,
+      // and a DICOM SR of the numbers that references the SEG's segments.
+      let seg: WrittenDicomSeg | undefined;
       try {
-        await writeDicomSeg(join(tmp, 'segmentation.dcm'), {
+        seg = await writeDicomSeg(join(tmp, 'segmentation.dcm'), {
           sourceFiles: meta.files,
           layers: lungAndLesionSegments(masks.lungs, masks.lesions, report.models),
           seriesDescription: 'covseg lungs and COVID-19 lesions',
         });
         files.dicomSeg = 'segmentation.dcm';
       } catch (err) {
-        // The masks and report stand without it: say why, do not fail the scan.
-        report.warnings.push(`DICOM SEG not written: ${err instanceof DicomSegError ? err.reason : err instanceof Error ? err.message : String(err)}`);
+        // The masks and report stand without them: say why, do not fail the scan. The SR would reference the SEG, so it goes too.
+        const reason = reasonOf(err, DicomSegError);
+        report.warnings.push(`DICOM SEG not written: ${reason}`, `DICOM SR not written: ${reason}`);
       }
       o.lap('dicomSeg');
+      if (seg) {
+        try {
+          const [lungSha, lesionSha] = await Promise.all([sha256Of(o.modelFiles.lung), sha256Of(o.modelFiles.lesion)]);
+          await writeMeasurementSr(join(tmp, 'report-sr.dcm'), {
+            report, sourceFiles: meta.files, seg,
+            algorithms: { lung: algorithmOf(report.models.lung, lungSha), lesion: algorithmOf(report.models.lesion, lesionSha) },
+          });
+          files.dicomSr = 'report-sr.dcm';
+        } catch (err) {
+          report.warnings.push(`DICOM SR not written: ${reasonOf(err, DicomSrError)}`);
+        }
+        o.lap('dicomSr');
+      }
     }
     if (o.writeViewerCt) {
       await writeVolume(join(tmp, 'ct.nii.gz'), ct);
@@ -202,6 +226,7 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
       ...(files.viewerCt ? { viewerCt: abs(files.viewerCt) } : {}),
       ...(files.lungsPng ? { lungsPng: abs(files.lungsPng), lesionsPng: abs(files.lesionsPng!) } : {}),
       ...(files.dicomSeg ? { dicomSeg: abs(files.dicomSeg) } : {}),
+      ...(files.dicomSr ? { dicomSr: abs(files.dicomSr) } : {}),
     };
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });

@@ -12,6 +12,7 @@ import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { predictSlices, threshold } from '../infer/slice-inferer.js';
 import { predictVolume3d } from '../infer/volume-inferer.js';
 import { lungQuality, type LungQuality } from '../lungs/quality.js';
+import type { AnatomyRemoved } from '../lungs/anatomy.js';
 import { CovsegError } from '../util/errors.js';
 
 /** What the input checks need to know about how the image was read (and the report tells of it). */
@@ -58,9 +59,9 @@ export function isImageFile(meta: Pick<InputMeta, 'format'>): boolean {
   return meta.format === 'png' || meta.format === 'jpeg';
 }
 
-/** The report's quality block for `lungs` (on `ct`'s grid), as the input was read. */
-export function qualityOf(ct: Volume, lungs: LabelMap, meta: Pick<InputMeta, 'format'>, input: Pick<InputCheck, 'isHu' | 'spacingKnown'>): LungQuality {
-  return lungQuality(ct, lungs, { imageFile: isImageFile(meta), isHu: input.isHu, spacingKnown: input.spacingKnown });
+/** The report's quality block for `lungs` (on `ct`'s grid), as the input was read; `anatomy`: what the lung model's anatomy rules removed, when told. */
+export function qualityOf(ct: Volume, lungs: LabelMap, meta: Pick<InputMeta, 'format'>, input: Pick<InputCheck, 'isHu' | 'spacingKnown'>, anatomy?: AnatomyRemoved): LungQuality {
+  return lungQuality(ct, lungs, { imageFile: isImageFile(meta), isHu: input.isHu, spacingKnown: input.spacingKnown, anatomy });
 }
 
 export interface FindLesionsOptions {

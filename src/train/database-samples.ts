@@ -54,6 +54,29 @@ function binaryResized(mask: Uint8Array, w: number, h: number, size: number): Ui
   return r.map((v) => (v > 127 ? 1 : 0));
 }
 
+/** Share of a case's stored slices, at each end, that 'ends' sampling emphasises. */
+export const CASE_END_SHARE = 0.15;
+
+/**
+ * Marks the slices in the outer CASE_END_SHARE at either end of their case (samples in
+ * stored order, which is the case's slice order: case ids follow the original ids). A
+ * case's ends are its apices and bases — a single-slice case has none.
+ */
+export function markCaseEnds(samples: StoredSample[]): void {
+  const byCase = new Map<string, StoredSample[]>();
+  for (const s of samples) {
+    const list = byCase.get(s.caseId);
+    if (list) list.push(s);
+    else byCase.set(s.caseId, [s]);
+  }
+  for (const list of byCase.values()) {
+    const k = Math.floor(list.length * CASE_END_SHARE);
+    list.forEach((s, rank) => {
+      if (rank < k || rank >= list.length - k) s.emphasis = true;
+    });
+  }
+}
+
 /** The 2D slices of `split`, as model inputs of `inputSize`². */
 export async function loadSliceSplit(db: string, split: SplitName, options: DatabaseSamplesOptions): Promise<LoadedSplit> {
   const size = options.inputSize ?? 320;
@@ -82,6 +105,7 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
       lossMask: lung ? binaryResized(lung.data, lung.width, lung.height, size) : new Uint8Array(size * size).fill(1),
     });
   }
+  markCaseEnds(samples);
   const finishInput = (img: Float32Array) => sliceToModelStage2(img, size, transform);
   return { set: new StoredSampleSet(samples, [size, size], { ...options.set, finishInput }), cases: cases.length, skippedNoLung };
 }

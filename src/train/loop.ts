@@ -8,9 +8,10 @@
  * Rng(seed, epoch), so a resumed run replays exactly what an uninterrupted one would.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTorchModel, type StepResult, type TorchModel, type UNetConfig } from '../nn/torch-addon.js';
-import { exportUNetOnnx } from '../nn/unet-onnx.js';
+import { createTorchModel, type NamedTensor, type StepResult, type TorchModel, type UNetConfig } from '../nn/torch-addon.js';
+import { exportUNetOnnx, unetWeightsFromOnnx } from '../nn/unet-onnx.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
@@ -39,7 +40,11 @@ export interface TrainOptions {
    * - 'uniform': every sample equally likely (the method);
    * - 'case-sqrt': a sample's weight is 1/√(samples of its case), so a patient with 150
    *   slices counts about 12× one with a single slice, not 150× (small groups and
-   *   single-slice sources are not drowned by a few long scans).
+   *   single-slice sources are not drowned by a few long scans);
+   * - 'ends': the samples the set marks as `emphasised` (slices near either end of their
+   *   case, negatives) weigh ENDS_WEIGHT×: the lung model's weakest ground is the apices,
+   *   the bases next to the stomach and lung-free abdominal slices, which a uniform draw
+   *   from the middle of chest scans seldom shows it.
    * Defaults to 'uniform'.
    */
   sampling?: SamplingMode;
@@ -65,7 +70,11 @@ export interface TrainOptions {
   threads?: number;
   /** Continue from RUN/checkpoint-last.ckpt if it exists. Defaults to false (and an existing run is an error). */
   resume?: boolean;
-  /** Start a new run from the network weights of this checkpoint (fine-tuning); the optimiser starts fresh. Defaults to none. */
+  /**
+   * Start a new run from the network weights of this checkpoint, or of a covseg model file
+   * (.onnx, e.g. a shipped model: its batch norm is folded into the convs, so the run needs
+   * norm 'none'), for fine-tuning; the optimiser starts fresh. Defaults to none.
+   */
   initFrom?: string;
   /** Extra key/values stored in model.onnx (task, input transform, input size …). */
   modelMetadata?: Record<string, string>;
@@ -81,17 +90,25 @@ export interface TrainOptions {
   onMessage?: (message: string) => void;
 }
 
-export type SamplingMode = 'uniform' | 'case-sqrt';
-export const SAMPLING_MODES: readonly SamplingMode[] = ['uniform', 'case-sqrt'];
+export type SamplingMode = 'uniform' | 'case-sqrt' | 'ends';
+export const SAMPLING_MODES: readonly SamplingMode[] = ['uniform', 'case-sqrt', 'ends'];
+/** Under 'ends' sampling, how much more often an emphasised sample is drawn. */
+export const ENDS_WEIGHT = 3;
 
 /** The indices of one epoch's training samples, in training order. */
 export function epochOrder(set: SampleSet, mode: SamplingMode | undefined, count: number, rng: Rng): number[] {
   const all = Array.from({ length: set.length }, (_, i) => i);
   if ((mode ?? 'uniform') === 'uniform') return rng.shuffle(all).slice(0, count);
-  const perCase = new Map<string, number>();
-  for (const c of set.caseIds) perCase.set(c, (perCase.get(c) ?? 0) + 1);
+  let weight: (i: number) => number;
+  if (mode === 'ends') {
+    weight = (i) => (set.emphasised?.[i] ? ENDS_WEIGHT : 1);
+  } else {
+    const perCase = new Map<string, number>();
+    for (const c of set.caseIds) perCase.set(c, (perCase.get(c) ?? 0) + 1);
+    weight = (i) => 1 / Math.sqrt(perCase.get(set.caseIds[i]!)!);
+  }
   // Weighted sampling without replacement (Efraimidis–Spirakis): key u^(1/w), largest first.
-  const keyed = all.map((i) => ({ i, key: Math.log(rng.next() || Number.MIN_VALUE) * Math.sqrt(perCase.get(set.caseIds[i]!)!) }));
+  const keyed = all.map((i) => ({ i, key: Math.log(rng.next() || Number.MIN_VALUE) / weight(i) }));
   return keyed.sort((a, b) => b.key - a.key).slice(0, count).map((k) => k.i);
 }
 
@@ -157,6 +174,22 @@ export async function evaluateSet(model: TorchModel, set: SampleSet, batchSize: 
   return results;
 }
 
+/** The network weights to fine-tune from: a run's checkpoint, or a covseg model file (.onnx). */
+async function initialWeights(path: string, network: UNetConfig): Promise<Record<string, NamedTensor>> {
+  if (!path.toLowerCase().endsWith('.onnx')) return networkTensors((await loadCheckpoint(path, Type.Unknown())).state);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (err) {
+    throw new CovsegError(`cannot read the model to start from: ${(err as Error).message}`, { file: path, cause: err });
+  }
+  try {
+    return unetWeightsFromOnnx(bytes, network);
+  } catch (err) {
+    throw new CovsegError(`cannot start from this model: ${(err as Error).message}`, { file: path, cause: err });
+  }
+}
+
 export async function trainNetwork(options: TrainOptions, data: { train: SampleSet; val: SampleSet }): Promise<TrainResult> {
   const o = {
     epochs: 100, patience: 20, batchSize: 8, optimizer: 'sgd' as const, momentum: 0.9, weightDecay: 0,
@@ -188,10 +221,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
 
   const model = createTorchModel({ ...o.network, device: o.device, threads: o.threads, seed: o.seed });
   model.setOptimizer({ type: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay });
-  if (o.initFrom && !resuming) {
-    const init = await loadCheckpoint(o.initFrom, Type.Unknown());
-    model.setState({ tensors: networkTensors(init.state), optimizerSteps: 0 });
-  }
+  if (o.initFrom && !resuming) model.setState({ tensors: await initialWeights(o.initFrom, o.network), optimizerSteps: 0 });
   let progress: RunProgress = { epoch: 0, bestEpoch: 0, bestValLoss: Infinity, bestValDice: NaN, sinceBest: 0 };
   let history: EpochRecord[] = [];
   if (resuming) {

@@ -29,6 +29,7 @@ export async function loadNegativeSlices(paths: string[], options: NegativeSlice
         image: sliceToModelStage1(volume.data.subarray(z * nx * ny, (z + 1) * nx * ny), nx, ny, options.inputSize, options.transform),
         target: new Uint8Array(n),
         lossMask: new Uint8Array(n).fill(1),
+        emphasis: true,
       });
     }
   }

@@ -21,6 +21,8 @@ export interface SampleSet {
   ids: string[];
   /** Case (patient-level) id of each sample, for per-case Dice. */
   caseIds: string[];
+  /** Samples drawn more often under 'ends' sampling (src/train/loop.ts). Defaults to none. */
+  emphasised?: boolean[];
   /**
    * Writes sample `index` into batch slot `slot`. With `rng`, applies random
    * augmentation (training); without, the sample as stored (validation).

@@ -13,6 +13,8 @@ export interface StoredSample {
   image: Float32Array;
   target: Uint8Array;
   lossMask: Uint8Array;
+  /** Drawn more often under 'ends' sampling: a slice near an end of its case, a negative. Defaults to false. */
+  emphasis?: boolean;
 }
 
 export interface StoredSetOptions {
@@ -37,6 +39,7 @@ export class StoredSampleSet implements SampleSet {
   readonly length: number;
   readonly ids: string[];
   readonly caseIds: string[];
+  readonly emphasised: boolean[];
   private readonly lesionVoxels: Int32Array[];
 
   /** `stored`: shape of every sample as stored, [H, W] or [D, H, W]. */
@@ -54,6 +57,7 @@ export class StoredSampleSet implements SampleSet {
     this.length = samples.length;
     this.ids = samples.map((s) => s.id);
     this.caseIds = samples.map((s) => s.caseId);
+    this.emphasised = samples.map((s) => s.emphasis ?? false);
     // Lesion voxel indices, for lesion-centred patches (only needed when patching).
     const patching = this.spatial.some((p, i) => p < stored[i]!);
     this.lesionVoxels = samples.map((s) => (patching ? Int32Array.from(indicesOf(s.target)) : new Int32Array(0)));

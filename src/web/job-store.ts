@@ -28,7 +28,7 @@ export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
  * - `lungs-png`, `lesions-png`: the same label maps as PNG (slice inputs only);
  * - `overlay`: a PNG picture of masks over the CT.
  */
-export type OutputKind = 'ct' | 'lungs' | 'lesions' | 'lungs-png' | 'lesions-png' | 'dicom-seg' | 'report-json' | 'report-html' | 'overlay';
+export type OutputKind = 'ct' | 'lungs' | 'lesions' | 'lungs-png' | 'lesions-png' | 'dicom-seg' | 'dicom-sr' | 'report-json' | 'report-html' | 'overlay';
 
 export interface JobOutput {
   /** File name inside the job's output folder; the only name the download route accepts. */
@@ -130,7 +130,7 @@ export class JobStore {
     const f = result.files;
     const named: [string | undefined, OutputKind][] = [
       [f.viewerCt, 'ct'], [f.lungs, 'lungs'], [f.lesions, 'lesions'],
-      [f.lungsPng, 'lungs-png'], [f.lesionsPng, 'lesions-png'], [f.dicomSeg, 'dicom-seg'],
+      [f.lungsPng, 'lungs-png'], [f.lesionsPng, 'lesions-png'], [f.dicomSeg, 'dicom-seg'], [f.dicomSr, 'dicom-sr'],
       [f.reportJson, 'report-json'], [f.reportHtml, 'report-html'],
       ...f.overlays.map((p): [string, OutputKind] => [p, 'overlay']),
     ];

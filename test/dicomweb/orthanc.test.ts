@@ -1,8 +1,8 @@
 /**
  * `covseg segment --dicomweb` against a real Orthanc: a CT series made from the real chest
- * slice is uploaded, segmented from the PACS, and the DICOM SEG read back from it (QIDO-RS
- * for the SEG series, WADO-RS for its instance) and checked against the local copies and
- * report.json. Then the refusals: server down, 401, unknown study, a study with no CT series.
+ * slice is uploaded, segmented from the PACS, and the DICOM SEG and SR read back from it
+ * (QIDO-RS for their series, WADO-RS for their instances) and checked against the local
+ * copies and report.json. Then the refusals: server down, 401, unknown study, a study with no CT series.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,9 @@ import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import type { WrittenSeries } from '../helpers/synthetic-dicom.js';
 import { freePort, orthancMissing, startOrthanc, uploadChestStudies, type Orthanc } from '../helpers/orthanc.js';
 import { runCovseg } from '../helpers/run-cli.js';
+import { many, readSr, srGroups } from '../helpers/dicom-sr-read.js';
+import { DCIODVFY_MISSING, dciodvfy } from '../helpers/dciodvfy.js';
+import { arrayBufferOf, dcmjsData } from '../../src/io/dcmjs.js';
 
 const skip = orthancMissing() || (!(existsSync(DEFAULT_LUNG_MODEL_PATH) && existsSync(DEFAULT_LESION_MODEL_PATH)) && 'shipped models missing in models/');
 
@@ -39,37 +42,42 @@ after(async () => {
 const auth = () => ({ COVSEG_DICOMWEB_PASSWORD: pacs.password });
 const login = () => ['--dicomweb-user', pacs.user];
 
-test('segment --dicomweb: the CT series from Orthanc, the DICOM SEG stored back and read back equal to the local copy and report.json', { skip }, async () => {
+test('segment --dicomweb: the CT series from Orthanc, the DICOM SEG and SR stored back and read back equal to the local copies and report.json', { skip }, async () => {
   const out = join(dir, 'out');
   const r = runCovseg(['segment', '--dicomweb', pacs.dicomweb, '--study', ct.studyInstanceUid, ...login(), '--out', out], auth());
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`series ${ct.seriesInstanceUid.replace(/\./g, '\\.')}: 3 instances read from`));
-  assert.match(r.stdout, /stored in http:\/\/127\.0\.0\.1:\d+\/dicom-web: segmentation\.dcm/);
+  assert.match(r.stdout, /stored in http:\/\/127\.0\.0\.1:\d+\/dicom-web: segmentation\.dcm, report-sr\.dcm$/m);
 
-  // QIDO-RS: the study now holds the CT and one SEG series.
+  // QIDO-RS: the study now holds the CT, one SEG and one SR series.
   const series = await pacs.seriesOf(ct.studyInstanceUid);
-  assert.deepEqual(series.map((s) => s.modality).sort(), ['CT', 'SEG']);
-  const segSeries = series.find((s) => s.modality === 'SEG')!;
-  // WADO-RS: the stored SEG, byte for byte the local copy.
+  assert.deepEqual(series.map((s) => s.modality).sort(), ['CT', 'SEG', 'SR']);
+  // WADO-RS: each stored instance, byte for byte its local copy.
   const client = new DicomWebClient(pacs.dicomweb, { auth: { user: pacs.user, password: pacs.password } });
-  const parts: Uint8Array[] = [];
-  await client.retrieveSeries(ct.studyInstanceUid, segSeries.uid, { maxParts: 10, maxPartBytes: 64 << 20, maxTotalBytes: 64 << 20 }, async (b) => void parts.push(b));
-  assert.equal(parts.length, 1);
-  const local = readFileSync(join(out, 'segmentation.dcm'));
-  const back = join(dir, 'seg-from-pacs.dcm');
-  writeFileSync(back, parts[0]!);
-  const h = await readDicomHeader(back);
-  assert.equal(h.sopInstanceUid, (await readDicomHeader(join(out, 'segmentation.dcm'))).sopInstanceUid);
-  assert.equal(h.modality, 'SEG');
-  assert.equal(h.studyInstanceUid, ct.studyInstanceUid, 'in the source study');
-  assert.equal(h.frameOfReferenceUid, ct.frameOfReferenceUid, 'on the source frame of reference');
-  assert.ok(Buffer.from(parts[0]!).equals(local), 'the PACS gives back the SEG as stored');
+  const fromPacs = async (modality: string, local: string): Promise<string> => {
+    const parts: Uint8Array[] = [];
+    await client.retrieveSeries(ct.studyInstanceUid, series.find((s) => s.modality === modality)!.uid, { maxParts: 10, maxPartBytes: 64 << 20, maxTotalBytes: 64 << 20 }, async (b) => void parts.push(b));
+    assert.equal(parts.length, 1, modality);
+    assert.ok(Buffer.from(parts[0]!).equals(readFileSync(join(out, local))), `the PACS gives back the ${modality} as stored`);
+    const back = join(dir, `from-pacs-${local}`);
+    writeFileSync(back, parts[0]!);
+    const h = await readDicomHeader(back);
+    assert.equal(h.modality, modality);
+    assert.equal(h.studyInstanceUid, ct.studyInstanceUid, `the ${modality} is in the source study`);
+    return back;
+  };
+  const segFile = await fromPacs('SEG', 'segmentation.dcm');
+  const srFile = await fromPacs('SR', 'report-sr.dcm');
+  assert.equal((await readDicomHeader(segFile)).frameOfReferenceUid, ct.frameOfReferenceUid, 'on the source frame of reference');
 
-  // Its segments are the local masks, and their voxel counts the report's numbers.
+  // The SEG's segments are the local masks, and their voxel counts the report's numbers.
   const lungs = await readVolume(join(out, 'lungs.nii.gz'));
-  const seg = await readDicomSeg(back, { grid: lungs });
+  const seg = await readDicomSeg(segFile, { grid: lungs });
   const labels = seg.segments.map((s) => (s as { SegmentLabel: string }).SegmentLabel);
-  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { lungs: { right: { voxels: number }; left: { voxels: number } }; lesions: { total: { voxels: number } } };
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
+    lungs: Record<'right' | 'left' | 'total', { voxels: number; volumeMl: number }>;
+    lesions: Record<'right' | 'left' | 'total', { voxels: number; volumeMl: number; percentOfLung: number }>;
+  };
   const sum = (m: { data: ArrayLike<number> }) => {
     let n = 0;
     for (let i = 0; i < m.data.length; i++) n += m.data[i]!;
@@ -81,16 +89,23 @@ test('segment --dicomweb: the CT series from Orthanc, the DICOM SEG stored back 
   if (report.lesions.total.voxels > 0) assert.equal(Object.entries(counts).find(([l]) => /lesion/i.test(l))![1], report.lesions.total.voxels);
   assert.ok(report.lungs.right.voxels > 0 && report.lungs.left.voxels > 0, 'the real slice has both lungs');
 
-  // It references the CT instances it was made from.
-  const dcmjsName = 'dcmjs';
-  const dcmjs = (await import(dcmjsName)) as { default: { data: { DicomMessage: { readFile(b: ArrayBuffer): { dict: unknown } }; DicomMetaDictionary: { naturalizeDataset(d: unknown): Record<string, unknown> } } } };
-  const { data } = dcmjs.default;
-  const ds = data.DicomMetaDictionary.naturalizeDataset(data.DicomMessage.readFile(local.buffer.slice(local.byteOffset, local.byteOffset + local.length)).dict);
-  const refSeries = ds['ReferencedSeriesSequence'] as { SeriesInstanceUID: string; ReferencedInstanceSequence: { ReferencedSOPInstanceUID: string }[] | { ReferencedSOPInstanceUID: string } };
-  const ref = Array.isArray(refSeries) ? refSeries[0] : refSeries;
+  // The SEG references the CT instances it was made from.
+  const ds = dcmjsData.DicomMetaDictionary.naturalizeDataset(dcmjsData.DicomMessage.readFile(arrayBufferOf(readFileSync(segFile))).dict);
+  const ref = many(ds['ReferencedSeriesSequence'] as { SeriesInstanceUID: string; ReferencedInstanceSequence: { ReferencedSOPInstanceUID: string } | { ReferencedSOPInstanceUID: string }[] })[0]!;
   assert.equal(ref.SeriesInstanceUID, ct.seriesInstanceUid);
-  const refs = [ref.ReferencedInstanceSequence].flat().map((i) => i.ReferencedSOPInstanceUID).sort();
-  assert.deepEqual(refs, [...ct.sopInstanceUids].sort());
+  assert.deepEqual(many(ref.ReferencedInstanceSequence).map((i) => i.ReferencedSOPInstanceUID).sort(), [...ct.sopInstanceUids].sort());
+
+  // The SR, as the PACS gives it back: report.json's numbers, each group on its segment of the stored SEG.
+  const groups = srGroups(readSr(srFile));
+  const segUid = (await readDicomHeader(segFile)).sopInstanceUid;
+  assert.equal(groups['right lung']!.nums['Volume']!.value, report.lungs.right.volumeMl);
+  assert.equal(groups['left lung']!.nums['Volume']!.value, report.lungs.left.volumeMl);
+  assert.equal(groups['both lungs']!.nums['Volume']!.value, report.lungs.total.volumeMl);
+  assert.equal(groups['lesions in both lungs']!.nums['Percent of lung affected']!.value, report.lesions.total.percentOfLung);
+  assert.deepEqual(groups['right lung']!.segment, { sopInstanceUid: segUid, segmentNumber: 1 });
+  assert.deepEqual(groups['left lung']!.segment, { sopInstanceUid: segUid, segmentNumber: 2 });
+  // What the PACS holds is valid DICOM (dicom3tools' dciodvfy: no errors).
+  if (!DCIODVFY_MISSING) for (const f of [segFile, srFile]) assert.deepEqual(dciodvfy(f).errors, [], f);
 });
 
 test('segment --dicomweb without --out keeps nothing locally and still stores the SEG', { skip }, async () => {

@@ -1,6 +1,6 @@
 /**
  * `covseg serve --dicomweb` against a real Orthanc: the page's API lists the PACS's studies,
- * runs one as a job (its CT series fetched by the server), and sends the job's DICOM SEG to
+ * runs one as a job (its CT series fetched by the server), and sends the job's DICOM SEG and SR to
  * the PACS, through the API and through the page in chromium; a study that is not there,
  * or has no CT, is a 502 with the client's message.
  */
@@ -64,8 +64,8 @@ test('serve --dicomweb: the studies listed, one run as a job, its SEG sent to th
   assert.deepEqual((await pacs.seriesOf(ct.studyInstanceUid)).map((s) => s.modality), ['CT'], 'nothing is stored before it is asked for');
   const sent = await post<{ server: string; stored: string[] }>(`/api/jobs/${job.id}/dicomweb`);
   assert.equal(sent.status, 200, sent.body.message);
-  assert.deepEqual(sent.body, { server: pacs.dicomweb, stored: ['segmentation.dcm'] });
-  assert.deepEqual((await pacs.seriesOf(ct.studyInstanceUid)).map((s) => s.modality).sort(), ['CT', 'SEG']);
+  assert.deepEqual(sent.body, { server: pacs.dicomweb, stored: ['segmentation.dcm', 'report-sr.dcm'] });
+  assert.deepEqual((await pacs.seriesOf(ct.studyInstanceUid)).map((s) => s.modality).sort(), ['CT', 'SEG', 'SR']);
 });
 
 test('the page: the PACS row lists the study, runs it into the viewer, and "Send results to PACS" stores the SEG', { skip: skip || needsChromium() }, async () => {
@@ -84,7 +84,7 @@ test('the page: the PACS row lists the study, runs it into the viewer, and "Send
     assert.equal(await page.evaluate(() => document.body.dataset['state']), 'viewer-ready', (await page.textContent('#error')) ?? '');
     await page.click('#pacs-send');
     await page.waitForFunction(() => /^stored /.test(document.getElementById('pacs-sent')?.textContent ?? ''), null, { timeout: 30_000 });
-    assert.equal(await page.textContent('#pacs-sent'), `stored segmentation.dcm in ${pacs.dicomweb}`);
+    assert.equal(await page.textContent('#pacs-sent'), `stored segmentation.dcm, report-sr.dcm in ${pacs.dicomweb}`);
     assert.equal(await segs(), before + 1);
   } finally {
     await browser.close();

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readImage } from '../../src/io/index.js';
 import { PROJECT_ROOT } from './shared-data.js';
-import { threeSlicesOf, writeSyntheticCtSeries, type WrittenSeries } from './synthetic-dicom.js';
+import { writeSeriesFromSlice, type WrittenSeries } from './synthetic-dicom.js';
 
 export const ORTHANC_BIN = process.env['COVSEG_ORTHANC'] ?? '/usr/sbin/Orthanc';
 export const ORTHANC_DICOMWEB_PLUGIN = process.env['COVSEG_ORTHANC_DICOMWEB'] ?? '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
@@ -118,10 +118,8 @@ export async function startOrthanc(): Promise<Orthanc> {
  */
 export async function uploadChestStudies(pacs: Orthanc, dir: string): Promise<{ ct: WrittenSeries; mr: WrittenSeries }> {
   const { volume: slice } = await readImage(resolve(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm'));
-  const [nx, ny] = slice.dims;
-  const geometry = { dims: [nx, ny, 3] as [number, number, number], spacingMm: [0.625, 0.625, 5] as [number, number, number], origin: [-160, -160, -200] as [number, number, number], hu: threeSlicesOf(slice) };
-  const ct = writeSyntheticCtSeries(join(dir, 'ct'), { ...geometry, uidRoot: '1.2.826.0.1.3680043.8.498.1601' });
-  const mr = writeSyntheticCtSeries(join(dir, 'mr'), { ...geometry, uidRoot: '1.2.826.0.1.3680043.8.498.1602', modality: 'MR' });
+  const ct = writeSeriesFromSlice(join(dir, 'ct'), slice, { uidRoot: '1.2.826.0.1.3680043.8.498.1601' });
+  const mr = writeSeriesFromSlice(join(dir, 'mr'), slice, { uidRoot: '1.2.826.0.1.3680043.8.498.1602', modality: 'MR' });
   for (const f of [...ct.files, ...mr.files]) await pacs.upload(readFileSync(f));
   return { ct, mr };
 }

@@ -132,14 +132,15 @@ export function writeSyntheticCtSeries(dir: string, s: SyntheticCtSeries): Writt
 }
 
 /**
- * Three slices from one real axial slice (x fastest): the slice, a copy shifted 12 columns
- * (so that the slices differ), and the slice again — a short series with real lungs.
+ * A three-slice series with every UID from one real slice's HU (`slice.data`, x fastest):
+ * the slice, a copy shifted 12 columns (so the slices differ), the slice again; 0.625 mm
+ * pixels, 5 mm apart.
  */
-export function threeSlicesOf(slice: { dims: readonly number[]; data: ArrayLike<number> }): Int16Array {
+export function writeSeriesFromSlice(dir: string, slice: { dims: readonly number[]; data: ArrayLike<number> }, options: Pick<SyntheticCtSeries, 'uidRoot' | 'modality'> = {}): WrittenSeries {
   const [nx, ny] = slice.dims as [number, number];
   const hu = new Int16Array(nx * ny * 3);
-  hu.set(slice.data, 0);
+  hu.set(Array.from({ length: nx * ny }, (_, i) => slice.data[i]!), 0);
   for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) hu[nx * ny + y * nx + x] = slice.data[y * nx + Math.min(nx - 1, x + 12)]!;
-  hu.set(slice.data, 2 * nx * ny);
-  return hu;
+  hu.copyWithin(2 * nx * ny, 0, nx * ny);
+  return writeSyntheticCtSeries(dir, { dims: [nx, ny, 3], spacingMm: [0.625, 0.625, 5], origin: [-160, -160, -200], hu, ...options });
 }

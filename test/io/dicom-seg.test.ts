@@ -1,12 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { dicomSegReferenceProblem, readDicomHeader, readDicomSeg, readImage, writeDicomSeg, type SegLayer } from '../../src/io/index.js';
 import { createVolume, type LabelMap } from '../../src/volume/volume.js';
 import { writeSyntheticCtSeries, type WrittenSeries } from '../helpers/synthetic-dicom.js';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
+import { DCIODVFY_MISSING, dciodvfy } from '../helpers/dciodvfy.js';
 
 const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 const sct = (value: string, meaning: string) => ({ value, scheme: 'SCT', meaning });
@@ -49,7 +50,8 @@ async function layers(): Promise<{ grid: LabelMap; a: Uint8Array; b: Uint8Array;
 test('a DICOM SEG round-trips overlapping segments voxel for voxel and references its source series', async () => {
   const { grid, a, b, segs } = await layers();
   const out = join(dir, 'seg.dcm');
-  await writeDicomSeg(out, { sourceFiles: series.files, layers: segs, seriesDescription: 'test segmentation' });
+  const written = await writeDicomSeg(out, { sourceFiles: series.files, layers: segs, seriesDescription: 'test segmentation' });
+  assert.deepEqual(written.segments.map((s) => [s.segmentNumber, s.layer, s.segment.label]), [[1, 0, 'Right lung'], [2, 0, 'Left lung'], [3, 1, 'Lesion']]);
   const seg = await readDicomSeg(out, { grid });
   assert.equal(seg.masks.length, 3);
   assert.deepEqual((await readDicomSeg(out)).masks[0]!.dims, [40, 32, 3], 'on its own, a SEG holds only the slices it touches');
@@ -69,6 +71,19 @@ test('a DICOM SEG round-trips overlapping segments voxel for voxel and reference
   assert.equal(h.studyInstanceUid, series.studyInstanceUid, 'same study as the CT');
   assert.equal(h.frameOfReferenceUid, series.frameOfReferenceUid, 'same frame of reference as the CT');
   assert.notEqual(h.seriesInstanceUid, series.seriesInstanceUid, 'a series of its own');
+  assert.deepEqual([written.sopInstanceUid, written.seriesInstanceUid, written.sopClassUid], [h.sopInstanceUid, h.seriesInstanceUid, SEGMENTATION_STORAGE]);
+});
+
+test('dciodvfy finds no error in a DICOM SEG (no clinical-trial placeholders of dcmqi, covseg\'s content label)', { skip: DCIODVFY_MISSING }, async () => {
+  const { segs } = await layers();
+  const out = join(dir, 'checked.dcm');
+  await writeDicomSeg(out, { sourceFiles: series.files, layers: segs, seriesDescription: 'checked segmentation' });
+  const v = dciodvfy(out);
+  assert.deepEqual(v.errors, [], v.output);
+  const bytes = readFileSync(out).toString('latin1');
+  // (0012,0071) ClinicalTrialSeriesID 'Session1' and (0012,0050) time point '1' were dcmqi's defaults: a Clinical Trial Series module without its coordinating center.
+  assert.ok(!bytes.includes('Session1'), 'no ClinicalTrialSeriesID placeholder');
+  assert.ok(bytes.includes('COVSEG') && !bytes.includes('DCMQI '), 'the content label is covseg\'s');
 });
 
 test('DICOM SEG: empty segments are left out; all empty, or a source without UIDs, is a clear error', async () => {

@@ -43,6 +43,21 @@ test('phantom: a consolidated (white) left lung the model marks stays lung, whol
   }
 });
 
+test('phantom: a severely emphysematous lung (mostly −980 HU, pure air) in the lung fields stays lung, one side or both; the gastric bubble and bowel gas under it are still dropped', () => {
+  // Left: without the airways the left lung is a piece of its own, all but pure air.
+  for (const emphysema of ['left', 'both'] as const) {
+    const p = chestPhantom({ emphysema, trachea: emphysema === 'both' });
+    const { lungs, removed } = anatomicalLungs(p.ct, everythingDark(p));
+    for (const s of [1, 2]) assert.ok(dice(lungs, p.lungs, s) > 0.97, `${emphysema}: side ${s} Dice ${dice(lungs, p.lungs, s).toFixed(3)}`);
+    assert.equal(overlap(lungs, p.stomach), 0, `${emphysema}: no gastric bubble`);
+    assert.equal(overlap(lungs, p.bowel), 0, `${emphysema}: no bowel gas`);
+    assert.ok(removed.pureAirLungMl > (emphysema === 'both' ? 1500 : 750), `${emphysema}: ${removed.pureAirLungMl.toFixed(0)} mL of pure-air lung kept`);
+    assert.ok(removed.droppedGasMl > 150, `${emphysema}: ${removed.droppedGasMl.toFixed(0)} mL of gas dropped`);
+  }
+  // Without emphysema nothing is kept for being in the lung fields.
+  assert.equal(anatomicalLungs(chestPhantom().ct, everythingDark(chestPhantom())).removed.pureAirLungMl, 0);
+});
+
 test('phantom: a right pleural effusion stays outside the lung', () => {
   const p = chestPhantom({ effusion: true });
   assert.ok(count(p.effusion) > 1000);

@@ -23,6 +23,8 @@ export interface ChestPhantomOptions {
   consolidatedHu?: number;
   /** Fraction (0–1) of the left lung's height that is consolidated, from the base. Defaults to 1 (the whole lung). */
   consolidatedUpTo?: number;
+  /** Severe emphysema: the lower 80 % of the left lung (or of both) almost pure air, −980 HU. Defaults to none. */
+  emphysema?: 'left' | 'both';
   /** A right pleural effusion (fluid, +10 HU) in the posterior part of the right pleural space. Defaults to false. */
   effusion?: boolean;
   /** Slices; the lungs fill the upper part, the abdomen the lower. Defaults to 64. */
@@ -102,6 +104,8 @@ function buildChestPhantom(options: ChestPhantomOptions): ChestPhantom {
               hu[i] = Math.round(-850 + noise());
               const upTo = base + (options.consolidatedUpTo ?? 1) * (apex - base);
               if (side === 2 && options.consolidatedHu !== undefined && wz <= upTo) hu[i] = Math.round(options.consolidatedHu + noise() / 3);
+              const emphysematous = options.emphysema === 'both' || (options.emphysema === 'left' && side === 2);
+              if (emphysematous && wz <= base + 0.8 * (apex - base)) hu[i] = Math.round(-980 + noise() / 3);
             }
           }
         }

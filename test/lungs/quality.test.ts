@@ -75,3 +75,25 @@ test('one side missing, a volume outside the adult range, lungs outside the body
   const notHu = lungQuality(p.ct, p.lungs, { isHu: false });
   assert.ok(!notHu.assessable && notHu.warnings.some((w) => /not Hounsfield units/.test(w)));
 });
+
+test('pure air the anatomy kept as lung (emphysema) or dropped as gas is told, with its volume', async () => {
+  const { anatomicalLungs } = await import('../../src/lungs/anatomy.js');
+  const { everythingDark } = await import('./chest-phantom.js');
+  // Both lungs emphysematous: kept, and the quality block says how much of them is pure air.
+  const e = chestPhantom({ emphysema: 'both' });
+  const kept = anatomicalLungs(e.ct, everythingDark(e));
+  const q = lungQuality(e.ct, kept.lungs, { anatomy: kept.removed });
+  assert.equal(q.assessable, true);
+  assert.ok(q.warnings.some((w) => /^\d+ mL of the lung mask is nearly all pure air .*emphysema or bullae\?/.test(w)), q.warnings.join('; '));
+  // A lone emphysematous left lung (no right lung in view): not a pair, so dropped as gas — never silently.
+  const lone = chestPhantom({ emphysema: 'left', trachea: false });
+  const input = createVolume(Uint8Array.from(lone.lungs.data, (v, i) => +(v === 2 || lone.stomach.data[i]! > 0)), lone.ct.dims, lone.ct);
+  const dropped = anatomicalLungs(lone.ct, input);
+  const ql = lungQuality(lone.ct, dropped.lungs, { anatomy: dropped.removed });
+  assert.equal(ql.lungCoverage, 'none');
+  const ml = Number(/^(\d+) mL of the model's lung was pure air and was dropped as gas/.exec(ql.warnings[1] ?? '')?.[1]);
+  assert.ok(ml > 750, ql.warnings.join('; '));
+  // A normal chest: a gastric bubble the model marked is dropped without a word (it is small next to the lungs).
+  const n = anatomicalLungs(p.ct, everythingDark(p));
+  assert.deepEqual(lungQuality(p.ct, n.lungs, { anatomy: n.removed }).warnings, []);
+});

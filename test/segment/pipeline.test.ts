@@ -104,6 +104,29 @@ test('segmentCt: an image file without lungs is refused in the pipeline\'s words
   assert.equal(lesionRuns, 0);
 });
 
+test('segmentCt: what the lung model\'s anatomy rules tell (pure air dropped as gas) reaches the quality block', async () => {
+  const lungs: LungSegmenter = {
+    name: 'stand-in', classes: ['background', 'right lung', 'left lung'],
+    async segment(view, run = {}) {
+      run.onAnatomy?.({ outsideBodyMl: 0, gasMl: 900, detachedMl: 0, largestGasMl: 900, droppedGasMl: 900, pureAirLungMl: 0 });
+      const [nx] = view.dims;
+      return createVolume(Uint8Array.from({ length: view.data.length }, (_, i) => ((i % nx) > 15 && (i % nx) < 30 ? 1 : (i % nx) > 45 && (i % nx) < 60 ? 2 : 0)), view.dims, view);
+    },
+    release: async () => {},
+  };
+  const r = await segmentCt(rasCt(), META, async () => ({ lungs, lesion: noLesions() }));
+  assert.ok(r.report.quality.warnings.includes("900 mL of the model's lung was pure air and was dropped as gas (beneath or below the lungs, or a lone piece); emphysema? If that was lung, the lung mask misses it"), r.report.quality.warnings.join('; '));
+});
+
+test('lungSidesFor: on a scan in HU the anatomy\'s record goes to onAnatomy', async () => {
+  const { lungSidesFor } = await import('../../src/lungs/lung-sides.js');
+  const { chestPhantom, everythingDark } = await import('../lungs/chest-phantom.js');
+  const p = chestPhantom({ emphysema: 'both' });
+  let told: number | undefined;
+  lungSidesFor(p.ct, everythingDark(p), true, (removed) => (told = removed.pureAirLungMl));
+  assert.ok(told! > 1500, `pure-air lung told: ${told}`);
+});
+
 test('segmentCt: the models are asked for only after the input checks passed', async () => {
   let asked = false;
   const windowed = createVolume(new Uint8Array(80 * 80).fill(128), [80, 80, 1], { spacingMm: [0.7, 0.7, 5] });

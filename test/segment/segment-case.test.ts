@@ -10,7 +10,9 @@ import { createVolume } from '../../src/volume/volume.js';
 import { readSegmentReport, segmentCase, DEFAULT_LESION_MODEL_PATH } from '../../src/segment/index.js';
 import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import { needsShared, PROJECT_ROOT, sharedPath } from '../helpers/shared-data.js';
-import { threeSlicesOf, writeSyntheticCtSeries } from '../helpers/synthetic-dicom.js';
+import { writeSeriesFromSlice } from '../helpers/synthetic-dicom.js';
+import { readSr, srGroups } from '../helpers/dicom-sr-read.js';
+import { DCIODVFY_MISSING, dciodvfy } from '../helpers/dciodvfy.js';
 import { chestPhantom } from '../lungs/chest-phantom.js';
 
 const DICOM = resolve(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm');
@@ -59,16 +61,14 @@ test('a real DICOM chest slice: lungs like lungmask R231 finds, outputs on the i
   for (const f of ['distribution.png', 'lesion-types.png']) assert.ok(r.files.overlays.some((o) => o.endsWith(f)), f);
   const html = readFileSync(r.files.reportHtml, 'utf8');
   for (const h of ['Lesion types', 'Where the disease is', 'CT scores', 'ground glass', 'Zone score</b>: not available']) assert.ok(html.includes(h), h);
-  // Anonymised without a frame of reference: no SEG, and the report says why.
+  // Anonymised without a frame of reference: no SEG, hence no SR (it would reference the SEG), and the report says why.
   assert.equal(r.files.dicomSeg, undefined);
-  assert.ok(r.report.warnings.some((w) => /DICOM SEG not written: the source DICOM lacks FrameOfReferenceUID/.test(w)), r.report.warnings.join('; '));
+  assert.equal(r.files.dicomSr, undefined);
+  for (const what of ['SEG', 'SR']) assert.ok(r.report.warnings.includes(`DICOM ${what} not written: the source DICOM lacks FrameOfReferenceUID (anonymised?), so a SEG could not reference it`), r.report.warnings.join('; '));
 });
 
-test('a DICOM series with its UIDs: a DICOM SEG with right lung, left lung and lesion, equal to the masks written beside it', { skip }, async () => {
-  const { volume: slice } = await readImage(DICOM);
-  const [nx, ny] = slice.dims;
-  const hu = threeSlicesOf(slice);
-  const series = writeSyntheticCtSeries(join(dir, 'series'), { dims: [nx, ny, 3], spacingMm: [0.625, 0.625, 5], origin: [-160, -160, -200], hu });
+test('a DICOM series with its UIDs: a DICOM SEG with right lung, left lung and lesion, equal to the masks written beside it, and a DICOM SR of report.json', { skip }, async () => {
+  const series = writeSeriesFromSlice(join(dir, 'series'), (await readImage(DICOM)).volume);
   const r = await segmentCase(join(dir, 'series'), join(dir, 'series-out'));
   assert.ok(r.files.dicomSeg && existsSync(r.files.dicomSeg), r.report.warnings.join('; '));
   assert.equal(r.report.outputs.dicomSeg, 'segmentation.dcm');
@@ -82,6 +82,17 @@ test('a DICOM series with its UIDs: a DICOM SEG with right lung, left lung and l
   // Who and when, for covseg compare.
   assert.equal(r.report.input.patientId, 'SYN0001');
   assert.equal(r.report.input.studyDate, '2020-04-01');
+  // The SR beside it: report.json's numbers, each group on its segment of this SEG, the models with their hashes.
+  assert.equal(r.report.outputs.dicomSr, 'report-sr.dcm');
+  const json = JSON.parse(readFileSync(r.files.reportJson, 'utf8'));
+  const groups = srGroups(readSr(r.files.dicomSr!));
+  const segUid = (await readDicomHeader(r.files.dicomSeg)).sopInstanceUid;
+  assert.equal(groups['right lung']!.nums['Volume']!.value, json.lungs.right.volumeMl);
+  assert.deepEqual(groups['right lung']!.segment, { sopInstanceUid: segUid, segmentNumber: 1 });
+  assert.equal(groups['lesions in both lungs']!.nums['Percent of lung affected']!.value, json.lesions.total.percentOfLung);
+  assert.equal(groups['both lungs']!.nums['Volume']!.value, json.lungs.total.volumeMl);
+  assert.match(groups['lesions in both lungs']!.nums['Volume']!.algorithm[1]!, /^sha256:[0-9a-f]{12}$/, 'the lesion model file\'s hash');
+  if (!DCIODVFY_MISSING) for (const f of [r.files.dicomSeg, r.files.dicomSr!]) assert.deepEqual(dciodvfy(f).errors, [], f);
 });
 
 test('a PNG slice: percentages without volumes, label PNGs too', { skip }, async () => {

@@ -114,6 +114,25 @@ test('--init starts from another run\'s weights: with a zero learning rate the m
   }
 });
 
+test('--init from a model file (.onnx, batch norm folded): with --norm none and a zero learning rate the model is that model; with batch norm it is refused', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'covseg-loop-'));
+  try {
+    const data = { train: toySet(8, 1), val: toySet(4, 2) };
+    const source = await trainNetwork(options(join(dir, 'a'), { epochs: 2, float16: true }), data);
+    const net = { dims: 2 as const, baseFilters: 2, depth: 2, norm: 'none' as const };
+    const tuned = await trainNetwork(options(join(dir, 'b'), { epochs: 1, lr: 0, optimizer: 'sgd', network: net, seed: 99, initFrom: source.modelPath }), data);
+    const input = Float32Array.from(toySet(1, 5).samples[0]!.image);
+    const [a, b] = await Promise.all([loadOnnxModel(source.modelPath, { threads: 1 }), loadOnnxModel(tuned.modelPath, { threads: 1 })]);
+    const pa = (await a.run(input, [1, 1, 16, 16])).data, pb = (await b.run(input, [1, 1, 16, 16])).data;
+    // float16 storage on both sides: equal up to half-precision rounding of the weights.
+    assert.ok(pa.every((v, i) => Math.abs(v - pb[i]!) < 2e-3), 'same probabilities');
+    await assert.rejects(trainNetwork(options(join(dir, 'c'), { initFrom: source.modelPath }), data), /model\.onnx: cannot start from this model: its weights are a network with batch norm folded into the convs: train with --norm none to start from them$/);
+    await assert.rejects(trainNetwork(options(join(dir, 'd'), { initFrom: source.modelPath, network: { ...net, baseFilters: 4 } }), data), /its network has baseFilters 2, this run 4$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('early stopping: with a zero learning rate (and no batch-norm statistics) nothing improves after epoch 1', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'covseg-loop-'));
   try {

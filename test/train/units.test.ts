@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { learningRate } from '../../src/train/schedule.js';
 import { loadCheckpoint, networkTensors, saveCheckpoint } from '../../src/train/checkpoint.js';
@@ -193,6 +193,30 @@ test('epoch sampling: uniform is a shuffle; case-sqrt weighs a sample by 1/√(i
   assert.ok(share > 0.4 && share < 0.6, `case A share ${share.toFixed(3)} (uniform would give 0.91)`);
   const uniform = epochOrder(set, 'uniform', 110, new Rng(1));
   assert.deepEqual([...uniform].sort((a, b) => a - b), Array.from({ length: 110 }, (_, i) => i));
+});
+
+test("'ends' sampling: the outer 15 % of each case's slices and the negatives are drawn 3× as often; a single-slice case has no ends", async () => {
+  const { epochOrder, ENDS_WEIGHT } = await import('../../src/train/loop.js');
+  const { markCaseEnds } = await import('../../src/train/database-samples.js');
+  const { loadNegativeSlices } = await import('../../src/train/negative-samples.js');
+  const blank = (id: string, caseId: string): StoredSample => ({ id, caseId, image: new Float32Array(4), target: new Uint8Array(4), lossMask: new Uint8Array(4) });
+  // Case A: 20 slices in stored order (3 at each end marked), case B: one slice.
+  const samples = [...Array.from({ length: 20 }, (_, z) => blank(`A${z}`, 'A')), blank('B0', 'B')];
+  markCaseEnds(samples);
+  assert.deepEqual(samples.map((s, i) => (s.emphasis ? i : -1)).filter((i) => i >= 0), [0, 1, 2, 17, 18, 19]);
+  const set = new StoredSampleSet(samples, [2, 2]);
+  const rng = new Rng(3);
+  let ends = 0, middle = 0;
+  for (let epoch = 0; epoch < 400; epoch++) {
+    const order = epochOrder(set, 'ends', 5, rng);
+    assert.equal(new Set(order).size, 5, 'no repeats');
+    for (const i of order) if (set.emphasised[i]) ends++; else if (i < 20) middle++;
+  }
+  // Per-slice draw rate of an end slice over a middle one: ENDS_WEIGHT for small draws (here a little under).
+  const ratio = (ends / 6) / (middle / 14);
+  assert.ok(ratio > 2.2 && ratio < ENDS_WEIGHT + 0.3, `end/middle draw ratio ${ratio.toFixed(2)}`);
+  const dicom = resolve('../shared/data/small-ct-volume/example_ct_dicom');
+  if (existsSync(dicom)) assert.ok((await loadNegativeSlices([dicom], { inputSize: 32, transform: 'clahe-v1' })).every((s) => s.emphasis));
 });
 
 test('covseg train --sources: the one source-name check, as a usage error', async () => {

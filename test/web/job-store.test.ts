@@ -84,13 +84,13 @@ function tinyReport(): SegmentReport {
   };
 }
 
-test('complete: outputs by kind with sizes; paths outside the job folder are never listed', async () => {
+test('complete: outputs by kind with sizes (the DICOM SEG and SR among them, for download); paths outside the job folder are never listed', async () => {
   await withStore({}, async (store) => {
     const job = await store.create('a.dcm');
     const other = await store.create('b.dcm');
     const out = join(job.dir, 'out');
     await mkdir(out);
-    const files = { 'lungs.nii.gz': 11, 'lesions.nii.gz': 12, 'ct.nii.gz': 13, 'report.json': 14, 'report.html': 15, 'overlays.png': 16, 'overlay-slice001.png': 17 };
+    const files = { 'lungs.nii.gz': 11, 'lesions.nii.gz': 12, 'ct.nii.gz': 13, 'report.json': 14, 'report.html': 15, 'overlays.png': 16, 'overlay-slice001.png': 17, 'segmentation.dcm': 18, 'report-sr.dcm': 19 };
     for (const [name, bytes] of Object.entries(files)) await writeFile(join(out, name), new Uint8Array(bytes));
     await writeFile(join(other.dir, 'secret.png'), 'x');
     const result: SegmentResult = {
@@ -99,6 +99,7 @@ test('complete: outputs by kind with sizes; paths outside the job folder are nev
       files: {
         lungs: join(out, 'lungs.nii.gz'), lesions: join(out, 'lesions.nii.gz'), viewerCt: join(out, 'ct.nii.gz'),
         reportJson: join(out, 'report.json'), reportHtml: join(out, 'report.html'),
+        dicomSeg: join(out, 'segmentation.dcm'), dicomSr: join(out, 'report-sr.dcm'),
         overlays: [join(out, 'overlays.png'), join(out, 'overlay-slice001.png'), join(other.dir, 'secret.png'), join(out, '../../', other.id, 'secret.png')],
       },
     };
@@ -106,6 +107,7 @@ test('complete: outputs by kind with sizes; paths outside the job folder are nev
     assert.equal(job.status, 'done');
     assert.deepEqual(job.outputs.map((o) => [o.name, o.kind, o.bytes]), [
       ['ct.nii.gz', 'ct', 13], ['lungs.nii.gz', 'lungs', 11], ['lesions.nii.gz', 'lesions', 12],
+      ['segmentation.dcm', 'dicom-seg', 18], ['report-sr.dcm', 'dicom-sr', 19],
       ['report.json', 'report-json', 14], ['report.html', 'report-html', 15],
       ['overlays.png', 'overlay', 16], ['overlay-slice001.png', 'overlay', 17],
     ]);

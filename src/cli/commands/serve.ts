@@ -47,7 +47,7 @@ const FLAGS = {
   'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', help: 'lesion model ONNX' }),
   examples: flag.string({ arg: 'DIR', shownDefault: "the project's examples/", help: "sample cases for the page's button" }),
   log: flag.boolean({ help: 'log every request as JSON lines on stdout' }),
-  dicomweb: flag.string({ arg: 'URL', help: "a DICOMweb server (PACS, its base URL, e.g. http://pacs:8042/dicom-web): the page lists its studies, runs one, and sends a job's DICOM SEG to it ('send results to PACS')" }),
+  dicomweb: flag.string({ arg: 'URL', help: "a DICOMweb server (PACS, its base URL, e.g. http://pacs:8042/dicom-web): the page lists its studies, runs one, and sends a job's DICOM SEG and SR to it ('send results to PACS')" }),
   ...DICOMWEB_FLAGS,
 };
 

@@ -26,7 +26,7 @@ const FLAGS = {
   'samples-per-epoch': flag.number({ arg: 'N', check: (n) => n > 0, shownDefault: 'all', help: 'random subset of the training samples per epoch' }),
   sampling: flag.choice({
     choices: SAMPLING_MODES, arg: 'M', default: 'uniform',
-    help: 'uniform | case-sqrt: weight 1/√(slices of the case), so short scans and single-slice sources are not drowned',
+    help: 'uniform | case-sqrt: weight 1/√(slices of the case), so short scans and single-slice sources are not drowned |\nends: 2D slices in the outer 15 % at either end of their case, and --negatives, drawn 3× as often\n(the lung model\'s apices, bases and lung-free slices)',
   }),
   optimizer: flag.choice({ choices: ['sgd', 'adam'] as const, default: 'sgd', shownDefault: 'sgd, the method', help: 'with momentum 0.9 for sgd' }),
   lr: flag.number({ arg: 'X', check: (n) => n > 0, shownDefault: '0.01 for sgd, 0.001 for adam', help: 'base learning rate' }),
@@ -45,7 +45,7 @@ const FLAGS = {
   seed: flag.number({ arg: 'N', default: 42, check: Number.isInteger, help: 'random seed of weights, order and augmentation' }),
   float16: flag.boolean({ help: 'store model.onnx weights as float16 (half the size)' }),
   resume: flag.boolean({ help: 'continue RUN from its last checkpoint' }),
-  init: flag.string({ arg: 'CKPT', help: "start from the weights of another run's checkpoint (fine-tuning)" }),
+  init: flag.string({ arg: 'CKPT', help: "start from the weights of another run's checkpoint, or of a model file (.onnx,\ne.g. models/lung-2d.onnx: batch norm folded into its convs, so with --norm none)\n(fine-tuning)" }),
   negatives: flag.list({
     arg: 'A,B',
     help: '2D, task lung: CTs (files or DICOM folders) with no lung in view, e.g. an abdominal CT; their slices train with an empty target',

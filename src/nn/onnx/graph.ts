@@ -214,6 +214,50 @@ export function readOnnxMetadata(model: Uint8Array): Record<string, string> {
   return out;
 }
 
+/**
+ * The float weights of a model (GraphProto.initializer), as float32, by name; float16
+ * initializers written by {@link OnnxGraph.weight} come back under their value's name
+ * (without the `__f16` suffix). Other element types are left out.
+ */
+export function readOnnxWeights(model: Uint8Array): Record<string, { shape: number[]; data: Float32Array }> {
+  const dec = new TextDecoder();
+  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  const graph = readFields(model).find((f) => f.field === 7 && f.bytes)?.bytes;
+  if (!graph) throw new Error('ONNX model has no graph');
+  for (const t of readFields(graph)) {
+    if (t.field !== 5 || !t.bytes) continue;
+    const shape: number[] = [];
+    let type = 0, name = '';
+    let raw: Uint8Array | undefined;
+    for (const f of readFields(t.bytes)) {
+      if (f.field === 1 && f.value !== undefined) shape.push(Number(f.value));
+      else if (f.field === 1 && f.bytes) shape.push(...packedVarints(f.bytes));
+      else if (f.field === 2 && f.value !== undefined) type = Number(f.value);
+      else if (f.field === 8 && f.bytes) name = dec.decode(f.bytes);
+      else if (f.field === 9 && f.bytes) raw = f.bytes.slice();
+    }
+    if (!raw) continue;
+    if (type === OnnxDataType.float32) out[name] = { shape, data: new Float32Array(raw.buffer) };
+    else if (type === OnnxDataType.float16) out[name.replace(/__f16$/, '')] = { shape, data: fromFloat16(new Uint16Array(raw.buffer)) };
+  }
+  return out;
+}
+
+function packedVarints(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  let v = 0, shift = 0;
+  for (const b of bytes) {
+    v += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((b & 0x80) === 0) {
+      out.push(v);
+      v = 0;
+      shift = 0;
+    }
+  }
+  return out;
+}
+
 /** float32 → IEEE half bits, round to nearest even; overflow to ±Inf. */
 export function toFloat16(data: Float32Array): Uint16Array {
   const out = new Uint16Array(data.length);
