@@ -16,6 +16,7 @@ import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import type { WrittenSeries } from '../helpers/synthetic-dicom.js';
 import { freePort, orthancMissing, startOrthanc, uploadChestStudies, type Orthanc } from '../helpers/orthanc.js';
 import { runCovseg } from '../helpers/run-cli.js';
+import { PROJECT_ROOT } from '../helpers/shared-data.js';
 import { many, readSr, srGroups } from '../helpers/dicom-sr-read.js';
 import { DCIODVFY_MISSING, dciodvfy } from '../helpers/dciodvfy.js';
 import { arrayBufferOf, dcmjsData } from '../../src/io/dcmjs.js';
@@ -139,4 +140,22 @@ test('segment --dicomweb refusals: server down, 401, unknown study, no CT series
   const usage = runCovseg(['segment', '--dicomweb', pacs.dicomweb]);
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /--dicomweb needs --study/);
+});
+
+test('segment --dicomweb of a series without the UIDs a SEG needs: segmented, kept in --out, nothing stored, the reason said', { skip }, async () => {
+  // The bundled real slice is anonymised without Modality and FrameOfReferenceUID.
+  const real = readFileSync(join(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm'));
+  await pacs.upload(real);
+  const study = '1.2.826.0.1.3680043.8.498.99442832844785701617685555618610994967';
+  const series = '1.2.826.0.1.3680043.8.498.22032370629701851459946006816247576553';
+  const stored = await pacs.instanceCount();
+  const noCt = runCovseg(['segment', '--dicomweb', pacs.dicomweb, '--study', study, ...login()], auth());
+  assert.equal(noCt.status, 1);
+  assert.match(noCt.stderr, /has no CT series; it holds \(no modality\) \(1 instance\)/);
+  const out = join(dir, 'no-uids');
+  const r = runCovseg(['segment', '--dicomweb', pacs.dicomweb, '--study', study, '--series', series, ...login(), '--out', out], auth());
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(r.stderr, /^covseg segment: error: nothing to store in http:\/\/127\.0\.0\.1:\d+\/dicom-web: DICOM SEG not written: the source DICOM lacks FrameOfReferenceUID/);
+  assert.ok(existsSync(join(out, 'report.json')), 'the local copies are kept');
+  assert.equal(await pacs.instanceCount(), stored, 'nothing was stored');
 });
