@@ -34,10 +34,10 @@ INPUT: a CT volume (NIfTI .nii/.nii.gz, NRRD, MHA), a DICOM series folder or fil
 or an axial slice image (PNG/JPEG).
 
 With --dicomweb, the CT series is fetched (QIDO-RS, WADO-RS) into a temporary folder,
-segmented as a folder would be, and every DICOM output (the DICOM SEG and SR) is stored in one
-STOW-RS request, referencing the source study, series and instances. --out is then
-optional: without it no files are kept. https:// URLs work; a hospital's own CA is given
-with NODE_EXTRA_CA_CERTS=ca.pem.
+segmented as a folder would be, and every DICOM output (the DICOM SEG and SR) is stored
+in one STOW-RS request, referencing the source study, series and instances. --out is
+then optional: without it no files are kept. https:// URLs work; a hospital's own CA is
+given with NODE_EXTRA_CA_CERTS=ca.pem.
 
 Options:
 ${optionsHelp(FLAGS)}
