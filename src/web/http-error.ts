@@ -16,11 +16,13 @@ import { CovsegError } from '../util/errors.js';
  *   (per upload, per job) or does not fit in what is left of its disk budget;
  * - 415 `unsupported-type`: the content is not a CT format covseg reads (sniffed, not named);
  * - 429 `queue-full`: all places in the job queue are taken (see Retry-After);
+ * - 502 `dicomweb`: the configured DICOMweb server is unreachable, refused, or lacks the
+ *   study or its CT series (the message says which);
  * - 500 `internal`: a bug; the message is generic and the details are logged.
  */
 export type ApiErrorCode =
   | 'bad-request' | 'unsafe-archive' | 'forbidden' | 'not-found' | 'timeout' | 'not-ready'
-  | 'too-large' | 'unsupported-type' | 'queue-full' | 'internal';
+  | 'too-large' | 'unsupported-type' | 'queue-full' | 'dicomweb' | 'internal';
 
 export class HttpError extends CovsegError {
   constructor(readonly statusCode: number, readonly code: ApiErrorCode, message: string, options: { cause?: unknown } = {}) {

@@ -14,7 +14,8 @@
  * - routes/samples.ts: `GET /api/samples`, `POST /api/samples/jobs` (JSON `{ name, force? }`);
  * - routes/upload.ts: `POST /api/jobs[?force=1]`: multipart/form-data, one file field `file` → 202 job;
  * - routes/jobs.ts: `GET /api/jobs/:id` (status, progress, report, output links),
- *   `GET /api/jobs/:id/files/:name`, `DELETE /api/jobs/:id`.
+ *   `GET /api/jobs/:id/files/:name`, `DELETE /api/jobs/:id`;
+ * - routes/dicomweb.ts: `GET /api/dicomweb/studies`, `POST /api/dicomweb/jobs`, `POST /api/jobs/:id/dicomweb`.
  */
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,12 +34,14 @@ import { configRoutes } from './routes/config.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { sampleRoutes } from './routes/samples.js';
+import { dicomwebRoutes, type ServeDicomWeb } from './routes/dicomweb.js';
 import { multipartLimits, uploadRoutes } from './routes/upload.js';
 
 export { BROWSER_LESION_MODEL_PATH, BROWSER_LUNG_MODEL_PATH, BROWSER_WORKER_FILE } from './assets.js';
 export type { WebConfig, BrowserModeConfig } from './routes/config.js';
 export type { JobJson, JobFileJson } from './routes/jobs.js';
 export { displayName } from './routes/upload.js';
+export type { ServeDicomWeb } from './routes/dicomweb.js';
 
 export interface ServeOptions {
   /** TCP port; 0 picks a free one. Defaults to 8080. */
@@ -75,6 +78,8 @@ export interface ServeOptions {
   segment?: Omit<SegmentJobOptions, 'force'>;
   /** Log every request (pino, JSON lines on stdout). Defaults to false. */
   logRequests?: boolean;
+  /** A DICOMweb server (PACS) whose studies the page lists and runs, and where results can be sent. Defaults to none. */
+  dicomweb?: ServeDicomWeb;
 }
 
 export interface RunningServer {
@@ -136,6 +141,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   await app.register(sampleRoutes, service);
   await app.register(uploadRoutes, service);
   await app.register(jobRoutes, service);
+  await app.register(dicomwebRoutes, { ...service, ...(options.dicomweb ? { dicomweb: options.dicomweb } : {}) });
 
   const cleanUp = async () => {
     await app.close();

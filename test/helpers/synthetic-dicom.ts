@@ -18,6 +18,8 @@ export interface SyntheticCtSeries {
   hu: ArrayLike<number>;
   /** UID root; every UID is `${root}.<n>`. */
   uidRoot?: string;
+  /** Modality (0008,0060). Defaults to 'CT'. */
+  modality?: string;
 }
 
 export interface WrittenSeries {
@@ -81,7 +83,7 @@ export function writeSyntheticCtSeries(dir: string, s: SyntheticCtSeries): Writt
       dicomElement(0x0008, 0x0020, '20200401', 'DA'),
       dicomElement(0x0008, 0x0030, '120000', 'TM'),
       dicomElement(0x0008, 0x0050, 'ACC0001', 'SH'),
-      dicomElement(0x0008, 0x0060, 'CT', 'CS'),
+      dicomElement(0x0008, 0x0060, s.modality ?? 'CT', 'CS'),
       dicomElement(0x0008, 0x0070, 'covseg test', 'LO'),
       dicomElement(0x0008, 0x0090, '', 'PN'),
       dicomElement(0x0008, 0x103e, 'synthetic chest', 'LO'),
@@ -134,11 +136,11 @@ export function writeSyntheticCtSeries(dir: string, s: SyntheticCtSeries): Writt
  * the slice, a copy shifted 12 columns (so the slices differ), the slice again; 0.625 mm
  * pixels, 5 mm apart.
  */
-export function writeSeriesFromSlice(dir: string, slice: { dims: readonly number[]; data: ArrayLike<number> }): WrittenSeries {
+export function writeSeriesFromSlice(dir: string, slice: { dims: readonly number[]; data: ArrayLike<number> }, options: Pick<SyntheticCtSeries, 'uidRoot' | 'modality'> = {}): WrittenSeries {
   const [nx, ny] = slice.dims as [number, number];
   const hu = new Int16Array(nx * ny * 3);
   hu.set(Array.from({ length: nx * ny }, (_, i) => slice.data[i]!), 0);
   for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) hu[nx * ny + y * nx + x] = slice.data[y * nx + Math.min(nx - 1, x + 12)]!;
   hu.copyWithin(2 * nx * ny, 0, nx * ny);
-  return writeSyntheticCtSeries(dir, { dims: [nx, ny, 3], spacingMm: [0.625, 0.625, 5], origin: [-160, -160, -200], hu });
+  return writeSyntheticCtSeries(dir, { dims: [nx, ny, 3], spacingMm: [0.625, 0.625, 5], origin: [-160, -160, -200], hu, ...options });
 }

@@ -2,7 +2,9 @@ import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from
 import { UsageError } from '../../util/errors.js';
 import { checkOutputFolder } from '../../util/output-target.js';
 import { StageBars } from '../progress.js';
-import { segmentCase } from '../../segment/index.js';
+import { segmentCase, type SegmentReport } from '../../segment/index.js';
+import { segmentStudy } from '../../dicomweb/index.js';
+import { DICOMWEB_FLAGS, dicomWebClients } from '../dicomweb-flags.js';
 import type { ClinicalFigures } from '../../clinical/index.js';
 
 const FLAGS = {
@@ -16,15 +18,26 @@ const FLAGS = {
   threads: flag.threads({ fallback: 2, help: "ONNX Runtime threads; at most the machine's cores" }),
   'max-voxels': flag.maxVoxels(),
   quiet: flag.boolean({ help: 'no progress output' }),
+  dicomweb: flag.string({ arg: 'URL', help: "read the study from this DICOMweb server (its base URL, e.g. http://pacs:8042/dicom-web) instead of INPUT, and store the DICOM outputs back there (STOW-RS); needs --study" }),
+  study: flag.string({ arg: 'UID', help: 'with --dicomweb: the StudyInstanceUID; its largest axial CT series is read, as from a folder' }),
+  series: flag.string({ arg: 'UID', help: 'with --dicomweb: read this SeriesInstanceUID of the study instead' }),
+  ...DICOMWEB_FLAGS,
 };
 
 const HELP = `covseg segment INPUT --out DIR [options]
+covseg segment --dicomweb URL --study UID [--series UID] [--dicomweb-out URL] [--out DIR] [options]
 
 Segments the lungs and COVID-19 lesions (ground-glass opacity and consolidation) of
 one chest CT and reports how much of each lung is affected.
 
 INPUT: a CT volume (NIfTI .nii/.nii.gz, NRRD, MHA), a DICOM series folder or file,
 or an axial slice image (PNG/JPEG).
+
+With --dicomweb, the CT series is fetched (QIDO-RS, WADO-RS) into a temporary folder,
+segmented as a folder would be, and every DICOM output (the DICOM SEG and SR) is stored
+in one STOW-RS request, referencing the source study, series and instances. --out is
+then optional: without it no files are kept. https:// URLs work; a hospital's own CA is
+given with NODE_EXTRA_CA_CERTS=ca.pem.
 
 Options:
 ${optionsHelp(FLAGS)}
@@ -68,14 +81,21 @@ export const command: Command = {
   flags: FLAGS,
   async run(argv) {
     const { values, positionals } = parseCommandLine('segment', argv, FLAGS);
-    if (positionals.length !== 1) throw new UsageError('give exactly one INPUT (a CT file, DICOM folder or slice image)');
-    if (!values.out) throw new UsageError('--out DIR is required');
+    const pacs = dicomWebClients(values);
+    if (!pacs) {
+      for (const f of ['study', 'series'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} needs --dicomweb URL`);
+      if (positionals.length !== 1) throw new UsageError('give exactly one INPUT (a CT file, DICOM folder or slice image), or --dicomweb URL --study UID');
+      if (!values.out) throw new UsageError('--out DIR is required');
+    } else {
+      if (positionals.length > 0) throw new UsageError('give either INPUT or --dicomweb URL, not both');
+      if (!values.study) throw new UsageError('--dicomweb needs --study STUDY_UID');
+    }
     const lungModel = lungModelFlag(values['lung-model'], values['lung-weights']);
     const { quiet, threads } = values;
     // A --out that cannot be written fails now, not after the inference.
-    await checkOutputFolder(values.out, '--out');
+    if (values.out) await checkOutputFolder(values.out, '--out');
     const bars = new StageBars({ quiet });
-    const result = await segmentCase(positionals[0]!, values.out, {
+    const options = {
       lungModel,
       lungWeights: values['lung-weights'],
       lesionModel: values['lesion-model'],
@@ -84,26 +104,47 @@ export const command: Command = {
       writeViewerCt: values['viewer-ct'],
       threads,
       maxVoxels: values['max-voxels'],
-      onProgress: (stage, done, total) => bars.onProgress(done, total, stage.padEnd(7)),
-    });
+      onProgress: (stage: string, done: number, total: number) => bars.onProgress(done, total, stage.padEnd(7)),
+    };
+    if (pacs) {
+      const { source } = pacs;
+      const done = await segmentStudy({
+        ...options,
+        ...pacs,
+        studyInstanceUid: values.study!,
+        ...(values.series !== undefined ? { seriesInstanceUid: values.series } : {}),
+        ...(values.out !== undefined ? { outDir: values.out } : {}),
+      });
+      bars.end();
+      process.stdout.write(
+        summary(done.result.report) +
+          `series ${done.series.seriesInstanceUid}: ${done.series.files.length} instances read from ${source.url}\n` +
+          `stored in ${done.targetUrl}: ${done.storedFiles.join(', ')}\n` +
+          (values.out ? `report: ${done.result.files.reportHtml}\n` : ''),
+      );
+      return;
+    }
+    const result = await segmentCase(positionals[0]!, values.out!, options);
     bars.end();
-    const r = result.report;
-    // Unknown voxel size (image files, a NIfTI with pixdim 0): voxel counts, no mL.
-    const ml = (n: { volumeMl: number | null; voxels: number }) => (n.volumeMl === null ? `${n.voxels} voxels (mL not available: voxel size unknown)` : `${n.volumeMl.toFixed(1)} mL`);
-    const s = r.severity;
-    const headline = s.category
-      ? `severity ${s.category}: ${s.percentAffected.toFixed(1)}% of the lungs affected (${s.description})\n`
-      : r.quality.lungCoverage === 'none'
-        ? 'no lungs in view: no severity grade\n'
-        : `no severity grade: ${s.percentAffected.toFixed(1)}% of the lung in view affected; ${s.reason}\n`;
-    process.stdout.write(
-      headline +
-        `  right lung ${ml(r.lungs.right)}, ${r.lesions.right.percentOfLung.toFixed(1)}% affected\n` +
-        `  left lung  ${ml(r.lungs.left)}, ${r.lesions.left.percentOfLung.toFixed(1)}% affected\n` +
-        (r.clinical ? `  ${clinicalLine(r.clinical)}\n` : '') +
-        (r.warnings.length ? r.warnings.map((w) => `  warning: ${w}\n`).join('') : '') +
-        (result.files.dicomSeg ? `DICOM SEG: ${result.files.dicomSeg}\n` : '') +
-        `report: ${result.files.reportHtml}\n`,
-    );
+    process.stdout.write(summary(result.report) + (result.files.dicomSeg ? `DICOM SEG: ${result.files.dicomSeg}\n` : '') + `report: ${result.files.reportHtml}\n`);
   },
 };
+
+/** The printed summary: severity, per-lung volumes and %, clinical line, warnings. */
+function summary(r: SegmentReport): string {
+  // Unknown voxel size (image files, a NIfTI with pixdim 0): voxel counts, no mL.
+  const ml = (n: { volumeMl: number | null; voxels: number }) => (n.volumeMl === null ? `${n.voxels} voxels (mL not available: voxel size unknown)` : `${n.volumeMl.toFixed(1)} mL`);
+  const s = r.severity;
+  const headline = s.category
+    ? `severity ${s.category}: ${s.percentAffected.toFixed(1)}% of the lungs affected (${s.description})\n`
+    : r.quality.lungCoverage === 'none'
+      ? 'no lungs in view: no severity grade\n'
+      : `no severity grade: ${s.percentAffected.toFixed(1)}% of the lung in view affected; ${s.reason}\n`;
+  return (
+    headline +
+    `  right lung ${ml(r.lungs.right)}, ${r.lesions.right.percentOfLung.toFixed(1)}% affected\n` +
+    `  left lung  ${ml(r.lungs.left)}, ${r.lesions.left.percentOfLung.toFixed(1)}% affected\n` +
+    (r.clinical ? `  ${clinicalLine(r.clinical)}\n` : '') +
+    (r.warnings.length ? r.warnings.map((w) => `  warning: ${w}\n`).join('') : '')
+  );
+}

@@ -2,6 +2,7 @@
 import { UsageError } from '../../util/errors.js';
 import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { startServer, type ServeOptions } from '../../web/index.js';
+import { DICOMWEB_FLAGS, dicomWebClients } from '../dicomweb-flags.js';
 
 const positive = (n: number) => n > 0;
 
@@ -46,6 +47,8 @@ const FLAGS = {
   'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', help: 'lesion model ONNX' }),
   examples: flag.string({ arg: 'DIR', shownDefault: "the project's examples/", help: "sample cases for the page's button" }),
   log: flag.boolean({ help: 'log every request as JSON lines on stdout' }),
+  dicomweb: flag.string({ arg: 'URL', help: "a DICOMweb server (PACS, its base URL, e.g. http://pacs:8042/dicom-web): the page lists its studies, runs one, and sends a job's DICOM SEG and SR to it ('send results to PACS')" }),
+  ...DICOMWEB_FLAGS,
 };
 
 const HELP = `Usage: covseg serve [--port 8080] [--host 127.0.0.1] [options]
@@ -91,10 +94,13 @@ export const command: Command = {
       segment: { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'], maxVoxels: values['max-voxels'] },
       logRequests: values.log,
     };
+    const pacs = dicomWebClients(values);
+    if (pacs) options.dicomweb = pacs;
     const server = await startServer(options);
     const s = server.queue.stats();
     process.stderr.write(
       `covseg serve: open ${server.url}\n` +
+      (pacs ? `  studies from ${pacs.source.url}, results to ${(pacs.target ?? pacs.source).url}\n` : '') +
       `  ${s.workers} worker(s), up to ${server.queue.maxQueued} queued job(s), uploads up to ${values['max-upload-mb']} MB, ` +
       `results kept ${Math.round(server.store.ttlMs / 60_000)} min in ${server.workDir}\n`,
     );

@@ -1,6 +1,6 @@
 /**
  * The covseg page (browser code; compiled by tsc, served as /app.js): upload a CT or
- * run a sample, follow the job, then show the CT with right lung, left lung and lesion
+ * run a sample or a study of the configured PACS (DICOMweb), follow the job, then show the CT with right lung, left lung and lesion
  * overlays in NiiVue beside the report. Talks only to the covseg service it came from.
  * In browser mode (browser-mode.ts) the models run on the page instead and the scan is
  * not uploaded.
@@ -27,6 +27,9 @@ const UPLOAD_SHARE = 0.2;
 const MAX_QUEUE_RETRIES = 20;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** The DICOMweb server `covseg serve --dicomweb` reads studies from, or null (the PACS controls stay hidden). */
+let pacsServer: string | null = null;
 
 interface ViewerState {
   nv: NiivueType;
@@ -170,6 +173,9 @@ function renderDownloads(job: JobJson): void {
     return li;
   });
   $('downloads').replaceChildren(...items);
+  // A DICOM output (the SEG) can go to the PACS.
+  $('pacs-send-row').hidden = pacsServer === null || !job.files.some((f) => f.name.endsWith('.dcm'));
+  $('pacs-sent').textContent = '';
 }
 
 /** Where each overlay sits in `nv.volumes` (0 is the CT). The lung label map is shown twice, one side each, so each lung has its own opacity. */
@@ -306,6 +312,7 @@ function setMode(state: ViewerState, mode: RunMode): void {
 /** The sample cases run on the service, so their button sleeps in browser mode (and while a scan runs). */
 function updateSampleButton(state: ViewerState, busy: boolean): void {
   $<HTMLButtonElement>('sample').disabled = busy || state.mode === 'browser' || $<HTMLSelectElement>('sample-name').options.length === 0;
+  $<HTMLButtonElement>('pacs-run').disabled = busy || state.mode === 'browser' || $<HTMLSelectElement>('pacs-study').options.length === 0;
 }
 
 function selectView(state: ViewerState, sliceType: number): void {
@@ -392,6 +399,36 @@ function bindControls(state: ViewerState): void {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: sampleSelect.value, force: force() }),
     })));
   });
+
+  const studySelect = $<HTMLSelectElement>('pacs-study');
+  $<HTMLButtonElement>('pacs-run').addEventListener('click', () => {
+    if (busy) return;
+    setState('uploading');
+    setProgress(UPLOAD_SHARE / 2, `Fetching study ${studySelect.value} from ${pacsServer}`);
+    void run(async () => followJob(state, await apiJson<JobJson>('/api/dicomweb/jobs', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ study: studySelect.value, force: force() }),
+    })));
+  });
+  $<HTMLButtonElement>('pacs-send').addEventListener('click', () => {
+    const job = state.job;
+    if (!job) return;
+    const button = $<HTMLButtonElement>('pacs-send');
+    button.disabled = true;
+    $('pacs-sent').textContent = 'sending…';
+    apiJson<{ server: string; stored: string[] }>(`${job.url}/dicomweb`, { method: 'POST' }).then(
+      (r) => { $('pacs-sent').textContent = `stored ${r.stored.join(', ')} in ${r.server}`; },
+      (err: Error) => { $('pacs-sent').textContent = ''; showError(err.message); },
+    ).finally(() => { button.disabled = false; });
+  });
+}
+
+/** The configured PACS's studies (GET /api/dicomweb/studies); the row stays hidden without one. */
+async function loadStudies(): Promise<void> {
+  const { server, studies } = await apiJson<{ server: string | null; studies: { studyInstanceUid: string; patientId?: string; patientName?: string; studyDate?: string; description?: string; modalities: string[] }[] }>('/api/dicomweb/studies');
+  pacsServer = server;
+  const label = (s: (typeof studies)[number]) => [s.patientName ?? s.patientId, s.studyDate, s.description, s.modalities.join('/')].filter(Boolean).join(' · ') || s.studyInstanceUid;
+  $<HTMLSelectElement>('pacs-study').replaceChildren(...studies.map((s) => Object.assign(document.createElement('option'), { value: s.studyInstanceUid, textContent: label(s), title: s.studyInstanceUid })));
+  $('pacs-row').hidden = server === null;
 }
 
 async function loadSamples(): Promise<void> {
@@ -432,6 +469,8 @@ async function main(): Promise<void> {
   if (config.browserMode.reason) browserChoice.parentElement!.title = config.browserMode.reason;
   bindControls(state);
   await loadSamples();
+  // A PACS that does not answer must not keep the page from starting: say so, go on.
+  await loadStudies().catch((err: Error) => showError(`the PACS studies could not be listed: ${err.message}`));
   setMode(state, document.querySelector<HTMLInputElement>('input[name=run-mode]:checked')?.value === 'browser' && config.browserMode.available ? 'browser' : 'service');
   setState('ready');
 }

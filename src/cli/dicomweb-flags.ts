@@ -1,0 +1,40 @@
+/**
+ * The DICOMweb flags `segment` and `serve` share, and the clients they make: one server to
+ * read from, optionally another to store in, the same credentials for both. The password
+ * and the token come from the environment, never from a flag: a command line is visible
+ * to every user of the machine.
+ */
+import { UsageError } from '../util/errors.js';
+import { DEFAULT_DICOMWEB_TIMEOUT_MS, DicomWebClient } from '../dicomweb/index.js';
+import { flag } from './command.js';
+
+export const DICOMWEB_FLAGS = {
+  'dicomweb-out': flag.string({ arg: 'URL', shownDefault: 'the --dicomweb server', help: 'store the DICOM outputs on this DICOMweb server instead (same credentials)' }),
+  'dicomweb-user': flag.string({ arg: 'USER', help: 'DICOMweb basic authentication user; the password is read from the environment variable COVSEG_DICOMWEB_PASSWORD (not a flag: command lines are visible to every user). A bearer token instead: COVSEG_DICOMWEB_TOKEN' }),
+  'dicomweb-timeout': flag.number({ arg: 'S', default: DEFAULT_DICOMWEB_TIMEOUT_MS / 1000, check: (n) => n > 0, help: 'abort a DICOMweb request that receives nothing for S seconds' }),
+};
+
+export interface DicomWebFlagValues {
+  dicomweb: string | undefined;
+  'dicomweb-out': string | undefined;
+  'dicomweb-user': string | undefined;
+  'dicomweb-timeout': number;
+}
+
+/** The clients of --dicomweb and --dicomweb-out, or undefined without --dicomweb. */
+export function dicomWebClients(values: DicomWebFlagValues, env: NodeJS.ProcessEnv = process.env): { source: DicomWebClient; target?: DicomWebClient } | undefined {
+  if (values.dicomweb === undefined) {
+    for (const f of ['dicomweb-out', 'dicomweb-user'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} needs --dicomweb URL`);
+    return undefined;
+  }
+  const password = env['COVSEG_DICOMWEB_PASSWORD'];
+  const token = env['COVSEG_DICOMWEB_TOKEN'];
+  const user = values['dicomweb-user'];
+  if (password !== undefined && user === undefined) throw new UsageError('COVSEG_DICOMWEB_PASSWORD is set but --dicomweb-user is not');
+  const client = (url: string) => new DicomWebClient(url, {
+    auth: { ...(user !== undefined ? { user, password: password ?? '' } : {}), ...(token ? { token } : {}) },
+    timeoutMs: values['dicomweb-timeout'] * 1000,
+  });
+  const source = client(values.dicomweb);
+  return values['dicomweb-out'] !== undefined ? { source, target: client(values['dicomweb-out']) } : { source };
+}
