@@ -6,9 +6,8 @@ import { DEFAULT_MAX_VOXELS, SERVICE_MAX_VOXELS } from '../io/limits.js';
 
 /** One `covseg` subcommand. The CLI is a thin layer: parse flags, call a library function, print. */
 export interface Command {
+  /** The registry (commands/index.ts) holds the one-line summary for `covseg --help`, so that listing commands loads none of them. */
   name: string;
-  /** One line for `covseg --help`. */
-  summary: string;
   /** Full help text for `covseg <name> --help`: usage, options with defaults, what is written where. */
   help: string;
   /** The flag table the help's Options section and the parser are made from. */

@@ -9,22 +9,25 @@
  * calls it lesion) is ground glass, from −400 HU up (LCTA's collapsed band and denser) is
  * consolidation.
  */
+import { Type } from '@sinclair/typebox';
 import { CovsegError } from '../util/errors.js';
+import type { Static } from '../util/schema.js';
 
 export const BAND_NAMES = ['emphysema', 'aerated', 'infiltrated', 'collapsed', 'vessels'] as const;
 export type BandName = (typeof BAND_NAMES)[number];
 
 /** Upper limits (exclusive, HU) of the first four bands; the fifth has none. */
-export interface HuBands {
+export const HuBandsSchema = Type.Object({
   /** Emphysema-range / aerated boundary. LCTA: −950. */
-  emphysemaBelow: number;
+  emphysemaBelow: Type.Number(),
   /** Aerated / infiltrated boundary. LCTA: −750. */
-  aeratedBelow: number;
+  aeratedBelow: Type.Number(),
   /** Infiltrated / collapsed boundary, also the ground glass / consolidation split of a lesion. LCTA: −400. */
-  infiltratedBelow: number;
+  infiltratedBelow: Type.Number(),
   /** Collapsed / vessels boundary. LCTA: 0. */
-  collapsedBelow: number;
-}
+  collapsedBelow: Type.Number(),
+});
+export type HuBands = Static<typeof HuBandsSchema>;
 
 export const LCTA_BANDS: Readonly<HuBands> = { emphysemaBelow: -950, aeratedBelow: -750, infiltratedBelow: -400, collapsedBelow: 0 };
 

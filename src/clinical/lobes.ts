@@ -3,7 +3,8 @@
  * classes: 1 left upper, 2 left lower, 3 right upper, 4 right middle, 5 right lower lobe),
  * here in the order radiologists read them: right lung top to bottom, then left.
  */
-export type LobeKey = 'RUL' | 'RML' | 'RLL' | 'LUL' | 'LLL';
+export const LOBE_KEYS = ['RUL', 'RML', 'RLL', 'LUL', 'LLL'] as const;
+export type LobeKey = (typeof LOBE_KEYS)[number];
 
 export interface Lobe {
   key: LobeKey;

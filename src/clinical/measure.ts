@@ -15,6 +15,9 @@ import { voxelVolumeMl, type LabelMap, type Vec3, type Volume } from '../volume/
 import { BAND_NAMES, LCTA_BANDS, bandRanges, checkBands, type BandName, type HuBands } from './bands.js';
 import { LOBES, MAX_LOBE_LABEL, type LobeKey } from './lobes.js';
 import { panScore, quarterScore, SCORE_LABELS } from './scores.js';
+import { REGION_NAMES, type Amount, type ClinicalFigures, type LobeFigures, type LobeScore, type LungClinical, type RegionFigures, type RegionName, type Unavailable, type ZoneScore } from './schema.js';
+
+export { REGION_NAMES, type Amount, type ClinicalFigures, type LobeFigures, type LobeScore, type LungClinical, type RegionFigures, type RegionName, type Unavailable, type ZoneScore };
 
 /** Coarsest voxel edge (mm) the depth (distance to the lung surface) is computed on: within 5 % of the limit for thirds of a lung's depth (~50–70 mm), and 10–20× less work on thin-slice CT. */
 export const DEFAULT_DISTANCE_GRID_MM = 3;
@@ -44,106 +47,6 @@ export interface ClinicalInput {
   distanceGridMm?: number;
 }
 
-export interface Amount {
-  voxels: number;
-  /** null when the voxel size is unknown. */
-  volumeMl: number | null;
-  /** Of the lung (or region) it belongs to, in %. */
-  percentOfLung: number;
-}
-
-export interface RegionFigures {
-  lungVoxels: number;
-  lungMl: number | null;
-  lesionVoxels: number;
-  lesionMl: number | null;
-  /** Lesion share of this region of the lung, %. */
-  percentAffected: number;
-  /** Lesion voxels at consolidation density; null without HU. */
-  consolidationVoxels: number | null;
-}
-
-export const REGION_NAMES = ['upper', 'middle', 'lower', 'ventral', 'dorsal', 'peripheral', 'central'] as const;
-export type RegionName = (typeof REGION_NAMES)[number];
-
-export interface LungClinical {
-  lung: { voxels: number; volumeMl: number | null };
-  lesion: Amount;
-  /** Lesion below the consolidation limit; null without HU. */
-  groundGlass: Amount | null;
-  /** Lesion at or above the consolidation limit; null without HU. */
-  consolidation: Amount | null;
-  /** Consolidation as % of the lesion (0 without lesion); null without HU. */
-  consolidationPercentOfLesion: number | null;
-  /** The lung's density bands (Lung CT Analyzer), lesion or not: they add up to the lung. null without HU. */
-  bands: Record<BandName, Amount> | null;
-  /**
-   * The lung in four parts that add up to it: affected (the lesion), functional (outside
-   * the lesion at normally aerated density), emphysema range (outside the lesion, below
-   * the aerated band), other (outside the lesion, denser than aerated: vessels, airway
-   * walls, dense tissue the model did not call lesion). null without HU.
-   */
-  composition: { affected: Amount; functional: Amount; emphysemaRange: Amount; other: Amount } | null;
-  /** % affected per region; a region is null where it cannot be told (thirds on a single slice, a missing lung). */
-  regions: Record<RegionName, RegionFigures | null>;
-  /** Deepest point of the lung, mm from its surface (the peripheral/central limit is a third of it); null without lung. */
-  maxDepthMm: number | null;
-}
-
-export interface Unavailable {
-  available: false;
-  reason: string;
-}
-
-export interface ZoneScore {
-  available: true;
-  label: string;
-  total: number;
-  max: 24;
-  zones: { lung: 'right' | 'left'; zone: 'upper' | 'middle' | 'lower'; percentAffected: number; score: number }[];
-}
-
-export interface LobeScore {
-  available: true;
-  label: string;
-  total: number;
-  max: number;
-  lobes: { lobe: LobeKey; name: string; percentAffected: number; score: number }[];
-}
-
-export interface LobeFigures {
-  lobe: LobeKey;
-  name: string;
-  /** LTRCLobes label value. */
-  label: number;
-  voxels: number;
-  volumeMl: number | null;
-  lesionVoxels: number;
-  lesionMl: number | null;
-  percentAffected: number;
-  consolidationVoxels: number | null;
-}
-
-export interface ClinicalFigures {
-  format: 'covseg-clinical';
-  version: 1;
-  /** The density split: available for HU input only. */
-  density: { available: true; bands: HuBands; ranges: Record<BandName, string>; consolidationFrom: number } | Unavailable;
-  /** How the regions were drawn, in words, and what could not be. */
-  regionRules: { thirds: string; halves: string; depth: string; notes: string[] };
-  right: LungClinical;
-  left: LungClinical;
-  /** Both lungs together (each lung's own regions summed). */
-  total: LungClinical;
-  /** Per lobe (LTRCLobes order of reading: RUL, RML, RLL, LUL, LLL); null without lobe labels. */
-  lobes: LobeFigures[] | null;
-  scores: {
-    assessable: boolean;
-    zone: ZoneScore | Unavailable;
-    lobarTss: LobeScore | Unavailable;
-    pan: LobeScore | Unavailable;
-  };
-}
 
 // Cell layout of the histogram: ((((third·2 + half)·2 + depth)·5 + band)·2 + lesion).
 const BANDS = 5;

@@ -20,6 +20,7 @@ import { buildEvaluation, evaluateSlice, evaluationToJson, poolCase, type CaseRe
 import type { EvaluationPlan, SliceCasePlan, SliceFiles, VolumeCasePlan } from './plan.js';
 import { evaluationMarkdown } from './table.js';
 import { evaluationFigureFiles, type FigureSlice } from './figures.js';
+import { allInOrder } from '../util/in-order.js';
 
 export interface EvaluateModelOptions {
   /** Probability above which a voxel counts as predicted, in (0, 1). Defaults to the model's own (`spec.threshold`). */
@@ -151,7 +152,7 @@ async function loadSlice(files: SliceFiles, read: ReadVolumeOptions): Promise<Lo
   const { volume: image, meta } = await readImage(files.image, read);
   if (image.dims[2] !== 1) throw new CovsegError(`expected one 2D slice, found ${image.dims[2]} slices`, { file: files.image });
   const [w, h] = image.dims;
-  const [reference, lungMask] = await Promise.all([
+  const [reference, lungMask] = await allInOrder([
     readMask(files.reference, w, h, files.image, read),
     files.lungMask ? readMask(files.lungMask, w, h, files.image, read) : undefined,
   ]);
@@ -203,7 +204,7 @@ async function evaluateSlices(
   progress(0, work.length);
   for (let start = 0; start < work.length; start += batchSize) {
     const chunk = work.slice(start, start + batchSize);
-    const loaded = await Promise.all(chunk.map((w) => loadSlice(w.files, read)));
+    const loaded = await allInOrder(chunk.map((w) => loadSlice(w.files, read)));
     const predictions = await predictStacked(model, loaded, level, batchSize);
     for (const [k, s] of loaded.entries()) {
       const { caseId } = chunk[k]!;
@@ -229,7 +230,7 @@ async function evaluateSlices(
 }
 
 async function evaluateVolumeCase(model: SegmentationModel, c: VolumeCasePlan, level: number, figureSlices: Map<string, FigureSlice>, lungSources: Set<string>, read: ReadVolumeOptions): Promise<SliceResult[]> {
-  const [{ volume: image }, { volume: referenceVolume, meta: referenceMeta }, lung] = await Promise.all([
+  const [{ volume: image }, { volume: referenceVolume, meta: referenceMeta }, lung] = await allInOrder([
     readImage(c.image, read),
     readImage(c.reference, read),
     c.lungMask ? readImage(c.lungMask, read) : undefined,

@@ -11,19 +11,24 @@
  * `assessable` says the mask can be trusted for what is in view (percentages "of the lung
  * in view"); a severity grade needs `assessable` and `complete` coverage as well.
  */
+import { Type } from '@sinclair/typebox';
+import { literals, type Static } from '../util/schema.js';
 import { voxelVolumeMl, type LabelMap, type Volume } from '../volume/volume.js';
 import { readLps } from './anatomy.js';
 import { bodyMaskR231 } from './r231-preprocess.js';
 
-export type LungCoverage = 'complete' | 'partial' | 'none';
+export const LUNG_COVERAGES = ['complete', 'partial', 'none'] as const;
+export type LungCoverage = (typeof LUNG_COVERAGES)[number];
 
-export interface LungQuality {
+/** The quality block of report.json. */
+export const LungQualitySchema = Type.Object({
   /** The lung mask is plausible: its numbers mean something for the lung in view. */
-  assessable: boolean;
-  lungCoverage: LungCoverage;
+  assessable: Type.Boolean(),
+  lungCoverage: literals(LUNG_COVERAGES),
   /** Why coverage is not complete or the mask not assessable, in words. */
-  warnings: string[];
-}
+  warnings: Type.Array(Type.String()),
+});
+export type LungQuality = Static<typeof LungQualitySchema>;
 
 /**
  * The adult range of total lung volume on CT, mL. Below: a small adult's residual volume

@@ -6,52 +6,65 @@
 import { voxelVolumeMl, type LabelMap, type Volume } from '../volume/volume.js';
 import type { ImageMeta } from '../io/types.js';
 import { dicomDateToIso } from '../io/dicom-date.js';
-import type { ClinicalFigures } from '../clinical/index.js';
-import { gradeSeverity, type Severity } from './severity.js';
-import type { LungQuality } from '../lungs/quality.js';
+import { Type } from '@sinclair/typebox';
+import { ClinicalFiguresSchema } from '../clinical/schema.js';
+import { LungQualitySchema, type LungQuality } from '../lungs/quality.js';
+import { orNull, type Static } from '../util/schema.js';
+import { gradeSeverity, SeveritySchema } from './severity.js';
 
-export interface LungSideNumbers {
-  voxels: number;
+const SideSchema = Type.Object({
+  voxels: Type.Integer({ minimum: 0 }),
   /** null when the voxel size is unknown (PNG/JPEG slices). */
-  volumeMl: number | null;
-}
+  volumeMl: orNull(Type.Number({ minimum: 0 })),
+});
+export type LungSideNumbers = Static<typeof SideSchema>;
 
-export interface LesionSideNumbers extends LungSideNumbers {
+const LesionSideSchema = Type.Object({
+  ...SideSchema.properties,
   /** Lesion voxels as a percentage of that side's lung voxels (0 when the side is empty). */
-  percentOfLung: number;
-}
+  percentOfLung: Type.Number({ minimum: 0, maximum: 100 }),
+});
+export type LesionSideNumbers = Static<typeof LesionSideSchema>;
 
-export interface SegmentReport {
-  format: 'covseg-report';
-  version: 1;
-  createdAt: string;
-  input: {
-    path: string;
-    format: string;
-    dims: [number, number, number];
-    spacingMm: [number, number, number];
+const vec3 = Type.Tuple([Type.Number(), Type.Number(), Type.Number()]);
+
+/**
+ * report.json, as `covseg segment`, the service and the browser mode write it, and as
+ * `covseg compare` and the web page read it back (readSegmentReport checks it).
+ */
+export const SegmentReportSchema = Type.Object({
+  format: Type.Literal('covseg-report'),
+  version: Type.Literal(1),
+  createdAt: Type.String(),
+  input: Type.Object({
+    path: Type.String(),
+    format: Type.String(),
+    dims: vec3,
+    spacingMm: vec3,
     /** Whether the voxel size is known (false for PNG/JPEG slices). */
-    spacingKnown: boolean;
-    isHu: boolean;
-    huReason: string;
-    modality?: string;
-    seriesDescription?: string;
+    spacingKnown: Type.Boolean(),
+    isHu: Type.Boolean(),
+    huReason: Type.String(),
+    modality: Type.Optional(Type.String()),
+    seriesDescription: Type.Optional(Type.String()),
     /** DICOM PatientID, StudyDate (YYYY-MM-DD): `covseg compare` orders and checks follow-ups by them. */
-    patientId?: string;
-    studyDate?: string;
-  };
-  lungs: { right: LungSideNumbers; left: LungSideNumbers; total: LungSideNumbers };
-  lesions: { right: LesionSideNumbers; left: LesionSideNumbers; total: LesionSideNumbers };
-  severity: Severity;
+    patientId: Type.Optional(Type.String()),
+    studyDate: Type.Optional(Type.String()),
+  }),
+  lungs: Type.Object({ right: SideSchema, left: SideSchema, total: SideSchema }),
+  lesions: Type.Object({ right: LesionSideSchema, left: LesionSideSchema, total: LesionSideSchema }),
+  severity: SeveritySchema,
   /** Ground glass vs consolidation, regions, zone and lobe scores (src/clinical); absent in reports of older versions. */
-  clinical?: ClinicalFigures;
+  clinical: Type.Optional(ClinicalFiguresSchema),
   /** Can the lung mask carry a grade: coverage and plausibility (src/lungs/quality.ts). */
-  quality: LungQuality;
-  models: { lung: string; lesion: string };
-  outputs: Record<string, string>;
-  timingsMs: Record<string, number>;
-  warnings: string[];
-}
+  quality: LungQualitySchema,
+  models: Type.Object({ lung: Type.String(), lesion: Type.String() }),
+  /** Output kind → file name in the result folder (lungs, lesions, reportHtml, dicomSeg, …). */
+  outputs: Type.Record(Type.String(), Type.String()),
+  timingsMs: Type.Record(Type.String(), Type.Number()),
+  warnings: Type.Array(Type.String()),
+});
+export type SegmentReport = Static<typeof SegmentReportSchema>;
 
 /**
  * Counts lung (1 right, 2 left) and lesion voxels per side. Lesion voxels outside the

@@ -5,21 +5,26 @@
  * apex to base (the quality block, src/lungs/quality.ts); otherwise the percentage is of
  * the lung in view and there is no grade.
  */
+import { Type } from '@sinclair/typebox';
 import type { LungQuality } from '../lungs/quality.js';
+import { literals, orNull, type Static } from '../util/schema.js';
 
-export type SeverityCategory = 'CT-0' | 'CT-1' | 'CT-2' | 'CT-3' | 'CT-4';
+export const SEVERITY_CATEGORIES = ['CT-0', 'CT-1', 'CT-2', 'CT-3', 'CT-4'] as const;
+export type SeverityCategory = (typeof SEVERITY_CATEGORIES)[number];
 
-export interface Severity {
+/** The severity block of report.json. */
+export const SeveritySchema = Type.Object({
   /** CT-0…CT-4, or null when no grade can be given (`reason` says why). */
-  category: SeverityCategory | null;
+  category: orNull(literals(SEVERITY_CATEGORIES)),
   /** Lesion volume as a percentage of the lung volume (see `percentOf`). */
-  percentAffected: number;
+  percentAffected: Type.Number({ minimum: 0, maximum: 100 }),
   /** What the percentage is of: both lungs (a graded scan), or the lung in view. */
-  percentOf: 'both lungs' | 'the lung in view';
-  description: string;
+  percentOf: literals(['both lungs', 'the lung in view']),
+  description: Type.String(),
   /** Why there is no grade; only when `category` is null. */
-  reason?: string;
-}
+  reason: Type.Optional(Type.String()),
+});
+export type Severity = Static<typeof SeveritySchema>;
 
 /**
  * Below this involvement (in %) a study counts as CT-0: a handful of stray positive voxels

@@ -16,6 +16,7 @@ import { sliceToModelStage1, sliceToModelStage2, type SliceInputTransform } from
 import { CovsegError } from '../util/errors.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { StoredSampleSet, type StoredSample, type StoredSetOptions } from './stored-samples.js';
+import { allInOrder } from '../util/in-order.js';
 
 export type TrainTask = 'lesion' | 'lung';
 
@@ -70,7 +71,7 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
       skippedNoLung++;
       continue;
     }
-    const [image, target, lung] = await Promise.all([readPngGrey(s.image), readPngGrey(s.reference), options.task === 'lesion' ? readPngGrey(s.lungMask) : undefined]);
+    const [image, target, lung] = await allInOrder([readPngGrey(s.image), readPngGrey(s.reference), options.task === 'lesion' ? readPngGrey(s.lungMask) : undefined]);
     // Stored before equalisation, so training can jitter intensities the way exports differ.
     const input = sliceToModelStage1(image.data, image.width, image.height, size, transform);
     samples.push({
@@ -99,7 +100,7 @@ export async function loadVolumeSplit(db: string, split: SplitName, options: Dat
       skippedNoLung++;
       continue;
     }
-    const [image, target, lung] = await Promise.all([readVolume(f!.image), readVolume(f!.reference), options.task === 'lesion' ? readVolume(f!.lungMask) : undefined]);
+    const [image, target, lung] = await allInOrder([readVolume(f!.image), readVolume(f!.reference), options.task === 'lesion' ? readVolume(f!.lungMask) : undefined]);
     const dzyx = [image.dims[2], image.dims[1], image.dims[0]];
     if (shape && shape.join() !== dzyx.join()) throw new CovsegError(`volume grid ${dzyx} differs from the other cases' ${shape}`, { file: f!.image });
     shape = dzyx;

@@ -5,11 +5,8 @@
  */
 import { Type } from '@sinclair/typebox';
 import { loadJsonFile } from '../util/json-file.js';
-import type { Static, TSchema } from '../util/schema.js';
+import { literals, orNull, type Static } from '../util/schema.js';
 import { LR_SCHEDULES } from './schedule.js';
-
-const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
-const orNull = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** The network as configured (UNetConfig). */
 const NetworkSchema = Type.Object({

@@ -5,12 +5,26 @@
  * the file and the field path ("cases[3].original.spacingMm should be an array of 3
  * numbers, got an array of 2"). Node-free: the browser reads model metadata with it.
  */
-import { Kind, type Static, type TSchema } from '@sinclair/typebox';
+import { Kind, Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Errors, type ValueError } from '@sinclair/typebox/errors';
 import { Clean } from '@sinclair/typebox/value';
 import { CovsegError } from './errors.js';
 
 export type { Static, TSchema } from '@sinclair/typebox';
+
+/** One of these strings (a TypeBox union of literals). */
+export const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+
+/**
+ * An object with one required key per name, each holding `value`: the bands, regions or
+ * lobes of a figure. (TypeBox would type a record keyed by a mapped union as string-keyed;
+ * the cast only restates what the object is built to be.)
+ */
+export const eachOf = <K extends string, T extends TSchema>(names: readonly K[], value: T) =>
+  Type.Object(Object.fromEntries(names.map((n) => [n, value]))) as unknown as TObject<Record<K, T>>;
+
+/** `schema` or null. */
+export const orNull = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /**
  * The schema option covseg adds: what a reader should have written, in words, when the

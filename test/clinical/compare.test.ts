@@ -157,6 +157,21 @@ test('compare refuses different patients unless forced, and bad usage with the r
   const notResult = covseg(a, dir, '--out', join(dir, 'x'), '--force');
   assert.equal(notResult.status, 1);
   assert.match(notResult.stderr, /not a covseg segment result folder: report\.json is missing/);
+  // report.json is checked against its schema: a broken or foreign one is named with the key.
+  const broken = await writeResult('broken', scan);
+  const brokenReport = JSON.parse(readFileSync(join(broken, 'report.json'), 'utf8'));
+  delete brokenReport.quality;
+  brokenReport.lesions.left.percentOfLung = 'high';
+  writeFileSync(join(broken, 'report.json'), JSON.stringify(brokenReport));
+  const badReport = covseg(a, broken, '--out', join(dir, 'x'));
+  assert.equal(badReport.status, 1);
+  assert.match(badReport.stderr, /broken\/report\.json: missing key 'quality' \(object\); segment the scan again with this covseg/);
+  brokenReport.quality = { assessable: true, lungCoverage: 'complete', warnings: [] };
+  writeFileSync(join(broken, 'report.json'), JSON.stringify(brokenReport));
+  assert.match(covseg(a, broken, '--out', join(dir, 'x')).stderr, /broken\/report\.json: key 'lesions\.left\.percentOfLung' should be number ≥ 0 ≤ 100, got string; segment the scan again/);
+  delete brokenReport.format;
+  writeFileSync(join(broken, 'report.json'), JSON.stringify({ ...brokenReport, format: 'covseg-clinical' }));
+  assert.match(covseg(a, broken, '--out', join(dir, 'x')).stderr, /report\.json: key 'format' is 'covseg-clinical', expected 'covseg-report' \(a covseg segment report\)/);
   // Existing outputs are kept unless --overwrite.
   const again = covseg(a, b, '--out', join(dir, 'out-p'), '--force');
   assert.equal(again.status, 1);

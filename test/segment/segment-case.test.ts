@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readDicomHeader, readDicomSeg, readImage, readVolume, writeVolume } from '../../src/io/index.js';
 import { encodePng } from '../../src/io/raster.js';
 import { createVolume } from '../../src/volume/volume.js';
-import { segmentCase, DEFAULT_LESION_MODEL_PATH } from '../../src/segment/index.js';
+import { readSegmentReport, segmentCase, DEFAULT_LESION_MODEL_PATH } from '../../src/segment/index.js';
 import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import { needsShared, PROJECT_ROOT, sharedPath } from '../helpers/shared-data.js';
 import { writeSyntheticCtSeries } from '../helpers/synthetic-dicom.js';
@@ -181,7 +181,7 @@ test('a real abdominal DICOM series (../shared example_ct_dicom): no lungs in vi
   assert.equal(r.report.severity.category, null);
 });
 
-test('covseg segment: exit codes and the printed summary', { skip }, () => {
+test('covseg segment: exit codes and the printed summary', { skip }, async () => {
   const cli = resolve(PROJECT_ROOT, 'dist/src/cli/main.js');
   const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'segment', ...args], { encoding: 'utf8', env: { ...process.env, COVSEG_QUIET: '1' } });
   const ok = run(PNG, '--out', join(dir, 'cli'), '--quiet');
@@ -201,6 +201,6 @@ test('covseg segment: exit codes and the printed summary', { skip }, () => {
   const noWeights = run(PNG, '--out', join(dir, 'z'), '--lung-model', 'ltrclobes');
   assert.equal(noWeights.status, 2);
   assert.match(noWeights.stderr, /--lung-model ltrclobes needs --lung-weights FILE: user-supplied: download unet_ltrclobes-3a07043d\.pth/);
-  const report = JSON.parse(readFileSync(join(dir, 'cli', 'report.json'), 'utf8'));
+  const report = await readSegmentReport(join(dir, 'cli'));
   assert.match(report.models.lung, /^default:lung-2d\.onnx@[0-9a-f]{12}$/, 'the registry\'s name of the model');
 });

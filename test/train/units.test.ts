@@ -66,6 +66,16 @@ test('history.csv round-trips and a foreign header is an error', async () => {
     assert.deepEqual(await readHistory(join(dir, 'history.csv')), h);
     writeFileSync(join(dir, 'other.csv'), 'a,b\n1,2\n');
     await assert.rejects(readHistory(join(dir, 'other.csv')), /other\.csv: unexpected header/);
+    // A resumed run carries the history on: a damaged row is named, not read as NaN.
+    const head = 'epoch,train_loss,train_dice,val_loss,val_dice,lr,seconds\n';
+    writeFileSync(join(dir, 'cut.csv'), `${head}1,-0.2,0.3,-0.2,0.25,0.001,12\n2,-0.3,0.4\n`);
+    await assert.rejects(readHistory(join(dir, 'cut.csv')), /cut\.csv: line 3: 3 cells, expected 7; the run folder is damaged/);
+    writeFileSync(join(dir, 'word.csv'), `${head}1,-0.2,x,-0.2,0.25,0.001,12\n`);
+    await assert.rejects(readHistory(join(dir, 'word.csv')), /word\.csv: line 2: train_dice 'x' is not a number/);
+    writeFileSync(join(dir, 'order.csv'), `${head}2,-0.2,0.3,-0.2,0.25,0.001,12\n`);
+    await assert.rejects(readHistory(join(dir, 'order.csv')), /order\.csv: line 2: epoch 2, expected 1/);
+    writeFileSync(join(dir, 'nan.csv'), `${head}1,-0.2,0.3,NaN,NaN,0.001,12\n`);
+    assert.ok(Number.isNaN((await readHistory(join(dir, 'nan.csv')))[0]!.valDice), 'NaN as the run wrote it');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

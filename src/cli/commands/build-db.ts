@@ -92,7 +92,6 @@ export function parseSources(values: readonly string[]): SourceSpec[] {
 
 export const command: Command = {
   name: 'build-db',
-  summary: 'build the 3D and 2D training databases from the public datasets',
   help: HELP,
   flags: FLAGS,
   async run(argv) {

@@ -65,7 +65,6 @@ Prints the Dice mean ± std per split and the files written.
 
 export const command: Command = {
   name: 'evaluate',
-  summary: 'score a model case by case on a database split or a folder of slices (Dice, Table 2, figures)',
   help: HELP,
   flags: FLAGS,
   async run(argv) {

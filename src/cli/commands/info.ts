@@ -60,7 +60,6 @@ export function formatInfo(info: ImageInfo): string {
 
 export const command: Command = {
   name: 'info',
-  summary: 'show format, geometry, intensities and HU check of an image or DICOM folder',
   help: HELP,
   flags: FLAGS,
   async run(argv) {

@@ -66,7 +66,6 @@ Exit codes: 0 ok, 1 error (unreadable input, not HU, no lung found), 2 bad usage
 
 export const command: Command = {
   name: 'lungs',
-  summary: "segment the lungs of a CT (covseg's model, or lungmask's R231 / LTRCLobes / R231CovidWeb)",
   help: HELP,
   flags: FLAGS,
   async run(argv) {

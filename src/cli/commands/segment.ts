@@ -64,7 +64,6 @@ function clinicalLine(c: ClinicalFigures): string {
 
 export const command: Command = {
   name: 'segment',
-  summary: 'segment lungs and lesions of a new CT and report the % of each lung affected',
   help: HELP,
   flags: FLAGS,
   async run(argv) {

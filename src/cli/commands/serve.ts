@@ -66,7 +66,6 @@ Exit codes: 0 stopped with Ctrl-C, 1 could not start (port taken, missing bundle
 
 export const command: Command = {
   name: 'serve',
-  summary: 'web page and API on 127.0.0.1: upload a CT, see lungs and lesions in 2D/3D, read the report',
   help: HELP,
   flags: FLAGS,
   async run(argv) {

@@ -73,7 +73,6 @@ Writes (in RUN):
 
 export const command: Command = {
   name: 'train',
-  summary: 'train a 2D or 3D U-Net (lung-masked Dice loss) on a covseg database',
   help: HELP,
   flags: FLAGS,
   async run(argv) {
