@@ -7,7 +7,7 @@
  * discards its copy, so a case is completed once.
  */
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { segmentCase, DEFAULT_LESION_MODEL_PATH, type SegmentStage } from '../segment/segment-case.js';
@@ -113,3 +113,29 @@ async function removeAside(dir: string): Promise<void> {
   await rm(old, { recursive: true, force: true });
 }
 
+
+/**
+ * Removes what killed runs of these jobs left in their --out (`NAME.tmp-…` folders), once the
+ * batch is over: every job is then finished, so no run that could still complete owns one.
+ * Returns how many were removed.
+ */
+export async function removeLeftovers(jobs: readonly BatchJob[]): Promise<number> {
+  let removed = 0;
+  for (const out of new Set(jobs.map((j) => j.out))) {
+    const names = new Set(jobs.filter((j) => j.out === out).map((j) => j.name));
+    let entries: string[];
+    try {
+      entries = await readdir(out);
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const i = e.indexOf('.tmp-');
+      if (i > 0 && names.has(e.slice(0, i))) {
+        await rm(join(out, e), { recursive: true, force: true });
+        removed++;
+      }
+    }
+  }
+  return removed;
+}

@@ -77,6 +77,9 @@ export interface Enqueued {
 
 /** The batch side: enqueue a batch's jobs, wait for them, close. */
 export class BatchQueue {
+  /** Keys of the jobs found done when enqueued: 'skipped' in the summary; the rest, done by the workers, are 'done'. */
+  private readonly doneBefore = new Set<string>();
+
   private constructor(private readonly redis: Redis, readonly queue: Queue) {}
 
   static async open(url: string): Promise<BatchQueue> {
@@ -94,6 +97,7 @@ export class BatchQueue {
     for (const job of jobs) {
       if (await verifiedDone(join(job.out, job.name), job.key)) {
         result.done.push(job);
+        this.doneBefore.add(job.key);
         continue;
       }
       result.queued.push(job);
@@ -144,8 +148,8 @@ export class BatchQueue {
     // Completed, or not on the queue (done before this batch): the folder must verify.
     const marker = await verifiedDone(dir, job.key);
     if (!marker) return { name: job.name, input: job.input, status: 'failed', error: q ? `the job completed but its result in ${dir} is missing or changed (do the workers write to the same storage as this batch?)` : 'not on the queue and not done' };
-    const ran = (q?.returnvalue as JobResult | undefined)?.status;
-    return doneSummary(job.name, job.input, q && ran === 'done' ? 'done' : 'skipped', dir, marker.timeMs, await caseReport(dir));
+    // A job's last run may have found the folder done by its own earlier run (a worker that lost its lock): still done in this batch.
+    return doneSummary(job.name, job.input, this.doneBefore.has(job.key) ? 'skipped' : 'done', dir, marker.timeMs, await caseReport(dir));
   }
 
   async close(): Promise<void> {

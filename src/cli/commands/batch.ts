@@ -3,7 +3,7 @@ import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from
 import { CovsegError, UsageError } from '../../util/errors.js';
 import { checkOutputDir } from '../../util/output-target.js';
 import { ProgressBar, isQuiet } from '../progress.js';
-import { batchInputs, batchJob, defaultJobs, runLocalBatch, writeSummary, type CaseSummary } from '../../batch/index.js';
+import { batchInputs, batchJob, defaultJobs, removeLeftovers, runLocalBatch, writeSummary, type CaseSummary } from '../../batch/index.js';
 // The queue (BullMQ, ioredis) loads only for --redis.
 import { DEFAULT_ATTEMPTS } from '../../batch/queue-settings.js';
 
@@ -82,6 +82,7 @@ export const command: Command = {
       results = await runLocalBatch(jobs, { jobs: parallel, ...(values.threads ? { threads: values.threads } : {}), onProgress });
     }
     bar.finish();
+    await removeLeftovers(jobs);
     const summary = await writeSummary(values.out, results);
     for (const c of results.filter((r) => r.status === 'failed')) process.stderr.write(`covseg batch: failed: ${c.name}: ${c.error}\n`);
     const { done, skipped, failed } = summary.counts;
