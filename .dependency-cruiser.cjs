@@ -11,7 +11,7 @@
  */
 
 /** The pipeline's stages in the order of the story (README "Layout", docs/design.md). */
-const STAGES = ['util', 'volume', 'io', 'figures', 'nn', 'datasets', 'preprocess', 'database', 'infer', 'metrics', 'train', 'lungs', 'eval', 'clinical', 'segment', 'dicomweb', 'web', 'cli'];
+const STAGES = ['util', 'volume', 'io', 'figures', 'nn', 'datasets', 'preprocess', 'database', 'infer', 'metrics', 'train', 'lungs', 'eval', 'clinical', 'segment', 'dicomweb', 'batch', 'web', 'cli'];
 
 const stageRules = STAGES.slice(0, -1).map((stage, i) => ({
   name: `stage-order-${stage}`,

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const ALL = ['volume', 'io', 'build-db', 'training', 'train-3d', 'lungs', 'lung-model', 'lung-accuracy', 'pipeline', 'evaluate', 'clinical', 'web-load'];
+const ALL = ['volume', 'io', 'build-db', 'training', 'train-3d', 'lungs', 'lung-model', 'lung-accuracy', 'pipeline', 'evaluate', 'clinical', 'web-load', 'batch-queue'];
 const quick = process.argv.includes('--quick');
 const wanted = process.argv.slice(2).filter((a) => a !== '--quick');
 const unknown = wanted.filter((w) => !ALL.includes(w));

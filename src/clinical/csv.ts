@@ -8,7 +8,7 @@ import { BAND_NAMES } from './bands.js';
 import { LOBES } from './lobes.js';
 import { REGION_NAMES, type Amount, type ClinicalFigures, type LungClinical } from './measure.js';
 
-type Cell = string | number | boolean | null | undefined;
+export type CsvCell = string | number | boolean | null | undefined;
 
 /** Who the row is about; every field is optional and becomes its own column. */
 export interface CsvScanInfo {
@@ -22,8 +22,8 @@ export interface CsvScanInfo {
 }
 
 /** The scan's figures as [column, value] pairs, in the export's fixed column order. */
-export function clinicalColumns(info: CsvScanInfo, f: ClinicalFigures): [string, Cell][] {
-  const cols: [string, Cell][] = [
+export function clinicalColumns(info: CsvScanInfo, f: ClinicalFigures): [string, CsvCell][] {
+  const cols: [string, CsvCell][] = [
     ['scan', info.scan], ['date', info.date], ['patient_id', info.patientId], ['severity', info.severity],
     ['density_split', f.density.available], ['assessable', f.scores.assessable],
   ];
@@ -69,7 +69,8 @@ export function clinicalCsv(scans: readonly { info: CsvScanInfo; figures: Clinic
   return [header, ...rows.map((r) => r.map(([, v]) => v))].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
 }
 
-function csvCell(v: Cell): string {
+/** One CSV cell (RFC 4180 quoting; booleans 1/0, absent values empty). */
+export function csvCell(v: CsvCell): string {
   if (v === null || v === undefined) return '';
   const s = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
