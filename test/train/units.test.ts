@@ -198,5 +198,5 @@ test('epoch sampling: uniform is a shuffle; case-sqrt weighs a sample by 1/√(i
 test('covseg train --sources: the one source-name check, as a usage error', async () => {
   const { command } = await import('../../src/cli/commands/train.js');
   await assert.rejects(command.run(['--db', 'db', '--dims', '2', '--out', 'run', '--sources', 'zenodo,kaggle']), (err: Error) =>
-    err.name === 'UsageError' && err.message === "--sources: unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, semiseg");
+    err.name === 'UsageError' && err.message === "--sources: unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg");
 });
