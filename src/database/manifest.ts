@@ -57,6 +57,8 @@ export const CaseRecordSchema = Type.Object({
   inputFiles: Type.Object({ image: Type.String(), lesion: Type.String(), lung: Type.Optional(Type.String()) }),
   /** z index of the slice in a multi-slice input file (MedSeg 100). */
   sliceIndex: Type.Optional(Type.Number()),
+  /** A volume stacked from one file per slice (zenodo-slice-stacks): its slices' file names, in z order, next to `inputFiles`. */
+  stack: Type.Optional(Type.Array(Type.String())),
   /** sha256 over the input files' bytes (and the slice index); a change rebuilds the case. */
   inputSha256: Type.String(),
   /** sha256 of each input file, by role (image, lesion, lung). */
