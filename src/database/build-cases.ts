@@ -52,6 +52,7 @@ function caseRecord(plan: BuildPlan, entry: PlannedCase, built: BuiltOutputs, lu
     patientGroup: entry.ref.patientGroup,
     inputFiles: entry.ref.files,
     ...(entry.ref.sliceIndex !== undefined ? { sliceIndex: entry.ref.sliceIndex } : {}),
+    ...(entry.ref.stack !== undefined ? { stack: entry.ref.stack } : {}),
     inputSha256: sha.combined,
     inputFileSha256: sha.files,
     optionsHash: entry.optionsHash,

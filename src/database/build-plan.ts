@@ -283,6 +283,9 @@ export async function planBuild(request: BuildRequest, options: BuildDatabaseOpt
   };
   const specs = checkSources(request.sources);
   const warnings = overlapWarnings(specs.map((s) => s.name));
+  if (specs.some((s) => s.name === 'zenodo-slice-stacks') && !specs.some((s) => s.name === 'zenodo-slices')) {
+    warnings.push('zenodo-slice-stacks without zenodo-slices: the 2D database gets none of these slices, and the split of the coronacases groups differs from a database built with zenodo-slices; give both sources to one build');
+  }
   const warn = (message: string) => {
     warnings.push(message);
     options.onWarning?.(message);

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { CaseRef } from '../datasets/index.js';
+import { stackFiles, type CaseRef } from '../datasets/index.js';
 
 /** A file's size and the sha256 (hex) of its bytes. */
 export interface FileDigest {
@@ -41,7 +41,7 @@ export class FileHasher {
     return p;
   }
 
-  /** Each input file's sha256 by role, and one hash over them and the slice index (the case's identity). */
+  /** Each input file's sha256 by role, and one hash over them, the slice index and a stack's other slices (the case's identity). */
   async caseInputs(ref: CaseRef): Promise<{ combined: string; files: Record<string, string> }> {
     const h = createHash('sha256');
     const files: Record<string, string> = {};
@@ -51,6 +51,12 @@ export class FileHasher {
       h.update(`${role}:${files[role] ?? 'none'}\n`);
     }
     h.update(`slice:${ref.sliceIndex ?? 'all'}\n`);
+    // A stacked volume is every one of its slices' files, in order (the first are `files`).
+    if (ref.stack) {
+      for (const slice of stackFiles(ref).slice(1)) {
+        for (const role of ['image', 'lesion', 'lung'] as const) if (slice[role] !== undefined) h.update(`${role}:${await this.file(slice[role])}\n`);
+      }
+    }
     return { combined: h.digest('hex'), files };
   }
 }

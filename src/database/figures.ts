@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodePng } from '../io/raster.js';
+import { readVolume } from '../io/index.js';
 import {
   IMAGE_BACKGROUND,
   IMAGE_TEXT,
@@ -26,7 +27,7 @@ import {
 } from '../figures/index.js';
 import { resizeSlice } from '../volume/index.js';
 import { indexToWorld, worldToIndex, type LabelMap, type Volume } from '../volume/volume.js';
-import { toLps, type PreprocessedCase } from '../preprocess/index.js';
+import { toGreyBytes, toLps, type PreprocessedCase } from '../preprocess/index.js';
 import type { CaseRecord } from './manifest.js';
 
 const fmt = (v: readonly number[], digits = 2) => v.map((x) => Number(x.toFixed(digits))).join('×');
@@ -93,27 +94,68 @@ export interface OverviewOptions {
   tilesPerPage?: number;
 }
 
-/** One tile: the case's middle 2D slice, lung and lesion drawn over it, or a note that it has none. */
-async function overviewTile(db: string, record: Pick<CaseRecord, 'slices2d'>, size: number): Promise<RgbImage> {
-  const slice = record.slices2d[Math.floor((record.slices2d.length - 1) / 2)];
-  if (!slice) {
-    const tile = createImage(size, size, IMAGE_BACKGROUND);
-    drawText(tile, 4, Math.floor(size / 2), 'no lesion in crop', { color: IMAGE_TEXT });
-    return tile;
+/** A tile's pictures: 8-bit grey image and 0/nonzero masks, one grid. */
+interface TilePlanes {
+  w: number;
+  h: number;
+  image: Uint8Array;
+  lesion: Uint8Array;
+  lung?: Uint8Array;
+}
+
+/**
+ * A volume without 2D slices (its source's slices are in the 2D database already, e.g.
+ * zenodo-slice-stacks): its 3D files' axial slice with the most lesion, or undefined
+ * when it has none.
+ */
+async function volumeTilePlanes(db: string, files3d: NonNullable<CaseRecord['files3d']>): Promise<{ planes: TilePlanes; z: number } | undefined> {
+  const lesion = await readVolume(join(db, files3d.lesion));
+  const [w, h, nz] = lesion.dims;
+  const n = w * h;
+  let best = -1;
+  let most = 0;
+  for (let z = 0; z < nz; z++) {
+    let count = 0;
+    for (let i = z * n; i < (z + 1) * n; i++) if (lesion.data[i]! > 0) count++;
+    if (count > most) [best, most] = [z, count];
   }
+  if (best < 0) return undefined;
+  const cut = (v: Volume) => v.data.subarray(best * n, (best + 1) * n);
+  const image = await readVolume(join(db, files3d.image));
+  const planes: TilePlanes = { w, h, image: toGreyBytes(cut(image) as Float32Array), lesion: Uint8Array.from(cut(lesion)) };
+  if (files3d.lung) planes.lung = Uint8Array.from(cut(await readVolume(join(db, files3d.lung))));
+  return { planes, z: best };
+}
+
+/** One tile: the case's middle 2D slice (a 3D-only volume: its slice with most lesion), lung and lesion drawn over it, or a note that it has none. */
+async function overviewTile(db: string, record: Pick<CaseRecord, 'slices2d' | 'files3d'>, size: number): Promise<{ tile: RgbImage; z?: number }> {
+  const slice = record.slices2d[Math.floor((record.slices2d.length - 1) / 2)];
   const read = async (rel: string) => {
     const png = decodePng(await readFile(join(db, rel)), join(db, rel));
     return { data: png.data as Uint8Array, w: png.width, h: png.height };
   };
-  const img = await read(slice.image);
-  const grey = resizeSlice(img.data, img.w, img.h, size, size, { interpolation: 'bilinear' }) as Float32Array;
-  let tile = ctSliceToRgb(grey, size, size, { window: [0, 255] });
-  if (slice.lung) {
-    const lung = await read(slice.lung);
-    tile = overlayMask(tile, resizeSlice(lung.data, lung.w, lung.h, size, size, { interpolation: 'nearest' }) as Uint8Array, LEFT_LUNG, { alpha: 0.25 });
+  let planes: TilePlanes | undefined;
+  let z: number | undefined;
+  if (slice) {
+    const img = await read(slice.image);
+    planes = { w: img.w, h: img.h, image: img.data, lesion: (await read(slice.lesion)).data };
+    if (slice.lung) planes.lung = (await read(slice.lung)).data;
+    z = slice.z;
+  } else if (record.files3d) {
+    const found = await volumeTilePlanes(db, record.files3d);
+    planes = found?.planes;
+    z = found?.z;
   }
-  const lesion = await read(slice.lesion);
-  return overlayMask(tile, resizeSlice(lesion.data, lesion.w, lesion.h, size, size, { interpolation: 'nearest' }) as Uint8Array, LESION, { alpha: 0.5 });
+  if (!planes) {
+    const tile = createImage(size, size, IMAGE_BACKGROUND);
+    drawText(tile, 4, Math.floor(size / 2), 'no lesion in crop', { color: IMAGE_TEXT });
+    return { tile };
+  }
+  const { w, h } = planes;
+  const grey = resizeSlice(planes.image, w, h, size, size, { interpolation: 'bilinear' }) as Float32Array;
+  let tile = ctSliceToRgb(grey, size, size, { window: [0, 255] });
+  if (planes.lung) tile = overlayMask(tile, resizeSlice(planes.lung, w, h, size, size, { interpolation: 'nearest' }) as Uint8Array, LEFT_LUNG, { alpha: 0.25 });
+  return { tile: overlayMask(tile, resizeSlice(planes.lesion, w, h, size, size, { interpolation: 'nearest' }) as Uint8Array, LESION, { alpha: 0.5 }), ...(z !== undefined ? { z } : {}) };
 }
 
 /** One page of an overview mosaic: what a worker needs to draw it. */
@@ -126,7 +168,7 @@ export interface OverviewPage {
   page: number;
   pages: number;
   /** The page's cases (only the fields tiles need). */
-  records: Pick<CaseRecord, 'caseId' | 'kind' | 'slices2d'>[];
+  records: Pick<CaseRecord, 'caseId' | 'kind' | 'slices2d' | 'files3d'>[];
   tileSize: number;
 }
 
@@ -139,7 +181,7 @@ export function overviewPages(db: string, name: string, records: readonly CaseRe
     name,
     page: p + 1,
     pages,
-    records: records.slice(p * perPage, (p + 1) * perPage).map((r) => ({ caseId: r.caseId, kind: r.kind, slices2d: r.slices2d })),
+    records: records.slice(p * perPage, (p + 1) * perPage).map((r) => ({ caseId: r.caseId, kind: r.kind, slices2d: r.slices2d, ...(r.files3d ? { files3d: r.files3d } : {}) })),
     tileSize: options.tileSize ?? 128,
   }));
 }
@@ -156,8 +198,8 @@ export function overviewPath(db: string, name: string, page: number): string {
 export async function writeOverviewPage(page: OverviewPage): Promise<string> {
   const tiles = [];
   for (const r of page.records) {
-    const z = r.slices2d.length > 0 && r.kind === 'volume' ? ` z${r.slices2d[Math.floor((r.slices2d.length - 1) / 2)]!.z}` : '';
-    tiles.push({ image: await overviewTile(page.db, r, page.tileSize), label: `${r.caseId}${z}` });
+    const { tile, z } = await overviewTile(page.db, r, page.tileSize);
+    tiles.push({ image: tile, label: `${r.caseId}${z !== undefined && r.kind === 'volume' ? ` z${z}` : ''}` });
   }
   const first = page.records[0]!.caseId;
   const last = page.records[page.records.length - 1]!.caseId;

@@ -57,6 +57,8 @@ export const CaseRecordSchema = Type.Object({
   inputFiles: Type.Object({ image: Type.String(), lesion: Type.String(), lung: Type.Optional(Type.String()) }),
   /** z index of the slice in a multi-slice input file (MedSeg 100). */
   sliceIndex: Type.Optional(Type.Number()),
+  /** A volume stacked from one file per slice (zenodo-slice-stacks): its slices' file names, in z order, next to `inputFiles`. */
+  stack: Type.Optional(Type.Array(Type.String())),
   /** sha256 over the input files' bytes (and the slice index); a change rebuilds the case. */
   inputSha256: Type.String(),
   /** sha256 of each input file, by role (image, lesion, lung). */
@@ -141,7 +143,7 @@ export type Manifest = Static<typeof ManifestSchema>;
 
 /** The words written into every manifest: how to read the files. */
 export const ENCODING_NOTES: Record<string, string> = {
-  caseIds: 'Case-NNNN: 3D cases numbered in source order (mosmed, medseg9, zenodo) then natural order of original id; Slice-NNNNN: 2D-only cases (medseg100, zenodo-slices, semiseg) numbered the same way, separately, so adding a volume source does not renumber slices',
+  caseIds: 'Case-NNNN: 3D cases numbered in source order (mosmed, medseg9, zenodo, zenodo-slice-stacks) then natural order of original id; Slice-NNNNN: 2D-only cases (medseg100, zenodo-slices, semiseg) numbered the same way, separately, so adding a volume source does not renumber slices',
   '3d/<caseId>/image.nrrd': 'float32 CT normalised to [0, 1] from the CT\'s 1st/99th percentiles, 0.9×0.9×4.5 mm, 320×320×80, LPS-oriented',
   '3d/<caseId>/lesion.nrrd': 'uint8, 1 = lesion (ground-glass opacity ∪ consolidation; pleural effusion is not lesion)',
   '3d/<caseId>/lung.nrrd': 'uint8, 1 = lung ∪ lesion; absent when the case has no lung mask (lungMaskSource "missing")',

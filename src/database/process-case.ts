@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeVolume } from '../io/index.js';
 import { writePng } from '../io/raster.js';
 import { saveFigure } from '../figures/index.js';
-import { countNonzero, type LoadedCase } from '../datasets/index.js';
+import { ADAPTERS, countNonzero, type LoadedCase } from '../datasets/index.js';
 import { preprocessCase, preprocessSlice, toGreyBytes, toMaskBytes } from '../preprocess/index.js';
 import type { Vec3, Volume } from '../volume/volume.js';
 import { geometryOf } from '../volume/volume.js';
@@ -65,7 +65,7 @@ async function writeSlice2d(out: string, name: string, width: number, height: nu
   return rec;
 }
 
-/** 3D case: preprocess, write `3d/<caseId>/*.nrrd` and every lesion slice to `2d/`. */
+/** 3D case: preprocess, write `3d/<caseId>/*.nrrd` and every lesion slice to `2d/` (unless its source's slices are in the 2D database already). */
 export async function buildVolumeCase(caseId: string, loaded: LoadedCase, settings: JobSettings, options: { figure?: boolean } = {}): Promise<BuiltOutputs> {
   const t0 = performance.now();
   const masks = { lesionMask: loaded.lesionMask, ...(loaded.lungMask ? { lungMask: loaded.lungMask } : {}), ...(loaded.lungSides ? { lungSides: loaded.lungSides } : {}) };
@@ -99,7 +99,8 @@ export async function buildVolumeCase(caseId: string, loaded: LoadedCase, settin
   const n = nx * ny;
   const slices2d: Slice2dRecord[] = [];
   const lesion = prep.lesionMask!.data;
-  for (let z = 0; z < nz; z++) {
+  const no2d = ADAPTERS[loaded.ref.source].no2dSlices !== undefined;
+  for (let z = 0; z < (no2d ? 0 : nz); z++) {
     const lesionSlice = lesion.subarray(z * n, (z + 1) * n);
     if (countNonzero(lesionSlice) === 0) continue;
     const name = `${caseId}_z${String(z).padStart(3, '0')}`;
@@ -126,7 +127,7 @@ export async function buildVolumeCase(caseId: string, loaded: LoadedCase, settin
     timingsMs: { ...prep.stats.timingsMs, preprocess: t1 - t0, write3d: t2 - t1, write2d: t3 - t2, digest: t4 - t3 },
   };
   const originalLesion = countNonzero(loaded.lesionMask.data);
-  if (originalLesion > 0 && built.lesionVoxels === 0) built.warnings.push(`no lesion voxel survives resampling and cropping (lesion smaller than a ${settings.spacingMm.join('×')} mm voxel, or outside the ${settings.dims.join('×')} crop): the case has no 2D slices`);
+  if (originalLesion > 0 && built.lesionVoxels === 0) built.warnings.push(`no lesion voxel survives resampling and cropping (lesion smaller than a ${settings.spacingMm.join('×')} mm voxel, or outside the ${settings.dims.join('×')} crop): the case has no ${no2d ? 'lesion in 3D' : '2D slices'}`);
   if (options.figure) {
     built.figure = figurePath(caseId);
     const figure = join(settings.out, built.figure);

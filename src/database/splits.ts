@@ -9,7 +9,7 @@ import { Type } from '@sinclair/typebox';
 import { CovsegError } from '../util/errors.js';
 import { loadJsonFile } from '../util/json-file.js';
 import type { Static, TSchema } from '../util/schema.js';
-import { naturalCompare, overlapFamily, type SourceName } from '../datasets/index.js';
+import { naturalCompare, overlapFamily, splitStratum, type SourceName } from '../datasets/index.js';
 import { databaseFile } from './db-file.js';
 import { Rng } from '../util/random.js';
 
@@ -105,11 +105,12 @@ export function makeSplits(cases: readonly SplitCase[], options: MakeSplitsOptio
   if (!Number.isInteger(seed)) throw new CovsegError(`makeSplits: seed must be an integer, got ${seed}`);
   const sources = [...new Set(cases.map((c) => c.source))];
   const unitOf = (c: SplitCase) => (overlap === 'merge' ? overlapFamily(c.source, c.patientGroup, sources) ?? c.patientGroup : c.patientGroup);
-  // A unit's stratum is the source of its first case: a patient in Zenodo and zenodo-slices is stratified with Zenodo.
+  // A unit's stratum is the source of its first case (a patient in Zenodo and zenodo-slices
+  // is stratified with Zenodo), a stacks source's being the source it stacks (splitStratum).
   const stratumOf = new Map<string, string>();
   for (const c of cases) {
     const u = unitOf(c);
-    if (!stratumOf.has(u)) stratumOf.set(u, u.startsWith('overlap:') ? u : c.source);
+    if (!stratumOf.has(u)) stratumOf.set(u, u.startsWith('overlap:') ? u : splitStratum(c.source));
   }
   const byStratum = new Map<string, string[]>();
   for (const [unit, stratum] of stratumOf) {

@@ -4,12 +4,17 @@ export type { LesionLabels, LungLabels, HarmoniseLesionOptions, HarmoniseLungOpt
 export { naturalCompare } from './files.js';
 export { compareGrids, loadCaseFiles, readCaseFile } from './load-case.js';
 export type { CaseEncoding } from './load-case.js';
-export { SOURCE_OVERLAPS, overlapWarnings, overlapFamily, coronacasesGroup, radiopaediaGroup } from './patient-groups.js';
+export { SOURCE_OVERLAPS, overlapWarnings, overlapFamily, coronacasesGroup, radiopaediaGroup, splitStratum } from './patient-groups.js';
 export type { SourceOverlap } from './patient-groups.js';
 export { mosmed, scanMosmed } from './mosmed.js';
 export { medseg100, scanMedseg100 } from './medseg100.js';
 export { medseg9, scanMedseg9 } from './medseg9.js';
 export { zenodo, scanZenodo, zenodoCaseName } from './zenodo.js';
 export { zenodoSlices, scanZenodoSlices, zenodoSliceGroup } from './zenodo-slices.js';
+export {
+  zenodoSliceStacks, scanZenodoSliceStacks, neighbourChange, findGaps, cutRuns, isStackable, stackSlices, stackFiles, groupRuns, readGroups,
+  STACK_SPACING_MM, MIN_RUN_MM, GAP_RATIO,
+} from './zenodo-slice-stacks.js';
+export type { NeighbourChange, GroupRuns } from './zenodo-slice-stacks.js';
 export { semiseg, scanSemiseg } from './semiseg.js';
 export { ADAPTERS, adapterFor, loadCase } from './registry.js';

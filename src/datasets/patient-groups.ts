@@ -28,6 +28,15 @@ export function radiopaediaGroup(caseNumber: string): string {
   return `radiopaedia-case:${caseNumber}`;
 }
 
+/**
+ * The source stratum a patient group is split in. zenodo-slice-stacks is split with
+ * zenodo-slices, whose slices it stacks and whose groups it shares: built together, the
+ * stacks move no group of the 2D database to another split.
+ */
+export function splitStratum(source: SourceName): SourceName {
+  return source === 'zenodo-slice-stacks' ? 'zenodo-slices' : source;
+}
+
 export interface SourceOverlap {
   sources: [SourceName, SourceName];
   /** What is shared and what is known about the identity. */

@@ -3,6 +3,7 @@ import { medseg100 } from './medseg100.js';
 import { medseg9 } from './medseg9.js';
 import { mosmed } from './mosmed.js';
 import { semiseg } from './semiseg.js';
+import { zenodoSliceStacks } from './zenodo-slice-stacks.js';
 import { zenodoSlices } from './zenodo-slices.js';
 import { zenodo } from './zenodo.js';
 import { sourceName, type CaseRef, type DatasetAdapter, type LoadedCase, type SourceName } from './types.js';
@@ -13,6 +14,7 @@ export const ADAPTERS: Readonly<Record<SourceName, DatasetAdapter>> = {
   medseg9,
   zenodo,
   'zenodo-slices': zenodoSlices,
+  'zenodo-slice-stacks': zenodoSliceStacks,
   semiseg,
 };
 

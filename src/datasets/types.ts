@@ -15,11 +15,13 @@ import { CovsegError } from '../util/errors.js';
  * - `medseg9`: MedSeg's 9 Radiopaedia CT volumes with lesion and lung masks;
  * - `zenodo`: Zenodo 3757476 "COVID-19 CT Lung and Infection Segmentation", 20 volumes (or its Kaggle copy);
  * - `zenodo-slices`: 1,614 PNG slices cut from the Zenodo volumes (dstaroff's re-publication);
+ * - `zenodo-slice-stacks`: the same slices' contiguous runs of one coronacases scan, stacked
+ *   back into volumes (3D database only; their slices are zenodo-slices' own);
  * - `semiseg`: COVID-SemiSeg training half, 50 JPEG slices cropped from the MedSeg 100 slices.
  */
-export type SourceName = 'mosmed' | 'medseg100' | 'medseg9' | 'zenodo' | 'zenodo-slices' | 'semiseg';
+export type SourceName = 'mosmed' | 'medseg100' | 'medseg9' | 'zenodo' | 'zenodo-slices' | 'zenodo-slice-stacks' | 'semiseg';
 
-export const SOURCE_NAMES: readonly SourceName[] = ['mosmed', 'medseg100', 'medseg9', 'zenodo', 'zenodo-slices', 'semiseg'];
+export const SOURCE_NAMES: readonly SourceName[] = ['mosmed', 'medseg100', 'medseg9', 'zenodo', 'zenodo-slices', 'zenodo-slice-stacks', 'semiseg'];
 
 /**
  * `name` as a SourceName. Otherwise throws what `fail` makes of "unknown source 'x'; valid
@@ -67,6 +69,12 @@ export interface CaseRef {
   files: CaseFiles;
   /** For sources that stack many slices in one file (MedSeg 100): the slice's z index. */
   sliceIndex?: number;
+  /**
+   * For volumes stacked from one file per slice (zenodo-slice-stacks): every slice's file
+   * name, in z order, in the folders of `files.image`, `files.lesion` and `files.lung`
+   * (which name the first slice's files).
+   */
+  stack?: string[];
 }
 
 /** A case with its pixels, labels harmonised. */
@@ -117,4 +125,9 @@ export interface DatasetAdapter {
   scan(root: string): Promise<SourceScan>;
   /** Reads one case and harmonises its labels; throws CovsegError naming the file on any problem. */
   load(ref: CaseRef): Promise<LoadedCase>;
+  /**
+   * Why the source's volumes add no slices to the 2D database (their slices are already
+   * there through another source); absent when they do, as every volume source's do.
+   */
+  no2dSlices?: string;
 }

@@ -88,6 +88,23 @@ export function bestMedianWorstFigure(cases: readonly CaseResult[], slices: Read
   return grid(panels, { columns: panels.length, gap: 6 });
 }
 
+/**
+ * The method's Figure 5: one case per split (its median by Dice), each on its slice with
+ * the most reference voxels, prediction versus reference. `cases` of several splits.
+ */
+export function onePerSplitFigure(cases: readonly CaseResult[], slices: ReadonlyMap<string, FigureSlice>): RgbImage {
+  const splits = [...new Set(cases.map((c) => c.split))];
+  const panels = splits.map((split) => {
+    const sorted = cases.filter((c) => c.split === split).sort((a, b) => b.dice - a.dice || a.id.localeCompare(b.id));
+    const c = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    const slice = slices.get(c.id);
+    if (!slice) throw new CovsegError(`no figure slice kept for case ${c.id}; evaluate with figure slices kept`);
+    return comparisonPanel(slice, [`${split} (median of ${sorted.length}): Dice ${formatValue(c.dice, 2)}`, `${c.patientGroup ?? c.id} · ${slice.sliceId}`]);
+  });
+  if (panels.length === 0) throw new CovsegError('onePerSplitFigure: no cases; evaluate at least one case');
+  return grid(panels, { columns: panels.length, gap: 6 });
+}
+
 /** Bar plot of Dice mean ± std per split (and over all splits when there are several). */
 export function dicePerSplitFigure(evaluation: Evaluation): RgbImage {
   const entries = Object.entries(evaluation.splits);
@@ -130,11 +147,13 @@ function shortName(file: string): string {
 }
 
 /**
- * The figures' files in `dir`, drawn, to be written: `dice-per-split.png`, and per split
- * `<split>-best-median-worst.png` and `<split>-dice-per-case.png`.
+ * The figures' files in `dir`, drawn, to be written: `dice-per-split.png`, per split
+ * `<split>-best-median-worst.png` and `<split>-dice-per-case.png`, and for a 3D model
+ * `one-case-per-split.png` (Figure 5).
  */
 export function evaluationFigureFiles(evaluation: Evaluation, slices: ReadonlyMap<string, FigureSlice>, dir: string): PendingFile[] {
   const figures: [string, RgbImage][] = [['dice-per-split.png', dicePerSplitFigure(evaluation)]];
+  if (evaluation.model.spec.dims === 3) figures.push(['one-case-per-split.png', onePerSplitFigure(evaluation.cases, slices)]);
   for (const [split, s] of Object.entries(evaluation.splits)) {
     const cases = evaluation.cases.filter((c) => c.split === split);
     figures.push([`${split}-best-median-worst.png`, bestMedianWorstFigure(cases, slices)]);

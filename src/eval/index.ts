@@ -7,4 +7,5 @@ export {
 export { casesTable, evaluationMarkdown, summaryLines, formatValue, formatMeanStd, type MarkdownOptions } from './table.js';
 export { planDatabaseEvaluation, planFolderEvaluation, EVAL_SPLITS, type EvalSplit, type EvaluationPlan, type SliceCasePlan, type VolumeCasePlan, type SliceFiles, type SliceFolders, type PlanDatabaseOptions } from './plan.js';
 export { evaluateModel, writeEvaluation, type EvaluateModelOptions, type EvaluationRun, type WriteEvaluationOptions } from './evaluate-model.js';
-export { comparisonPanel, bestMedianWorst, bestMedianWorstFigure, dicePerSplitFigure, dicePerCaseFigure, writeEvaluationFigures, type FigureSlice, type ComparisonPanelOptions } from './figures.js';
+export { compareDims, volumeSliceIds, dimsComparisonMarkdown, METHOD_REPORTED, type DimsComparison, type DimsCaseRow, type DimsSplitRow, type DimsScores } from './compare-dims.js';
+export { onePerSplitFigure, comparisonPanel, bestMedianWorst, bestMedianWorstFigure, dicePerSplitFigure, dicePerCaseFigure, writeEvaluationFigures, type FigureSlice, type ComparisonPanelOptions } from './figures.js';

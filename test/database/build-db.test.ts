@@ -256,7 +256,7 @@ test('build-db: a lung segmenter fills in missing lung masks, recorded as model:
 
 test('build-db request errors', async () => {
   const out = join(root, 'db-errors');
-  await assert.rejects(buildDatabase({ sources: [], out }), /no sources; give at least one of mosmed, medseg100, medseg9, zenodo, zenodo-slices, semiseg/);
+  await assert.rejects(buildDatabase({ sources: [], out }), /no sources; give at least one of mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg/);
   await assert.rejects(buildDatabase({ sources: [sources[0]!, sources[0]!], out }), /source 'zenodo' given twice/);
   await assert.rejects(buildDatabase({ sources: [{ name: 'kaggle' as never, root }], out }), /unknown source 'kaggle'/);
   await assert.rejects(buildDatabase({ sources: [{ name: 'medseg9', root: join(root, 'missing') }], out }), /missing: not a folder; --source medseg9=PATH/);

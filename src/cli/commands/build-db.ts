@@ -57,7 +57,7 @@ Builds the method's two training databases from any subset of the public sources
   DB/splits.json                    patient-level 80/10/10 split shared by 2D and 3D
   DB/build-summary.json             per source: found/built/skipped/failed, errors
   DB/figures/*.png                  overview mosaics; Figure 2 for --figure-case
-3D cases are numbered Case-0000… (mosmed, medseg9, zenodo), 2D-only slices Slice-00000…
+3D cases are numbered Case-0000… (mosmed, medseg9, zenodo, zenodo-slice-stacks), 2D-only slices Slice-00000…
 (medseg100, zenodo-slices, semiseg), by source then original id. A rebuild skips cases
 whose inputs and options are unchanged and whose files match the size and sha256 in their
 record (a damaged case is rebuilt, with a warning), and continues an interrupted build,
@@ -71,6 +71,10 @@ Sources (NAME=PATH, the folder the dataset was unpacked into, published layout):
   zenodo=PATH          Zenodo 3757476 (COVID-19-CT-Seg_20cases/, Infection_Mask/, Lung_Mask/)
                        or its Kaggle copy (ct_scans/, infection_mask/, lung_mask/, metadata.csv)
   zenodo-slices=PATH   PNG slice set: ct/, lungs/, covid/, slices.csv
+  zenodo-slice-stacks=PATH  the same folder: each coronacases group's contiguous runs
+                       (cut at gaps, at least 72 mm) stacked into volumes, 1.4×1.4×1.0 mm
+                       (inferred); 3D only: give it with zenodo-slices, which holds the
+                       slices (and so the same split)
   semiseg=PATH         COVID-SemiSeg: TrainingSet/MultiClassInfection-Train/{Imgs,GT}
 
 Options:

@@ -2,10 +2,15 @@
 import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 import { StageBars } from '../progress.js';
-import { checkOutputDir, checkOutputFile } from '../../util/output-target.js';
 import { loadSegmentationModel } from '../../infer/segmentation-model.js';
 import { loadDefaultLungModel } from '../../lungs/default-model.js';
-import { EVAL_SPLITS, evaluateModel, planDatabaseEvaluation, planFolderEvaluation, summaryLines, writeEvaluation} from '../../eval/index.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import { checkOutputDir, checkOutputFile, explainIoErrors } from '../../util/output-target.js';
+import { loadManifest } from '../../database/index.js';
+import {
+  EVAL_SPLITS, compareDims, dimsComparisonMarkdown, evaluateModel, planDatabaseEvaluation, planFolderEvaluation, summaryLines, volumeSliceIds, writeEvaluation,
+  type EvaluateModelOptions,
+} from '../../eval/index.js';
 
 const FLAGS = {
   model: flag.string({ arg: 'M.onnx', help: 'the model; its task, 2D/3D, input size and threshold are read from it' }),
@@ -32,6 +37,8 @@ const FLAGS = {
   }),
   markdown: flag.string({ arg: 'OUT.md', help: 'write the Table 2 layout: one row per case, then mean ± std, median [min, max], pooled and per-slice rows per split' }),
   figures: flag.string({ arg: 'DIR', help: 'write DIR/<split>-best-median-worst.png (CT with TP/FP/FN), DIR/<split>-dice-per-case.png, DIR/dice-per-split.png' }),
+  versus: flag.string({ arg: 'M2D.onnx', help: "with a 3D --model and --db: also evaluate this 2D model on the same cases' 2D slices (a stacked volume's own slices, else its patient group's)" }),
+  compare: flag.string({ arg: 'OUT.md', help: 'with --versus: write the 2D vs 3D table, one row per 3D case (Dice whole-volume and per slice), then mean ± std per split beside the method\'s figures' }),
   quiet: flag.boolean({ help: 'no progress bar' }),
 };
 
@@ -54,6 +61,10 @@ What a case is:
                      (COVID-SemiSeg: Imgs/12.jpg ↔ GT/12.png; nonzero = lesion)
 An empty reference with an empty prediction scores Dice 1, with any prediction Dice 0;
 the summary counts such cases (emptyReference, emptyBoth).
+
+The method's 2D-vs-3D comparison: --model M3D.onnx --versus M2D.onnx --db DB --compare
+OUT.md scores both on the split's cases, each on its own database grid, and writes one row
+per 3D case (Dice of the whole volume, and per slice mean ± std, for both models).
 
 Options:
 ${optionsHelp(FLAGS)}
@@ -78,13 +89,22 @@ export const command: Command = {
     const split = values.split ?? 'test';
     const { threshold, batch: batchSize, 'max-voxels': maxVoxels, quiet } = values;
     const lungModelName = values['lung-model'];
+    if (values.compare !== undefined && values.versus === undefined) throw new UsageError('--compare needs --versus M2D.onnx');
+    if (values.versus !== undefined && folderMode) throw new UsageError('--versus is for --db: the 2D and 3D models are compared on one database\'s cases');
 
     // The outputs are checked before the model runs: a bad name fails now, not after the evaluation.
     if (values.json) await checkOutputFile(values.json, { force: true, what: '--json', extensions: ['.json'], inputs: [values.model] });
     if (values.markdown) await checkOutputFile(values.markdown, { force: true, what: '--markdown', extensions: ['.md'], inputs: [values.model] });
     if (values.figures) await checkOutputDir(values.figures, '--figures');
+    if (values.compare) await checkOutputFile(values.compare, { force: true, what: '--compare', extensions: ['.md'], inputs: [values.model, values.versus!] });
 
     const model = await loadSegmentationModel(values.model);
+    const versus = values.versus !== undefined ? await loadSegmentationModel(values.versus) : undefined;
+    if (versus && (model.spec.dims !== 3 || versus.spec.dims !== 2)) {
+      await model.onnx.release();
+      await versus.onnx.release();
+      throw new UsageError(`--versus compares a 3D --model with a 2D model; got ${model.spec.dims}D --model and ${versus.spec.dims}D --versus`);
+    }
     const lungModel = model.spec.task === 'lesion' && lungModelName === 'default' ? await loadDefaultLungModel() : undefined;
     try {
       const plan = folderMode
@@ -92,7 +112,10 @@ export const command: Command = {
         : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources } : {}) });
       for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
       const bars = new StageBars({ quiet });
-      const run = await evaluateModel(model, plan, { batchSize, maxVoxels, onProgress: bars.onProgress, ...(lungModel ? { lungModel } : {}), ...(threshold === undefined ? {} : { threshold }) });
+      const evalOptions: EvaluateModelOptions = { batchSize, maxVoxels, onProgress: bars.onProgress, ...(lungModel ? { lungModel } : {}) };
+      const run = await evaluateModel(model, plan, { ...evalOptions, ...(threshold === undefined ? {} : { threshold }) });
+      // The 2D model on the same split and sources, at its own threshold (--threshold is the 3D model's).
+      const run2d = versus && (await evaluateModel(versus, await planDatabaseEvaluation(values.db!, versus.spec, { split, ...(values.sources ? { sources: values.sources } : {}) }), evalOptions));
       bars.end();
       // What the run itself noticed (colour pictures), after the plan's warnings printed above.
       for (const w of run.evaluation.warnings.slice(plan.warnings.length)) process.stderr.write(`warning: ${w}\n`);
@@ -104,8 +127,20 @@ export const command: Command = {
       const { spec } = model;
       process.stdout.write(`${spec.dims}D ${spec.task} model ${model.file}, threshold ${run.evaluation.threshold}${spec.task === 'lesion' ? `, predictions inside the lungs (${run.evaluation.lungMask})` : ''}\n`);
       for (const line of summaryLines(run.evaluation)) process.stdout.write(`${line}\n`);
+      if (versus && run2d) {
+        const cmp = compareDims(run.evaluation, run2d.evaluation, volumeSliceIds(await loadManifest(values.db!)));
+        for (const s of cmp.splits) {
+          process.stdout.write(`2D vs 3D, ${s.split} (${s.cases} cases): Dice ${s.d2.diceMean.toFixed(2)} ± ${s.d2.diceStd.toFixed(2)} vs ${s.d3.diceMean.toFixed(2)} ± ${s.d3.diceStd.toFixed(2)}, per slice ${s.d2.sliceDiceMean.toFixed(2)} vs ${s.d3.sliceDiceMean.toFixed(2)}\n`);
+        }
+        if (values.compare) {
+          const file = values.compare;
+          await explainIoErrors(file, () => writeFileAtomic(file, dimsComparisonMarkdown(cmp)));
+          process.stdout.write(`wrote ${file}\n`);
+        }
+      }
       for (const file of written) process.stdout.write(`wrote ${file}\n`);
     } finally {
+      await versus?.onnx.release();
       await model.onnx.release();
       await lungModel?.onnx.release();
     }
