@@ -47,7 +47,8 @@ export interface SegmentReport {
   clinical?: ClinicalFigures;
   /** Can the lung mask carry a grade: coverage and plausibility (src/lungs/quality.ts). */
   quality: LungQuality;
-  models: { lung: string; lesion: string };
+  /** The models as named in reports; `lobes` only when a lobe model ran (`--lobe-weights`). */
+  models: { lung: string; lesion: string; lobes?: string };
   outputs: Record<string, string>;
   timingsMs: Record<string, number>;
   warnings: string[];
