@@ -5,3 +5,4 @@ export { buildReport, lungAndLesionNumbers, type ReportContext, type SegmentRepo
 export { severityFromPercent, gradeSeverity, severityHeadline, CT0_MAX_PERCENT, type Severity, type SeverityCategory } from './severity.js';
 export { renderReportHtml } from './report-html.js';
 export { overlaySlices, overlaySheet, type OverlaySlice } from './overlays.js';
+export { compareResults, loadSegmentResult, readSegmentReport, type ComparedResults, type CompareResultsOptions, type LoadedResult, type SegmentReportLike } from './compare-results.js';
