@@ -24,7 +24,7 @@ export interface SegmentReportLike {
   format?: string;
   input?: { path?: string; isHu?: boolean; spacingKnown?: boolean; huReason?: string; patientId?: string; studyDate?: string };
   outputs?: Record<string, string>;
-  severity?: { category?: string };
+  severity?: { category?: string | null; reason?: string };
   quality?: { assessable?: boolean; reason?: string };
   clinical?: ClinicalFigures;
 }
@@ -78,8 +78,10 @@ export async function loadSegmentResult(dir: string, report: SegmentReportLike, 
     }
   }
   const spacingKnown = report.input?.spacingKnown ?? true;
-  const assessable = report.quality?.assessable ?? true;
-  const common = { lungs: lungMap, lesions: lesionMap, spacingKnown, assessable, notAssessableReason: report.quality?.reason, ...(lobes ? { lobes } : {}) };
+  // Scored where segment graded the scan (lungs wholly in view, a plausible mask), as the pipeline scores it.
+  const assessable = report.severity ? report.severity.category != null : (report.quality?.assessable ?? true);
+  const notAssessableReason = report.severity?.reason ?? report.quality?.reason;
+  const common = { lungs: lungMap, lesions: lesionMap, spacingKnown, assessable, ...(notAssessableReason ? { notAssessableReason } : {}), ...(lobes ? { lobes } : {}) };
   let figures: ClinicalFigures;
   if (ct) {
     figures = clinicalFigures({ ct, ...common, isHu: report.input?.isHu ?? false, huReason: report.input?.huReason });
@@ -94,7 +96,7 @@ export async function loadSegmentResult(dir: string, report: SegmentReportLike, 
   return {
     scan: { name: options.name ?? dir, date: options.date ?? dicomDateToIso(report.input?.studyDate), patientId: report.input?.patientId, figures },
     slices,
-    severity: report.severity?.category,
+    severity: report.severity?.category ?? undefined,
     notes,
   };
 }

@@ -14,7 +14,8 @@
  * - routes/samples.ts: `GET /api/samples`, `POST /api/samples/jobs` (JSON `{ name, force? }`);
  * - routes/upload.ts: `POST /api/jobs[?force=1]`: multipart/form-data, one file field `file` → 202 job;
  * - routes/jobs.ts: `GET /api/jobs/:id` (status, progress, report, output links),
- *   `GET /api/jobs/:id/files/:name`, `DELETE /api/jobs/:id`.
+ *   `GET /api/jobs/:id/files/:name`, `DELETE /api/jobs/:id`;
+ * - routes/compare.ts: `GET /api/compare?jobs=A,B[&force=1]`: finished jobs side by side (follow-up).
  */
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,7 @@ import { EXAMPLES_DIR } from './assets.js';
 import { errors } from './plugins/errors.js';
 import { security } from './plugins/security.js';
 import { staticFiles } from './plugins/static-files.js';
+import { compareRoutes } from './routes/compare.js';
 import { configRoutes } from './routes/config.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -38,6 +40,7 @@ import { multipartLimits, uploadRoutes } from './routes/upload.js';
 export { BROWSER_LESION_MODEL_PATH, BROWSER_LUNG_MODEL_PATH, BROWSER_WORKER_FILE } from './assets.js';
 export type { WebConfig, BrowserModeConfig } from './routes/config.js';
 export type { JobJson, JobFileJson } from './routes/jobs.js';
+export type { CompareJson } from './routes/compare.js';
 export { displayName } from './routes/upload.js';
 
 export interface ServeOptions {
@@ -136,6 +139,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   await app.register(sampleRoutes, service);
   await app.register(uploadRoutes, service);
   await app.register(jobRoutes, service);
+  await app.register(compareRoutes, service);
 
   const cleanUp = async () => {
     await app.close();
