@@ -123,13 +123,14 @@ export function compareScans(scans: readonly ScanForComparison[], options: Compa
 
 /**
  * Throws unless every scan that names its patient names the same one; `force` lets
- * different patients through (e.g. an ID changed between hospital systems).
+ * different patients through (e.g. an ID changed between hospital systems); `forceHint`
+ * names how the user forces it (the CLI's `--force`, the web API's parameter).
  */
-export function checkSamePatient(scans: readonly Pick<ScanForComparison, 'name' | 'patientId'>[], force = false): string[] {
+export function checkSamePatient(scans: readonly Pick<ScanForComparison, 'name' | 'patientId'>[], force = false, forceHint = '--force'): string[] {
   const ids = [...new Set(scans.map((s) => s.patientId).filter((id): id is string => !!id))];
-  if (ids.length <= 1 || force) return ids.length > 1 ? [`the scans name different patients (${ids.join(', ')}); compared anyway (--force)`] : [];
+  if (ids.length <= 1 || force) return ids.length > 1 ? [`the scans name different patients (${ids.join(', ')}); compared anyway (${forceHint})`] : [];
   const who = scans.filter((s) => s.patientId).map((s) => `${s.name}: ${s.patientId}`).join(', ');
-  throw new CovsegError(`these scans are of different patients (PatientID ${who}); pass --force to compare them anyway`);
+  throw new CovsegError(`these scans are of different patients (PatientID ${who}); pass ${forceHint} to compare them anyway`);
 }
 
 const change = (from: number | null | undefined, to: number | null | undefined): Change => {

@@ -24,3 +24,11 @@ export const LOBES: readonly Lobe[] = [
 
 /** Largest LTRCLobes label. */
 export const MAX_LOBE_LABEL = 5;
+
+/**
+ * Whether a model's classes (label names by value) are the LTRCLobes lobes above, so that
+ * its labels can be read as lobes: lungmask's LTRCLobes, or any model that labels the same.
+ */
+export function labelsLobes(classes: readonly string[]): boolean {
+  return classes.length === MAX_LOBE_LABEL + 1 && LOBES.every((lobe) => classes[lobe.label] === lobe.name);
+}

@@ -37,6 +37,8 @@ export interface ClinicalInput {
   spacingKnown?: boolean;
   /** lungmask LTRCLobes labels on the same grid (1 LUL, 2 LLL, 3 RUL, 4 RML, 5 RLL): the lobe scores need them. */
   lobes?: LabelMap;
+  /** Why there are no lobe labels, for the lobe scores' note (e.g. the lobe model needs HU). Defaults to saying how to get them. */
+  lobesUnavailableReason?: string;
   /** Whether the scan can be scored at all (lung coverage, image quality). Defaults to true. */
   assessable?: boolean;
   /** Why it is not assessable, for the scores' note. */
@@ -250,7 +252,7 @@ export function clinicalFigures(input: ClinicalInput): ClinicalFigures {
   }
   const lobeScore = (label: string, max: number, score: (p: number) => number): LobeScore | Unavailable => {
     if (!assessable) return notAssessable;
-    if (!lobeFigures) return { available: false, reason: 'needs lobe labels (lungmask LTRCLobes: covseg lungs --lung-model ltrclobes)' };
+    if (!lobeFigures) return { available: false, reason: input.lobesUnavailableReason ?? "needs lobe labels (lungmask's LTRCLobes weights: covseg segment --lobe-weights FILE)" };
     const missing = lobeFigures.filter((l) => l.voxels === 0).map((l) => l.name);
     if (missing.length) return { available: false, reason: `not every lobe is in the lobe map (missing: ${missing.join(', ')})` };
     const rows = lobeFigures.map((l) => ({ lobe: l.lobe, name: l.name, percentAffected: l.percentAffected, score: score(exactPct(l.lesionVoxels, l.voxels)) }));

@@ -6,3 +6,4 @@ export { buildReport, lungAndLesionNumbers, SegmentReportSchema, type ReportCont
 export { severityFromPercent, gradeSeverity, severityHeadline, CT0_MAX_PERCENT, type Severity, type SeverityCategory } from './severity.js';
 export { renderReportHtml } from './report-html.js';
 export { overlaySlices, overlaySheet, type OverlaySlice } from './overlays.js';
+export { compareResults, loadSegmentResult, type ComparedResults, type CompareResultsOptions, type LoadedResult } from './compare-results.js';

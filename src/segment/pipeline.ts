@@ -21,14 +21,21 @@ import { lapTimer } from '../util/laps.js';
 import { buildReport, type SegmentReport } from './report.js';
 import { checkInput, findLesions, isImageFile, lesionModelName, qualityOf, type InputMeta } from './segment-volume.js';
 import { clinicalFigures, type ClinicalInput } from '../clinical/measure.js';
+import { labelsLobes } from '../clinical/lobes.js';
 
-/** The stages `onProgress` reports, in order ('read' and 'write' are the shells'; loading the models is timed, not counted). */
-export type SegmentStage = 'read' | 'lungs' | 'lesions' | 'report' | 'write';
+/** The stages `onProgress` reports, in order ('read' and 'write' are the shells'; 'lobes' only with a lobe model; loading the models is timed, not counted). */
+export type SegmentStage = 'read' | 'lungs' | 'lesions' | 'lobes' | 'report' | 'write';
 
-/** The opened models: a lung model of the registry (or the browser's copy of covseg's) and a lesion model. */
+/** The opened models: a lung model of the registry (or the browser's copy of covseg's), a lesion model, and optionally a lobe model. */
 export interface SegmentModels {
   lungs: LungSegmenter;
   lesion: SegmentationModel;
+  /**
+   * A lobe labeller (lungmask's LTRCLobes, classes as src/clinical/lobes.ts lists them) for
+   * the lobe scores. Defaults to none: the lung model's own labels serve when it labels
+   * lobes, else the lobe scores say they need lobes.
+   */
+  lobes?: LungSegmenter;
 }
 
 export interface SegmentCtOptions {
@@ -45,8 +52,8 @@ export interface SegmentCtOptions {
 export interface SegmentedCt {
   /** The report, with no output files yet (`outputs` is empty) and the times of the stages so far. */
   report: SegmentReport;
-  /** The CT and its masks in LPS order, one grid: lungs 1 = right, 2 = left; lesions 0/1, inside the lungs. */
-  lps: { ct: Volume; lungs: LabelMap; lesions: LabelMap };
+  /** The CT and its masks in LPS order, one grid: lungs 1 = right, 2 = left; lesions 0/1, inside the lungs; lobes (LTRCLobes labels) when a lobe model ran. */
+  lps: { ct: Volume; lungs: LabelMap; lesions: LabelMap; lobes?: LabelMap };
   /** `fromLps(mask, transform)` (src/volume) puts a mask back on the input's own grid. */
   transform: ReorientTransform;
   /** What the clinical figures were computed from, for their pictures (src/clinical `clinicalPictures`). */
@@ -67,7 +74,10 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
   const { volume: lps, transform } = asLps(ct);
   lap('read');
 
-  const { lungs: lungModel, lesion: lesionModel } = await models();
+  const { lungs: lungModel, lesion: lesionModel, lobes: lobeModel } = await models();
+  if (lobeModel && !labelsLobes(lobeModel.classes)) {
+    throw new CovsegError(`the lobe model '${lobeModel.name}' labels ${lobeModel.classes.slice(1).join(', ')}, not the five lobes of lungmask's LTRCLobes`);
+  }
   lap('models');
 
   // An image file lying on its side is read the way round the lung model finds the lungs best.
@@ -108,6 +118,27 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
   const lesions = back(lesionsView);
   lap('lesions');
 
+  // Lobes for the lobe scores: the lobe model's, or the lung model's own labels when it labels lobes.
+  let lobes: LabelMap | undefined;
+  let lobesUnavailableReason: string | undefined;
+  if (lobeModel) {
+    if (!check.isHu) {
+      // lungmask's networks read HU windows: on other values their lobes would be noise.
+      lobesUnavailableReason = `the lobe model reads CT volumes in Hounsfield units only: ${check.huReason}`;
+      warnings.push(`no lobe scores: ${lobesUnavailableReason}`);
+    } else if (anyLung) {
+      const labelled = await lobeModel.segment(view, {
+        file: meta.path, hu: check.hu, huCheck: 'off', orientation: 'as-stored', emptyResult: 'warn',
+        onWarning: (m) => warnings.push(`lobe model: ${m}`),
+        onProgress: (d, n) => progress('lobes', d, n),
+      });
+      lobes = back(labelled);
+    }
+    lap('lobes');
+  } else if (labelsLobes(lungModel.classes)) {
+    lobes = back(labels);
+  }
+
   progress('report', 0, 1);
   const report = buildReport(lungs, lesions, {
     ct,
@@ -115,7 +146,7 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
     path: options.inputName ?? meta.path,
     check,
     quality: qualityOf(lps, lungs, meta, check, anatomy),
-    models: { lung: lungModel.name, lesion: lesionModelName(lesionModel) },
+    models: { lung: lungModel.name, lesion: lesionModelName(lesionModel), ...(lobeModel ? { lobes: lobeModel.name } : {}) },
     timingsMs,
     warnings,
   });
@@ -125,10 +156,11 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
   const clinical: ClinicalInput = {
     ct: lps, lungs, lesions, isHu: check.isHu, huReason: check.huReason, spacingKnown: check.spacingKnown,
     assessable: report.severity.category !== null,
+    ...(lobes ? { lobes } : lobesUnavailableReason ? { lobesUnavailableReason } : {}),
     ...(report.severity.reason ? { notAssessableReason: report.severity.reason } : {}),
   };
   report.clinical = clinicalFigures(clinical);
   lap('clinical');
   progress('report', 1, 1);
-  return { report, lps: { ct: lps, lungs, lesions }, transform, clinical };
+  return { report, lps: { ct: lps, lungs, lesions, ...(lobes ? { lobes } : {}) }, transform, clinical };
 }

@@ -58,7 +58,7 @@ ${r.clinical ? clinicalSection(r.clinical, clinicalPictures) : ''}
 <p class="legend"><span style="background:#e62828"></span>right lung<span style="background:#28c83c"></span>left lung<span style="background:#ffaa00"></span>lesion (ground-glass opacity or consolidation) — radiological view: patient's right on the left</p>
 ${pictures}
 <h2>How this was made</h2>
-<p class="meta">Lung model: ${escape(r.models.lung)}<br>Lesion model: ${escape(r.models.lesion)}<br>Time: ${escape(timings)}<br>Created ${escape(r.createdAt)} by covseg. Research software: not a medical device; every finding needs a radiologist's review.</p>
+<p class="meta">Lung model: ${escape(r.models.lung)}<br>Lesion model: ${escape(r.models.lesion)}<br>${r.models.lobes ? `Lobe model: ${escape(r.models.lobes)}<br>` : ''}Time: ${escape(timings)}<br>Created ${escape(r.createdAt)} by covseg. Research software: not a medical device; every finding needs a radiologist's review.</p>
 </body></html>
 `;
 }
@@ -74,6 +74,17 @@ function scoreBlock(name: string, s: ZoneScore | LobeScore | Unavailable): strin
   if (!s.available) return `<p><b>${escape(name)}</b>: not available — ${escape(s.reason)}</p>`;
   const parts = 'zones' in s ? s.zones.map((z) => `${z.lung} ${z.zone} ${z.percentAffected.toFixed(1)}% → ${z.score}`) : s.lobes.map((l) => `${l.lobe} ${l.percentAffected.toFixed(1)}% → ${l.score}`);
   return `<p><b>${escape(name)}: ${s.total}/${s.max}</b> <span class="meta">${escape(s.label)}</span><br><span class="meta">${escape(parts.join(' · '))}</span></p>`;
+}
+
+/** The lobe scores' evidence: each lobe's volume, lesion, share affected and the two scores (– where a score is not given). */
+function lobeTable(c: ClinicalFigures): string {
+  if (!c.lobes) return '';
+  const score = (s: LobeScore | Unavailable, key: string) => (s.available ? String(s.lobes.find((l) => l.lobe === key)?.score ?? '–') : '–');
+  const rows = c.lobes.map((l) => `<tr><th>${escape(l.name)} (${l.lobe})</th><td>${ml(l)}</td><td>${ml({ voxels: l.lesionVoxels, volumeMl: l.lesionMl })}</td><td>${l.percentAffected.toFixed(1)}%</td><td>${score(c.scores.lobarTss, l.lobe)}</td><td>${score(c.scores.pan, l.lobe)}</td></tr>`);
+  return `<table><tr><th>lobe</th><th>volume</th><th>lesion</th><th>affected</th><th>lobar TSS (0–4)</th><th>Pan (0–5)</th></tr>
+${rows.join('\n')}
+</table>
+<p class="meta">Lobes: lungmask's LTRCLobes labels, counted inside the lung mask.</p>`;
 }
 
 /** The clinical figures (src/clinical): lesion types, the lung's composition and bands, where the disease is, the scores. */
@@ -96,7 +107,7 @@ ${row('other (denser, no lesion)', (s) => amount(c[s].composition?.other))}
 ${REGION_NAMES.map((name) => `<tr><th>${name}</th>${(['right', 'left'] as const).map((s) => `<td>${c[s].regions[name] ? `${c[s].regions[name]!.percentAffected.toFixed(1)}%` : '–'}</td>`).join('')}</tr>`).join('\n')}
 </table>
 <p class="meta">${escape([c.regionRules.thirds, c.regionRules.halves, c.regionRules.depth, ...c.regionRules.notes].join('; '))}.</p>`;
-  const scores = [scoreBlock('Zone score', c.scores.zone), scoreBlock('Lobar total severity score', c.scores.lobarTss), scoreBlock('Pan et al. score', c.scores.pan)].join('\n');
+  const scores = [scoreBlock('Zone score', c.scores.zone), scoreBlock('Lobar total severity score', c.scores.lobarTss), scoreBlock('Pan et al. score', c.scores.pan), lobeTable(c)].join('\n');
   return `<h2>Lesion types</h2>
 ${density}
 ${pictures.slice(1).map(figure).join('\n')}

@@ -58,7 +58,8 @@ export const SegmentReportSchema = Type.Object({
   clinical: Type.Optional(ClinicalFiguresSchema),
   /** Can the lung mask carry a grade: coverage and plausibility (src/lungs/quality.ts). */
   quality: LungQualitySchema,
-  models: Type.Object({ lung: Type.String(), lesion: Type.String() }),
+  /** The models as named in reports; `lobes` only when a lobe model ran (`--lobe-weights`). */
+  models: Type.Object({ lung: Type.String(), lesion: Type.String(), lobes: Type.Optional(Type.String()) }),
   /** Output kind → file name in the result folder (lungs, lesions, reportHtml, dicomSeg, …). */
   outputs: Type.Record(Type.String(), Type.String()),
   timingsMs: Type.Record(Type.String(), Type.Number()),

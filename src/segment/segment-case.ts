@@ -18,7 +18,10 @@ import { loadSegmentationModel, type SegmentationModel } from '../infer/segmenta
 import { DEFAULT_LUNG_MODEL_PATH } from '../lungs/default-model.js';
 import { covsegLungSegmenterOf, openLungModel } from '../lungs/models.js';
 import type { LungSegmenter } from '../lungs/segmenter.js';
-import { clinicalPictures } from '../clinical/index.js';
+
+/** The file lungmask releases LTRCLobes' weights as (src/lungs/models.ts). */
+const LOBE_WEIGHTS_FILE = 'unet_ltrclobes-3a07043d.pth';
+import { clinicalPictures, LOBES } from '../clinical/index.js';
 import { tempPathFor } from '../util/atomic-write.js';
 import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
@@ -40,6 +43,8 @@ export interface SegmentOptions {
   lungModel?: string;
   /** The lung model's weights: lungmask's `.pth` for its models (required there), another ONNX lung model for 'default'. Defaults to the model's own. */
   lungWeights?: string;
+  /** lungmask's LTRCLobes weights (`.pth`): the lobes for the lobar TSS and Pan scores, written as lobes.nii.gz. Defaults to none (no lobe scores, unless the lung model labels lobes). */
+  lobeWeights?: string;
   /** Lesion model (ONNX from `covseg train`, 2D or 3D). Defaults to models/lesion-2d.onnx. */
   lesionModel?: string;
   /** Already loaded models (a server reuses them across jobs); `lung` is covseg's own, used when `lungModel` is 'default'. */
@@ -62,7 +67,7 @@ export interface SegmentOptions {
 export interface SegmentResult {
   outDir: string;
   report: SegmentReport;
-  files: { lungs: string; lesions: string; reportJson: string; reportHtml: string; overlays: string[]; viewerCt?: string; lungsPng?: string; lesionsPng?: string; dicomSeg?: string; dicomSr?: string };
+  files: { lungs: string; lesions: string; reportJson: string; reportHtml: string; overlays: string[]; lobes?: string; viewerCt?: string; lungsPng?: string; lesionsPng?: string; dicomSeg?: string; dicomSr?: string };
 }
 
 /** Output extension: the input's format family (NIfTI in → NIfTI out; DICOM and slices → NIfTI). */
@@ -76,6 +81,9 @@ function maskExtension(meta: ImageMeta): string {
 function modelLoader(options: SegmentOptions): { load: () => Promise<SegmentModels>; release: () => Promise<void> } {
   const opened: { release(): Promise<void> }[] = [];
   const load = async (): Promise<SegmentModels> => {
+    // The lobe model first: a wrong weights file fails before the other models load.
+    const lobes = options.lobeWeights === undefined ? undefined : await openLobeModel(options.lobeWeights, options.threads);
+    if (lobes) opened.push(lobes);
     const name = options.lungModel ?? 'default';
     let lungs: LungSegmenter;
     if (name === 'default' && options.loaded?.lung && !options.lungWeights) {
@@ -89,9 +97,20 @@ function modelLoader(options: SegmentOptions): { load: () => Promise<SegmentMode
       lesion = await loadSegmentationModel(options.lesionModel ?? DEFAULT_LESION_MODEL_PATH, { threads: options.threads });
       opened.push(lesion.onnx);
     }
-    return { lungs, lesion };
+    return { lungs, lesion, ...(lobes ? { lobes } : {}) };
   };
   return { load, release: async () => void (await Promise.all(opened.map((m) => m.release()))) };
+}
+
+/** lungmask's LTRCLobes from `weightsPath`; a file that is not its weights is refused in the words of `--lobe-weights`. */
+async function openLobeModel(weightsPath: string, threads: number | undefined): Promise<LungSegmenter> {
+  try {
+    return await openLungModel('ltrclobes', { weightsPath, threads });
+  } catch (err) {
+    if (!(err instanceof CovsegError)) throw err;
+    const reason = err.file ? err.message.slice(err.file.length + 2) : err.message;
+    throw new CovsegError(`not usable as lobe weights (lungmask's LTRCLobes, ${LOBE_WEIGHTS_FILE}): ${reason.replace(/; pick the model that matches the file$/, '')}`, { file: weightsPath, cause: err });
+  }
 }
 
 /** `covseg segment`: reads `input`, runs the pipeline (pipeline.ts), writes masks, pictures and the report into `outDir`. */
@@ -123,7 +142,8 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     slices: slices.map((s) => ({ name: `overlay-slice${String(s.z + 1).padStart(3, '0')}.png`, png: figureToPng(s.image) })),
     clinical: report.clinical ? clinicalPictures(segmented.clinical, report.clinical) : [],
   };
-  const masks = { lungs: fromLps(segmented.lps.lungs, segmented.transform), lesions: fromLps(segmented.lps.lesions, segmented.transform) };
+  const lobes = segmented.lps.lobes;
+  const masks = { lungs: fromLps(segmented.lps.lungs, segmented.transform), lesions: fromLps(segmented.lps.lesions, segmented.transform), ...(lobes ? { lobes: fromLps(lobes, segmented.transform) } : {}) };
   lap('report');
   progress('write', 0, 1);
   const modelFiles = { lung: options.lungWeights, lesion: options.loaded?.lesion?.file ?? options.lesionModel ?? DEFAULT_LESION_MODEL_PATH };
@@ -139,7 +159,7 @@ interface Outputs {
   /** The pipeline's report; its `outputs`, warnings and times are completed here. */
   report: SegmentReport;
   /** On the input's grid. */
-  masks: { lungs: LabelMap; lesions: LabelMap };
+  masks: { lungs: LabelMap; lesions: LabelMap; lobes?: LabelMap };
   pictures: { sheet: Uint8Array; slices: { name: string; png: Uint8Array }[]; clinical: { name: string; png: Uint8Array; caption: string }[] };
   /** The model files run (their sha256 is the models' version in the DICOM SR); the lung's only where weights were given. */
   modelFiles: { lung?: string; lesion: string };
@@ -161,6 +181,11 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
     await writeVolume(join(tmp, names.lungs), masks.lungs);
     await writeVolume(join(tmp, names.lesions), masks.lesions);
     const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...pictures.slices.map((p) => p.name), ...pictures.clinical.map((p) => p.name)] };
+    if (masks.lobes) {
+      // The lobes the lobe scores were counted on, named as lungmask's LTRCLobes labels them.
+      files.lobes = `lobes${ext}`;
+      await writeVolume(join(tmp, files.lobes), masks.lobes, { labelNames: Object.fromEntries(LOBES.map((l) => [l.label, l.name])) });
+    }
     if (isImageFile(meta)) {
       // Slices in, slices out too: label PNGs (0 background; lungs 1 right, 2 left; lesions 1).
       await writeFile(join(tmp, 'lungs.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: masks.lungs.data }));
@@ -223,6 +248,7 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
       ...files,
       lungs: abs(files.lungs), lesions: abs(files.lesions), reportJson: abs(files.reportJson), reportHtml: abs(files.reportHtml),
       overlays: files.overlays.map(abs),
+      ...(files.lobes ? { lobes: abs(files.lobes) } : {}),
       ...(files.viewerCt ? { viewerCt: abs(files.viewerCt) } : {}),
       ...(files.lungsPng ? { lungsPng: abs(files.lungsPng), lesionsPng: abs(files.lesionsPng!) } : {}),
       ...(files.dicomSeg ? { dicomSeg: abs(files.dicomSeg) } : {}),

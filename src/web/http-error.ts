@@ -11,7 +11,9 @@ import { CovsegError } from '../util/errors.js';
  * - 404 `not-found`: unknown route, job (or expired job), output file or sample;
  * - 408 `timeout`: the upload ran past its time or slowed below the least rate, and was
  *   dropped (its connection closed) to free its place in the queue;
- * - 409 `not-ready`: the job's outputs are asked for before it finished;
+ * - 409 `not-ready`: the job's outputs are asked for (or its comparison) before it finished;
+ * - 409 `different-patients`: a comparison of jobs whose scans name different patients
+ *   (DICOM PatientID), without `force=1`;
  * - 413 `too-large`: the upload, or what a zip inflates to, is over the server's limit
  *   (per upload, per job) or does not fit in what is left of its disk budget;
  * - 415 `unsupported-type`: the content is not a CT format covseg reads (sniffed, not named);
@@ -21,7 +23,7 @@ import { CovsegError } from '../util/errors.js';
  * - 500 `internal`: a bug; the message is generic and the details are logged.
  */
 export type ApiErrorCode =
-  | 'bad-request' | 'unsafe-archive' | 'forbidden' | 'not-found' | 'timeout' | 'not-ready'
+  | 'bad-request' | 'unsafe-archive' | 'forbidden' | 'not-found' | 'timeout' | 'not-ready' | 'different-patients'
   | 'too-large' | 'unsupported-type' | 'queue-full' | 'dicomweb' | 'internal';
 
 export class HttpError extends CovsegError {

@@ -71,8 +71,8 @@ export interface JobStoreOptions {
 export const JOB_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 /** Share of the whole job each stage ends at, so one bar can show stage progress. */
-const STAGE_END: Record<SegmentStage, number> = { read: 0.05, lungs: 0.5, lesions: 0.9, report: 0.95, write: 1 };
-const STAGE_START: Record<SegmentStage, number> = { read: 0, lungs: 0.05, lesions: 0.5, report: 0.9, write: 0.95 };
+const STAGE_END: Record<SegmentStage, number> = { read: 0.05, lungs: 0.5, lesions: 0.9, lobes: 0.9, report: 0.95, write: 1 };
+const STAGE_START: Record<SegmentStage, number> = { read: 0, lungs: 0.05, lesions: 0.5, lobes: 0.9, report: 0.9, write: 0.95 };
 
 /** Fraction of job `job` done, 0–1, from its stage and the stage's step counter. */
 export function jobProgress(job: Pick<Job, 'status' | 'stage' | 'stageDone' | 'stageTotal'>): number {

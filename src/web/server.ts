@@ -16,6 +16,7 @@
  * - routes/jobs.ts: `GET /api/jobs/:id` (status, progress, report, output links),
  *   `GET /api/jobs/:id/files/:name`, `DELETE /api/jobs/:id`;
  * - routes/dicomweb.ts: `GET /api/dicomweb/studies`, `POST /api/dicomweb/jobs`, `POST /api/jobs/:id/dicomweb`.
+ * - routes/compare.ts: `GET /api/compare?jobs=A,B[&force=1]`: finished jobs side by side (follow-up).
  */
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ import { EXAMPLES_DIR } from './assets.js';
 import { errors } from './plugins/errors.js';
 import { security } from './plugins/security.js';
 import { staticFiles } from './plugins/static-files.js';
+import { compareRoutes } from './routes/compare.js';
 import { configRoutes } from './routes/config.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -40,6 +42,7 @@ import { multipartLimits, uploadRoutes } from './routes/upload.js';
 export { BROWSER_LESION_MODEL_PATH, BROWSER_LUNG_MODEL_PATH, BROWSER_WORKER_FILE } from './assets.js';
 export type { WebConfig, BrowserModeConfig } from './routes/config.js';
 export type { JobJson, JobFileJson } from './routes/jobs.js';
+export type { CompareJson } from './routes/compare.js';
 export { displayName } from './routes/upload.js';
 export type { ServeDicomWeb } from './routes/dicomweb.js';
 
@@ -142,6 +145,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   await app.register(uploadRoutes, service);
   await app.register(jobRoutes, service);
   await app.register(dicomwebRoutes, { ...service, ...(options.dicomweb ? { dicomweb: options.dicomweb } : {}) });
+  await app.register(compareRoutes, service);
 
   const cleanUp = async () => {
     await app.close();

@@ -20,6 +20,10 @@ export interface SyntheticCtSeries {
   uidRoot?: string;
   /** Modality (0008,0060). Defaults to 'CT'. */
   modality?: string;
+  /** PatientID. Defaults to 'SYN0001'. */
+  patientId?: string;
+  /** StudyDate, YYYYMMDD. Defaults to '20200401'. */
+  studyDate?: string;
 }
 
 export interface WrittenSeries {
@@ -80,7 +84,7 @@ export function writeSyntheticCtSeries(dir: string, s: SyntheticCtSeries): Writt
       dicomElement(0x0008, 0x0008, 'ORIGINAL\\PRIMARY\\AXIAL', 'CS'),
       dicomElement(0x0008, 0x0016, CT_IMAGE_STORAGE, 'UI'),
       dicomElement(0x0008, 0x0018, sop, 'UI'),
-      dicomElement(0x0008, 0x0020, '20200401', 'DA'),
+      dicomElement(0x0008, 0x0020, s.studyDate ?? '20200401', 'DA'),
       dicomElement(0x0008, 0x0030, '120000', 'TM'),
       dicomElement(0x0008, 0x0050, 'ACC0001', 'SH'),
       dicomElement(0x0008, 0x0060, s.modality ?? 'CT', 'CS'),
@@ -88,7 +92,7 @@ export function writeSyntheticCtSeries(dir: string, s: SyntheticCtSeries): Writt
       dicomElement(0x0008, 0x0090, '', 'PN'),
       dicomElement(0x0008, 0x103e, 'synthetic chest', 'LO'),
       dicomElement(0x0010, 0x0010, 'Test^Synthetic', 'PN'),
-      dicomElement(0x0010, 0x0020, 'SYN0001', 'LO'),
+      dicomElement(0x0010, 0x0020, s.patientId ?? 'SYN0001', 'LO'),
       dicomElement(0x0010, 0x0030, '', 'DA'),
       dicomElement(0x0010, 0x0040, 'O', 'CS'),
       dicomElement(0x0018, 0x0050, ds([s.spacingMm[2]]), 'DS'),

@@ -1,22 +1,16 @@
 /**
  * `covseg compare A B [C …]`: follow-up of one patient over two or more `covseg segment`
- * result folders. The figures come from the folders' masks (and the CT, which gives the
- * density split), so results made before the clinical figures existed compare too.
+ * result folders (src/segment/compare-results.ts reads and compares them; the web page's
+ * side-by-side view does the same).
  */
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { flag, optionsHelp, parseCommandLine, type Command } from '../command.js';
-import { CovsegError, UsageError } from '../../util/errors.js';
+import { UsageError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { checkOutputDir, checkOutputFile } from '../../util/output-target.js';
-import { dicomDateToIso, readVolume } from '../../io/index.js';
 import { saveFigure } from '../../figures/index.js';
-import { createVolume, type LabelMap, type Volume } from '../../volume/volume.js';
-import { readSegmentReport, type SegmentReport } from '../../segment/index.js';
-import {
-  checkSamePatient, clinicalCsv, clinicalFigures, compareScans, DEFAULT_STABLE_WITHIN_POINTS, matchedLevelsPicture, sliceSource, trendPicture,
-  type ClinicalFigures, type ScanForComparison, type SliceSource,
-} from '../../clinical/index.js';
+import { DEFAULT_STABLE_WITHIN_POINTS } from '../../clinical/index.js';
+import { compareResults, readSegmentReport } from '../../segment/index.js';
 import { allInOrder } from '../../util/in-order.js';
 
 const FLAGS = {
@@ -57,13 +51,6 @@ Writes (in DIR):
   trend.png              % affected (per lung, both), consolidation share and scores over time
 Exit codes: 0 ok, 1 refused or failed (the message says why), 2 bad usage.`;
 
-interface LoadedResult {
-  scan: ScanForComparison;
-  slices: SliceSource;
-  severity?: string;
-  notes: string[];
-}
-
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export const command: Command = {
@@ -82,23 +69,17 @@ export const command: Command = {
       if (bad !== undefined) throw new UsageError(`--dates: '${bad}' is not a date YYYY-MM-DD`);
     }
     // Every check that can fail fast, before reading any volume.
-    const reports = await allInOrder(positionals.map((dir) => readSegmentReport(dir)));
+    await allInOrder(positionals.map((dir) => readSegmentReport(dir)));
     const out = resolve(values.out);
     await checkOutputDir(out, 'output folder');
     const names = { json: 'comparison.json', csv: 'comparison.csv', levels: 'levels.png', trend: 'trend.png' };
     for (const f of Object.values(names)) await checkOutputFile(join(out, f), { force: values.overwrite, forceHint: '--overwrite' });
-    const patientNotes = checkSamePatient(reports.map((r, k) => ({ name: positionals[k]!, patientId: r.input?.patientId })), values.force);
-
-    const results: LoadedResult[] = [];
-    for (const [k, dir] of positionals.entries()) results.push(await loadResult(dir, reports[k]!, dates?.[k]));
-    const comparison = compareScans(results.map((r) => r.scan), { stableWithinPoints: stableWithin });
-    const order = comparison.scans.map((s) => results.find((r) => r.scan.name === s.name)!);
-    const notes = [...patientNotes, ...order.flatMap((r) => r.notes.map((n) => `${r.scan.name}: ${n}`))];
+    const { comparison, notes, csv, levels, trend } = await compareResults(positionals.map((dir, k) => ({ dir, ...(dates ? { date: dates[k]! } : {}) })), { stableWithinPoints: stableWithin, force: values.force });
 
     await writeFileAtomic(join(out, names.json), JSON.stringify({ ...comparison, notes }, null, 2) + '\n');
-    await writeFileAtomic(join(out, names.csv), clinicalCsv(order.map((r) => ({ info: { scan: r.scan.name, date: r.scan.date, patientId: r.scan.patientId, severity: r.severity }, figures: r.scan.figures }))));
-    await saveFigure(join(out, names.levels), matchedLevelsPicture(order.map((r) => r.slices), order.map((r) => r.scan.date ?? r.scan.name)));
-    await saveFigure(join(out, names.trend), trendPicture(comparison));
+    await writeFileAtomic(join(out, names.csv), csv);
+    await saveFigure(join(out, names.levels), levels);
+    await saveFigure(join(out, names.trend), trend);
 
     const pct = (v: number | null) => (v === null ? '  n/a' : `${v.toFixed(1).padStart(5)}%`);
     const lines = [
@@ -112,45 +93,3 @@ export const command: Command = {
     process.stdout.write(lines.join('\n') + '\n');
   },
 };
-
-/** Masks, the CT when it can be found, and the figures of one result folder. */
-async function loadResult(dir: string, report: SegmentReport, date: string | undefined): Promise<LoadedResult> {
-  const notes: string[] = [];
-  const lungs = (await readVolume(join(dir, report.outputs['lungs']!))) as Volume;
-  const lesions = (await readVolume(join(dir, report.outputs['lesions']!))) as Volume;
-  const asLabels = (v: Volume): LabelMap => (v.data instanceof Uint8Array ? (v as LabelMap) : createVolume(Uint8Array.from(v.data), v.dims, v));
-  const lungMap = asLabels(lungs);
-  const lesionMap = asLabels(lesions);
-  const same = (v: Volume) => v.dims.every((d, a) => d === lungMap.dims[a]);
-  if (!same(lesionMap)) throw new CovsegError(`the lesion mask's grid [${lesionMap.dims.join(', ')}] differs from the lungs' [${lungMap.dims.join(', ')}]`, { file: dir });
-  // The CT: the folder's viewer copy, else the input the report names.
-  let ct: Volume | undefined;
-  for (const candidate of [report.outputs['viewerCt'] ? join(dir, report.outputs['viewerCt']) : undefined, report.input.path]) {
-    if (!candidate || !existsSync(candidate)) continue;
-    const v = await readVolume(candidate).catch(() => undefined);
-    if (v && same(v)) {
-      ct = v;
-      break;
-    }
-  }
-  const spacingKnown = report.input.spacingKnown;
-  const assessable = report.quality.assessable;
-  let figures: ClinicalFigures;
-  if (ct) {
-    figures = clinicalFigures({ ct, lungs: lungMap, lesions: lesionMap, isHu: report.input.isHu, huReason: report.input.huReason, spacingKnown, assessable, notAssessableReason: report.severity.reason });
-  } else if (report.clinical) {
-    figures = report.clinical;
-    notes.push('the CT was not found: figures from report.json, slices drawn without the CT');
-  } else {
-    figures = clinicalFigures({ ct: createVolume(new Int16Array(lungMap.data.length), lungMap.dims, lungMap), lungs: lungMap, lesions: lesionMap, isHu: false, huReason: 'the CT was not found (no ct.nii.gz, and the input named in report.json is gone)', spacingKnown, assessable, notAssessableReason: report.severity.reason });
-    notes.push('the CT was not found: no ground glass / consolidation split');
-  }
-  const slices = sliceSource(ct ?? createVolume(new Int16Array(lungMap.data.length), lungMap.dims, lungMap), lungMap, lesionMap, !!ct && (report.input.isHu));
-  return {
-    scan: { name: dir, date: date ?? dicomDateToIso(report.input.studyDate), patientId: report.input.patientId, figures },
-    slices,
-    severity: report.severity.category ?? undefined,
-    notes,
-  };
-}
-

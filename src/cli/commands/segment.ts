@@ -11,6 +11,10 @@ const FLAGS = {
   out: flag.string({ arg: 'DIR', help: 'output folder (must be new or empty; see --overwrite); checked before the work: a folder, beside which covseg can write' }),
   'lung-model': flag.lungModel(),
   'lung-weights': flag.lungWeights(),
+  'lobe-weights': flag.string({
+    arg: 'FILE',
+    help: "lungmask's LTRCLobes weights (unet_ltrclobes-3a07043d.pth, from\nhttps://github.com/JoHof/lungmask/releases/tag/v0.0): the lobes, for the lobar\nTSS 0–20 and Pan 0–25 scores; HU volumes only",
+  }),
   'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', aliases: ['model'], help: "lesion model (2D or 3D ONNX from 'covseg train')" }),
   force: flag.boolean({ help: 'segment input that fails the checks (not CT, not in Hounsfield units, colour picture) anyway, with a warning' }),
   overwrite: flag.boolean({ help: 'replace an existing output folder' }),
@@ -46,6 +50,8 @@ Writes (in DIR), all at once when finished (nothing half-written on failure):
   lungs.nii.gz            lung label map, 1 = right lung, 2 = left lung, in the
                           input's exact geometry (lungs.nrrd for NRRD input)
   lesions.nii.gz          lesion mask, 1 = ground-glass opacity or consolidation
+  lobes.nii.gz            with --lobe-weights: the lobes (lungmask's LTRCLobes labels:
+                          1 LUL, 2 LLL, 3 RUL, 4 RML, 5 RLL)
   lungs.png, lesions.png  the same as label PNGs, for slice inputs
   segmentation.dcm        DICOM input: a DICOM SEG (right lung, left lung, lesion)
                           referencing the source images, for PACS and viewers;
@@ -54,7 +60,8 @@ Writes (in DIR), all at once when finished (nothing half-written on failure):
                           severity CT-0…CT-4 (MosMedData scale), timings, warnings;
                           'clinical': ground glass vs consolidation (HU input), the
                           lung's density bands, % affected per third / half / depth,
-                          zone score 0–24 (lobe scores need lobe labels)
+                          zone score 0–24; with --lobe-weights (or --lung-model
+                          ltrclobes) the lobar TSS 0–20 and Pan 0–25, per lobe
                           quality: lung coverage (complete / partial / none) and
                           whether the lung mask is plausible. The grade is given only
                           for plausible lungs wholly in view, else null with the
@@ -72,7 +79,9 @@ Exit codes: 0 ok, 1 refused or failed (the message says why), 2 bad usage.`;
 function clinicalLine(c: ClinicalFigures): string {
   const t = c.total;
   const types = t.groundGlass && t.consolidation ? `ground glass ${t.groundGlass.percentOfLung.toFixed(1)}%, consolidation ${t.consolidation.percentOfLung.toFixed(1)}% of the lungs` : 'ground glass / consolidation: needs HU';
-  return `${types}; zone score ${c.scores.zone.available ? `${c.scores.zone.total}/24` : 'n/a'}`;
+  const score = (s: { available: true; total: number; max: number } | { available: false }) => (s.available ? `${s.total}/${s.max}` : 'n/a');
+  const lobes = c.lobes ? `; lobar TSS ${score(c.scores.lobarTss)}, Pan ${score(c.scores.pan)}` : '';
+  return `${types}; zone score ${score(c.scores.zone)}${lobes}`;
 }
 
 export const command: Command = {
@@ -98,6 +107,7 @@ export const command: Command = {
     const options = {
       lungModel,
       lungWeights: values['lung-weights'],
+      lobeWeights: values['lobe-weights'],
       lesionModel: values['lesion-model'],
       force: values.force,
       overwrite: values.overwrite,

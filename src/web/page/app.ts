@@ -5,11 +5,16 @@
  * In browser mode (browser-mode.ts) the models run on the page instead and the scan is
  * not uploaded.
  *
+ * Finished jobs are remembered (localStorage, while the service keeps them) so that two
+ * can be compared side by side (`GET /api/compare`, the follow-up of `covseg compare`);
+ * `?compare=ID1,ID2[&force=1]` opens that comparison directly.
+ *
  * For end-to-end tests it sets `document.body.dataset.state` ('starting' → 'ready' →
- * 'uploading' → 'running' → 'viewer-ready' | 'error') and exposes `window.covseg`.
+ * 'uploading' → 'running' → 'viewer-ready' | 'error'; 'comparing' → 'compare-ready') and
+ * exposes `window.covseg`.
  */
 import type { NVImage, Niivue as NiivueType } from '@niivue/niivue';
-import type { JobJson, WebConfig } from '../server.js';
+import type { CompareJson, JobJson, WebConfig } from '../server.js';
 import type { SegmentReport } from '../../segment/index.js';
 import { BROWSER_MODE_TEXT, BrowserSegmenter, IMAGE_FILE_RAS_AFFINE, browserFormat, describeProgress, labelOverlay, niivueInput, rasterInput, showGrey } from './browser-mode.js';
 
@@ -25,6 +30,12 @@ const POLL_MS = 400;
 const UPLOAD_SHARE = 0.2;
 /** Times a 429 (queue full) is retried after its Retry-After before giving up. */
 const MAX_QUEUE_RETRIES = 20;
+
+/** Where finished jobs are remembered for the comparison, and how many. */
+const FINISHED_KEY = 'covseg.finishedJobs';
+const MAX_REMEMBERED = 12;
+/** Most jobs one comparison takes (the API's MAX_COMPARED_JOBS). */
+const MAX_COMPARED = 6;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -134,8 +145,191 @@ async function followJob(state: ViewerState, first: JobJson): Promise<void> {
   }
   renderReport(job.report!);
   renderDownloads(job);
+  rememberJob(job);
   await showVolumes(state, job);
   setState('viewer-ready');
+}
+
+interface FinishedJob { id: string; name: string; finishedAt: string }
+
+function rememberedJobs(): FinishedJob[] {
+  try {
+    const list = JSON.parse(localStorage.getItem(FINISHED_KEY) ?? '[]') as unknown;
+    return Array.isArray(list) ? list.filter((j): j is FinishedJob => typeof j?.id === 'string' && typeof j?.name === 'string') : [];
+  } catch {
+    // Storage off (private mode) or damaged: nothing remembered.
+    return [];
+  }
+}
+
+function saveRemembered(list: FinishedJob[]): void {
+  try {
+    localStorage.setItem(FINISHED_KEY, JSON.stringify(list.slice(-MAX_REMEMBERED)));
+  } catch {
+    // Storage off: the list lasts as long as the page.
+  }
+  renderCompareList(list.slice(-MAX_REMEMBERED));
+}
+
+function rememberJob(job: JobJson): void {
+  saveRemembered([...rememberedJobs().filter((j) => j.id !== job.id), { id: job.id, name: job.inputName, finishedAt: job.finishedAt ?? new Date().toISOString() }]);
+}
+
+/** Drops remembered jobs the service no longer has (expired, or another service's). */
+async function pruneRemembered(): Promise<void> {
+  const kept: FinishedJob[] = [];
+  for (const job of rememberedJobs()) {
+    const response = await fetch(`/api/jobs/${job.id}`).catch(() => undefined);
+    if (response?.ok && ((await response.json()) as JobJson).status === 'done') kept.push(job);
+  }
+  saveRemembered(kept);
+}
+
+function checkedJobs(): string[] {
+  return [...document.querySelectorAll<HTMLInputElement>('#compare-jobs input[type=checkbox]:checked')].map((c) => c.value);
+}
+
+function renderCompareList(list: FinishedJob[]): void {
+  const button = $<HTMLButtonElement>('compare');
+  const update = () => {
+    const n = checkedJobs().length;
+    button.disabled = n < 2 || n > MAX_COMPARED;
+  };
+  if (list.length === 0) {
+    $('compare-jobs').replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'Scans finished on this service appear here: tick two of one patient to see them side by side.' }));
+  } else {
+    $('compare-jobs').replaceChildren(...list.map((job) => {
+      const box = Object.assign(document.createElement('input'), { type: 'checkbox', value: job.id });
+      box.addEventListener('change', update);
+      const label = document.createElement('label');
+      label.title = `${job.name}, finished ${job.finishedAt}`;
+      label.append(box, ` ${job.name} `, Object.assign(document.createElement('span'), { className: 'muted', textContent: new Date(job.finishedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) }));
+      const li = document.createElement('li');
+      li.append(label);
+      return li;
+    }));
+  }
+  update();
+}
+
+/** Asks the service to compare `ids` (in this order: earlier first, unless every scan has a study date) and shows the result in place of the viewer. */
+async function openComparison(ids: string[], force: boolean): Promise<void> {
+  setState('comparing');
+  const query = `jobs=${ids.map(encodeURIComponent).join(',')}${force ? '&force=1' : ''}`;
+  const result = await apiJson<CompareJson>(`/api/compare?${query}`);
+  renderComparison(result);
+  $('compare-view').hidden = false;
+  document.body.dataset['view'] = 'compare';
+  // The address names the comparison, so that it can be reopened or passed on while the jobs last.
+  history.replaceState(null, '', `?compare=${ids.map(encodeURIComponent).join(',')}${force ? '&force=1' : ''}`);
+  window.scrollTo(0, 0);
+  setState('compare-ready');
+}
+
+function closeComparison(state: ViewerState): void {
+  $('compare-view').hidden = true;
+  delete document.body.dataset['view'];
+  history.replaceState(null, '', location.pathname);
+  setState(state.job || state.browserRun ? 'viewer-ready' : 'ready');
+}
+
+const fixed = (v: number | null | undefined, unit = '', digits = 1) => (v === null || v === undefined ? '–' : `${v.toFixed(digits)}${unit}`);
+const signed = (v: number | null, unit = '', digits = 1) => (v === null ? '–' : `${v > 0 ? '+' : v < 0 ? '−' : '±'}${Math.abs(v).toFixed(digits)}${unit}`);
+
+function cells(row: HTMLTableRowElement, values: (string | { text: string; value?: number | null })[]): void {
+  for (const v of values) {
+    const td = document.createElement('td');
+    if (typeof v === 'string') td.textContent = v;
+    else {
+      td.textContent = v.text;
+      td.dataset['value'] = v.value === null || v.value === undefined ? '' : String(v.value);
+    }
+    row.append(td);
+  }
+}
+
+function headedRow(label: string): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  tr.append(Object.assign(document.createElement('th'), { textContent: label }));
+  return tr;
+}
+
+/** One scan's column: name, date, grade, lungs and lesions per side, consolidation share and the scores (the comparison's figures, from its masks). */
+function comparisonColumn(job: CompareJson['jobs'][number], scan: CompareJson['comparison']['scans'][number], role: string): HTMLElement {
+  const report = job.report!;
+  const column = Object.assign(document.createElement('div'), { className: 'compare-column' });
+  column.dataset['job'] = job.id;
+  column.append(
+    Object.assign(document.createElement('h3'), { textContent: `${role}: ${job.name}` }),
+    Object.assign(document.createElement('p'), { className: 'muted', textContent: `${scan.date ? `study date ${scan.date}` : 'no study date (order as picked)'}${scan.patientId ? ` · patient ${scan.patientId}` : ''}` }),
+  );
+  const grade = document.createElement('p');
+  grade.append(Object.assign(document.createElement('span'), { className: 'sev', textContent: report.severity.category ?? 'no grade' }), ` ${fixed(scan.percentAffected, '%')} of ${report.severity.category ? 'the lungs' : 'the lung in view'} affected`);
+  column.append(grade);
+  const table = document.createElement('table');
+  table.append(Object.assign(document.createElement('thead'), { innerHTML: '<tr><th></th><th>lung volume</th><th>lesion volume</th><th>affected</th></tr>' }));
+  const body = document.createElement('tbody');
+  for (const [side, label] of [['right', 'right lung'], ['left', 'left lung'], ['total', 'both lungs']] as const) {
+    const tr = headedRow(label);
+    const pct = side === 'total' ? scan.percentAffected : scan[side];
+    cells(tr, [fixed(report.lungs[side].volumeMl, ' mL'), fixed(report.lesions[side].volumeMl, ' mL'), { text: fixed(pct, '%'), value: pct }]);
+    tr.dataset['side'] = side;
+    body.append(tr);
+  }
+  table.append(body);
+  column.append(table);
+  const scores = [
+    `consolidation ${fixed(scan.consolidationPercentOfLesion, '% of the lesion')}`,
+    `zone score ${scan.zoneScore === null ? 'n/a' : `${scan.zoneScore}/24`}`,
+    `lobar TSS ${scan.lobarTss === null ? 'n/a' : `${scan.lobarTss}/20`}`,
+    `Pan ${scan.pan === null ? 'n/a' : `${scan.pan}/25`}`,
+  ];
+  column.append(Object.assign(document.createElement('p'), { className: 'muted', textContent: scores.join(' · ') }));
+  const html = job.files.find((f) => f.kind === 'report-html');
+  if (html) {
+    const link = Object.assign(document.createElement('a'), { href: html.url, target: '_blank', textContent: 'full report' });
+    link.style.color = '#8cf';
+    column.append(link);
+  }
+  return column;
+}
+
+function renderComparison(c: CompareJson): void {
+  const { comparison } = c;
+  const overall = comparison.overall;
+  const verdict = $('compare-verdict');
+  verdict.textContent = overall.verdict;
+  verdict.dataset['verdict'] = overall.verdict;
+  $('compare-reason').textContent = `${overall.from} → ${overall.to}${overall.days === null ? '' : ` (${overall.days} days)`}: ${overall.reason}`;
+  $('compare-rule').textContent = `Rule: ${comparison.rule.text}.`;
+  const n = c.jobs.length;
+  $('compare-columns').replaceChildren(...c.jobs.map((job, k) => comparisonColumn(job, comparison.scans[k]!, k === 0 ? 'earlier' : k === n - 1 ? 'later' : `scan ${k + 1}`)));
+
+  const rows: [string, (side: 'right' | 'left' | 'total') => { from: number | null; to: number | null; change: number | null }, string, string][] = [
+    ['% affected', (s) => overall[s].percentAffected, '%', ' points'],
+    ['lesion volume', (s) => overall[s].lesionMl, ' mL', ' mL'],
+    ['lung volume', (s) => overall[s].lungMl, ' mL', ' mL'],
+    ['consolidation, % of lesion', (s) => overall[s].consolidationPercentOfLesion, '%', ' points'],
+  ];
+  $('compare-changes').querySelector('tbody')!.replaceChildren(...rows.map(([label, pick, unit, changeUnit]) => {
+    const tr = headedRow(label);
+    cells(tr, (['right', 'left', 'total'] as const).map((side) => {
+      const ch = pick(side);
+      return { text: `${fixed(ch.from, unit)} → ${fixed(ch.to, unit)} (${signed(ch.change, changeUnit)})`, value: ch.change };
+    }));
+    return tr;
+  }));
+  const scoreRows: [string, { from: number | null; to: number | null; change: number | null }][] = [
+    ['zone score (0–24)', overall.scores.zone], ['lobar TSS (0–20)', overall.scores.lobarTss], ['Pan (0–25)', overall.scores.pan],
+  ];
+  $('compare-scores').querySelector('tbody')!.replaceChildren(...scoreRows.map(([label, ch]) => {
+    const tr = headedRow(label);
+    cells(tr, [fixed(ch.from, '', 0), fixed(ch.to, '', 0), { text: signed(ch.change, '', 0), value: ch.change }]);
+    return tr;
+  }));
+  $('compare-notes').replaceChildren(...c.notes.map((note) => Object.assign(document.createElement('li'), { textContent: note })));
+  $<HTMLImageElement>('compare-levels').src = c.pictures.levels;
+  $<HTMLImageElement>('compare-trend').src = c.pictures.trend;
 }
 
 function setCell(id: string, value: number | null, unit: string): void {
@@ -390,6 +584,11 @@ function bindControls(state: ViewerState): void {
     uploadOne(e.dataTransfer?.files);
   });
 
+  $<HTMLButtonElement>('compare').addEventListener('click', () => {
+    void run(() => openComparison(checkedJobs(), $<HTMLInputElement>('compare-force').checked));
+  });
+  $<HTMLButtonElement>('compare-close').addEventListener('click', () => closeComparison(state));
+
   const sampleSelect = $<HTMLSelectElement>('sample-name');
   $<HTMLButtonElement>('sample').addEventListener('click', () => {
     if (busy) return;
@@ -471,8 +670,16 @@ async function main(): Promise<void> {
   await loadSamples();
   // A PACS that does not answer must not keep the page from starting: say so, go on.
   await loadStudies().catch((err: Error) => showError(`the PACS studies could not be listed: ${err.message}`));
+  renderCompareList(rememberedJobs());
+  await pruneRemembered();
   setMode(state, document.querySelector<HTMLInputElement>('input[name=run-mode]:checked')?.value === 'browser' && config.browserMode.available ? 'browser' : 'service');
   setState('ready');
+  const params = new URLSearchParams(location.search);
+  const compare = params.get('compare');
+  if (compare) {
+    const force = params.get('force');
+    await openComparison(compare.split(',').filter(Boolean), force === '1' || force === 'true').catch((err: Error) => showError(`the comparison could not be shown: ${err.message}`));
+  }
 }
 
 main().catch((err: Error) => {

@@ -127,7 +127,7 @@ export class BrowserSegmenter {
 
 /** Share of the progress bar per stage: downloading the models, lungs, lesions, report. */
 const STAGE_SPAN: Record<ProgressReply['stage'], [number, number]> = {
-  models: [0, 0.1], read: [0.1, 0.1], lungs: [0.1, 0.55], lesions: [0.55, 0.95], report: [0.95, 1], write: [1, 1],
+  models: [0, 0.1], read: [0.1, 0.1], lungs: [0.1, 0.55], lesions: [0.55, 0.95], lobes: [0.95, 0.95], report: [0.95, 1], write: [1, 1],
 };
 
 /** Progress message → (bar fraction, status text with the slice count). */

@@ -41,7 +41,8 @@ export function displayName(filename: string | undefined): string {
   return clean || 'upload';
 }
 
-function forceFlag(query: unknown): boolean {
+/** `force=1` (or true, or bare) and `force=0` (or false, or absent) in a query; anything else is a 400. */
+export function forceFlag(query: unknown): boolean {
   const value = (query as Record<string, unknown> | undefined)?.['force'];
   if (value === undefined || value === '0' || value === 'false') return false;
   if (value === '1' || value === 'true' || value === '') return true;
