@@ -51,6 +51,7 @@ export class FileHasher {
       h.update(`${role}:${files[role] ?? 'none'}\n`);
     }
     h.update(`slice:${ref.sliceIndex ?? 'all'}\n`);
+    if (ref.placement) h.update(`placement:${JSON.stringify(ref.placement)}\n`);
     return { combined: h.digest('hex'), files };
   }
 }

@@ -12,4 +12,7 @@ export { medseg9, scanMedseg9 } from './medseg9.js';
 export { zenodo, scanZenodo, zenodoCaseName } from './zenodo.js';
 export { zenodoSlices, scanZenodoSlices, zenodoSliceGroup } from './zenodo-slices.js';
 export { semiseg, scanSemiseg } from './semiseg.js';
+export { semisegPseudo, scanSemisegPseudo, readRenderingPairs } from './semiseg-pseudo.js';
+export { pairRenderings, matchRendering, placeOnRendering, orientGrey, parseRenderingName, radiopaediaCaseNumber, PAIRS_FILE } from './rendering-pairs.js';
+export type { RenderingPairsFile, RenderingPair, RenderingPlacement, RenderingMatch, Grey2d, ReferenceSlice } from './rendering-pairs.js';
 export { ADAPTERS, adapterFor, loadCase } from './registry.js';

@@ -3,6 +3,7 @@ import { medseg100 } from './medseg100.js';
 import { medseg9 } from './medseg9.js';
 import { mosmed } from './mosmed.js';
 import { semiseg } from './semiseg.js';
+import { semisegPseudo } from './semiseg-pseudo.js';
 import { zenodoSlices } from './zenodo-slices.js';
 import { zenodo } from './zenodo.js';
 import { sourceName, type CaseRef, type DatasetAdapter, type LoadedCase, type SourceName } from './types.js';
@@ -14,6 +15,7 @@ export const ADAPTERS: Readonly<Record<SourceName, DatasetAdapter>> = {
   zenodo,
   'zenodo-slices': zenodoSlices,
   semiseg,
+  'semiseg-pseudo': semisegPseudo,
 };
 
 /** The adapter of `source`; the error lists the valid names. */

@@ -15,11 +15,12 @@ import { CovsegError } from '../util/errors.js';
  * - `medseg9`: MedSeg's 9 Radiopaedia CT volumes with lesion and lung masks;
  * - `zenodo`: Zenodo 3757476 "COVID-19 CT Lung and Infection Segmentation", 20 volumes (or its Kaggle copy);
  * - `zenodo-slices`: 1,614 PNG slices cut from the Zenodo volumes (dstaroff's re-publication);
- * - `semiseg`: COVID-SemiSeg training half, 50 JPEG slices cropped from the MedSeg 100 slices.
+ * - `semiseg`: COVID-SemiSeg training half, 50 JPEG slices cropped from the MedSeg 100 slices;
+ * - `semiseg-pseudo`: COVID-SemiSeg's unlabelled Zenodo renderings paired with zenodo-slices' masks.
  */
-export type SourceName = 'mosmed' | 'medseg100' | 'medseg9' | 'zenodo' | 'zenodo-slices' | 'semiseg';
+export type SourceName = 'mosmed' | 'medseg100' | 'medseg9' | 'zenodo' | 'zenodo-slices' | 'semiseg' | 'semiseg-pseudo';
 
-export const SOURCE_NAMES: readonly SourceName[] = ['mosmed', 'medseg100', 'medseg9', 'zenodo', 'zenodo-slices', 'semiseg'];
+export const SOURCE_NAMES: readonly SourceName[] = ['mosmed', 'medseg100', 'medseg9', 'zenodo', 'zenodo-slices', 'semiseg', 'semiseg-pseudo'];
 
 /**
  * `name` as a SourceName. Otherwise throws what `fail` makes of "unknown source 'x'; valid
@@ -37,6 +38,16 @@ export function sourceName(name: string, fail: (problem: string) => Error = (pro
  * - `slice`: a single axial slice with no usable slice spacing; 2D database only.
  */
 export type CaseKind = 'volume' | 'slice';
+
+/**
+ * Where a rendering sits in the reference slice: turn the rendering by `orientation`
+ * (bit 1 transpose, then bit 2 mirror x, bit 4 mirror y) and it covers `box`
+ * ([x0, y0, width, height] in reference pixels, edges not centres) of the reference.
+ */
+export interface RenderingPlacement {
+  orientation: number;
+  box: [number, number, number, number];
+}
 
 /** The input files of one case, as published. */
 export interface CaseFiles {
@@ -67,6 +78,8 @@ export interface CaseRef {
   files: CaseFiles;
   /** For sources that stack many slices in one file (MedSeg 100): the slice's z index. */
   sliceIndex?: number;
+  /** For renderings whose masks lie on another slice's grid (semiseg-pseudo): where the image sits in it. */
+  placement?: RenderingPlacement;
 }
 
 /** A case with its pixels, labels harmonised. */

@@ -8,11 +8,14 @@
  * Rng(seed, epoch), so a resumed run replays exactly what an uninterrupted one would.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTorchModel, type StepResult, type TorchModel, type UNetConfig } from '../nn/torch-addon.js';
+import { createTorchModel, type NamedTensor, type StepResult, type TorchModel, type UNetConfig } from '../nn/torch-addon.js';
+import { readOnnxWeights } from '../nn/onnx/graph.js';
 import { exportUNetOnnx } from '../nn/unet-onnx.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
+import { describeIoError } from '../util/output-target.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { Rng } from '../util/random.js';
 import { diceFromCounts } from '../metrics/index.js';
@@ -144,6 +147,32 @@ export function setMetrics(results: StepResult[], eps = 1e-6): SetMetrics {
 }
 
 /** Runs `set` through the model without augmentation; per-sample results in set order. */
+/**
+ * The weights a run starts from (--init): another run's checkpoint, or a model.onnx that
+ * covseg exported (a shipped model; its float16 weights restored to float32). The export
+ * folds batch norm into the convolutions, so an ONNX seeds a network without norm layers
+ * (--norm none), which then computes exactly what the ONNX does.
+ */
+async function initialWeights(path: string, norm: string): Promise<Record<string, NamedTensor>> {
+  if (!/\.onnx$/i.test(path)) return networkTensors((await loadCheckpoint(path, Type.Unknown())).state);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (err) {
+    throw describeIoError(err, path) ?? err;
+  }
+  let weights: Record<string, NamedTensor>;
+  try {
+    weights = readOnnxWeights(bytes);
+  } catch (err) {
+    throw new CovsegError(`cannot read the ONNX weights (${(err as Error).message})`, { file: path, cause: err });
+  }
+  if (norm !== 'none' && !Object.keys(weights).some((k) => k.includes('.norm'))) {
+    throw new CovsegError('this ONNX model has its batch norm folded into the convolutions: fine-tune it with --norm none', { file: path });
+  }
+  return weights;
+}
+
 export async function evaluateSet(model: TorchModel, set: SampleSet, batchSize: number): Promise<StepResult[]> {
   const batch = allocateBatch(set, batchSize);
   const per = set.spatial.reduce((a, b) => a * b, 1);
@@ -188,10 +217,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
 
   const model = createTorchModel({ ...o.network, device: o.device, threads: o.threads, seed: o.seed });
   model.setOptimizer({ type: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay });
-  if (o.initFrom && !resuming) {
-    const init = await loadCheckpoint(o.initFrom, Type.Unknown());
-    model.setState({ tensors: networkTensors(init.state), optimizerSteps: 0 });
-  }
+  if (o.initFrom && !resuming) model.setState({ tensors: await initialWeights(o.initFrom, o.network.norm ?? 'batch'), optimizerSteps: 0 });
   let progress: RunProgress = { epoch: 0, bestEpoch: 0, bestValLoss: Infinity, bestValDice: NaN, sinceBest: 0 };
   let history: EpochRecord[] = [];
   if (resuming) {

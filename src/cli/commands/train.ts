@@ -45,7 +45,7 @@ const FLAGS = {
   seed: flag.number({ arg: 'N', default: 42, check: Number.isInteger, help: 'random seed of weights, order and augmentation' }),
   float16: flag.boolean({ help: 'store model.onnx weights as float16 (half the size)' }),
   resume: flag.boolean({ help: 'continue RUN from its last checkpoint' }),
-  init: flag.string({ arg: 'CKPT', help: "start from the weights of another run's checkpoint (fine-tuning)" }),
+  init: flag.string({ arg: 'CKPT', help: "start from the weights of another run's checkpoint, or of a covseg model.onnx (its batch norm is folded: with --norm none) (fine-tuning)" }),
   negatives: flag.list({
     arg: 'A,B',
     help: '2D, task lung: CTs (files or DICOM folders) with no lung in view, e.g. an abdominal CT; their slices train with an empty target',

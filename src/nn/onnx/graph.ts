@@ -270,3 +270,33 @@ export function fromFloat16(bits: Uint16Array): Float32Array {
   }
   return out;
 }
+
+/**
+ * The float weights (initializers) of an ONNX model as written by {@link OnnxGraph}:
+ * float32 as stored, float16 (`NAME__f16`) restored to float32 under NAME. So a shipped
+ * model can seed a training run (`covseg train --init model.onnx`).
+ */
+export function readOnnxWeights(model: Uint8Array): Record<string, { shape: number[]; data: Float32Array }> {
+  const dec = new TextDecoder();
+  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  const graph = readFields(model).find((f) => f.field === 7 && f.bytes);
+  if (!graph) throw new Error('not an ONNX model (no graph)');
+  for (const f of readFields(graph.bytes!)) {
+    if (f.field !== 5 || !f.bytes) continue;
+    let name = '';
+    let type = 0;
+    let raw: Uint8Array | undefined;
+    const shape: number[] = [];
+    for (const t of readFields(f.bytes)) {
+      if (t.field === 1 && t.value !== undefined) shape.push(Number(t.value));
+      else if (t.field === 2 && t.value !== undefined) type = Number(t.value);
+      else if (t.field === 8 && t.bytes) name = dec.decode(t.bytes);
+      else if (t.field === 9 && t.bytes) raw = t.bytes;
+    }
+    if (!raw) continue;
+    const copy = raw.slice();
+    if (type === OnnxDataType.float32) out[name] = { shape, data: new Float32Array(copy.buffer) };
+    else if (type === OnnxDataType.float16) out[name.replace(/__f16$/, '')] = { shape, data: fromFloat16(new Uint16Array(copy.buffer)) };
+  }
+  return out;
+}
