@@ -145,6 +145,29 @@ function maskedCorrelation(a: Float32Array, b: Float32Array, mask: Float32Array)
   return va > 0 && vb > 0 ? c / Math.sqrt(va * vb) : 0;
 }
 
+/**
+ * Bounding box of the pixels darker than `threshold` (the lungs of a lung-window picture),
+ * over the rows and columns holding at least 2 % of them, so stray dark pixels (air at a
+ * corner, noise) do not stretch it. Undefined when nothing is dark.
+ */
+function darkBox(img: Grey2d, threshold: number): Box | undefined {
+  const cols = new Float64Array(img.width), rows = new Float64Array(img.height);
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) {
+      if (img.data[y * img.width + x]! < threshold) (cols[x]!++, rows[y]!++);
+    }
+  }
+  const span = (counts: Float64Array, across: number): [number, number] | undefined => {
+    const min = 0.02 * across;
+    let a = 0, b = counts.length - 1;
+    while (a < counts.length && counts[a]! < min) a++;
+    while (b >= 0 && counts[b]! < min) b--;
+    return a <= b ? [a, b - a + 1] : undefined;
+  };
+  const sx = span(cols, img.height), sy = span(rows, img.width);
+  return sx && sy ? [sx[0], sy[0], sx[1], sy[1]] : undefined;
+}
+
 /** Otsu's threshold of 8-bit values. */
 function otsu(data: Float32Array): number {
   const hist = new Float64Array(256);
@@ -183,7 +206,7 @@ export interface RenderingMatch {
 export interface MatchOptions {
   /** Scale of rendering pixels per reference pixel to accept (both axes). Defaults to [1.6, 3.2]. */
   scale?: [number, number];
-  /** Largest difference of the two axes' scales. Defaults to 0.08. */
+  /** Largest difference of the two axes' scales, relative to the larger. Defaults to 0.06. */
   maxAnisotropy?: number;
   /** Side of the comparison grid. Defaults to 64. */
   grid?: number;
@@ -222,25 +245,35 @@ function lungBoxCache(ref: ReferenceSlice, box: Box, n: number, sample: (box: Bo
  */
 export function matchRendering(rendering: Grey2d, references: readonly ReferenceSlice[], options: MatchOptions = {}): RenderingMatch | undefined {
   const [minScale, maxScale] = options.scale ?? [1.6, 3.2];
-  const maxAniso = options.maxAnisotropy ?? 0.08;
+  const maxAniso = options.maxAnisotropy ?? 0.06;
   const n = options.grid ?? 64;
+  const threshold = otsu(rendering.data);
   const turned = [0, 1, 2, 3, 4, 5, 6, 7].map((o) => {
     const t = orientGrey(rendering, o);
-    return { o, t, hp: highPass(sampleBox(t, [0, 0, t.width, t.height], n), n) };
+    return { o, t, hp: highPass(sampleBox(t, [0, 0, t.width, t.height], n), n), dark: darkBox(t, threshold) };
   });
   const refHpOf = (ref: ReferenceSlice) => (box: Box) => ({ hp: highPass(sampleBox(ref.ct, box, n), n), lung: sampleBox(ref.lung, box, n).map((v) => v / 255) });
-  // While refining, the lungs stay where the lung box put them (a sub-pixel move does not change which pixels count).
+  // While refining, the lungs stay where the first box put them (a sub-pixel move does not change which pixels count).
   const refCtOf = (ref: ReferenceSlice, lung: Float32Array) => (box: Box) => ({ hp: highPass(sampleBox(ref.ct, box, n), n), lung });
+  const fits = (sx: number, sy: number) => sx >= minScale && sx <= maxScale && sy >= minScale && sy <= maxScale && Math.abs(sx - sy) <= maxAniso * Math.max(sx, sy);
   const candidates: { ref: ReferenceSlice; o: number; box: Box; score: number; lung: Float32Array }[] = [];
   for (const ref of references) {
     const box = lungBoxOf(ref);
     if (!box) continue;
     let atBox: Sampled | undefined;
-    for (const { o, t, hp } of turned) {
-      const sx = t.width / box[2], sy = t.height / box[3];
-      if (sx < minScale || sx > maxScale || sy < minScale || sy > maxScale || Math.abs(sx - sy) > maxAniso) continue;
-      atBox ??= lungBoxCache(ref, box, n, refHpOf(ref));
-      candidates.push({ ref, o, box, score: maskedCorrelation(hp, atBox.hp, atBox.lung), lung: atBox.lung });
+    for (const { o, t, hp, dark } of turned) {
+      // Hypothesis 1: the rendering is the reference's lung box.
+      if (fits(t.width / box[2], t.height / box[3])) {
+        atBox ??= lungBoxCache(ref, box, n, refHpOf(ref));
+        candidates.push({ ref, o, box, score: maskedCorrelation(hp, atBox.hp, atBox.lung), lung: atBox.lung });
+      }
+      // Hypothesis 2: the rendering's dark (lung) pixels span the reference's lung box, with margins around them.
+      if (!dark) continue;
+      const sx = dark[2] / box[2], sy = dark[3] / box[3];
+      if (!fits(sx, sy)) continue;
+      const b: Box = [box[0] - dark[0] / sx, box[1] - dark[1] / sy, t.width / sx, t.height / sy];
+      const at = refHpOf(ref)(b);
+      candidates.push({ ref, o, box: b, score: maskedCorrelation(hp, at.hp, at.lung), lung: at.lung });
     }
   }
   if (candidates.length === 0) return undefined;
@@ -274,7 +307,6 @@ export function matchRendering(rendering: Grey2d, references: readonly Reference
   }
   const placement: RenderingPlacement = { orientation: best!.o, box: best!.box };
   const lung = placeOnRendering(best!.ref.lung, 255, placement, rendering.width, rendering.height);
-  const threshold = otsu(rendering.data);
   let inter = 0, sum = 0;
   for (let i = 0; i < lung.length; i++) {
     const dark = rendering.data[i]! < threshold ? 1 : 0;
