@@ -21,6 +21,18 @@ export interface LesionSideNumbers extends LungSideNumbers {
   percentOfLung: number;
 }
 
+/** [lowest, highest] of one figure over the test-time mirrors. */
+export type Interval = [number, number];
+
+export interface LesionSpread {
+  method: 'test-time flips';
+  /** How many predictions the interval spans (the model on each mirror of every slice). */
+  members: number;
+  right: { volumeMl: Interval | null; percentOfLung: Interval };
+  left: { volumeMl: Interval | null; percentOfLung: Interval };
+  total: { volumeMl: Interval | null; percentOfLung: Interval };
+}
+
 export interface SegmentReport {
   format: 'covseg-report';
   version: 1;
@@ -43,6 +55,8 @@ export interface SegmentReport {
   lungs: { right: LungSideNumbers; left: LungSideNumbers; total: LungSideNumbers };
   lesions: { right: LesionSideNumbers; left: LesionSideNumbers; total: LesionSideNumbers };
   severity: Severity;
+  /** With test-time flips (`segment --tta`): the lowest and highest figures over the mirrors; absent otherwise. */
+  lesionSpread?: LesionSpread;
   /** Ground glass vs consolidation, regions, zone and lobe scores (src/clinical); absent in reports of older versions. */
   clinical?: ClinicalFigures;
   /** Can the lung mask carry a grade: coverage and plausibility (src/lungs/quality.ts). */
@@ -133,4 +147,19 @@ export function buildReport(lungs: LabelMap, lesions: LabelMap, context: ReportC
     timingsMs: context.timingsMs,
     warnings: context.warnings,
   };
+}
+
+/**
+ * The spread of the lesion figures over `members` (each test-time mirror's own lesions,
+ * inside the same lungs): the report's figures come from their mean probability, the
+ * interval says how much a mirror alone would have changed them.
+ */
+export function lesionSpread(lungs: LabelMap, members: readonly LabelMap[], spacingKnown: boolean, quality: LungQuality): LesionSpread {
+  const each = members.map((m) => lungAndLesionNumbers(lungs, m, spacingKnown, quality).lesions);
+  const interval = (pick: (n: SegmentReport['lesions']) => number): Interval => [Math.min(...each.map(pick)), Math.max(...each.map(pick))];
+  const side = (key: 'right' | 'left' | 'total') => ({
+    volumeMl: spacingKnown ? interval((n) => n[key].volumeMl!) : null,
+    percentOfLung: interval((n) => n[key].percentOfLung),
+  });
+  return { method: 'test-time flips', members: members.length, right: side('right'), left: side('left'), total: side('total') };
 }
