@@ -57,6 +57,7 @@ export class FileHasher {
         for (const role of ['image', 'lesion', 'lung'] as const) if (slice[role] !== undefined) h.update(`${role}:${await this.file(slice[role])}\n`);
       }
     }
+    if (ref.placement) h.update(`placement:${JSON.stringify(ref.placement)}\n`);
     return { combined: h.digest('hex'), files };
   }
 }

@@ -10,6 +10,7 @@ import { sourceName, type SourceName } from '../datasets/index.js';
 import { databaseFile } from './db-file.js';
 import { loadManifest, MANIFEST_FILE, type CaseRecord, type Manifest } from './manifest.js';
 import { loadSplits, SPLIT_NAMES, type SplitName, type Splits } from './splits.js';
+import { makeFoldSplits, parseFold } from './folds.js';
 
 /** Which mask a model learns or is scored against: the lesions (the method) or the lungs. */
 export type DatabaseTask = 'lesion' | 'lung';
@@ -66,12 +67,22 @@ function taskFiles(root: string, files: { image: string; lesion: string; lung?: 
   return out;
 }
 
+export interface OpenDatabaseOptions {
+  /**
+   * A validation fold (`out=NAME`, `kK/I`; src/database/folds.ts) to read instead of
+   * splits.json: its train/validation/test subsets answer `cases({ split })`.
+   */
+  fold?: string;
+}
+
 /** Reads `db`'s manifest, then its splits (`db`: the database folder, or its manifest.json). */
-export async function openDatabase(db: string): Promise<OpenDatabase> {
+export async function openDatabase(db: string, options: OpenDatabaseOptions = {}): Promise<OpenDatabase> {
   const manifestFile = await databaseFile(db, MANIFEST_FILE);
   const manifest = await loadManifest(manifestFile);
   const root = dirname(manifestFile);
-  const splits = await loadSplits(root);
+  const splits = options.fold === undefined
+    ? await loadSplits(root)
+    : makeFoldSplits(manifest.cases.map((c) => ({ caseId: c.caseId, source: c.source, patientGroup: c.patientGroup })), parseFold(options.fold));
   return {
     root,
     manifest,

@@ -17,4 +17,7 @@ export {
 } from './zenodo-slice-stacks.js';
 export type { NeighbourChange, GroupRuns } from './zenodo-slice-stacks.js';
 export { semiseg, scanSemiseg } from './semiseg.js';
+export { semisegPseudo, scanSemisegPseudo, readRenderingPairs } from './semiseg-pseudo.js';
+export { pairRenderings, matchRendering, placeOnRendering, orientGrey, parseRenderingName, radiopaediaCaseNumber, PAIRS_FILE } from './rendering-pairs.js';
+export type { RenderingPairsFile, RenderingPair, RenderingPlacement, RenderingMatch, Grey2d, ReferenceSlice } from './rendering-pairs.js';
 export { ADAPTERS, adapterFor, loadCase } from './registry.js';

@@ -67,6 +67,16 @@ export const SOURCE_OVERLAPS: readonly SourceOverlap[] = [
     description: 'COVID-SemiSeg\'s 50 training slices are cropped copies of half of the MedSeg 100 slices; which slice is which is not known, so the same slice can land in two splits',
     fullyMatched: false,
   },
+  {
+    sources: ['zenodo', 'semiseg-pseudo'],
+    description: "semiseg-pseudo's renderings take zenodo-slices' patient groups: coronacases are matched to Zenodo's, its Radiopaedia groups (radiopaedia_A…H) are not matched to Zenodo's 10 Radiopaedia scans",
+    fullyMatched: false,
+  },
+  {
+    sources: ['medseg9', 'semiseg-pseudo'],
+    description: "semiseg-pseudo's Radiopaedia renderings are of Zenodo scans that MedSeg's 9 Radiopaedia volumes overlap; the mapping is not known",
+    fullyMatched: false,
+  },
 ];
 
 /**
@@ -90,9 +100,9 @@ export function overlapFamily(source: SourceName, patientGroup: string, included
   const present = new Set(included);
   const radiopaedia = (s: SourceName) =>
     (s === 'zenodo' && patientGroup.startsWith('radiopaedia-case:')) ||
-    (s === 'zenodo-slices' && patientGroup.startsWith('zenodo-slices:radiopaedia')) ||
+    ((s === 'zenodo-slices' || s === 'semiseg-pseudo') && patientGroup.startsWith('zenodo-slices:radiopaedia')) ||
     s === 'medseg9';
-  const radiopaediaSources: SourceName[] = ['zenodo', 'zenodo-slices', 'medseg9'];
+  const radiopaediaSources: SourceName[] = ['zenodo', 'zenodo-slices', 'semiseg-pseudo', 'medseg9'];
   if (radiopaedia(source) && radiopaediaSources.filter((s) => s !== source && present.has(s)).length > 0) {
     // zenodo + zenodo-slices overlap only in their Radiopaedia parts, and medseg9 is all Radiopaedia.
     return 'overlap:radiopaedia';

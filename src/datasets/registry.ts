@@ -4,6 +4,7 @@ import { medseg9 } from './medseg9.js';
 import { mosmed } from './mosmed.js';
 import { semiseg } from './semiseg.js';
 import { zenodoSliceStacks } from './zenodo-slice-stacks.js';
+import { semisegPseudo } from './semiseg-pseudo.js';
 import { zenodoSlices } from './zenodo-slices.js';
 import { zenodo } from './zenodo.js';
 import { sourceName, type CaseRef, type DatasetAdapter, type LoadedCase, type SourceName } from './types.js';
@@ -16,6 +17,7 @@ export const ADAPTERS: Readonly<Record<SourceName, DatasetAdapter>> = {
   'zenodo-slices': zenodoSlices,
   'zenodo-slice-stacks': zenodoSliceStacks,
   semiseg,
+  'semiseg-pseudo': semisegPseudo,
 };
 
 /** The adapter of `source`; the error lists the valid names. */

@@ -17,11 +17,12 @@ import { CovsegError } from '../util/errors.js';
  * - `zenodo-slices`: 1,614 PNG slices cut from the Zenodo volumes (dstaroff's re-publication);
  * - `zenodo-slice-stacks`: the same slices' contiguous runs of one coronacases scan, stacked
  *   back into volumes (3D database only; their slices are zenodo-slices' own);
- * - `semiseg`: COVID-SemiSeg training half, 50 JPEG slices cropped from the MedSeg 100 slices.
+ * - `semiseg`: COVID-SemiSeg training half, 50 JPEG slices cropped from the MedSeg 100 slices;
+ * - `semiseg-pseudo`: COVID-SemiSeg's unlabelled Zenodo renderings paired with zenodo-slices' masks.
  */
-export type SourceName = 'mosmed' | 'medseg100' | 'medseg9' | 'zenodo' | 'zenodo-slices' | 'zenodo-slice-stacks' | 'semiseg';
+export type SourceName = 'mosmed' | 'medseg100' | 'medseg9' | 'zenodo' | 'zenodo-slices' | 'zenodo-slice-stacks' | 'semiseg' | 'semiseg-pseudo';
 
-export const SOURCE_NAMES: readonly SourceName[] = ['mosmed', 'medseg100', 'medseg9', 'zenodo', 'zenodo-slices', 'zenodo-slice-stacks', 'semiseg'];
+export const SOURCE_NAMES: readonly SourceName[] = ['mosmed', 'medseg100', 'medseg9', 'zenodo', 'zenodo-slices', 'zenodo-slice-stacks', 'semiseg', 'semiseg-pseudo'];
 
 /**
  * `name` as a SourceName. Otherwise throws what `fail` makes of "unknown source 'x'; valid
@@ -39,6 +40,16 @@ export function sourceName(name: string, fail: (problem: string) => Error = (pro
  * - `slice`: a single axial slice with no usable slice spacing; 2D database only.
  */
 export type CaseKind = 'volume' | 'slice';
+
+/**
+ * Where a rendering sits in the reference slice: turn the rendering by `orientation`
+ * (bit 1 transpose, then bit 2 mirror x, bit 4 mirror y) and it covers `box`
+ * ([x0, y0, width, height] in reference pixels, edges not centres) of the reference.
+ */
+export interface RenderingPlacement {
+  orientation: number;
+  box: [number, number, number, number];
+}
 
 /** The input files of one case, as published. */
 export interface CaseFiles {
@@ -75,6 +86,8 @@ export interface CaseRef {
    * (which name the first slice's files).
    */
   stack?: string[];
+  /** For renderings whose masks lie on another slice's grid (semiseg-pseudo): where the image sits in it. */
+  placement?: RenderingPlacement;
 }
 
 /** A case with its pixels, labels harmonised. */

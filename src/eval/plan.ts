@@ -51,6 +51,8 @@ export interface PlanDatabaseOptions {
   split?: string;
   /** Only cases of these sources (manifest `source`). Defaults to all. */
   sources?: readonly string[];
+  /** A validation fold to read instead of DB/splits.json (`out=NAME`, `kK/I`, see src/database/folds.ts). Defaults to none. */
+  fold?: string;
 }
 
 /**
@@ -64,7 +66,7 @@ export async function planDatabaseEvaluation(db: string, spec: Pick<ModelSpec, '
   if (!(EVAL_SPLITS as readonly string[]).includes(split)) {
     throw new CovsegError(`unknown split '${split}'; use one of ${EVAL_SPLITS.join(', ')}`, { file: db });
   }
-  const database = await openDatabase(db);
+  const database = await openDatabase(db, { fold: options.fold });
   const records = database.cases({ split: split as SplitName | 'all', sources: options.sources, task: spec.task });
   const data: EvaluationData = { kind: 'database', db, split, sources: options.sources ? [...options.sources] : null };
   const where = `the ${split === 'all' ? 'database' : `'${split}' split`}${options.sources ? ` (sources ${options.sources.join(', ')})` : ''}`;

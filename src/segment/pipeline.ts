@@ -18,8 +18,8 @@ import { lungSidesOf, type LungSegmenter } from '../lungs/segmenter.js';
 import type { AnatomyRemoved } from '../lungs/anatomy.js';
 import { CovsegError } from '../util/errors.js';
 import { lapTimer } from '../util/laps.js';
-import { buildReport, type SegmentReport } from './report.js';
-import { checkInput, findLesions, isImageFile, lesionModelName, qualityOf, type InputMeta } from './segment-volume.js';
+import { buildReport, lesionSpread, type SegmentReport } from './report.js';
+import { checkInput, findLesionsWithSpread, isImageFile, lesionModelName, qualityOf, type InputMeta } from './segment-volume.js';
 import { clinicalFigures, type ClinicalInput } from '../clinical/measure.js';
 import { labelsLobes } from '../clinical/lobes.js';
 
@@ -47,6 +47,11 @@ export interface SegmentCtOptions {
   startedAtMs?: number;
   /** Called with (stage, done, total) as each stage goes on. Defaults to none. */
   onProgress?: (stage: SegmentStage, done: number, total: number) => void;
+  /**
+   * Test-time flips: the lesion model on the four mirrors of each slice, averaged, and the
+   * spread of the figures over them in `report.lesionSpread` (4× the lesion model's time). Defaults to false.
+   */
+  tta?: boolean;
 }
 
 export interface SegmentedCt {
@@ -110,12 +115,12 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
 
   // Lesions, only inside the lungs (affected lung is lung by definition).
   // No lungs in view, no lesions to look for: the lesion model is not run.
-  const lesionsView = anyLung
-    ? await findLesions(view, lungsView, lesionModel, { isHu: check.isHu, onProgress: (d, n) => progress('lesions', d, n) })
-    : (createVolume(new Uint8Array(lungsView.data.length), lungsView.dims, lungsView) as LabelMap);
+  const found = anyLung
+    ? await findLesionsWithSpread(view, lungsView, lesionModel, { isHu: check.isHu, tta: options.tta ?? false, onProgress: (d, n) => progress('lesions', d, n) })
+    : { lesions: createVolume(new Uint8Array(lungsView.data.length), lungsView.dims, lungsView) as LabelMap };
   const back = (m: LabelMap): LabelMap => (turns ? createVolume(quarterTurn(m, -turns).data, lps.dims, lps) : m);
   const lungs = back(lungsView);
-  const lesions = back(lesionsView);
+  const lesions = back(found.lesions);
   lap('lesions');
 
   // Lobes for the lobe scores: the lobe model's, or the lung model's own labels when it labels lobes.
@@ -150,6 +155,7 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
     timingsMs,
     warnings,
   });
+  if (found.members) report.lesionSpread = lesionSpread(lungs, found.members.map(back), check.spacingKnown, report.quality);
   lap('report');
   // Ground glass vs consolidation, where the disease is, the CT scores (src/clinical). Scores
   // only where a grade can be given: a zone score of half a lung means nothing.

@@ -29,7 +29,10 @@ function figure(o: { png: Uint8Array; caption: string }): string {
 /** `clinicalPictures`: the clinical section's pictures, [distribution, lesion types] as `clinicalReportParts` makes them, shown when the report has a clinical block. */
 export function renderReportHtml(report: SegmentReport, overlays: { png: Uint8Array; caption: string }[], clinicalPictures: { png: Uint8Array; caption: string }[] = []): string {
   const r = report;
-  const rows = (['right', 'left', 'total'] as const).map((side) => `<tr><th>${side === 'total' ? 'both lungs' : `${side} lung`}</th><td>${ml(r.lungs[side])}</td><td>${ml(r.lesions[side])}</td><td><b>${r.lesions[side].percentOfLung.toFixed(1)}%</b></td></tr>`).join('\n');
+  const spread = r.lesionSpread;
+  // With test-time flips: the lowest–highest over the mirrors, beside each figure.
+  const range = (i: [number, number] | null | undefined, unit: string) => (i ? ` <small>(${i[0].toFixed(1)}–${i[1].toFixed(1)}${unit})</small>` : '');
+  const rows = (['right', 'left', 'total'] as const).map((side) => `<tr><th>${side === 'total' ? 'both lungs' : `${side} lung`}</th><td>${ml(r.lungs[side])}</td><td>${ml(r.lesions[side])}${range(spread?.[side].volumeMl, ' mL')}</td><td><b>${r.lesions[side].percentOfLung.toFixed(1)}%</b>${range(spread?.[side].percentOfLung, '%')}</td></tr>`).join('\n');
   const pictures = overlays.map(figure).join('\n');
   const warnings = r.warnings.length ? `<section class="warn"><h2>Warnings</h2><ul>${r.warnings.map((w) => `<li>${escape(w)}</li>`).join('')}</ul></section>` : '';
   const timings = Object.entries(r.timingsMs).map(([k, v]) => `${escape(k)} ${(v / 1000).toFixed(2)} s`).join(' · ');
@@ -52,6 +55,7 @@ ${severityLine(r)}
 <table><tr><th></th><th>lung volume</th><th>lesion volume</th><th>affected${r.severity.category ? '' : ' (of the lung in view)'}</th></tr>
 ${rows}
 </table>
+${spread ? `<p class="meta">In brackets: lowest–highest over the lesion model run on the ${spread.members} mirrors of each slice (test-time flips); the figures are from their mean.</p>` : ''}
 ${warnings}
 ${r.clinical ? clinicalSection(r.clinical, clinicalPictures) : ''}
 <h2>Representative slices</h2>

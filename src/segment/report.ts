@@ -26,6 +26,21 @@ const LesionSideSchema = Type.Object({
 });
 export type LesionSideNumbers = Static<typeof LesionSideSchema>;
 
+/** [lowest, highest] of one figure over the test-time mirrors. */
+const IntervalSchema = Type.Tuple([Type.Number(), Type.Number()]);
+export type Interval = Static<typeof IntervalSchema>;
+
+const SpreadSideSchema = Type.Object({ volumeMl: orNull(IntervalSchema), percentOfLung: IntervalSchema });
+const LesionSpreadSchema = Type.Object({
+  method: Type.Literal('test-time flips'),
+  /** How many predictions the interval spans (the model on each mirror of every slice). */
+  members: Type.Integer({ minimum: 1 }),
+  right: SpreadSideSchema,
+  left: SpreadSideSchema,
+  total: SpreadSideSchema,
+});
+export type LesionSpread = Static<typeof LesionSpreadSchema>;
+
 const vec3 = Type.Tuple([Type.Number(), Type.Number(), Type.Number()]);
 
 /**
@@ -54,6 +69,8 @@ export const SegmentReportSchema = Type.Object({
   lungs: Type.Object({ right: SideSchema, left: SideSchema, total: SideSchema }),
   lesions: Type.Object({ right: LesionSideSchema, left: LesionSideSchema, total: LesionSideSchema }),
   severity: SeveritySchema,
+  /** With test-time flips (`segment --tta`): the lowest and highest figures over the mirrors; absent otherwise. */
+  lesionSpread: Type.Optional(LesionSpreadSchema),
   /** Ground glass vs consolidation, regions, zone and lobe scores (src/clinical); absent in reports of older versions. */
   clinical: Type.Optional(ClinicalFiguresSchema),
   /** Can the lung mask carry a grade: coverage and plausibility (src/lungs/quality.ts). */
@@ -147,4 +164,19 @@ export function buildReport(lungs: LabelMap, lesions: LabelMap, context: ReportC
     timingsMs: context.timingsMs,
     warnings: context.warnings,
   };
+}
+
+/**
+ * The spread of the lesion figures over `members` (each test-time mirror's own lesions,
+ * inside the same lungs): the report's figures come from their mean probability, the
+ * interval says how much a mirror alone would have changed them.
+ */
+export function lesionSpread(lungs: LabelMap, members: readonly LabelMap[], spacingKnown: boolean, quality: LungQuality): LesionSpread {
+  const each = members.map((m) => lungAndLesionNumbers(lungs, m, spacingKnown, quality).lesions);
+  const interval = (pick: (n: SegmentReport['lesions']) => number): Interval => [Math.min(...each.map(pick)), Math.max(...each.map(pick))];
+  const side = (key: 'right' | 'left' | 'total') => ({
+    volumeMl: spacingKnown ? interval((n) => n[key].volumeMl!) : null,
+    percentOfLung: interval((n) => n[key].percentOfLung),
+  });
+  return { method: 'test-time flips', members: members.length, right: side('right'), left: side('left'), total: side('total') };
 }

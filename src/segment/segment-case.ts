@@ -51,6 +51,8 @@ export interface SegmentOptions {
   loaded?: { lung?: SegmentationModel; lesion?: SegmentationModel };
   /** Segment input that fails the CT/HU checks anyway (with a warning in the report). Defaults to false. */
   force?: boolean;
+  /** Test-time flips of the lesion model, with the spread in the report (src/segment/pipeline.ts). Defaults to false. */
+  tta?: boolean;
   /** Replace an existing output folder. Defaults to false (an existing non-empty folder is an error). */
   overwrite?: boolean;
   /** Also write the CT as ct.nii.gz (for viewers that need NIfTI). Defaults to false. */
@@ -128,7 +130,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   const models = modelLoader(options);
   let segmented;
   try {
-    segmented = await segmentCt(ct, meta, models.load, { force: options.force, inputName: options.inputName ?? resolve(input), startedAtMs, onProgress: progress });
+    segmented = await segmentCt(ct, meta, models.load, { force: options.force, tta: options.tta ?? false, inputName: options.inputName ?? resolve(input), startedAtMs, onProgress: progress });
   } finally {
     await models.release();
   }

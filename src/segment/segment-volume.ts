@@ -9,7 +9,7 @@ import { asLps, checkHu, type HuCheck } from '../volume/index.js';
 import type { ImageMeta } from '../io/types.js';
 import { isColourPicture } from '../io/raster-decode.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
-import { predictSlices, threshold } from '../infer/slice-inferer.js';
+import { predictSlicesFlipped, TTA_FLIPS, threshold } from '../infer/slice-inferer.js';
 import { predictVolume3d } from '../infer/volume-inferer.js';
 import { lungQuality, type LungQuality } from '../lungs/quality.js';
 import type { AnatomyRemoved } from '../lungs/anatomy.js';
@@ -69,6 +69,18 @@ export interface FindLesionsOptions {
   isHu?: boolean;
   /** Called with (done, total): slices for a 2D model, 0/1 then 1/1 for a 3D one. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Test-time flips (2D models): the mean of the model over the four mirrors of each slice,
+   * and each mirror's own mask for the spread. Four times the lesion model's time. Defaults to false.
+   */
+  tta?: boolean;
+}
+
+export interface FoundLesions {
+  /** 0/1 inside the lungs. */
+  lesions: LabelMap;
+  /** With `tta`: each mirror's own lesions (0/1, inside the lungs), for the spread of the figures. */
+  members?: LabelMap[];
 }
 
 /**
@@ -76,24 +88,42 @@ export interface FindLesionsOptions {
  * on the grid `ct` and `lungs` share. A 2D model runs only on the slices with lung.
  */
 export async function findLesions(ct: Volume, lungs: LabelMap, lesionModel: SegmentationModel, options: FindLesionsOptions = {}): Promise<LabelMap> {
+  return (await findLesionsWithSpread(ct, lungs, lesionModel, { ...options, tta: false })).lesions;
+}
+
+/** {@link findLesions}, with each test-time mirror's own mask where `options.tta` asks for them. */
+export async function findLesionsWithSpread(ct: Volume, lungs: LabelMap, lesionModel: SegmentationModel, options: FindLesionsOptions = {}): Promise<FoundLesions> {
   if (lesionModel.spec.task !== 'lesion') throw new CovsegError(`this is a '${lesionModel.spec.task}' model, not a lesion model`, { file: lesionModel.file });
   const progress = options.onProgress ?? (() => {});
+  const level = lesionModel.spec.threshold;
   let prob: Volume<Float32Array>;
+  let memberBits: Volume<Uint8Array> | undefined;
   if (lesionModel.spec.dims === 2) {
     // predictSlices numbers the slices of the LPS-ordered volume.
     const lps = asLps(lungs).volume;
     const plane = lps.dims[0] * lps.dims[1];
     const slices: number[] = [];
     for (let z = 0; z < lps.dims[2]; z++) if (lps.data.subarray(z * plane, (z + 1) * plane).some((v) => v !== 0)) slices.push(z);
-    prob = await predictSlices(lesionModel, ct, { slices, onProgress: progress });
+    const flips = options.tta ? TTA_FLIPS : ([0] as const);
+    const out = await predictSlicesFlipped(lesionModel, ct, { slices, onProgress: progress, flips, ...(options.tta ? { memberThreshold: level } : {}) });
+    prob = out.probability;
+    memberBits = out.members;
   } else {
+    if (options.tta) throw new CovsegError('test-time flips are for 2D lesion models', { file: lesionModel.file });
     progress(0, 1);
     prob = await predictVolume3d(lesionModel, ct, { isHu: options.isHu ?? true });
     progress(1, 1);
   }
-  const lesionData = threshold(prob, lesionModel.spec.threshold).data;
+  const lesionData = threshold(prob, level).data;
   for (let i = 0; i < lesionData.length; i++) if (!lungs.data[i]) lesionData[i] = 0;
-  return createVolume(lesionData, ct.dims, ct);
+  const lesions = createVolume(lesionData, ct.dims, ct);
+  if (!memberBits) return { lesions };
+  const members = TTA_FLIPS.map((_, m) => {
+    const data = new Uint8Array(lesionData.length);
+    for (let i = 0; i < data.length; i++) data[i] = lungs.data[i] && (memberBits.data[i]! >> m) & 1 ? 1 : 0;
+    return createVolume(data, ct.dims, ct) as LabelMap;
+  });
+  return { lesions, members };
 }
 
 /** A lesion model as the report names it. */

@@ -24,6 +24,8 @@ export interface DatabaseSamplesOptions {
   task: TrainTask;
   /** Only cases from these sources. Defaults to all. */
   sources?: SourceName[];
+  /** A validation fold to use instead of DB/splits.json (`out=NAME`, `kK/I`, see src/database/folds.ts). Defaults to none. */
+  fold?: string;
   /** 2D: side of the square model input. Defaults to 320 (the database's slice size). */
   inputSize?: number;
   /** 2D: input transform. Defaults to 'clahe-v2'. */
@@ -81,7 +83,7 @@ export function markCaseEnds(samples: StoredSample[]): void {
 export async function loadSliceSplit(db: string, split: SplitName, options: DatabaseSamplesOptions): Promise<LoadedSplit> {
   const size = options.inputSize ?? 320;
   const transform = options.transform ?? 'clahe-v2';
-  const cases = (await openDatabase(db)).cases({ split, sources: options.sources, task: options.task });
+  const cases = (await openDatabase(db, { fold: options.fold })).cases({ split, sources: options.sources, task: options.task });
   const slices = cases.flatMap((c) => c.slices.map((s) => ({ c: c.record, s })));
   const stage = `loading ${split} slices`;
   options.onProgress?.(0, slices.length, stage);
@@ -112,7 +114,7 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
 
 /** The 3D volumes of `split` ([D, H, W] = [80, 320, 320] in a default database). */
 export async function loadVolumeSplit(db: string, split: SplitName, options: DatabaseSamplesOptions): Promise<LoadedSplit> {
-  const cases = (await openDatabase(db)).cases({ split, sources: options.sources, task: options.task }).filter((c) => c.volume);
+  const cases = (await openDatabase(db, { fold: options.fold })).cases({ split, sources: options.sources, task: options.task }).filter((c) => c.volume);
   const stage = `loading ${split} volumes`;
   options.onProgress?.(0, cases.length, stage);
   const samples: StoredSample[] = [];

@@ -14,6 +14,7 @@ import { createTorchModel, type NamedTensor, type StepResult, type TorchModel, t
 import { exportUNetOnnx, unetWeightsFromOnnx } from '../nn/unet-onnx.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
+import { describeIoError } from '../util/output-target.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { Rng } from '../util/random.js';
 import { diceFromCounts } from '../metrics/index.js';

@@ -25,6 +25,8 @@ export interface DatabaseTrainingOptions extends Omit<TrainOptions, 'network' | 
   task?: TrainTask;
   /** Only cases of these sources. Defaults to all. */
   sources?: SourceName[];
+  /** A validation fold instead of DB/splits.json (`out=NAME`, `kK/I`, see src/database/folds.ts); recorded in the model. Defaults to none. */
+  fold?: string;
   /** 2D: side of the square network input, divisible by 2^depth. Defaults to 320. */
   inputSize?: number;
   /** 2D: the input transform (src/preprocess/model-input.ts). Defaults to 'clahe-v2'. */
@@ -55,9 +57,9 @@ export function checkDatabaseTraining(o: DatabaseTrainingOptions, fail: (problem
 /** Trains a U-Net on the train split of `o.db`, choosing the weights on its validation split. */
 export async function trainOnDatabase(o: DatabaseTrainingOptions): Promise<TrainResult> {
   checkDatabaseTraining(o);
-  const { db, dims, sources, patch, negatives, network, task = 'lesion', inputSize = DATABASE_SIDE, transform = 'clahe-v2', batchSize, ...loop } = o;
+  const { db, dims, sources, fold, patch, negatives, network, task = 'lesion', inputSize = DATABASE_SIDE, transform = 'clahe-v2', batchSize, ...loop } = o;
   const load = dims === 2 ? loadSliceSplit : loadVolumeSplit;
-  const data = { task, sources, inputSize, transform, onProgress: o.onProgress, set: { patch } };
+  const data = { task, sources, fold, inputSize, transform, onProgress: o.onProgress, set: { patch } };
   const train = await load(db, 'train', data);
   if (negatives?.length) train.set = train.set.concat(await loadNegativeSlices(negatives, { inputSize, transform }));
   const val = await load(db, 'validation', data);
@@ -74,7 +76,7 @@ export async function trainOnDatabase(o: DatabaseTrainingOptions): Promise<Train
     title: `${dims}D ${task} U-Net`,
     modelMetadata: {
       ...specToMetadata(spec),
-      'covseg.trainedOn': JSON.stringify({ db, sources: sources ?? 'all', trainSamples: train.set.length, valSamples: val.set.length }),
+      'covseg.trainedOn': JSON.stringify({ db, sources: sources ?? 'all', ...(fold ? { fold } : {}), trainSamples: train.set.length, valSamples: val.set.length }),
     },
   }, { train: train.set, val: val.set });
 }

@@ -46,7 +46,7 @@ test('cases({ split, sources, task }): one query for training and evaluation', a
   assert.deepEqual(open.cases({ split: 'validation' })[0]!.slices[0]!.reference, join(db, '2d/lesions/Slice-00001.png'));
 
   // The one source-name check: the same words wherever a name comes in.
-  assert.throws(() => open.cases({ sources: ['kaggle'] }), (err: Error) => err.message === `${db}: unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg`);
+  assert.throws(() => open.cases({ sources: ['kaggle'] }), (err: Error) => err.message === `${db}: unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo`);
 });
 
 test('openDatabase takes the manifest file too, and refuses splits whose lists and map disagree', async () => {
@@ -57,4 +57,11 @@ test('openDatabase takes the manifest file too, and refuses splits whose lists a
   splits.cases.train = [];
   await writeFile(join(bad, 'splits.json'), JSON.stringify(splits));
   await assert.rejects(openDatabase(bad), /splits\.json: key 'caseSplit\.Case-0000' is 'train', but cases\.train does not list Case-0000/);
+});
+
+test('openDatabase({ fold }): the fold\'s subsets answer cases({ split }) in place of splits.json; a bad fold is refused in words', async () => {
+  const open = await openDatabase(db, { fold: 'out=semiseg' });
+  assert.deepEqual(ids(open.cases({ split: 'test' })), ['Slice-00000', 'Slice-00001']);
+  assert.ok(open.cases({ split: 'train' }).every((c) => c.record.source !== 'semiseg'));
+  await assert.rejects(openDatabase(db, { fold: 'semiseg' }), /neither out=NAME .* nor kK\/I/);
 });

@@ -112,3 +112,32 @@ test('a non-square slice is read as the centred square the database would make o
     for (let x = 0; x < 40; x++) assert.ok(Math.abs(onSlice.data[y * 40 + x]! - onSquare.data[(y + 7) * 40 + x]!) < 1e-6, `(${x}, ${y})`);
   }
 });
+
+test('test-time flips: one mirror is plain predictSlices bit for bit; four average the mirrored runs, and each mirror\'s mask comes back as its bit', async () => {
+  const { predictSlicesFlipped, TTA_FLIPS } = await import('../../src/infer/slice-inferer.js');
+  const model = await loadSegmentationModel(tinyModel(spec2d), { threads: 1 });
+  const ct = createVolume(noise(32 * 32 * 2, 4), [32, 32, 2]);
+  const plain = await predictSlices(model, ct);
+  assert.deepEqual((await predictSlicesFlipped(model, ct, { flips: [0] })).probability.data, plain.data);
+  // The mirror-x run by hand: mirror the CT's columns, predict, mirror back.
+  const [nx, ny] = [32, 32];
+  const mirrored = new Int16Array(ct.data.length);
+  for (let z = 0; z < 2; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) mirrored[z * nx * ny + y * nx + x] = ct.data[z * nx * ny + y * nx + (nx - 1 - x)] as number;
+  const byHand = await predictSlices(model, createVolume(mirrored, ct.dims, ct));
+  const x1 = await predictSlicesFlipped(model, ct, { flips: [1], memberThreshold: 0.5 });
+  let maxDiff = 0;
+  for (let z = 0; z < 2; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) maxDiff = Math.max(maxDiff, Math.abs(x1.probability.data[z * nx * ny + y * nx + x]! - byHand.data[z * nx * ny + y * nx + (nx - 1 - x)]!));
+  // Mirroring the model input equals mirroring the CT up to the input transform's (CLAHE's tiles') own asymmetry.
+  assert.ok(maxDiff < 0.1, `max difference ${maxDiff}`);
+  const all = await predictSlicesFlipped(model, ct, { flips: TTA_FLIPS, memberThreshold: 0.5 });
+  const zero = await predictSlicesFlipped(model, ct, { flips: [0], memberThreshold: 0.5 });
+  const each = await Promise.all(([1, 2, 3] as const).map((f) => predictSlicesFlipped(model, ct, { flips: [f] })));
+  for (let i = 0; i < plain.data.length; i += 37) {
+    const mean = (plain.data[i]! + each[0]!.probability.data[i]! + each[1]!.probability.data[i]! + each[2]!.probability.data[i]!) / 4;
+    assert.ok(Math.abs(all.probability.data[i]! - mean) < 1e-6, `voxel ${i}`);
+  }
+  for (let i = 0; i < plain.data.length; i++) {
+    assert.equal(all.members!.data[i]! & 1, zero.members!.data[i]!, `voxel ${i}`);
+    assert.equal(zero.members!.data[i]!, plain.data[i]! > 0.5 ? 1 : 0);
+  }
+});

@@ -95,3 +95,24 @@ test('setState restores weights exactly and rejects wrong shapes', { skip }, asy
   const c = createTorchModel({ dims: 2, baseFilters: 8, depth: 2 });
   assert.throws(() => c.setState(a.getState()), /wrong shape/);
 });
+
+test('a folded (batch norm) float16 ONNX export seeds a --norm none network that predicts what the ONNX does', { skip }, async () => {
+  const { readOnnxWeights } = await import('../../src/nn/onnx/graph.js');
+  const shape = [1, 1, 16, 16];
+  const trained = createTorchModel({ dims: 2, baseFilters: 4, depth: 2, seed: 3, threads: 1 });
+  trained.setOptimizer({ type: 'sgd', lr: 0.05, momentum: 0.9 });
+  const nm = 256;
+  for (let i = 0; i < 3; i++) await trained.trainStep(seededInput(nm, 20 + i), seededInput(nm, 5).map((v) => (v > 0.6 ? 1 : 0)), new Float32Array(nm).fill(1), shape);
+  const bytes = exportUNetOnnx({ dims: 2, baseFilters: 4, depth: 2 }, trained.getState().tensors, { float16: true });
+  const seeded = createTorchModel({ dims: 2, baseFilters: 4, depth: 2, norm: 'none', seed: 9, threads: 1 });
+  const weights = readOnnxWeights(bytes);
+  seeded.setState({ tensors: weights, optimizerSteps: 0 });
+  const input = seededInput(nm, 77);
+  const onnx = await loadOnnxModel(bytes, { threads: 1 });
+  const ortOut = await onnx.run(input, shape);
+  const torchOut = await seeded.predict(input, shape);
+  let maxDiff = 0;
+  for (let i = 0; i < torchOut.length; i++) maxDiff = Math.max(maxDiff, Math.abs(torchOut[i]! - ortOut.data[i]!));
+  assert.ok(maxDiff <= 1e-4, `max |libtorch − ORT| = ${maxDiff.toExponential(2)}`);
+  await onnx.release();
+});

@@ -69,3 +69,19 @@ test('a grade only where the quality allows it: partial or implausible lungs get
   assert.match(empty, /No lungs in view/);
   assert.doesNotMatch(empty, /CT-0/);
 });
+
+test('lesionSpread: the lowest and highest lesion volume and % affected over the test-time members, per side', async () => {
+  const { lesionSpread } = await import('../../src/segment/report.js');
+  const { createVolume } = await import('../../src/volume/volume.js');
+  const dims = [10, 1, 1] as [number, number, number];
+  const lungs = createVolume(Uint8Array.from([1, 1, 1, 1, 1, 2, 2, 2, 2, 2]), dims, { spacingMm: [10, 10, 10] });
+  const member = (on: number[]) => createVolume(Uint8Array.from({ length: 10 }, (_, i) => (on.includes(i) ? 1 : 0)), dims, { spacingMm: [10, 10, 10] });
+  const quality = { lungCoverage: 'whole', assessable: true, warnings: [] } as never;
+  const s = lesionSpread(lungs, [member([0]), member([0, 1, 5]), member([5, 6, 7])], true, quality);
+  assert.equal(s.members, 3);
+  assert.deepEqual(s.right.percentOfLung, [0, 40]);
+  assert.deepEqual(s.left.percentOfLung, [0, 60]);
+  assert.deepEqual(s.total.percentOfLung, [10, 30]);
+  assert.deepEqual(s.total.volumeMl, [1, 3]);
+  assert.equal(lesionSpread(lungs, [member([0])], false, quality).total.volumeMl, null);
+});

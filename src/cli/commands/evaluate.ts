@@ -18,6 +18,7 @@ const FLAGS = {
   // No default here: --split is for --db only, so an absent one must stay visible.
   split: flag.choice({ choices: EVAL_SPLITS, arg: 'S', shownDefault: 'test', help: EVAL_SPLITS.join(' | ') }),
   sources: flag.list({ arg: 'a,b', help: 'only cases of these sources' }),
+  fold: flag.string({ arg: 'F', help: "read the subsets of a validation fold instead of DB/splits.json: out=NAME (NAME's patients are the test set) or kK/I (fold I of K by patient group), as given to 'covseg train --fold'" }),
   images: flag.string({ arg: 'DIR', help: 'a folder of PNG/JPEG slices, each its own case' }),
   masks: flag.string({
     arg: 'DIR',
@@ -85,7 +86,7 @@ export const command: Command = {
     const folderMode = values.images !== undefined || values.masks !== undefined || values.lungs !== undefined;
     if (folderMode === (values.db !== undefined)) throw new UsageError('give either --db DB or --images DIR --masks DIR');
     if (folderMode && (!values.images || !values.masks)) throw new UsageError('--images and --masks go together');
-    if (folderMode && (values.split !== undefined || values.sources !== undefined)) throw new UsageError('--split and --sources are for --db');
+    if (folderMode && (values.split !== undefined || values.sources !== undefined || values.fold !== undefined)) throw new UsageError('--split, --sources and --fold are for --db');
     const split = values.split ?? 'test';
     const { threshold, batch: batchSize, 'max-voxels': maxVoxels, quiet } = values;
     const lungModelName = values['lung-model'];
@@ -109,7 +110,7 @@ export const command: Command = {
     try {
       const plan = folderMode
         ? await planFolderEvaluation({ images: values.images!, masks: values.masks!, ...(values.lungs ? { lungs: values.lungs } : {}) }, model.spec)
-        : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources } : {}) });
+        : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources } : {}), ...(values.fold ? { fold: values.fold } : {}) });
       for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
       const bars = new StageBars({ quiet });
       const evalOptions: EvaluateModelOptions = { batchSize, maxVoxels, onProgress: bars.onProgress, ...(lungModel ? { lungModel } : {}) };

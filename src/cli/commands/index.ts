@@ -14,6 +14,7 @@ export interface CommandEntry {
 export const COMMANDS: CommandEntry[] = [
   { name: 'info', summary: 'show format, geometry, intensities and HU check of an image or DICOM folder', load: async () => (await import('./info.js')).command },
   { name: 'build-db', summary: 'build the 3D and 2D training databases from the public datasets', load: async () => (await import('./build-db.js')).command },
+  { name: 'pair-renderings', summary: "pair COVID-SemiSeg's unlabelled Zenodo renderings with zenodo-slices' masks (build-db's semiseg-pseudo source)", load: async () => (await import('./pair-renderings.js')).command },
   { name: 'lungs', summary: "segment the lungs of a CT (covseg's model, or lungmask's R231 / LTRCLobes / R231CovidWeb)", load: async () => (await import('./lungs.js')).command },
   { name: 'train', summary: 'train a 2D or 3D U-Net (lung-masked Dice loss) on a covseg database', load: async () => (await import('./train.js')).command },
   { name: 'evaluate', summary: 'score a model case by case on a database split or a folder of slices (Dice, Table 2, figures)', load: async () => (await import('./evaluate.js')).command },
