@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { batchInputs, caseNames, verifiedDone, DONE_MARKER, type BatchSummary } from '../../src/batch/index.js';
 import { encodePng } from '../../src/io/raster.js';
 import { runCovseg } from '../helpers/run-cli.js';
@@ -42,7 +43,12 @@ test('batch inputs: a list (relative paths, comments, repeats) and a folder (ima
   }
 });
 
-test('covseg batch: every scan its folder and a summary; a bad entry fails alone (exit 1); a rerun redoes only the deleted case', { skip: needsLungModel() || needsScans() }, async () => {
+const noQueueHook = `import { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent(
+  "export async function resolve(s, c, next) { if (s === 'bullmq' || s === 'ioredis') throw new Error('covseg batch loaded the queue (' + s + ') without --redis'); return next(s, c); }"));
+`;
+
+test('covseg batch: every scan its folder and a summary; a bad entry fails alone (exit 1); a rerun redoes only the deleted case; BullMQ is never loaded', { skip: needsLungModel() || needsScans() }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'covseg-batch-local-'));
   try {
     const lesion = await lesionModelFor(dir);
@@ -51,7 +57,12 @@ test('covseg batch: every scan its folder and a summary; a bad entry fails alone
     await writeFile(list, [...scans, join(dir, 'in', 'missing.nii.gz')].join('\n') + '\n');
     const out = join(dir, 'out');
     const args = ['batch', '--input', list, '--out', out, '--jobs', '2', '--lesion-model', lesion.path];
-    const first = runCovseg(args);
+    // A local batch never loads the queue (BullMQ, ioredis): a resolve hook in this run,
+    // and in every process it starts, refuses them.
+    const hook = join(dir, 'no-queue.mjs');
+    await writeFile(hook, noQueueHook);
+    const first = runCovseg(args, { NODE_OPTIONS: `--import ${pathToFileURL(hook).href}` });
+    assert.doesNotMatch(first.stderr, /loaded the queue/);
     assert.equal(first.status, 1, first.stderr);
     assert.match(first.stderr, /failed: missing: .*missing\.nii\.gz: cannot open/);
     const s1 = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as BatchSummary;

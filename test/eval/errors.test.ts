@@ -120,7 +120,7 @@ const usage: [string[], RegExp][] = [
   [['--model', 'm.onnx'], /give either --db DB or --images DIR --masks DIR/],
   [['--model', 'm.onnx', '--db', 'db', '--images', 'i', '--masks', 'g'], /give either --db DB or --images DIR --masks DIR/],
   [['--model', 'm.onnx', '--images', 'i'], /--images and --masks go together/],
-  [['--model', 'm.onnx', '--images', 'i', '--masks', 'g', '--split', 'test'], /--split and --sources are for --db/],
+  [['--model', 'm.onnx', '--images', 'i', '--masks', 'g', '--split', 'test'], /--split, --sources and --fold are for --db/],
   [['--model', 'm.onnx', '--db', 'db', '--split', 'testing'], /--split: 'testing' is not one of train, validation, test, all/],
   [['--model', 'm.onnx', '--db', 'db', '--threshold', '1.5'], /--threshold: invalid value '1\.5'/],
   [['--model', 'm.onnx', '--db', 'db', '--batch', '0'], /--batch: invalid value '0'/],
