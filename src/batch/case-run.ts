@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { segmentCase, DEFAULT_LESION_MODEL_PATH, type SegmentStage } from '../segment/segment-case.js';
 import type { SegmentReport } from '../segment/report.js';
-import { tempPathFor } from '../util/atomic-write.js';
+import { removeAside, tempPathFor } from '../util/atomic-write.js';
 import { DONE_MARKER, verifiedDone, writeDoneMarker, type DoneMarker } from './done.js';
 
 /** The options that shape a case's outputs: part of its job key. */
@@ -101,17 +101,6 @@ export async function runCase(job: BatchJob, options: CaseRunOptions = {}): Prom
   }
 }
 
-/** Moves `dir` out of the way (renamed, then removed), if it is there. */
-async function removeAside(dir: string): Promise<void> {
-  const old = tempPathFor(dir);
-  try {
-    await rename(dir, old);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  await rm(old, { recursive: true, force: true });
-}
 
 
 /**

@@ -85,6 +85,69 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
   }
   lap('models');
 
+  const step: StepContext = { meta, check, warnings, progress };
+  const found = await findLungs(lps, lungModel, step, options.force ?? false);
+  lap('lungs');
+
+  // Lesions, only inside the lungs (affected lung is lung by definition).
+  // No lungs in view, no lesions to look for: the lesion model is not run.
+  const { view, lungsView, back } = found;
+  const lesionsFound = found.anyLung
+    ? await findLesionsWithSpread(view, lungsView, lesionModel, { isHu: check.isHu, tta: options.tta ?? false, onProgress: (d, n) => progress('lesions', d, n) })
+    : { lesions: createVolume(new Uint8Array(lungsView.data.length), lungsView.dims, lungsView) as LabelMap };
+  const lungs = back(lungsView);
+  const lesions = back(lesionsFound.lesions);
+  lap('lesions');
+
+  const { lobes, lobesUnavailableReason } = await findLobes(found, lungModel, lobeModel, step);
+  if (lobeModel) lap('lobes');
+
+  progress('report', 0, 1);
+  const report = buildReport(lungs, lesions, {
+    ct,
+    meta,
+    path: options.inputName ?? meta.path,
+    check,
+    quality: qualityOf(lps, lungs, meta, check, found.anatomy),
+    models: { lung: lungModel.name, lesion: lesionModelName(lesionModel), ...(lobeModel ? { lobes: lobeModel.name } : {}) },
+    timingsMs,
+    warnings,
+  });
+  if (lesionsFound.members) report.lesionSpread = lesionSpread(lungs, lesionsFound.members.map(back), check.spacingKnown, report.quality);
+  lap('report');
+  // Ground glass vs consolidation, where the disease is, the CT scores (src/clinical). Scores
+  // only where a grade can be given: a zone score of half a lung means nothing.
+  const clinical: ClinicalInput = {
+    ct: lps, lungs, lesions, isHu: check.isHu, huReason: check.huReason, spacingKnown: check.spacingKnown,
+    assessable: report.severity.category !== null,
+    ...(lobes ? { lobes } : lobesUnavailableReason ? { lobesUnavailableReason } : {}),
+    ...(report.severity.reason ? { notAssessableReason: report.severity.reason } : {}),
+  };
+  report.clinical = clinicalFigures(clinical);
+  lap('clinical');
+  progress('report', 1, 1);
+  return { report, lps: { ct: lps, lungs, lesions, ...(lobes ? { lobes } : {}) }, transform, clinical };
+}
+
+/** What every step of segmentCt reads: the input, its one check, the warnings it adds to, progress. */
+interface StepContext {
+  meta: InputMeta;
+  check: ReturnType<typeof checkInput>;
+  warnings: string[];
+  progress: (stage: SegmentStage, done: number, total: number) => void;
+}
+
+/** The lungs, on the view the lung model read (an image file may be read turned), and `back` to undo the turn. */
+interface LungsFound {
+  view: Volume;
+  labels: LabelMap;
+  lungsView: LabelMap;
+  anyLung: boolean;
+  anatomy: AnatomyRemoved | undefined;
+  back: (m: LabelMap) => LabelMap;
+}
+
+async function findLungs(lps: Volume, lungModel: LungSegmenter, { meta, check, warnings, progress }: StepContext, force: boolean): Promise<LungsFound> {
   // An image file lying on its side is read the way round the lung model finds the lungs best.
   const turns = lungModel.chooseTurns && hasNoGeometry(lps) ? await lungModel.chooseTurns(lps) : 0;
   if (turns) warnings.push(`the image was read turned by ${turns * 90}° (counter-clockwise), the way round the lungs were found best; right/left labels follow that reading`);
@@ -95,7 +158,7 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
     file: meta.path,
     hu: check.hu,
     // checkInput has ruled on a volume's HU; image files it lets through, for the models that read them to take.
-    huCheck: isSlice ? (options.force ? 'warn' : 'error') : 'off',
+    huCheck: isSlice ? (force ? 'warn' : 'error') : 'off',
     orientation: 'as-stored',
     // An empty mask is refused below, in the pipeline's own words (its warning goes with the refusal).
     emptyResult: 'warn',
@@ -111,62 +174,24 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
   if (isSlice && !anyLung) {
     throw new CovsegError('no lungs were found in this image, so lung involvement cannot be measured. Is it a chest CT (axial slices through the lungs)?', { file: meta.path });
   }
-  lap('lungs');
-
-  // Lesions, only inside the lungs (affected lung is lung by definition).
-  // No lungs in view, no lesions to look for: the lesion model is not run.
-  const found = anyLung
-    ? await findLesionsWithSpread(view, lungsView, lesionModel, { isHu: check.isHu, tta: options.tta ?? false, onProgress: (d, n) => progress('lesions', d, n) })
-    : { lesions: createVolume(new Uint8Array(lungsView.data.length), lungsView.dims, lungsView) as LabelMap };
   const back = (m: LabelMap): LabelMap => (turns ? createVolume(quarterTurn(m, -turns).data, lps.dims, lps) : m);
-  const lungs = back(lungsView);
-  const lesions = back(found.lesions);
-  lap('lesions');
+  return { view, labels, lungsView, anyLung, anatomy, back };
+}
 
-  // Lobes for the lobe scores: the lobe model's, or the lung model's own labels when it labels lobes.
-  let lobes: LabelMap | undefined;
-  let lobesUnavailableReason: string | undefined;
-  if (lobeModel) {
-    if (!check.isHu) {
-      // lungmask's networks read HU windows: on other values their lobes would be noise.
-      lobesUnavailableReason = `the lobe model reads CT volumes in Hounsfield units only: ${check.huReason}`;
-      warnings.push(`no lobe scores: ${lobesUnavailableReason}`);
-    } else if (anyLung) {
-      const labelled = await lobeModel.segment(view, {
-        file: meta.path, hu: check.hu, huCheck: 'off', orientation: 'as-stored', emptyResult: 'warn',
-        onWarning: (m) => warnings.push(`lobe model: ${m}`),
-        onProgress: (d, n) => progress('lobes', d, n),
-      });
-      lobes = back(labelled);
-    }
-    lap('lobes');
-  } else if (labelsLobes(lungModel.classes)) {
-    lobes = back(labels);
+/** Lobes for the lobe scores: the lobe model's, or the lung model's own labels when it labels lobes; else none, with the reason where there is one. */
+async function findLobes(found: LungsFound, lungModel: LungSegmenter, lobeModel: LungSegmenter | undefined, { meta, check, warnings, progress }: StepContext): Promise<{ lobes?: LabelMap; lobesUnavailableReason?: string }> {
+  if (!lobeModel) return labelsLobes(lungModel.classes) ? { lobes: found.back(found.labels) } : {};
+  if (!check.isHu) {
+    // lungmask's networks read HU windows: on other values their lobes would be noise.
+    const lobesUnavailableReason = `the lobe model reads CT volumes in Hounsfield units only: ${check.huReason}`;
+    warnings.push(`no lobe scores: ${lobesUnavailableReason}`);
+    return { lobesUnavailableReason };
   }
-
-  progress('report', 0, 1);
-  const report = buildReport(lungs, lesions, {
-    ct,
-    meta,
-    path: options.inputName ?? meta.path,
-    check,
-    quality: qualityOf(lps, lungs, meta, check, anatomy),
-    models: { lung: lungModel.name, lesion: lesionModelName(lesionModel), ...(lobeModel ? { lobes: lobeModel.name } : {}) },
-    timingsMs,
-    warnings,
+  if (!found.anyLung) return {};
+  const labelled = await lobeModel.segment(found.view, {
+    file: meta.path, hu: check.hu, huCheck: 'off', orientation: 'as-stored', emptyResult: 'warn',
+    onWarning: (m) => warnings.push(`lobe model: ${m}`),
+    onProgress: (d, n) => progress('lobes', d, n),
   });
-  if (found.members) report.lesionSpread = lesionSpread(lungs, found.members.map(back), check.spacingKnown, report.quality);
-  lap('report');
-  // Ground glass vs consolidation, where the disease is, the CT scores (src/clinical). Scores
-  // only where a grade can be given: a zone score of half a lung means nothing.
-  const clinical: ClinicalInput = {
-    ct: lps, lungs, lesions, isHu: check.isHu, huReason: check.huReason, spacingKnown: check.spacingKnown,
-    assessable: report.severity.category !== null,
-    ...(lobes ? { lobes } : lobesUnavailableReason ? { lobesUnavailableReason } : {}),
-    ...(report.severity.reason ? { notAssessableReason: report.severity.reason } : {}),
-  };
-  report.clinical = clinicalFigures(clinical);
-  lap('clinical');
-  progress('report', 1, 1);
-  return { report, lps: { ct: lps, lungs, lesions, ...(lobes ? { lobes } : {}) }, transform, clinical };
+  return { lobes: found.back(labelled) };
 }

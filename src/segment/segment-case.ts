@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromLps } from '../volume/index.js';
 import type { LabelMap, Volume } from '../volume/volume.js';
@@ -22,7 +22,7 @@ import type { LungSegmenter } from '../lungs/segmenter.js';
 /** The file lungmask releases LTRCLobes' weights as (src/lungs/models.ts). */
 const LOBE_WEIGHTS_FILE = 'unet_ltrclobes-3a07043d.pth';
 import { clinicalPictures, LOBES } from '../clinical/index.js';
-import { tempPathFor } from '../util/atomic-write.js';
+import { replaceFolder, tempPathFor } from '../util/atomic-write.js';
 import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
 import { lapTimer } from '../util/laps.js';
@@ -195,37 +195,7 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
       files.lungsPng = 'lungs.png';
       files.lesionsPng = 'lesions.png';
     }
-    if (meta.format === 'dicom') {
-      // DICOM in: also a DICOM SEG that references the source images, for PACS and viewers,
-      // and a DICOM SR of the numbers that references the SEG's segments.
-      let seg: WrittenDicomSeg | undefined;
-      try {
-        seg = await writeDicomSeg(join(tmp, 'segmentation.dcm'), {
-          sourceFiles: meta.files,
-          layers: lungAndLesionSegments(masks.lungs, masks.lesions, report.models),
-          seriesDescription: 'covseg lungs and COVID-19 lesions',
-        });
-        files.dicomSeg = 'segmentation.dcm';
-      } catch (err) {
-        // The masks and report stand without them: say why, do not fail the scan. The SR would reference the SEG, so it goes too.
-        const reason = reasonOf(err, DicomSegError);
-        report.warnings.push(`DICOM SEG not written: ${reason}`, `DICOM SR not written: ${reason}`);
-      }
-      o.lap('dicomSeg');
-      if (seg) {
-        try {
-          const [lungSha, lesionSha] = await Promise.all([sha256Of(o.modelFiles.lung), sha256Of(o.modelFiles.lesion)]);
-          await writeMeasurementSr(join(tmp, 'report-sr.dcm'), {
-            report, sourceFiles: meta.files, seg,
-            algorithms: { lung: algorithmOf(report.models.lung, lungSha), lesion: algorithmOf(report.models.lesion, lesionSha) },
-          });
-          files.dicomSr = 'report-sr.dcm';
-        } catch (err) {
-          report.warnings.push(`DICOM SR not written: ${reasonOf(err, DicomSrError)}`);
-        }
-        o.lap('dicomSr');
-      }
-    }
+    if (meta.format === 'dicom') Object.assign(files, await writeDicomOutputs(tmp, o));
     if (o.writeViewerCt) {
       await writeVolume(join(tmp, 'ct.nii.gz'), ct);
       files.viewerCt = 'ct.nii.gz';
@@ -236,15 +206,7 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
     report.outputs = { lungs: names.lungs, lesions: names.lesions, reportHtml: names.reportHtml, overlays: names.sheet, ...(Object.fromEntries(Object.entries(files).filter(([, v]) => typeof v === 'string')) as Record<string, string>) };
     await writeFile(join(tmp, names.reportJson), JSON.stringify(report, null, 2) + '\n');
     await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: pictures.sheet, caption: 'right lung red, left lung green, lesions orange' }], pictures.clinical));
-    await mkdir(dirname(out), { recursive: true });
-    if (existsSync(out)) {
-      const old = tempPathFor(out);
-      await rename(out, old);
-      await rename(tmp, out);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(tmp, out);
-    }
+    await replaceFolder(tmp, out);
     const abs = (f: string) => join(out, f);
     return {
       ...files,
@@ -260,4 +222,43 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
     await rm(tmp, { recursive: true, force: true });
     throw describeIoError(err, out) ?? err;
   }
+}
+
+/**
+ * DICOM in: also a DICOM SEG that references the source images, for PACS and viewers, and
+ * a DICOM SR of the numbers that references the SEG's segments. Either may be impossible
+ * (a source without the UIDs they need): the masks and report stand without them, and the
+ * report's warnings say why.
+ */
+async function writeDicomOutputs(tmp: string, o: Outputs): Promise<{ dicomSeg?: string; dicomSr?: string }> {
+  const { meta, report, masks } = o;
+  if (meta.format !== 'dicom') return {};
+  const files: { dicomSeg?: string; dicomSr?: string } = {};
+  let seg: WrittenDicomSeg | undefined;
+  try {
+    seg = await writeDicomSeg(join(tmp, 'segmentation.dcm'), {
+      sourceFiles: meta.files,
+      layers: lungAndLesionSegments(masks.lungs, masks.lesions, report.models),
+      seriesDescription: 'covseg lungs and COVID-19 lesions',
+    });
+    files.dicomSeg = 'segmentation.dcm';
+  } catch (err) {
+    // The SR would reference the SEG, so it goes too.
+    const reason = reasonOf(err, DicomSegError);
+    report.warnings.push(`DICOM SEG not written: ${reason}`, `DICOM SR not written: ${reason}`);
+  }
+  o.lap('dicomSeg');
+  if (!seg) return files;
+  try {
+    const [lungSha, lesionSha] = await Promise.all([sha256Of(o.modelFiles.lung), sha256Of(o.modelFiles.lesion)]);
+    await writeMeasurementSr(join(tmp, 'report-sr.dcm'), {
+      report, sourceFiles: meta.files, seg,
+      algorithms: { lung: algorithmOf(report.models.lung, lungSha), lesion: algorithmOf(report.models.lesion, lesionSha) },
+    });
+    files.dicomSr = 'report-sr.dcm';
+  } catch (err) {
+    report.warnings.push(`DICOM SR not written: ${reasonOf(err, DicomSrError)}`);
+  }
+  o.lap('dicomSr');
+  return files;
 }

@@ -46,3 +46,33 @@ export async function withAtomicPath<T>(path: string, write: (tmpPath: string) =
     throw err;
   }
 }
+
+/** Renames `dir` to a temp name beside it and returns that name, or undefined when `dir` is not there. */
+async function moveAside(dir: string): Promise<string | undefined> {
+  const old = tempPathFor(dir);
+  try {
+    await rename(dir, old);
+    return old;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Moves `dir` out of the way (renamed, then removed), if it is there. */
+export async function removeAside(dir: string): Promise<void> {
+  const old = await moveAside(dir);
+  if (old) await rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Puts the finished folder `tmp` in place as `dir`, replacing what was there: the old
+ * folder is renamed aside first and removed only after, so `dir` is either the old or the
+ * new folder whole, never a mix.
+ */
+export async function replaceFolder(tmp: string, dir: string): Promise<void> {
+  await mkdir(dirname(dir), { recursive: true });
+  const old = await moveAside(dir);
+  await rename(tmp, dir);
+  if (old) await rm(old, { recursive: true, force: true });
+}

@@ -515,6 +515,18 @@ function selectView(state: ViewerState, sliceType: number): void {
 }
 
 function bindControls(state: ViewerState): void {
+  bindViewerControls(state);
+  const runner = oneJobAtATime(state);
+  bindUpload(state, runner);
+  $<HTMLButtonElement>('compare').addEventListener('click', () => {
+    void runner.run(() => openComparison(checkedJobs(), $<HTMLInputElement>('compare-force').checked));
+  });
+  $<HTMLButtonElement>('compare-close').addEventListener('click', () => closeComparison(state));
+  bindSampleAndPacs(state, runner);
+}
+
+/** The view buttons and each layer's toggle and opacity. */
+function bindViewerControls(state: ViewerState): void {
   for (const button of document.querySelectorAll<HTMLButtonElement>('[data-slice-type]')) {
     button.addEventListener('click', () => selectView(state, Number(button.dataset['sliceType'])));
   }
@@ -527,11 +539,20 @@ function bindControls(state: ViewerState): void {
     toggle.addEventListener('change', () => { state.layers[layer].on = toggle.checked; applyLayers(state); });
     slider.addEventListener('input', () => { state.layers[layer].opacity = Number(slider.value) / 100; applyLayers(state); });
   }
+}
 
+interface JobRunner {
+  /** Runs `work` unless a job is already running; its error is shown on the page. */
+  run: (work: () => Promise<void>) => Promise<void>;
+  busy: () => boolean;
+}
+
+/** One job at a time per page: a second drop while one runs would interleave two viewers' loads. The inputs are disabled meanwhile. */
+function oneJobAtATime(state: ViewerState): JobRunner {
   const input = $<HTMLInputElement>('file');
-  let busy = false;
   const modeInputs = [...document.querySelectorAll<HTMLInputElement>('input[name=run-mode]')];
-  /** One job at a time per page: a second drop while one runs would interleave two viewers' loads. */
+  for (const m of modeInputs) m.addEventListener('change', () => { if (m.checked) setMode(state, m.value as RunMode); });
+  let busy = false;
   const run = async (work: () => Promise<void>) => {
     if (busy) return;
     busy = true;
@@ -550,17 +571,23 @@ function bindControls(state: ViewerState): void {
       updateSampleButton(state, false);
     }
   };
-  for (const m of modeInputs) m.addEventListener('change', () => { if (m.checked) setMode(state, m.value as RunMode); });
-  const force = () => $<HTMLInputElement>('force').checked;
+  return { run, busy: () => busy };
+}
+
+const forceChecked = () => $<HTMLInputElement>('force').checked;
+
+/** A file chosen, or dropped anywhere on the page: segmented here (browser mode) or uploaded as a job. */
+function bindUpload(state: ViewerState, { run, busy }: JobRunner): void {
+  const input = $<HTMLInputElement>('file');
   const uploadOne = (files: FileList | null | undefined) => {
-    if (!files || files.length === 0 || busy) return;
+    if (!files || files.length === 0 || busy()) return;
     if (files.length > 1) {
       showError(`${files.length} files were dropped: drop one file, or zip the DICOM series folder and drop the .zip`);
       return;
     }
     const file = files[0]!;
     if (state.mode === 'browser') {
-      void run(() => runInBrowser(state, file, force()));
+      void run(() => runInBrowser(state, file, forceChecked()));
       return;
     }
     if (file.size > state.config.maxUploadBytes) {
@@ -568,7 +595,7 @@ function bindControls(state: ViewerState): void {
       return;
     }
     setState('uploading');
-    void run(async () => followJob(state, await uploadFile(file, force())));
+    void run(async () => followJob(state, await uploadFile(file, forceChecked())));
   };
 
   const drop = $('drop');
@@ -583,29 +610,27 @@ function bindControls(state: ViewerState): void {
     drop.classList.remove('over');
     uploadOne(e.dataTransfer?.files);
   });
+}
 
-  $<HTMLButtonElement>('compare').addEventListener('click', () => {
-    void run(() => openComparison(checkedJobs(), $<HTMLInputElement>('compare-force').checked));
-  });
-  $<HTMLButtonElement>('compare-close').addEventListener('click', () => closeComparison(state));
-
+/** The sample button, and the PACS row: run a study, send a job's results back. */
+function bindSampleAndPacs(state: ViewerState, { run, busy }: JobRunner): void {
   const sampleSelect = $<HTMLSelectElement>('sample-name');
   $<HTMLButtonElement>('sample').addEventListener('click', () => {
-    if (busy) return;
+    if (busy()) return;
     setState('uploading');
     setProgress(UPLOAD_SHARE, `Starting sample ${sampleSelect.value}`);
     void run(async () => followJob(state, await apiJson<JobJson>('/api/samples/jobs', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: sampleSelect.value, force: force() }),
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: sampleSelect.value, force: forceChecked() }),
     })));
   });
 
   const studySelect = $<HTMLSelectElement>('pacs-study');
   $<HTMLButtonElement>('pacs-run').addEventListener('click', () => {
-    if (busy) return;
+    if (busy()) return;
     setState('uploading');
     setProgress(UPLOAD_SHARE / 2, `Fetching study ${studySelect.value} from ${pacsServer}`);
     void run(async () => followJob(state, await apiJson<JobJson>('/api/dicomweb/jobs', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ study: studySelect.value, force: force() }),
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ study: studySelect.value, force: forceChecked() }),
     })));
   });
   $<HTMLButtonElement>('pacs-send').addEventListener('click', () => {
