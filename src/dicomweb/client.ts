@@ -178,8 +178,8 @@ export class DicomWebClient {
     return body as DicomJson[];
   }
 
-  /** QIDO-RS: the studies matching `query` (attribute keyword or tag → value, plus limit/offset/includefield). */
-  searchStudies(query: Record<string, string> = {}): Promise<DicomJson[]> {
+  /** QIDO-RS: the studies matching `query` (attribute keyword or tag → value or values, plus limit/offset/includefield). */
+  searchStudies(query: Record<string, string | string[]> = {}): Promise<DicomJson[]> {
     return this.#datasets(`/studies${queryString(query)}`, 'searching studies');
   }
 

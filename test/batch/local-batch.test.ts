@@ -73,7 +73,7 @@ test('covseg batch: every scan its folder and a summary; a bad entry fails alone
     }
     const csv = (await readFile(join(out, 'summary.csv'), 'utf8')).trim().split('\n');
     assert.equal(csv.length, 5);
-    assert.match(csv[0]!, /^case,input,status,time_s,error,severity,severity_reason,right_pct,left_pct,total_pct,lung_coverage,warnings,/);
+    assert.match(csv[0]!, /^case,input,study_uid,status,time_s,error,severity,severity_reason,right_pct,left_pct,total_pct,lung_coverage,warnings,/);
 
     // Delete one output file of one case: only that case runs again.
     const victim = s1.cases.find((c) => c.status === 'done')!;
