@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CovsegError } from '../util/errors.js';
+import { isTransientDicomWebError } from '../dicomweb/index.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { caseReport, runCase, type BatchJob } from './case-run.js';
 import { verifiedDone } from './done.js';
@@ -195,8 +196,9 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
         return { status: outcome.status, timeMs: outcome.marker.timeMs, worker: outcome.marker.worker };
       } catch (err) {
         say(`failed ${job.data.name}: ${caseError(err)}`);
-        // Bad input fails the same way every time: no retry.
-        if (err instanceof CovsegError) throw new UnrecoverableError(caseError(err));
+        // Bad input fails the same way every time: no retry. A DICOMweb server that is down
+        // or overloaded may not be a minute later: that is retried, with the backoff.
+        if (err instanceof CovsegError && !isTransientDicomWebError(err)) throw new UnrecoverableError(caseError(err));
         throw err;
       }
     },

@@ -103,7 +103,7 @@ test('batch --dicomweb --query: one folder per CT study, SEG and SR stored back,
   // Bad usage, each one line.
   for (const [a, error] of [
     [['--query', 'ModalitiesInStudy'], /--query: 'ModalitiesInStudy' is not KEY=VALUE/],
-    [['--dicomweb', `http://u:secret@127.0.0.1:1/dicom-web`], /--dicomweb: give the password in COVSEG_DICOMWEB_PASSWORD, not in the URL/],
+    [['--dicomweb', 'http://u:secret@127.0.0.1:9/dicom-web'], /--dicomweb: give the password in COVSEG_DICOMWEB_PASSWORD, not in the URL/],
   ] as const) {
     const base = a[0] === '--query' ? ['batch', '--dicomweb', pacs.dicomweb, '--dicomweb-user', pacs.user, ...a] : ['batch', ...a];
     const r = runCovseg([...base, '--out', join(dir, 'unused')], auth());

@@ -15,7 +15,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
-import { DicomWebClient, fetchCtSeries, parseStudyQuery, queryStudies, TAG, type DicomJson } from '../../src/dicomweb/index.js';
+import { freePort } from '../helpers/orthanc.js';
+import { DicomWebClient, fetchCtSeries, isTransientDicomWebError, parseStudyQuery, queryStudies, TAG, type DicomJson } from '../../src/dicomweb/index.js';
 import { writeSyntheticCtSeries, type WrittenSeries } from '../helpers/synthetic-dicom.js';
 
 let dir = '';
@@ -140,6 +141,14 @@ test('a server that goes silent is aborted after the timeout; user:password@ in 
   const client = new DicomWebClient(base.replace('http://', 'http://ann:s%3Acret@'), { timeoutMs: 300 });
   assert.equal(client.url, base, 'no credentials in the URL it shows');
   await assert.rejects(client.searchStudies(), /^CovsegError: DICOMweb server http:\/\/127\.0\.0\.1:\d+\/dicom-web sent nothing for 0\.3 s while searching studies \(--dicomweb-timeout\)$/);
+  // Silence, an unreachable server and 503 are worth a retry (a queue's); 404 and 401 are not.
+  const failure = async (c: DicomWebClient) => c.searchStudies().then(() => assert.fail('no error'), (e: unknown) => e);
+  assert.equal(isTransientDicomWebError(await failure(client)), true, 'silent');
+  assert.equal(isTransientDicomWebError(await failure(new DicomWebClient(`http://127.0.0.1:${await freePort()}/dicom-web`))), true, 'unreachable');
+  for (const [status, transient] of [[503, true], [404, false], [401, false]] as const) {
+    handler = (_req, res) => void res.writeHead(status).end();
+    assert.equal(isTransientDicomWebError(await failure(new DicomWebClient(base))), transient, String(status));
+  }
   assert.equal(authorization, `Basic ${Buffer.from('ann:s:cret').toString('base64')}`);
   assert.throws(() => new DicomWebClient('ftp://pacs/dicom-web'), /a DICOMweb URL is http:\/\/ or https:\/\//);
   assert.throws(() => new DicomWebClient(base, { auth: { user: 'a', token: 't' } }), /not both/);

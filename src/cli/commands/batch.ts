@@ -19,7 +19,7 @@ const FLAGS = {
   threads: flag.number({ arg: 'N', shownDefault: 'cores / --jobs', check: (n) => Number.isInteger(n) && n >= 1, help: 'ONNX Runtime threads of each scan' }),
   redis: flag.string({ arg: 'URL', help: "run on a BullMQ queue in the Redis at URL (redis://HOST:PORT) instead of here: the scans are enqueued for 'covseg worker --redis URL' on any number of machines (which must see the same paths as this command), and this command waits for them and writes the summary" }),
   'no-wait': flag.boolean({ help: 'with --redis: enqueue and exit; rerun without it to wait and write the summary' }),
-  attempts: flag.number({ arg: 'N', default: DEFAULT_ATTEMPTS, check: (n) => Number.isInteger(n) && n >= 1, help: 'with --redis: tries of a scan that fails (bad input is not retried; a worker that dies does not use one up)' }),
+  attempts: flag.number({ arg: 'N', default: DEFAULT_ATTEMPTS, check: (n) => Number.isInteger(n) && n >= 1, help: 'with --redis: tries of a scan that fails (bad input is not retried, a DICOMweb server down or busy is; a worker that dies does not use one up)' }),
   'lung-model': flag.lungModel(),
   'lung-weights': flag.lungWeights(),
   'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', help: "lesion model (2D or 3D ONNX from 'covseg train')" }),
