@@ -44,7 +44,8 @@ export function caseBaseName(input: string): string {
  * date keep it readable (a missing one is left out).
  */
 export function studyCaseName(study: { studyInstanceUid: string; patientId?: string; studyDate?: string }): string {
-  const parts = [fileSafe(study.patientId ?? '', 40), fileSafe(study.studyDate ?? '', 8)].filter((p) => p !== '');
+  // Trailing '_' dropped: they would double the separator.
+  const parts = [fileSafe(study.patientId ?? '', 40), fileSafe(study.studyDate ?? '', 8)].map((p) => p.replace(/_+$/, '')).filter((p) => p !== '');
   return [...parts, createHash('sha256').update(study.studyInstanceUid).digest('hex').slice(0, 12)].join('_');
 }
 
