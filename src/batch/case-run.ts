@@ -1,8 +1,9 @@
 /**
  * One case of a batch, run the same way by `covseg batch` on this machine and by every
  * `covseg worker` of a queue: skip it when its folder is done and verified (done.ts), else
- * segment into a temporary folder beside the target, add the done marker, and rename the
- * folder into place. The rename is the case's one moment of completion: when two runs of
+ * segment into a temporary folder beside the target (a scan file or folder: segmentCase; a
+ * study on a DICOMweb server: segmentStudy, which also stores the SEG and SR back with
+ * STOW-RS), add the done marker, and rename the folder into place. The rename is the case's one moment of completion: when two runs of
  * one job race (a worker thought dead was only slow), the second finds the target taken and
  * discards its copy, so a case is completed once.
  */
@@ -10,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { segmentCase, DEFAULT_LESION_MODEL_PATH, type SegmentStage } from '../segment/segment-case.js';
+import { segmentCase, DEFAULT_LESION_MODEL_PATH } from '../segment/segment-case.js';
+import { connectionClients, segmentStudy, type DicomWebConnection, type StudyStage } from '../dicomweb/index.js';
 import type { SegmentReport } from '../segment/report.js';
 import { removeAside, tempPathFor } from '../util/atomic-write.js';
 import { DONE_MARKER, verifiedDone, writeDoneMarker, type DoneMarker } from './done.js';
@@ -24,11 +26,21 @@ export interface CaseOptions {
   maxVoxels?: number;
 }
 
+/** A case that is a study on a DICOMweb server. */
+export interface StudySource {
+  /** How to reach the server: no secret (a worker reads those from its own environment). */
+  connection: DicomWebConnection;
+  studyInstanceUid: string;
+}
+
 /** What a queue carries for one case: everything a worker on another machine needs. */
 export interface BatchJob {
   /** The job's key (jobKey). */
   key: string;
+  /** The scan's path, absolute; for a study, its URL (`${url}/studies/${uid}`). */
   input: string;
+  /** Set when the case is a study on a DICOMweb server rather than a scan at `input`. */
+  study?: StudySource;
   name: string;
   /** The batch's output folder, absolute; the case goes to `${out}/${name}`. */
   out: string;
@@ -36,12 +48,15 @@ export interface BatchJob {
 }
 
 /**
- * A stable hash of the input path, the case's output folder and the options: the same case
- * asked twice is the same job (a queue keeps one of it, a rerun recognises its folder).
+ * A stable hash of the input (a path, or a study's URL), the case's output folder, the
+ * options and, for a study, the server its results are stored on: the same case asked
+ * twice is the same job (a queue keeps one of it, a rerun recognises its folder). The
+ * user and the timeout are left out: new credentials do not make a study's results stale.
  */
-export function jobKey(input: string, caseDir: string, options: CaseOptions): string {
+export function jobKey(input: string, caseDir: string, options: CaseOptions, study?: StudySource): string {
   const o = { lungModel: options.lungModel ?? 'default', lungWeights: options.lungWeights ? resolve(options.lungWeights) : null, lesionModel: resolve(options.lesionModel ?? DEFAULT_LESION_MODEL_PATH), force: options.force ?? false, maxVoxels: options.maxVoxels ?? null };
-  return createHash('sha256').update(JSON.stringify([resolve(input), resolve(caseDir), o])).digest('hex').slice(0, 32);
+  const source = study ? [study.connection.url, study.studyInstanceUid, study.connection.targetUrl ?? study.connection.url] : resolve(input);
+  return createHash('sha256').update(JSON.stringify([source, resolve(caseDir), o])).digest('hex').slice(0, 32);
 }
 
 /** The job of case `name` (input `input`) of a batch writing into `out`. */
@@ -50,12 +65,20 @@ export function batchJob(input: string, name: string, out: string, options: Case
   return { key: jobKey(input, dir, options), input: resolve(input), name, out: resolve(out), options };
 }
 
+/** The job of study `study` (case `name`) of a batch writing into `out`. */
+export function studyJob(study: StudySource, name: string, out: string, options: CaseOptions): BatchJob {
+  const dir = resolve(out, name);
+  const input = `${study.connection.url}/studies/${study.studyInstanceUid}`;
+  return { key: jobKey(input, dir, options, study), input, study, name, out: resolve(out), options };
+}
+
 export interface CaseRunOptions {
   /** ONNX Runtime threads of this case. Defaults to 1. */
   threads?: number;
   /** Appends one JSON line per case this process completes (the audit trail of who did what). */
   log?: string;
-  onProgress?: (stage: SegmentStage, done: number, total: number) => void;
+  /** A study's stages add 'fetch' and 'store' to the segmentation's. */
+  onProgress?: (stage: StudyStage, done: number, total: number) => void;
 }
 
 export interface CaseOutcome {
@@ -82,7 +105,13 @@ export async function runCase(job: BatchJob, options: CaseRunOptions = {}): Prom
   await removeAside(dir);
   const tmp = tempPathFor(dir);
   try {
-    await segmentCase(job.input, tmp, { ...job.options, threads: options.threads ?? 1, onProgress: options.onProgress });
+    const segmentOptions = { ...job.options, threads: options.threads ?? 1, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+    if (job.study) {
+      // The credentials come from this process's environment, never from the job.
+      await segmentStudy({ ...segmentOptions, ...connectionClients(job.study.connection), studyInstanceUid: job.study.studyInstanceUid, outDir: tmp });
+    } else {
+      await segmentCase(job.input, tmp, segmentOptions);
+    }
     const worker = `${hostname()}:${process.pid}`;
     const marker = await writeDoneMarker(tmp, { key: job.key, input: job.input, worker, finishedAt: new Date().toISOString(), timeMs: Math.round(performance.now() - started) });
     try {

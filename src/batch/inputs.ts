@@ -26,11 +26,27 @@ export interface BatchInputs {
 /** Names the summary files take in --out; a case never gets one of them. */
 const RESERVED = new Set(['summary.csv', 'summary.json']);
 
+/** `text` reduced to letters, digits, '.', '_' and '-', no leading dot, at most `max` characters: a name safe on every file system. */
+function fileSafe(text: string, max = 80): string {
+  return text.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, max);
+}
+
 /** The input's name without its image extension, reduced to letters, digits, '.', '_' and '-'. */
 export function caseBaseName(input: string): string {
-  const base = basename(input).replace(/\.(nii\.gz|nii|nrrd|seg\.nrrd|mha|mhd|dcm|png|jpe?g)$/i, '');
-  const safe = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 80);
-  return safe || 'scan';
+  return fileSafe(basename(input).replace(/\.(nii\.gz|nii|nrrd|seg\.nrrd|mha|mhd|dcm|png|jpe?g)$/i, '')) || 'scan';
+}
+
+/**
+ * The folder name of a DICOMweb study: PatientID_StudyDate_HASH, HASH the first 12 hex
+ * digits of the StudyInstanceUID's sha256. It depends on the study alone (not on the other
+ * studies of the query, nor their order), so a rerun with another query finds the same
+ * folder; the hash keeps two studies of one patient on one day apart, and the PatientID and
+ * date keep it readable (a missing one is left out).
+ */
+export function studyCaseName(study: { studyInstanceUid: string; patientId?: string; studyDate?: string }): string {
+  // Trailing '_' dropped: they would double the separator.
+  const parts = [fileSafe(study.patientId ?? '', 40), fileSafe(study.studyDate ?? '', 8)].map((p) => p.replace(/_+$/, '')).filter((p) => p !== '');
+  return [...parts, createHash('sha256').update(study.studyInstanceUid).digest('hex').slice(0, 12)].join('_');
 }
 
 /**

@@ -8,7 +8,7 @@ import { CovsegError } from '../util/errors.js';
 import { describeIoError } from '../util/output-target.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { caseReport, runCase, type BatchJob, type CaseRunOptions } from './case-run.js';
-import { doneSummary, type CaseSummary } from './summary.js';
+import { doneSummary, type CaseIdentity, type CaseSummary } from './summary.js';
 
 /** Cases at a time by default: one per two cores (each case's inference uses two threads), at least one. */
 export function defaultJobs(cores = availableParallelism()): number {
@@ -28,13 +28,18 @@ export function caseError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** The summary's identity of `job`: name, input, and the StudyInstanceUID of a study. */
+export function caseIdentity(job: BatchJob): CaseIdentity {
+  return { name: job.name, input: job.input, ...(job.study ? { study: job.study.studyInstanceUid } : {}) };
+}
+
 /** Runs `job` and returns its summary line; a failure is a 'failed' line, not a throw. */
 export async function runCaseSummary(job: BatchJob, options: CaseRunOptions = {}): Promise<CaseSummary> {
   try {
     const outcome = await runCase(job, options);
-    return doneSummary(job.name, job.input, outcome.status, outcome.dir, outcome.marker.timeMs, await caseReport(outcome.dir));
+    return doneSummary(caseIdentity(job), outcome.status, outcome.dir, outcome.marker.timeMs, await caseReport(outcome.dir));
   } catch (err) {
-    return { name: job.name, input: job.input, status: 'failed', error: caseError(err) };
+    return { ...caseIdentity(job), status: 'failed', error: caseError(err) };
   }
 }
 

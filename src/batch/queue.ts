@@ -16,10 +16,11 @@ import { join } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CovsegError } from '../util/errors.js';
+import { isTransientDicomWebError } from '../dicomweb/index.js';
 import type { ProgressCallback } from '../util/progress.js';
 import { caseReport, runCase, type BatchJob } from './case-run.js';
 import { verifiedDone } from './done.js';
-import { caseError, defaultJobs, threadsPerJob } from './local.js';
+import { caseError, caseIdentity, defaultJobs, threadsPerJob } from './local.js';
 import { doneSummary, type CaseSummary } from './summary.js';
 import { DEFAULT_ATTEMPTS, DEFAULT_LOCK_MS, DEFAULT_STALLED_CHECK_MS, QUEUE_NAME } from './queue-settings.js';
 
@@ -143,13 +144,13 @@ export class BatchQueue {
     const dir = join(job.out, job.name);
     const q = await this.queue.getJob(job.key);
     const state = q ? await q.getState() : 'unknown';
-    if (state === 'failed') return { name: job.name, input: job.input, status: 'failed', error: q!.failedReason || 'failed' };
+    if (state === 'failed') return { ...caseIdentity(job), status: 'failed', error: q!.failedReason || 'failed' };
     if (state !== 'completed' && q) return undefined;
     // Completed, or not on the queue (done before this batch): the folder must verify.
     const marker = await verifiedDone(dir, job.key);
-    if (!marker) return { name: job.name, input: job.input, status: 'failed', error: q ? `the job completed but its result in ${dir} is missing or changed (do the workers write to the same storage as this batch?)` : 'not on the queue and not done' };
+    if (!marker) return { ...caseIdentity(job), status: 'failed', error: q ? `the job completed but its result in ${dir} is missing or changed (do the workers write to the same storage as this batch?)` : 'not on the queue and not done' };
     // A job's last run may have found the folder done by its own earlier run (a worker that lost its lock): still done in this batch.
-    return doneSummary(job.name, job.input, this.doneBefore.has(job.key) ? 'skipped' : 'done', dir, marker.timeMs, await caseReport(dir));
+    return doneSummary(caseIdentity(job), this.doneBefore.has(job.key) ? 'skipped' : 'done', dir, marker.timeMs, await caseReport(dir));
   }
 
   async close(): Promise<void> {
@@ -195,8 +196,9 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
         return { status: outcome.status, timeMs: outcome.marker.timeMs, worker: outcome.marker.worker };
       } catch (err) {
         say(`failed ${job.data.name}: ${caseError(err)}`);
-        // Bad input fails the same way every time: no retry.
-        if (err instanceof CovsegError) throw new UnrecoverableError(caseError(err));
+        // Bad input fails the same way every time: no retry. A DICOMweb server that is down
+        // or overloaded may not be a minute later: that is retried, with the backoff.
+        if (err instanceof CovsegError && !isTransientDicomWebError(err)) throw new UnrecoverableError(caseError(err));
         throw err;
       }
     },

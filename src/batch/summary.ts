@@ -10,10 +10,16 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 
 export type CaseStatus = 'done' | 'skipped' | 'failed';
 
+
 /** One case's line of the summary. */
-export interface CaseSummary {
+/** Which case a summary line is: its folder name, its input, and its StudyInstanceUID for a DICOMweb study. */
+export interface CaseIdentity {
   name: string;
   input: string;
+  study?: string;
+}
+
+export interface CaseSummary extends CaseIdentity {
   /** done: completed by this run; skipped: done and verified by an earlier one; failed: `error` says why. */
   status: CaseStatus;
   /** The case's output folder (absent for a failed case). */
@@ -33,9 +39,9 @@ export interface CaseSummary {
 }
 
 /** The summary line of a done case from its report. */
-export function doneSummary(name: string, input: string, status: 'done' | 'skipped', dir: string, timeMs: number, report: SegmentReport): CaseSummary {
+export function doneSummary(id: CaseIdentity, status: 'done' | 'skipped', dir: string, timeMs: number, report: SegmentReport): CaseSummary {
   return {
-    name, input, status, dir, timeS: +(timeMs / 1000).toFixed(2),
+    ...id, status, dir, timeS: +(timeMs / 1000).toFixed(2),
     severity: report.severity.category,
     ...(report.severity.reason ? { severityReason: report.severity.reason } : {}),
     percentAffected: { right: report.lesions.right.percentOfLung, left: report.lesions.left.percentOfLung, total: report.lesions.total.percentOfLung },
@@ -47,7 +53,7 @@ export function doneSummary(name: string, input: string, status: 'done' | 'skipp
 
 function summaryColumns(c: CaseSummary): [string, CsvCell][] {
   return [
-    ['case', c.name], ['input', c.input], ['status', c.status], ['time_s', c.timeS], ['error', c.error],
+    ['case', c.name], ['input', c.input], ['study_uid', c.study], ['status', c.status], ['time_s', c.timeS], ['error', c.error],
     ['severity', c.severity === undefined ? undefined : (c.severity ?? 'not graded')], ['severity_reason', c.severityReason],
     ['right_pct', c.percentAffected?.right], ['left_pct', c.percentAffected?.left], ['total_pct', c.percentAffected?.total],
     ['lung_coverage', c.lungCoverage], ['warnings', c.warnings?.join('; ')],

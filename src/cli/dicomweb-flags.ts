@@ -5,7 +5,7 @@
  * to every user of the machine.
  */
 import { UsageError } from '../util/errors.js';
-import { DEFAULT_DICOMWEB_TIMEOUT_MS, DicomWebClient } from '../dicomweb/index.js';
+import { connectionClients, DEFAULT_DICOMWEB_TIMEOUT_MS, type DicomWebClients, type DicomWebConnection } from '../dicomweb/index.js';
 import { flag } from './command.js';
 
 export const DICOMWEB_FLAGS = {
@@ -22,19 +22,21 @@ export interface DicomWebFlagValues {
 }
 
 /** The clients of --dicomweb and --dicomweb-out, or undefined without --dicomweb. */
-export function dicomWebClients(values: DicomWebFlagValues, env: NodeJS.ProcessEnv = process.env): { source: DicomWebClient; target?: DicomWebClient } | undefined {
+export function dicomWebClients(values: DicomWebFlagValues, env: NodeJS.ProcessEnv = process.env): DicomWebClients | undefined {
   if (values.dicomweb === undefined) {
     for (const f of ['dicomweb-out', 'dicomweb-user'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} needs --dicomweb URL`);
     return undefined;
   }
-  const password = env['COVSEG_DICOMWEB_PASSWORD'];
-  const token = env['COVSEG_DICOMWEB_TOKEN'];
-  const user = values['dicomweb-user'];
-  if (password !== undefined && user === undefined) throw new UsageError('COVSEG_DICOMWEB_PASSWORD is set but --dicomweb-user is not');
-  const client = (url: string) => new DicomWebClient(url, {
-    auth: { ...(user !== undefined ? { user, password: password ?? '' } : {}), ...(token ? { token } : {}) },
+  if (env['COVSEG_DICOMWEB_PASSWORD'] !== undefined && values['dicomweb-user'] === undefined) throw new UsageError('COVSEG_DICOMWEB_PASSWORD is set but --dicomweb-user is not');
+  return connectionClients(dicomWebConnection({ ...values, dicomweb: values.dicomweb }), env);
+}
+
+/** The connection the flags describe (the URLs as given: a user:password@ in them is the client's to take). */
+export function dicomWebConnection(values: DicomWebFlagValues & { dicomweb: string }): DicomWebConnection {
+  return {
+    url: values.dicomweb,
+    ...(values['dicomweb-out'] !== undefined ? { targetUrl: values['dicomweb-out'] } : {}),
+    ...(values['dicomweb-user'] !== undefined ? { user: values['dicomweb-user'] } : {}),
     timeoutMs: values['dicomweb-timeout'] * 1000,
-  });
-  const source = client(values.dicomweb);
-  return values['dicomweb-out'] !== undefined ? { source, target: client(values['dicomweb-out']) } : { source };
+  };
 }

@@ -36,6 +36,17 @@ export class DicomWebHttpError extends CovsegError {
   }
 }
 
+/**
+ * The server could not be reached, went silent, or broke off its answer: a failure of the
+ * moment, not of the study, worth another try later (a queue retries it; bad input it does not).
+ */
+export class DicomWebUnreachableError extends CovsegError {}
+
+/** Whether `err` may pass on its own: the server unreachable or silent, or answering 429, 502, 503, 504. */
+export function isTransientDicomWebError(err: unknown): boolean {
+  return err instanceof DicomWebUnreachableError || (err instanceof DicomWebHttpError && [429, 502, 503, 504].includes(err.status));
+}
+
 /** Bounds of one WADO-RS retrieve. */
 export interface RetrieveLimits {
   /** Most parts (instances) the answer may hold. */
@@ -110,7 +121,7 @@ export class DicomWebClient {
     const target = `${this.url}${path}`;
     const controller = new AbortController();
     const seconds = this.#timeoutMs / 1000;
-    const timer = setTimeout(() => controller.abort(new CovsegError(`DICOMweb server ${this.url} sent nothing for ${seconds} s while ${init.what} (--dicomweb-timeout)`)), this.#timeoutMs);
+    const timer = setTimeout(() => controller.abort(new DicomWebUnreachableError(`DICOMweb server ${this.url} sent nothing for ${seconds} s while ${init.what} (--dicomweb-timeout)`)), this.#timeoutMs);
     const touch = () => timer.refresh();
     const headers: Record<string, string> = { Accept: init.accept };
     if (this.#authorization) headers['Authorization'] = this.#authorization;
@@ -121,7 +132,7 @@ export class DicomWebClient {
         res = await fetch(target, { method: init.method ?? 'GET', headers, body: init.body, signal: controller.signal });
       } catch (err) {
         if (controller.signal.aborted) throw controller.signal.reason;
-        throw new CovsegError(`cannot reach DICOMweb server ${this.url}: ${unreachableReason(err)}`, { cause: err });
+        throw new DicomWebUnreachableError(`cannot reach DICOMweb server ${this.url}: ${unreachableReason(err)}`, { cause: err });
       }
       if (!res.ok && !init.acceptStatus?.(res.status)) {
         await res.body?.cancel().catch(() => {});
@@ -134,7 +145,7 @@ export class DicomWebClient {
         await res.body?.cancel().catch(() => {});
         if (controller.signal.aborted) throw controller.signal.reason;
         if (err instanceof CovsegError) throw err;
-        throw new CovsegError(`DICOMweb server ${this.url}: the answer broke off while ${init.what}: ${unreachableReason(err)}`, { cause: err });
+        throw new DicomWebUnreachableError(`DICOMweb server ${this.url}: the answer broke off while ${init.what}: ${unreachableReason(err)}`, { cause: err });
       }
     } finally {
       clearTimeout(timer);
@@ -178,8 +189,8 @@ export class DicomWebClient {
     return body as DicomJson[];
   }
 
-  /** QIDO-RS: the studies matching `query` (attribute keyword or tag → value, plus limit/offset/includefield). */
-  searchStudies(query: Record<string, string> = {}): Promise<DicomJson[]> {
+  /** QIDO-RS: the studies matching `query` (attribute keyword or tag → value or values, plus limit/offset/includefield). */
+  searchStudies(query: Record<string, string | string[]> = {}): Promise<DicomJson[]> {
     return this.#datasets(`/studies${queryString(query)}`, 'searching studies');
   }
 

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { batchInputs, caseNames, verifiedDone, DONE_MARKER, type BatchSummary } from '../../src/batch/index.js';
+import { batchInputs, caseNames, studyCaseName, verifiedDone, DONE_MARKER, type BatchSummary } from '../../src/batch/index.js';
 import { encodePng } from '../../src/io/raster.js';
 import { runCovseg } from '../helpers/run-cli.js';
 import { lesionModelFor, needsLungModel } from '../web/pipeline-models.js';
@@ -21,6 +22,16 @@ test('case names: named after the input, file-system safe, unique by a hash of t
   assert.match(names[3]!, /^summary\.json-[0-9a-f]{8}$/);
   assert.equal(names[4], 'hidden');
   assert.equal(names[5], 'series-01');
+});
+
+test('study names: PatientID_StudyDate_HASH, file-system safe, from the study alone; a missing PatientID or date left out', () => {
+  const uid = '1.2.840.113619.2.55.3.1234';
+  const name = studyCaseName({ studyInstanceUid: uid, patientId: '../AB 12/ü', studyDate: '20200315' });
+  assert.equal(name, `AB_12_20200315_${createHash('sha256').update(uid).digest('hex').slice(0, 12)}`);
+  assert.equal(studyCaseName({ studyInstanceUid: uid, patientId: '../AB 12/ü', studyDate: '20200315' }), name, 'stable');
+  assert.notEqual(studyCaseName({ studyInstanceUid: `${uid}.1`, patientId: '../AB 12/ü', studyDate: '20200315' }), name, 'two studies of one patient on one day');
+  assert.match(studyCaseName({ studyInstanceUid: uid }), /^[0-9a-f]{12}$/);
+  assert.match(studyCaseName({ studyInstanceUid: uid, studyDate: '20200315' }), /^20200315_[0-9a-f]{12}$/);
 });
 
 test('batch inputs: a list (relative paths, comments, repeats) and a folder (images and series subfolders, other files left out)', async () => {
@@ -73,7 +84,7 @@ test('covseg batch: every scan its folder and a summary; a bad entry fails alone
     }
     const csv = (await readFile(join(out, 'summary.csv'), 'utf8')).trim().split('\n');
     assert.equal(csv.length, 5);
-    assert.match(csv[0]!, /^case,input,status,time_s,error,severity,severity_reason,right_pct,left_pct,total_pct,lung_coverage,warnings,/);
+    assert.match(csv[0]!, /^case,input,study_uid,status,time_s,error,severity,severity_reason,right_pct,left_pct,total_pct,lung_coverage,warnings,/);
 
     // Delete one output file of one case: only that case runs again.
     const victim = s1.cases.find((c) => c.status === 'done')!;

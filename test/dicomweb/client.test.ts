@@ -15,7 +15,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
-import { DicomWebClient, fetchCtSeries, TAG, type DicomJson } from '../../src/dicomweb/index.js';
+import { freePort } from '../helpers/orthanc.js';
+import { DicomWebClient, fetchCtSeries, isTransientDicomWebError, parseStudyQuery, queryStudies, TAG, type DicomJson } from '../../src/dicomweb/index.js';
 import { writeSyntheticCtSeries, type WrittenSeries } from '../helpers/synthetic-dicom.js';
 
 let dir = '';
@@ -140,6 +141,14 @@ test('a server that goes silent is aborted after the timeout; user:password@ in 
   const client = new DicomWebClient(base.replace('http://', 'http://ann:s%3Acret@'), { timeoutMs: 300 });
   assert.equal(client.url, base, 'no credentials in the URL it shows');
   await assert.rejects(client.searchStudies(), /^CovsegError: DICOMweb server http:\/\/127\.0\.0\.1:\d+\/dicom-web sent nothing for 0\.3 s while searching studies \(--dicomweb-timeout\)$/);
+  // Silence, an unreachable server and 503 are worth a retry (a queue's); 404 and 401 are not.
+  const failure = async (c: DicomWebClient) => c.searchStudies().then(() => assert.fail('no error'), (e: unknown) => e);
+  assert.equal(isTransientDicomWebError(await failure(client)), true, 'silent');
+  assert.equal(isTransientDicomWebError(await failure(new DicomWebClient(`http://127.0.0.1:${await freePort()}/dicom-web`))), true, 'unreachable');
+  for (const [status, transient] of [[503, true], [404, false], [401, false]] as const) {
+    handler = (_req, res) => void res.writeHead(status).end();
+    assert.equal(isTransientDicomWebError(await failure(new DicomWebClient(base))), transient, String(status));
+  }
   assert.equal(authorization, `Basic ${Buffer.from('ann:s:cret').toString('base64')}`);
   assert.throws(() => new DicomWebClient('ftp://pacs/dicom-web'), /a DICOMweb URL is http:\/\/ or https:\/\//);
   assert.throws(() => new DicomWebClient(base, { auth: { user: 'a', token: 't' } }), /not both/);
@@ -167,4 +176,42 @@ test('https:// works through fetch: a self-signed server is refused with the rea
     tls.closeAllConnections();
     await new Promise((r) => tls.close(r));
   }
+});
+
+test('queryStudies: the query passed as QIDO-RS defines it, read in pages of limit/offset, each study once; a server that ignores offset ends the paging', async () => {
+  const all = Array.from({ length: 450 }, (_, i) => ({ [TAG.studyInstanceUid]: v('UI', `1.2.3.${i}`), [TAG.patientId]: v('LO', `P${i}`) }));
+  const asked: URLSearchParams[] = [];
+  let honourOffset = true;
+  handler = (req, res) => {
+    const q = new URL(req.url!, 'http://x').searchParams;
+    asked.push(q);
+    const offset = honourOffset ? Number(q.get('offset') ?? 0) : 0;
+    res.writeHead(200, { 'Content-Type': 'application/dicom+json' });
+    res.end(JSON.stringify(all.slice(offset, offset + Number(q.get('limit') ?? all.length))));
+  };
+  const client = new DicomWebClient(base);
+  const query = parseStudyQuery('ModalitiesInStudy=CT&StudyDate=20200101-20201231&PatientName=DOE%5EJ*');
+  assert.deepEqual(query, [['ModalitiesInStudy', 'CT'], ['StudyDate', '20200101-20201231'], ['PatientName', 'DOE^J*']]);
+  const found = await queryStudies(client, query);
+  assert.equal(found.length, 450);
+  assert.equal(new Set(found.map((s) => s.studyInstanceUid)).size, 450);
+  assert.equal(found[449]!.patientId, 'P449');
+  assert.deepEqual(asked.map((q) => [q.get('limit'), q.get('offset')]), [['200', '0'], ['200', '200'], ['200', '400']]);
+  for (const q of asked) {
+    assert.equal(q.get('ModalitiesInStudy'), 'CT');
+    assert.equal(q.get('StudyDate'), '20200101-20201231');
+    assert.equal(q.get('PatientName'), 'DOE^J*');
+  }
+  // The query's own limit: one request, as asked.
+  asked.length = 0;
+  assert.equal((await queryStudies(client, parseStudyQuery('limit=5'))).length, 5);
+  assert.deepEqual(asked.map((q) => [q.get('limit'), q.get('offset')]), [['5', null]]);
+  // A server that ignores offset answers the first page again: no new study, the paging stops.
+  asked.length = 0;
+  honourOffset = false;
+  assert.equal((await queryStudies(client, [])).length, 200);
+  assert.equal(asked.length, 2);
+  assert.throws(() => parseStudyQuery('StudyDate'), /--query: 'StudyDate' is not KEY=VALUE/);
+  handler = (_req, res) => void res.writeHead(200, { 'Content-Type': 'application/dicom+json' }).end('[]');
+  await assert.rejects(queryStudies(client, parseStudyQuery('PatientID=X')), /no study on DICOMweb server http:\/\/127\.0\.0\.1:\d+\/dicom-web matches the query 'PatientID=X'/);
 });

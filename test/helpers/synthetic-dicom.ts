@@ -140,7 +140,7 @@ export function writeSyntheticCtSeries(dir: string, s: SyntheticCtSeries): Writt
  * the slice, a copy shifted 12 columns (so the slices differ), the slice again; 0.625 mm
  * pixels, 5 mm apart.
  */
-export function writeSeriesFromSlice(dir: string, slice: { dims: readonly number[]; data: ArrayLike<number> }, options: Pick<SyntheticCtSeries, 'uidRoot' | 'modality'> = {}): WrittenSeries {
+export function writeSeriesFromSlice(dir: string, slice: { dims: readonly number[]; data: ArrayLike<number> }, options: Pick<SyntheticCtSeries, 'uidRoot' | 'modality' | 'patientId' | 'studyDate'> = {}): WrittenSeries {
   const [nx, ny] = slice.dims as [number, number];
   const hu = new Int16Array(nx * ny * 3);
   hu.set(Array.from({ length: nx * ny }, (_, i) => slice.data[i]!), 0);

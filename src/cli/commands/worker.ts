@@ -20,7 +20,12 @@ const HELP = `covseg worker --redis URL [options]
 Takes scans from the queue that 'covseg batch --redis URL' fills and segments them, each
 into its folder under the batch's --out (so every worker must see the batch's paths: one
 machine, or shared storage). Run one per machine, as many machines as there are; a worker
-that dies leaves its scans to the others. Stops, after the scans in hand, on SIGINT or
+that dies leaves its scans to the others.
+
+A job of 'covseg batch --dicomweb' carries the DICOMweb server's URL and user, never a
+secret: this worker reads the password from its own environment's COVSEG_DICOMWEB_PASSWORD
+(or a bearer token from COVSEG_DICOMWEB_TOKEN), and NODE_EXTRA_CA_CERTS for a hospital's
+own CA, as 'covseg segment --dicomweb' does. Stops, after the scans in hand, on SIGINT or
 SIGTERM.
 
 Options:
