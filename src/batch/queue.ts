@@ -10,6 +10,10 @@
  *    finds taken (case-run.ts);
  *  - results atomically in place: the case folder appears whole, done marker included.
  * Workers and the batch must see the same paths (shared storage, or one machine).
+ * `covseg serve --redis` enqueues its web jobs here too (src/web/redis-job-queue.ts): a job of
+ * the same format, its case folder the web job's out/ under serve's --work-dir, which the
+ * workers must see at the same path; it follows them with jobState and takes them off with
+ * discard. Workers report each job's stage as its BullMQ progress (JobProgress) for the page.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
