@@ -5,14 +5,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUE_NAME, type BatchJob } from '../../src/batch/index.js';
+import { RedisJobQueue } from '../../src/web/redis-job-queue.js';
 import { writeVolume } from '../../src/io/index.js';
 import { createVolume } from '../../src/volume/index.js';
 import type { JobJson } from '../../src/web/server.js';
@@ -152,6 +153,45 @@ test('serve --redis: uploads go on the batch queue, a covseg worker runs them, t
     assert.equal(code, 0, server.p.lines.join('\n'));
     assert.equal(existsSync(server.workDir), false, 'the temp work folder is removed');
     await events.close();
+    await queue.close();
+    connection.disconnect();
+  }
+});
+
+test('serve --redis: a running job past its timeout, and one deleted while it runs, end on the page at once; the worker runs on, and their folders go when it lets go', { skip: needsRedis() }, async () => {
+  const url = redis!.url;
+  const root = await mkdtemp(join(dir, 'work-'));
+  const jobs = await RedisJobQueue.open(url, { jobTimeoutMs: 1000, pollMs: 100, maxQueued: 1 });
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
+  const queue = new Queue<BatchJob>(QUEUE_NAME, { connection });
+  const worker = covseg(['worker', '--redis', url, '--jobs', '1', '--threads', '1']);
+  try {
+    for (const what of ['timeout', 'delete'] as const) {
+      const id = (what === 'timeout' ? 'a' : 'b').repeat(32);
+      const jobDir = join(root, id);
+      await mkdir(jobDir);
+      // A FIFO no one writes to yet: the worker blocks reading it, so the job runs until the test ends it.
+      const fifo = join(jobDir, 'input.nii');
+      execFileSync('mkfifo', [fifo]);
+      let started = false;
+      const result = jobs.run(jobs.reserve(), { id, input: fifo, outDir: join(jobDir, 'out'), options: {} }, { onStart: () => void (started = true) });
+      result.catch(() => {});
+      await until('a worker to take the job', () => (started ? true : undefined), 60_000);
+      if (what === 'delete') assert.equal(jobs.cancel(id), true);
+      await assert.rejects(result, what === 'timeout' ? /^CovsegError: the job ran longer than 1 s \(covseg serve --job-timeout-min\) and was given up; its worker's result will be discarded$/ : /^CovsegError: the job was cancelled$/);
+      assert.deepEqual([jobs.stats().running, jobs.stats().queued], [0, 0]);
+      // BullMQ cannot stop another machine's job: the worker still holds it.
+      const [active] = await queue.getActive();
+      assert.equal(active?.data.name, `${id}/out`);
+      // Bytes no reader knows end the input: the worker fails the job (bad input, no retry) and lets go.
+      await writeFile(fifo, 'not a scan');
+      const gone = what === 'timeout' ? join(jobDir, 'out') : jobDir;
+      await until('the job off Redis and its folder removed', async () => (!(await queue.getJob(active!.id!)) && !existsSync(gone) ? true : undefined), 60_000);
+      assert.ok(worker.lines.some((l) => l.includes(`: failed ${id}/out: `)), worker.lines.join('\n'));
+    }
+  } finally {
+    await stop(worker, 'SIGTERM');
+    await jobs.close();
     await queue.close();
     connection.disconnect();
   }
