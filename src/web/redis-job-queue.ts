@@ -132,7 +132,11 @@ export class RedisJobQueue implements WebJobQueue {
       const t: Tracked = { task, job, events, resolve: resolvePromise, reject, enqueued: false, enqueuedAt: Date.now() };
       this.jobs.set(task.id, t);
       this.queue.enqueue([job], { ...(this.attempts ? { attempts: this.attempts } : {}) }).then(
-        () => void (t.enqueued = true),
+        () => {
+          if (this.jobs.has(task.id)) t.enqueued = true;
+          // Cancelled (or the server closed) while being enqueued: off the queue again.
+          else this.discard(job.key, dirname(task.outDir));
+        },
         (err: unknown) => this.settle(task.id, new CovsegError(`the job could not be put on the queue at ${this.url}: ${(err as Error).message}`)),
       );
     });
