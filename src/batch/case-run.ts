@@ -24,6 +24,10 @@ export interface CaseOptions {
   lesionModel?: string;
   force?: boolean;
   maxVoxels?: number;
+  /** The input's name in the report (a web upload's own file name); not part of the key. */
+  inputName?: string;
+  /** Also write ct.nii.gz (the web page shows the CT under the masks); not part of the key. */
+  writeViewerCt?: boolean;
 }
 
 /** A case that is a study on a DICOMweb server. */

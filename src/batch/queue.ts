@@ -10,14 +10,19 @@
  *    finds taken (case-run.ts);
  *  - results atomically in place: the case folder appears whole, done marker included.
  * Workers and the batch must see the same paths (shared storage, or one machine).
+ * `covseg serve --redis` enqueues its web jobs here too (src/web/redis-job-queue.ts): a job of
+ * the same format, its case folder the web job's out/ under serve's --work-dir, which the
+ * workers must see at the same path; it follows them with jobState and takes them off with
+ * discard. Workers report each job's stage as its BullMQ progress (JobProgress) for the page.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job, type JobState } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CovsegError } from '../util/errors.js';
 import { isTransientDicomWebError } from '../dicomweb/index.js';
 import type { ProgressCallback } from '../util/progress.js';
+import type { StudyStage } from '../dicomweb/index.js';
 import { caseReport, runCase, type BatchJob } from './case-run.js';
 import { verifiedDone } from './done.js';
 import { caseError, caseIdentity, defaultJobs, threadsPerJob } from './local.js';
@@ -29,6 +34,25 @@ export interface JobResult {
   status: 'done' | 'skipped';
   timeMs: number;
   worker: string;
+}
+
+/** What a worker reports as a job's BullMQ progress: the pipeline's stage and its step counter. */
+export interface JobProgress {
+  stage: StudyStage;
+  done: number;
+  total: number;
+}
+
+/** How one job stands on the queue (BatchQueue.jobState). */
+export interface QueuedJobState {
+  /** BullMQ's state: waiting, prioritized, delayed, active, completed, failed, … */
+  state: JobState | 'unknown';
+  /** The worker's last progress report, while active. */
+  progress?: JobProgress;
+  /** When a worker took it (its latest try), ms since epoch. */
+  processedOn?: number;
+  /** Why it failed (its last try). */
+  failedReason?: string;
 }
 
 /** A connection to the Redis at `url` (redis:// or rediss://), as BullMQ needs it (no per-command retry limit). */
@@ -153,10 +177,64 @@ export class BatchQueue {
     return doneSummary(caseIdentity(job), this.doneBefore.has(job.key) ? 'skipped' : 'done', dir, marker.timeMs, await caseReport(dir));
   }
 
+  /** How job `key` stands; undefined when it is not on the queue. */
+  async jobState(key: string): Promise<QueuedJobState | undefined> {
+    const q = await this.queue.getJob(key);
+    if (!q) return undefined;
+    const p = q.progress as Partial<JobProgress> | number;
+    return {
+      state: await q.getState(),
+      ...(typeof p === 'object' && p && typeof p.stage === 'string' ? { progress: p as JobProgress } : {}),
+      ...(q.processedOn ? { processedOn: q.processedOn } : {}),
+      ...(q.failedReason ? { failedReason: q.failedReason } : {}),
+    };
+  }
+
+  /**
+   * Takes job `key` off the queue. A job a worker holds (active) cannot be: false, and it
+   * runs on; BullMQ has no way to stop another machine's job.
+   */
+  async discard(key: string): Promise<boolean> {
+    const q = await this.queue.getJob(key);
+    if (!q) return true;
+    try {
+      await q.remove();
+      return true;
+    } catch {
+      // Locked by a worker.
+      return false;
+    }
+  }
+
+  /** Workers connected to the queue now. */
+  async workerCount(): Promise<number> {
+    return this.queue.getWorkersCount();
+  }
+
+  /** Jobs waiting on the queue now (every producer's: batches and web jobs). */
+  async waitingCount(): Promise<number> {
+    const c = await this.queue.getJobCounts('waiting', 'prioritized');
+    return (c.waiting ?? 0) + (c.prioritized ?? 0);
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
     this.redis.disconnect();
   }
+}
+
+/** Reports a case's progress as its BullMQ job's, at each new stage and at most every PROGRESS_EVERY_MS within one (each report is a Redis write). */
+const PROGRESS_EVERY_MS = 250;
+function progressReporter(job: Job<BatchJob, JobResult>): (stage: StudyStage, done: number, total: number) => void {
+  let last: { stage: StudyStage; at: number } | undefined;
+  return (stage, done, total) => {
+    const now = Date.now();
+    if (last && last.stage === stage && done < total && now - last.at < PROGRESS_EVERY_MS) return;
+    last = { stage, at: now };
+    const p: JobProgress = { stage, done, total };
+    // Progress is for display: a lost update is not the job's failure.
+    job.updateProgress(p).catch(() => {});
+  };
 }
 
 export interface WorkerOptions {
@@ -191,7 +269,7 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
     async (job: Job<BatchJob, JobResult>) => {
       say(`started ${job.data.name}`);
       try {
-        const outcome = await runCase(job.data, { threads, ...(options.log ? { log: options.log } : {}) });
+        const outcome = await runCase(job.data, { threads, ...(options.log ? { log: options.log } : {}), onProgress: progressReporter(job) });
         say(`${outcome.status} ${job.data.name}`);
         return { status: outcome.status, timeMs: outcome.marker.timeMs, worker: outcome.marker.worker };
       } catch (err) {

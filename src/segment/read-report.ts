@@ -1,10 +1,12 @@
 /** Reading a `covseg segment` result folder's report.json back, checked against its schema. */
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { CovsegError } from '../util/errors.js';
 import { loadJsonFile } from '../util/json-file.js';
 import { SegmentReportSchema, type SegmentReport } from './report.js';
+import type { SegmentResult } from './segment-case.js';
 
 /** Checked first, so that another JSON file is named as such rather than by its first missing key. */
 const IDENTITY = Type.Object({ format: Type.Literal('covseg-report', { expected: "'covseg-report' (a covseg segment report)" }) });
@@ -23,4 +25,27 @@ export async function readSegmentReport(dir: string): Promise<SegmentReport> {
     if (!name || !existsSync(join(dir, name))) throw new CovsegError(`the ${key} mask named in report.json (${name ?? 'none'}) is not in the folder`, { file: dir });
   }
   return report;
+}
+
+/**
+ * segmentCase's result for the result folder `dir`, written by another process (a `covseg
+ * worker`): the report, and its files as absolute paths. The files come from the report's
+ * `outputs`; the pictures beyond the overlay sheet it names are the folder's other PNGs.
+ */
+export async function readSegmentResult(dir: string): Promise<SegmentResult> {
+  const report = await readSegmentReport(dir);
+  const o = report.outputs;
+  const at = (name: string | undefined) => (name ? join(dir, name) : undefined);
+  const named = new Set(Object.values(o));
+  const pictures = (await readdir(dir)).filter((f) => f.toLowerCase().endsWith('.png') && !named.has(f)).sort();
+  const optional = { lobes: at(o.lobes), viewerCt: at(o.viewerCt), lungsPng: at(o.lungsPng), lesionsPng: at(o.lesionsPng), dicomSeg: at(o.dicomSeg), dicomSr: at(o.dicomSr) };
+  return {
+    outDir: dir,
+    report,
+    files: {
+      lungs: join(dir, o.lungs!), lesions: join(dir, o.lesions!), reportJson: join(dir, o.reportJson ?? 'report.json'), reportHtml: join(dir, o.reportHtml ?? 'report.html'),
+      overlays: [...(o.overlays ? [join(dir, o.overlays)] : []), ...pictures.map((f) => join(dir, f))],
+      ...(Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) as Partial<SegmentResult['files']>),
+    },
+  };
 }

@@ -46,13 +46,14 @@ export interface JobQueueOptions {
 }
 
 export interface JobEvents {
-  /** The job left the waiting line and a worker process (`pid`) started it. */
-  onStart?: (pid: number) => void;
+  /** The job left the waiting line and a worker process (`pid`; none for a `covseg worker`'s job, RedisJobQueue) started it. */
+  onStart?: (pid?: number) => void;
   /** A pipeline stage advanced. */
   onProgress?: (stage: SegmentStage, done: number, total: number) => void;
 }
 
 export interface QueueStats {
+  /** Worker processes (JobQueue); `covseg worker`s connected to the queue (RedisJobQueue). */
   workers: number;
   /** Jobs on a worker now. */
   running: number;
@@ -60,8 +61,10 @@ export interface QueueStats {
   queued: number;
   /** Uploads admitted whose job is not created yet. */
   reserved: number;
-  /** Most jobs admitted at once: workers + maxQueued. */
+  /** Most jobs admitted at once: workers + maxQueued (JobQueue); maxQueued (RedisJobQueue). */
   capacity: number;
+  /** RedisJobQueue: every job waiting on the shared queue, batches' included. */
+  queueWaiting?: number;
 }
 
 /** The queue is full; `retryAfterS` estimates when a place frees up. */
@@ -76,6 +79,35 @@ export class QueueFullError extends CovsegError {
 export interface Reservation {
   readonly released: boolean;
   release(): void;
+}
+
+/**
+ * What the routes need of a job queue: this file's JobQueue (worker processes on this
+ * machine) and redis-job-queue.ts's RedisJobQueue (`serve --redis`: the batch's BullMQ
+ * queue, run by `covseg worker`s) both are one.
+ */
+export interface WebJobQueue {
+  /** Jobs that may wait (JobQueue) or be on the shared queue (RedisJobQueue) before uploads get 429. */
+  readonly maxQueued: number;
+  stats(): QueueStats;
+  position(id: string): number;
+  reserve(): Reservation;
+  run(reservation: Reservation, task: Omit<WorkerTask, 'options'> & { options: SegmentJobOptions }, events?: JobEvents): Promise<SegmentResult>;
+  cancel(id: string): boolean;
+  close(): Promise<void>;
+}
+
+/** A reservation that calls `onRelease` once, when it is released. */
+export function reservation(onRelease: () => void): Reservation {
+  let released = false;
+  return {
+    get released() { return released; },
+    release: () => {
+      if (released) return;
+      released = true;
+      onRelease();
+    },
+  };
 }
 
 interface Waiting {
@@ -95,7 +127,7 @@ interface Slot {
 /** Seconds a job is assumed to take before one has finished (a 2D slice takes ~1 s, a CT volume ~30 s). */
 const INITIAL_JOB_S = 3;
 
-export class JobQueue {
+export class JobQueue implements WebJobQueue {
   readonly workers: number;
   readonly maxQueued: number;
   private readonly jobTimeoutMs: number;
@@ -134,15 +166,7 @@ export class JobQueue {
     const s = this.stats();
     if (s.running + s.queued + s.reserved >= s.capacity) throw new QueueFullError(this.retryAfterS(), s.capacity);
     this.reserved++;
-    let released = false;
-    return {
-      get released() { return released; },
-      release: () => {
-        if (released) return;
-        released = true;
-        this.reserved--;
-      },
-    };
+    return reservation(() => void this.reserved--);
   }
 
   /**

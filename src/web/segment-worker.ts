@@ -9,7 +9,7 @@ import { segmentCase, DEFAULT_LESION_MODEL_PATH, type SegmentOptions } from '../
 import { DEFAULT_LUNG_MODEL_PATH, loadDefaultLungModel } from '../lungs/default-model.js';
 import { loadSegmentationModel, type SegmentationModel } from '../infer/segmentation-model.js';
 import type { WorkerReply, WorkerTask } from './job-queue.js';
-import { namedAsUploaded, webForceHint } from './user-message.js';
+import { webJobError } from './user-message.js';
 
 if (!process.send) throw new Error('segment-worker.js must run as a child process with an IPC channel (it is started by JobQueue)');
 const send = (reply: WorkerReply) => process.send!(reply);
@@ -45,11 +45,9 @@ async function run(task: WorkerTask): Promise<WorkerReply> {
   return { type: 'done', id: task.id, result };
 }
 
-/** The job's error as its user reads it: the uploaded file's name for the server's copy, force=1 for --force. */
+/** The job's error as its user reads it. */
 function jobError(err: unknown, task: WorkerTask): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const named = task.options.inputName ? namedAsUploaded(message, task.input, task.options.inputName) : message;
-  return webForceHint(named, 'service');
+  return webJobError(err instanceof Error ? err.message : String(err), task.input, task.options.inputName);
 }
 
 process.on('message', (task: WorkerTask) => {

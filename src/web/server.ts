@@ -25,7 +25,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import { CovsegError } from '../util/errors.js';
 import { DiskBudget } from './disk-budget.js';
-import { JobQueue, type SegmentJobOptions } from './job-queue.js';
+import { JobQueue, type SegmentJobOptions, type WebJobQueue } from './job-queue.js';
 import { JobStore } from './job-store.js';
 import { EXAMPLES_DIR } from './assets.js';
 import { errors } from './plugins/errors.js';
@@ -83,6 +83,14 @@ export interface ServeOptions {
   logRequests?: boolean;
   /** A DICOMweb server (PACS) whose studies the page lists and runs, and where results can be sent. Defaults to none. */
   dicomweb?: ServeDicomWeb;
+  /**
+   * Run jobs on the BullMQ queue in the Redis at this URL (redis://HOST:PORT), the one `covseg
+   * batch --redis` fills, by `covseg worker`s that see `workDir` at the same path, instead of
+   * by `workers` processes here (redis-job-queue.ts). Defaults to none.
+   */
+  redis?: string;
+  /** With `redis`: how often the jobs' states are read from Redis, in ms. Defaults to 500. */
+  redisPollMs?: number;
 }
 
 export interface RunningServer {
@@ -92,7 +100,7 @@ export interface RunningServer {
   host: string;
   workDir: string;
   app: FastifyInstance;
-  queue: JobQueue;
+  queue: WebJobQueue;
   store: JobStore;
   /** Stops listening, stops the workers and removes every job's files. */
   close(): Promise<void>;
@@ -104,6 +112,16 @@ async function setUp(options: ServeOptions) {
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'covseg-serve-')));
   await mkdir(workDir, { recursive: true });
   const disk = new DiskBudget(options.diskBudgetBytes ?? 8 * 1024 ** 3);
+  let queue: WebJobQueue;
+  try {
+    queue = options.redis
+      // BullMQ and ioredis load only for a Redis queue.
+      ? await (await import('./redis-job-queue.js')).RedisJobQueue.open(options.redis, { maxQueued: options.maxQueued, jobTimeoutMs: options.jobTimeoutMs, pollMs: options.redisPollMs })
+      : new JobQueue({ workers: options.workers, maxQueued: options.maxQueued, jobTimeoutMs: options.jobTimeoutMs });
+  } catch (err) {
+    if (ownWorkDir) await rm(workDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 8080,
@@ -118,7 +136,7 @@ async function setUp(options: ServeOptions) {
       graceMs: options.uploadGraceMs ?? 10_000,
     },
     disk,
-    queue: new JobQueue({ workers: options.workers, maxQueued: options.maxQueued, jobTimeoutMs: options.jobTimeoutMs }),
+    queue,
     store: new JobStore(workDir, { ttlMs: options.jobTtlMs, disk }),
     segment: options.segment,
   };

@@ -23,3 +23,8 @@ export function webForceHint(message: string, where: 'service' | 'browser'): str
     : `tick '${FORCE_CHECKBOX_LABEL}' and run it again`;
   return message.split('pass --force').join(hint);
 }
+
+/** A service job's error as its user reads it: the uploaded file's name for the server's copy `input`, force=1 for --force. */
+export function webJobError(message: string, input: string, inputName: string | undefined): string {
+  return webForceHint(inputName ? namedAsUploaded(message, input, inputName) : message, 'service');
+}

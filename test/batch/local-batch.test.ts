@@ -4,10 +4,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { batchInputs, caseNames, studyCaseName, verifiedDone, DONE_MARKER, type BatchSummary } from '../../src/batch/index.js';
 import { encodePng } from '../../src/io/raster.js';
-import { runCovseg } from '../helpers/run-cli.js';
+import { noQueueNodeOptions, runCovseg } from '../helpers/run-cli.js';
 import { lesionModelFor, needsLungModel } from '../web/pipeline-models.js';
 import { makeScans, needsScans } from './scans.js';
 
@@ -54,11 +53,6 @@ test('batch inputs: a list (relative paths, comments, repeats) and a folder (ima
   }
 });
 
-const noQueueHook = `import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(
-  "export async function resolve(s, c, next) { if (s === 'bullmq' || s === 'ioredis') throw new Error('covseg batch loaded the queue (' + s + ') without --redis'); return next(s, c); }"));
-`;
-
 test('covseg batch: every scan its folder and a summary; a bad entry fails alone (exit 1); a rerun redoes only the deleted case; BullMQ is never loaded', { skip: needsLungModel() || needsScans() }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'covseg-batch-local-'));
   try {
@@ -70,9 +64,7 @@ test('covseg batch: every scan its folder and a summary; a bad entry fails alone
     const args = ['batch', '--input', list, '--out', out, '--jobs', '2', '--lesion-model', lesion.path];
     // A local batch never loads the queue (BullMQ, ioredis): a resolve hook in this run,
     // and in every process it starts, refuses them.
-    const hook = join(dir, 'no-queue.mjs');
-    await writeFile(hook, noQueueHook);
-    const first = runCovseg(args, { NODE_OPTIONS: `--import ${pathToFileURL(hook).href}` });
+    const first = runCovseg(args, { NODE_OPTIONS: await noQueueNodeOptions(dir) });
     assert.doesNotMatch(first.stderr, /loaded the queue/);
     assert.equal(first.status, 1, first.stderr);
     assert.match(first.stderr, /failed: missing: .*missing\.nii\.gz: cannot open/);

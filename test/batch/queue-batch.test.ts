@@ -1,13 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { verifiedDone, QUEUE_NAME, DONE_MARKER, type BatchSummary, type DoneMarker } from '../../src/batch/index.js';
-import { CLI_MAIN, runCovseg } from '../helpers/run-cli.js';
+import { runCovseg, spawnCovseg, until, type CovsegProcess } from '../helpers/run-cli.js';
 import { lesionModelFor, needsLungModel } from '../web/pipeline-models.js';
 import { makeScans, needsScans } from './scans.js';
 import { needsRedis, startRedis, type TestRedis } from './redis-server.js';
@@ -30,31 +30,11 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** A `covseg` child process; `lines` collects its stderr lines, `exit` resolves with its exit code. */
-function covseg(args: string[]): { child: ChildProcess; lines: string[]; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI_MAIN, ...args], { env: { ...process.env, COVSEG_QUIET: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const lines: string[] = [];
-  let rest = '';
-  child.stderr!.on('data', (d) => {
-    const parts = (rest + d).split('\n');
-    rest = parts.pop()!;
-    lines.push(...parts);
-  });
-  child.stdout!.resume();
-  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, lines, exit };
-}
-
-/** Polls `check` until it returns a value (not a sleep as synchronisation: the condition itself is awaited). */
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 300_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** A `covseg` child process, killed when the tests end. */
+function covseg(args: string[]): CovsegProcess {
+  const p = spawnCovseg(args);
+  children.push(p.child);
+  return p;
 }
 
 test('batch over 2 workers on Redis: a worker killed mid-job, every scan completed exactly once and complete', { skip }, async () => {

@@ -57,12 +57,12 @@ test('a worker killed mid-job (as the out-of-memory killer does) fails the job n
   try {
     const pids: number[] = [];
     const killed = queue.run(queue.reserve(), { id: 'k', input: fifo, outDir: join(dir, 'out-k'), options: {} }, {
-      onStart: (pid) => pids.push(pid),
+      onStart: (pid) => pids.push(pid!),
       // The first progress ('read') comes as the worker starts reading the input: it is busy, with nothing sent yet.
       onProgress: () => { if (pids.length === 1) process.kill(pids[0]!, 'SIGKILL'); },
     });
     await assert.rejects(killed, (err: unknown) => err instanceof CovsegError && err.message === 'the segmentation process was killed by SIGKILL (out of memory?)');
-    const next = queue.run(queue.reserve(), { id: 'n', input: join(dir, 'missing.nii'), outDir: join(dir, 'out-n'), options: {} }, { onStart: (pid) => pids.push(pid) });
+    const next = queue.run(queue.reserve(), { id: 'n', input: join(dir, 'missing.nii'), outDir: join(dir, 'out-n'), options: {} }, { onStart: (pid) => pids.push(pid!) });
     await assert.rejects(next, /missing\.nii: cannot open: no such file or folder/);
     assert.equal(pids.length, 2);
     assert.notEqual(pids[1], pids[0], 'a fresh worker process');

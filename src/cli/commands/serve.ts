@@ -14,11 +14,15 @@ const FLAGS = {
   }),
   workers: flag.number({
     arg: 'N', default: 1, check: (n) => n === 1 || n === 2,
-    help: 'jobs segmented at once, 1 or 2; ONNX Runtime threads per job are 2/N so the service uses 2 cores',
+    help: 'jobs segmented at once, 1 or 2; ONNX Runtime threads per job are 2/N so the service uses 2 cores (not with --redis: the covseg workers run the jobs)',
   }),
   'max-queued': flag.number({
     arg: 'N', default: 4, check: (n) => Number.isInteger(n) && n >= 0,
-    help: 'jobs that may wait for a worker; more uploads get HTTP 429 with Retry-After',
+    help: 'jobs that may wait for a worker; more uploads get HTTP 429 with Retry-After. With --redis: the jobs of this server on the queue, waiting or running (at least 1)',
+  }),
+  redis: flag.string({
+    arg: 'URL',
+    help: "run the jobs on the BullMQ queue in the Redis at URL (redis://HOST:PORT), the one 'covseg batch --redis URL' fills, by 'covseg worker --redis URL' processes instead of on this computer; the workers must see --work-dir at the same path (see below)",
   }),
   'max-upload-mb': flag.number({ arg: 'N', default: 1024, check: positive, help: 'largest upload; larger ones get HTTP 413' }),
   'max-unzipped-mb': flag.number({
@@ -40,7 +44,7 @@ const FLAGS = {
   'upload-grace-s': flag.number({ arg: 'N', default: 10, check: positive, help: "the window that rate is measured over, the first one an upload's grace" }),
   'max-voxels': flag.maxVoxels(true),
   'job-ttl-min': flag.number({ arg: 'N', default: 60, check: positive, help: "minutes a finished job's files are kept before removal" }),
-  'job-timeout-min': flag.number({ arg: 'N', default: 30, check: positive, help: 'a job running longer is stopped and fails' }),
+  'job-timeout-min': flag.number({ arg: 'N', default: 30, check: positive, help: 'a job running longer is stopped and fails (with --redis: fails, counted from when a worker takes it; its worker finishes it and the result is discarded)' }),
   'work-dir': flag.string({ arg: 'DIR', shownDefault: 'a new temp folder, removed on exit', help: 'where job folders go' }),
   'lung-model': flag.lungModel(),
   'lung-weights': flag.lungWeights(),
@@ -65,6 +69,19 @@ Each job's folder holds the upload and out/ (lungs, lesions, ct.nii.gz, report.j
 report.html, overlay PNGs); it is removed --job-ttl-min after the job ends, and all of
 them on exit.
 
+With --redis URL, a job (an upload, a sample, a PACS study) is a job of the batch queue:
+its input is the upload in its folder, its out folder the folder's out/, and whichever
+'covseg worker --redis URL' takes it writes out/ there, with batch.json (the done marker)
+beside the outputs. So every worker must see --work-dir at the same path: run them on
+this computer, or give --work-dir on storage they share, mounted at the same path. The
+page follows the job as for a local one (queued, running with the worker's progress,
+done, failed with the reason) and serves out/ once its done marker verifies. Jobs wait
+on the queue behind the batch jobs enqueued before them. The limits then: --max-queued
+counts this server's jobs on the queue; --job-timeout-min runs from when a worker takes
+the job; --job-ttl-min, --disk-budget-mb and the upload limits apply as without --redis
+(the outputs are on this server's disk). A job deleted on the page, or past its timeout,
+while a worker runs it runs on there, and its folder is removed when it ends.
+
 Exit codes: 0 stopped with Ctrl-C, 1 could not start (port taken, missing bundle), 2 bad usage.`;
 
 export const command: Command = {
@@ -75,6 +92,8 @@ export const command: Command = {
     const { values, positionals } = parseCommandLine('serve', argv, FLAGS);
     if (positionals.length > 0) throw new UsageError(`serve takes no INPUT (got '${positionals[0]}'); upload scans on the page`);
     const lungModel = lungModelFlag(values['lung-model'], values['lung-weights']);
+    // No job runs on the server itself with --redis: a place on the queue is the only place there is.
+    if (values.redis && values['max-queued'] < 1) throw new UsageError('--max-queued must be at least 1 with --redis');
     const mb = (n: number) => Math.round(n * 1024 ** 2);
     const options: ServeOptions = {
       port: values.port,
@@ -93,6 +112,7 @@ export const command: Command = {
       examplesDir: values.examples,
       segment: { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'], maxVoxels: values['max-voxels'] },
       logRequests: values.log,
+      ...(values.redis ? { redis: values.redis } : {}),
     };
     const pacs = dicomWebClients(values);
     if (pacs) options.dicomweb = pacs;
@@ -101,7 +121,9 @@ export const command: Command = {
     process.stderr.write(
       `covseg serve: open ${server.url}\n` +
       (pacs ? `  studies from ${pacs.source.url}, results to ${(pacs.target ?? pacs.source).url}\n` : '') +
-      `  ${s.workers} worker(s), up to ${server.queue.maxQueued} queued job(s), uploads up to ${values['max-upload-mb']} MB, ` +
+      (values.redis
+        ? `  jobs on the queue at ${values.redis} (${s.workers} covseg worker(s) connected now), up to ${server.queue.maxQueued} job(s) of this server on it, uploads up to ${values['max-upload-mb']} MB, `
+        : `  ${s.workers} worker(s), up to ${server.queue.maxQueued} queued job(s), uploads up to ${values['max-upload-mb']} MB, `) +
       `results kept ${Math.round(server.store.ttlMs / 60_000)} min in ${server.workDir}\n`,
     );
     if (!['127.0.0.1', 'localhost', '::1'].includes(server.host)) {

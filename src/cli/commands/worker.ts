@@ -17,9 +17,10 @@ const FLAGS = {
 
 const HELP = `covseg worker --redis URL [options]
 
-Takes scans from the queue that 'covseg batch --redis URL' fills and segments them, each
-into its folder under the batch's --out (so every worker must see the batch's paths: one
-machine, or shared storage). Run one per machine, as many machines as there are; a worker
+Takes scans from the queue that 'covseg batch --redis URL' and 'covseg serve --redis URL'
+fill and segments them, each into its folder under the batch's --out, or into the web
+job's folder under serve's --work-dir (so every worker must see those paths: one machine,
+or shared storage). Run one per machine, as many machines as there are; a worker
 that dies leaves its scans to the others.
 
 A job of 'covseg batch --dicomweb' carries the DICOMweb server's URL and user, never a

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { HttpError } from '../http-error.js';
-import type { JobQueue, Reservation, SegmentJobOptions } from '../job-queue.js';
+import type { Reservation, SegmentJobOptions, WebJobQueue } from '../job-queue.js';
 import { jobProgress, type Job, type JobStore, type OutputKind } from '../job-store.js';
 import type { SegmentReport, SegmentStage } from '../../segment/index.js';
 import { SERVICE_MAX_VOXELS } from '../../io/limits.js';
@@ -44,7 +44,7 @@ export interface JobJson {
 
 /** What every route that creates, shows or removes jobs works on. */
 export interface Jobs {
-  queue: JobQueue;
+  queue: WebJobQueue;
   store: JobStore;
   /** Model choices applied to every job (`force` is set per job by the client). */
   segment?: Omit<SegmentJobOptions, 'force'>;
