@@ -6,15 +6,18 @@
  *   mean ± sample std over cases), as `covseg evaluate` scores it;
  * - the share of the reference lesion voxels inside the predicted lung mask on the Zenodo
  *   test groups (a lung mask that drops consolidation hides it from the lesion model);
+ * - both again for the lungs as `covseg segment` gives them for these image files (the
+ *   model, then the 2D path's rules of lung-sides.ts), validation and test groups;
  * - with the anatomy's rules (`segmentLungsDefault`), on real CT in Hounsfield units:
  *   example_ct_sm.nii.gz against TotalSegmentator's lobes (labels 10–14) and the false
  *   lung volume in slices where they hold no lung; example_ct_dicom's lung volume (no
  *   lung in view) and quality; the DICOM chest slice against lungmask R231's
  *   32,376 / 18,268 pixels.
- *   node dist/bench/lung-accuracy.js [--model M.onnx] [--db DB] [--quick]
+ *   node dist/bench/lung-accuracy.js [--model M.onnx] [--db DB] [--quick] [--threads N]
  * Defaults: models/lung-2d.onnx; without --db, the 2D database is built in a temporary
  * folder from ../shared/data as models/README.md says (zenodo-slices + semiseg, seed 42:
- * the split depends on both). --quick scores every 8th slice of each group. Parts whose
+ * the split depends on both). --quick scores every 8th slice of each group; --threads: ONNX
+ * Runtime's threads (default 2). Parts whose
  * data is missing print why and are skipped.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +31,9 @@ import { buildDatabase } from '../src/database/index.js';
 import { evaluateModel, planDatabaseEvaluation, type EvaluationPlan } from '../src/eval/index.js';
 import type { CaseResult } from '../src/eval/evaluation.js';
 import { loadDefaultLungModel, segmentLungsDefault } from '../src/lungs/default-model.js';
+import { lungSidesFor } from '../src/lungs/lung-sides.js';
+import { predictSlices, threshold } from '../src/infer/slice-inferer.js';
+import { readImage } from '../src/io/index.js';
 import { lungQuality } from '../src/lungs/quality.js';
 import { confusion, diceFromCounts } from '../src/metrics/index.js';
 import { needsShared, sharedPath } from '../test/helpers/shared-data.js';
@@ -38,11 +44,12 @@ const { values } = parseArgs({
     model: { type: 'string', default: join(PROJECT_ROOT_DIR, 'models', 'lung-2d.onnx') },
     db: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '2' },
   },
 });
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify({ bench: 'lung-accuracy', model: values.model, ...o }));
 const round = (x: number, d = 4) => +x.toFixed(d);
-const model = await loadDefaultLungModel(values.model, { threads: 2 });
+const model = await loadDefaultLungModel(values.model, { threads: Number(values.threads) });
 
 function meanStd(xs: number[]): { mean: number; std: number } {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -70,6 +77,41 @@ async function zenodo(db: string): Promise<void> {
   const cases = (await evaluateModel(model, plan)).evaluation.cases as CaseResult[];
   const inside = cases.reduce((a, c) => a + c.confusion.tp, 0), all = cases.reduce((a, c) => a + c.confusion.tp + c.confusion.fn, 0);
   emit({ case: 'zenodo-test-lesion-inside-lung', share: round(inside / all), lesion_px: all, cases: Object.fromEntries(cases.map((c) => [c.patientGroup ?? c.id, round(c.sensitivity)])) });
+  for (const split of ['validation', 'test']) await asSegmented(db, split, sources);
+}
+
+/**
+ * The same slices' lungs as `covseg segment` gives them for an image file (the model, then
+ * the 2D path's rules: sides, rolling ball, holes — `lungSidesFor`; read as stored, the
+ * Zenodo slices are upright): lung Dice against the lung masks and the share of the lesion
+ * voxels inside, pooled per split (the lesion model only sees what this mask holds).
+ */
+async function asSegmented(db: string, split: string, sources: string[]): Promise<void> {
+  const plan = thinned(await planDatabaseEvaluation(db, { dims: 2, task: 'lesion' }, { split, sources }));
+  if (plan.dims !== 2) return;
+  const perCase: Record<string, { dice: number; lesion_inside: number }> = {};
+  const all = { tp: 0, fp: 0, fn: 0, lesion: 0, inside: 0 };
+  for (const c of plan.cases) {
+    const n = { tp: 0, fp: 0, fn: 0, lesion: 0, inside: 0 };
+    for (const s of c.slices) {
+      const image = (await readImage(s.image)).volume;
+      const [lesion, lung] = [(await readImage(s.reference)).volume.data, (await readImage(s.lungMask!)).volume.data];
+      const lungs = lungSidesFor(image, threshold(await predictSlices(model, image), model.spec.threshold)).data;
+      for (let i = 0; i < lungs.length; i++) {
+        const p = lungs[i] !== 0, r = lung[i] !== 0;
+        if (p && r) n.tp++;
+        else if (p) n.fp++;
+        else if (r) n.fn++;
+        if (lesion[i]) {
+          n.lesion++;
+          if (p) n.inside++;
+        }
+      }
+    }
+    perCase[c.info.patientGroup ?? c.info.id] = { dice: round(diceFromCounts(n)), lesion_inside: round(n.inside / n.lesion) };
+    for (const k of Object.keys(all) as (keyof typeof all)[]) all[k] += n[k];
+  }
+  emit({ case: `zenodo-${split}-lungs-as-segmented`, pooled_dice: round(diceFromCounts(all)), lesion_inside: round(all.inside / all.lesion), lesion_px: all.lesion, cases: perCase });
 }
 
 /** Lung voxels (mL) in the axial slices where `reference` has none, both in LPS. */

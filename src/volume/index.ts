@@ -24,7 +24,7 @@ export {
   type ComponentsOptions,
   type Connectivity,
 } from './components.js';
-export { close, dilate, erode, fillHoles, open, type FillHolesOptions, type MorphologyOptions } from './morphology.js';
+export { close, closeDisk2d, dilate, erode, fillHoles, open, type FillHolesOptions, type MorphologyOptions } from './morphology.js';
 export { distanceTransform, type DistanceMap, type DistanceOptions } from './distance.js';
 export { resizeSlice, resizeSlices, type Resize2dInterpolation, type ResizeSliceOptions } from './resize2d.js';
 export { asLps, fromLps, isIdentityReorient, orientationCode, reorientToLps, undoReorient, type ReorientTransform } from './reorient.js';

@@ -12,6 +12,7 @@
 import { CovsegError } from '../util/errors.js';
 import { checkGrid } from './checks.js';
 import { componentRuns, type Connectivity } from './components.js';
+import { distanceTransform, type DistanceMap } from './distance.js';
 import type { Vec3 } from './volume.js';
 
 export interface MorphologyOptions {
@@ -47,6 +48,63 @@ export function erode(mask: ArrayLike<number>, dims: Vec3, options: MorphologyOp
 /** Closing (dilations, then as many erosions) of `mask` (shape `dims`); output 0/1. Objects touching the border lose voxels there, as in scipy. */
 export function close(mask: ArrayLike<number>, dims: Vec3, options: MorphologyOptions = {}): Uint8Array {
   return repeat('close', mask, dims, options, ['dilate', 'erode']);
+}
+
+/**
+ * Closing of one 2D plane (`width` × `height`, x fastest) with a disk of radius `radiusMm`:
+ * the exact Euclidean dilation, then erosion (two distance transforms), so the disk is round
+ * whatever its size (repeated 3×3 steps give a diamond or a square). Unlike {@link close},
+ * the outside of the plane is background on both steps (the plane is padded), so nothing
+ * is eaten at the border and nothing grows into it. Output 0/1, ⊇ the mask.
+ */
+export function closeDisk2d(mask: ArrayLike<number>, width: number, height: number, spacingMm: readonly [number, number], radiusMm: number): Uint8Array {
+  checkGrid('closeDisk2d', mask, [width, height, 1]);
+  if (!(radiusMm >= 0 && Number.isFinite(radiusMm))) throw new CovsegError(`closeDisk2d: radiusMm must be a finite number ≥ 0, got ${radiusMm}`);
+  const [sx, sy] = spacingMm;
+  const out = new Uint8Array(width * height);
+  // The closing lies within the mask's bounding box: work on that box, padded by the disk's reach.
+  let x0 = width, x1 = -1, y0 = height, y1 = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (!mask[y * width + x]) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      y1 = y;
+    }
+  }
+  if (x1 < 0) return out;
+  const px = Math.ceil(radiusMm / sx) + 1, py = Math.ceil(radiusMm / sy) + 1;
+  const pw = x1 - x0 + 1 + 2 * px, ph = y1 - y0 + 1 + 2 * py;
+  const dims: Vec3 = [pw, ph, 1], spacing: Vec3 = [sx, sy, 1];
+  const padded = new Uint8Array(pw * ph), outside = new Uint8Array(pw * ph).fill(1);
+  for (let y = y0; y <= y1; y++) {
+    for (let x = x0; x <= x1; x++) {
+      if (!mask[y * width + x]) continue;
+      const j = (y - y0 + py) * pw + x - x0 + px;
+      padded[j] = 1;
+      outside[j] = 0;
+    }
+  }
+  // Dilation: every voxel within the radius of the mask (its distance to the mask, from the complement's transform).
+  const toMask = distanceTransform(outside, dims, spacing);
+  const dilated = new Uint8Array(pw * ph);
+  for (let j = 0; j < dilated.length; j++) dilated[j] = padded[j] || distanceAt(toMask, j % pw, Math.floor(j / pw)) <= radiusMm ? 1 : 0;
+  // Erosion: what lies farther than the radius from everything the dilation did not reach.
+  const toOutside = distanceTransform(dilated, dims, spacing);
+  for (let y = y0; y <= y1; y++) {
+    for (let x = x0; x <= x1; x++) {
+      const u = x - x0 + px, v = y - y0 + py;
+      out[y * width + x] = padded[v * pw + u] || distanceAt(toOutside, u, v) > radiusMm ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+/** A 2D distance map's value at (x, y) of its source plane; 0 (background) outside its box. */
+function distanceAt(map: DistanceMap, x: number, y: number): number {
+  if (map.empty || x < map.lo[0] || x >= map.hi[0] || y < map.lo[1] || y >= map.hi[1]) return 0;
+  return map.distanceMm[(y - map.lo[1]) * map.dims[0] + (x - map.lo[0])]!;
 }
 
 /** Opening (erosions, then as many dilations) of `mask` (shape `dims`); output 0/1. */

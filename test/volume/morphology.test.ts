@@ -117,3 +117,35 @@ test('morphology errors', () => {
   assert.throws(() => fillHoles(m, [2, 2, 1], { maxHoleSize: -1 }), /maxHoleSize must be a voxel count ≥ 0/);
   assert.throws(() => fillHoles(m, [2, 2, 1], { plane: 'xy' as '2d' }), /fillHoles: plane 'xy' is not one of 2d, 3d/);
 });
+
+test('closeDisk2d: the Euclidean disk closing equals a brute-force one (dilate then erode with the disk offsets, outside = background), anisotropic pixels too', async () => {
+  const { closeDisk2d } = await import('../../src/volume/index.js');
+  const rng = new Rng(7);
+  for (const [w, h, sx, sy, r] of [[23, 17, 1, 1, 3], [20, 25, 0.7, 1.2, 2.5], [15, 15, 1, 1, 0]] as const) {
+    const mask = Uint8Array.from({ length: w * h }, (_, i) => +(rng.next() < 0.35 && i % w > 1));
+    const inDisk = (dx: number, dy: number) => (dx * sx) ** 2 + (dy * sy) ** 2 <= r * r;
+    const ext = Math.ceil(r / Math.min(sx, sy)) + 1;
+    // Dilation on a grid padded by the disk's reach (outside = background), then erosion of that.
+    const W = w + 2 * ext, H = h + 2 * ext;
+    const dil = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+      for (let dy = -ext; dy <= ext && !dil[y * W + x]; dy++) for (let dx = -ext; dx <= ext; dx++) {
+        const u = x + dx - ext, v = y + dy - ext;
+        if (inDisk(dx, dy) && u >= 0 && u < w && v >= 0 && v < h && mask[v * w + u]) { dil[y * W + x] = 1; break; }
+      }
+    }
+    const expected = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      let all = 1;
+      for (let dy = -ext; dy <= ext && all; dy++) for (let dx = -ext; dx <= ext; dx++) {
+        const u = x + ext + dx, v = y + ext + dy;
+        if (inDisk(dx, dy) && !(u >= 0 && u < W && v >= 0 && v < H && dil[v * W + u])) { all = 0; break; }
+      }
+      expected[y * w + x] = all || mask[y * w + x] ? 1 : 0;
+    }
+    assert.deepEqual(closeDisk2d(mask, w, h, [sx, sy], r), expected, `${w}×${h} at ${sx}×${sy} mm, r ${r}`);
+  }
+  // Nothing grows into the border: a mask touching the edge stays as it is there.
+  const { mask, dims } = grid('111.. 111.. 111.. ..... .....');
+  assert.equal(gridText(closeDisk2d(mask, dims[0], dims[1], [1, 1], 2), dims), '111.. 111.. 111.. ..... .....');
+});
