@@ -47,8 +47,8 @@ export interface SegmentOptions {
   lobeWeights?: string;
   /** Lesion model (ONNX from `covseg train`, 2D or 3D). Defaults to models/lesion-2d.onnx. */
   lesionModel?: string;
-  /** Already loaded models (a server reuses them across jobs); `lung` is covseg's own, used when `lungModel` is 'default'. */
-  loaded?: { lung?: SegmentationModel; lesion?: SegmentationModel };
+  /** Already loaded models (a server reuses them across jobs); `lung` is covseg's own, used when `lungModel` is 'default'; `lobes` (from `openLobeModel(lobeWeights)`) is used in place of opening `lobeWeights`. */
+  loaded?: { lung?: SegmentationModel; lesion?: SegmentationModel; lobes?: LungSegmenter };
   /** Segment input that fails the CT/HU checks anyway (with a warning in the report). Defaults to false. */
   force?: boolean;
   /** Test-time flips of the lesion model, with the spread in the report (src/segment/pipeline.ts). Defaults to false. */
@@ -84,8 +84,11 @@ function modelLoader(options: SegmentOptions): { load: () => Promise<SegmentMode
   const opened: { release(): Promise<void> }[] = [];
   const load = async (): Promise<SegmentModels> => {
     // The lobe model first: a wrong weights file fails before the other models load.
-    const lobes = options.lobeWeights === undefined ? undefined : await openLobeModel(options.lobeWeights, options.threads);
-    if (lobes) opened.push(lobes);
+    let lobes = options.lobeWeights === undefined ? undefined : options.loaded?.lobes;
+    if (options.lobeWeights !== undefined && !lobes) {
+      lobes = await openLobeModel(options.lobeWeights, options.threads);
+      opened.push(lobes);
+    }
     const name = options.lungModel ?? 'default';
     let lungs: LungSegmenter;
     if (name === 'default' && options.loaded?.lung && !options.lungWeights) {
@@ -105,7 +108,7 @@ function modelLoader(options: SegmentOptions): { load: () => Promise<SegmentMode
 }
 
 /** lungmask's LTRCLobes from `weightsPath`; a file that is not its weights is refused in the words of `--lobe-weights`. */
-async function openLobeModel(weightsPath: string, threads: number | undefined): Promise<LungSegmenter> {
+export async function openLobeModel(weightsPath: string, threads: number | undefined): Promise<LungSegmenter> {
   try {
     return await openLungModel('ltrclobes', { weightsPath, threads });
   } catch (err) {

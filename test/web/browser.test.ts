@@ -16,6 +16,7 @@ import { PROJECT_ROOT } from '../helpers/shared-data.js';
 import { CHROMIUM, CHROMIUM_ARGS, needsChromium } from '../helpers/chromium.js';
 import { LEFT_LUNG, LESION, RIGHT_LUNG } from '../../src/figures/colors.js';
 import { needsLungModel, startJobServer, type JobServer } from './pipeline-models.js';
+import { checkClinicalCells } from './report-cells.js';
 
 const DICOM = join(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm');
 const PNG = join(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1316.png');
@@ -78,6 +79,7 @@ async function checkReport(page: Page, job: JobJson): Promise<SegmentReport> {
   assert.equal(await page.textContent('#severity-category'), severityHeadline(report.severity));
   assert.equal(await page.getAttribute('#severity-percent', 'data-value'), String(report.severity.percentAffected));
   assert.equal(await page.textContent('#severity-description'), report.severity.description);
+  await checkClinicalCells(page, report);
   const links = await page.$$eval('#downloads a', (as) => as.map((a) => a.getAttribute('href')));
   assert.deepEqual(links, job.files.map((f) => f.url));
   return report;

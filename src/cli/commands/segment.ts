@@ -11,10 +11,7 @@ const FLAGS = {
   out: flag.string({ arg: 'DIR', help: 'output folder (must be new or empty; see --overwrite); checked before the work: a folder, beside which covseg can write' }),
   'lung-model': flag.lungModel(),
   'lung-weights': flag.lungWeights(),
-  'lobe-weights': flag.string({
-    arg: 'FILE',
-    help: "lungmask's LTRCLobes weights (unet_ltrclobes-3a07043d.pth, from\nhttps://github.com/JoHof/lungmask/releases/tag/v0.0): the lobes, for the lobar\nTSS 0–20 and Pan 0–25 scores; HU volumes only",
-  }),
+  'lobe-weights': flag.lobeWeights(),
   'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', aliases: ['model'], help: "lesion model (2D or 3D ONNX from 'covseg train')" }),
   force: flag.boolean({ help: 'segment input that fails the checks (not CT, not in Hounsfield units, colour picture) anyway, with a warning' }),
   tta: flag.boolean({ help: 'test-time flips: the lesion model on the four mirrors of each slice, averaged; report.json and report.html give the lowest–highest lesion volume and % affected over them (4× the lesion model\'s time; off by default)' }),

@@ -353,8 +353,38 @@ function renderReport(report: SegmentReport): void {
   const note = $('volume-note');
   note.hidden = report.input.spacingKnown;
   note.textContent = report.input.spacingKnown ? '' : 'An image file has no pixel size: volumes are not available, and the percentages are of lung area on this slice.';
+  renderClinical(report);
   $('warnings').replaceChildren(...report.warnings.map((w) => Object.assign(document.createElement('li'), { textContent: w })));
-  $('models').textContent = `Lung model: ${report.models.lung}. Lesion model: ${report.models.lesion}.`;
+  $('models').textContent = `Lung model: ${report.models.lung}. Lesion model: ${report.models.lesion}.${report.models.lobes ? ` Lobe model: ${report.models.lobes}.` : ''}`;
+}
+
+type Clinical = NonNullable<SegmentReport['clinical']>;
+
+/** Ground glass vs consolidation of both lungs and the three scores, each total with its evidence, or why it is not given (as report.html words it). */
+function renderClinical(report: SegmentReport): void {
+  const c: Clinical | undefined = report.clinical;
+  const t = c?.total;
+  for (const [key, amount] of [['ggo', t?.groundGlass], ['consolidation', t?.consolidation]] as const) {
+    setCell(`${key}-ml`, amount?.volumeMl ?? null, ' mL');
+    setCell(`${key}-percent`, amount?.percentOfLung ?? null, '%');
+    const share = amount && t ? (t.lesion.voxels ? (100 * amount.voxels) / t.lesion.voxels : 0) : null;
+    setCell(`${key}-share`, key === 'consolidation' ? (t?.consolidationPercentOfLesion ?? null) : share, '%');
+  }
+  const note = $('density-note');
+  note.textContent = !c ? 'This report has no clinical figures (an older covseg wrote it).' : c.density.available ? `Ground glass below ${c.density.consolidationFrom} HU, consolidation from it (Lung CT Analyzer's bands).` : `Ground glass / consolidation not available: ${c.density.reason}`;
+  note.hidden = false;
+  for (const key of ['zone', 'lobarTss', 'pan'] as const) {
+    const row = document.querySelector<HTMLTableRowElement>(`#score-table tr[data-score=${key}]`)!;
+    const s = c?.scores[key];
+    const total = row.querySelector<HTMLElement>('.total')!;
+    const evidence = row.querySelector<HTMLElement>('.evidence')!;
+    total.dataset['value'] = s?.available ? String(s.total) : '';
+    total.textContent = s?.available ? `${s.total}/${s.max}` : 'n/a';
+    row.title = s?.available ? s.label : '';
+    evidence.textContent = !s ? '' : !s.available ? s.reason
+      : 'zones' in s ? s.zones.map((z) => `${z.lung} ${z.zone} ${z.percentAffected.toFixed(1)}% → ${z.score}`).join(', ')
+        : s.lobes.map((l) => `${l.lobe} ${l.percentAffected.toFixed(1)}% → ${l.score}`).join(', ');
+  }
 }
 
 function renderDownloads(job: JobJson): void {
