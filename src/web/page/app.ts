@@ -360,6 +360,9 @@ function renderReport(report: SegmentReport): void {
 
 type Clinical = NonNullable<SegmentReport['clinical']>;
 
+/** A score's evidence cell when the scan is not assessable. */
+const NOT_GRADED = 'not scored: the scan is not graded (the reason is above)';
+
 /** Ground glass vs consolidation of both lungs and the three scores, each total with its evidence, or why it is not given (as report.html words it). */
 function renderClinical(report: SegmentReport): void {
   const c: Clinical | undefined = report.clinical;
@@ -381,7 +384,8 @@ function renderClinical(report: SegmentReport): void {
     total.dataset['value'] = s?.available ? String(s.total) : '';
     total.textContent = s?.available ? `${s.total}/${s.max}` : 'n/a';
     row.title = s?.available ? s.label : '';
-    evidence.textContent = !s ? '' : !s.available ? s.reason
+    // Not assessable: each score's reason is the grade's, which the severity box already gives.
+    evidence.textContent = !s ? '' : !s.available ? (c!.scores.assessable ? s.reason : NOT_GRADED)
       : 'zones' in s ? s.zones.map((z) => `${z.lung} ${z.zone} ${z.percentAffected.toFixed(1)}% → ${z.score}`).join(', ')
         : s.lobes.map((l) => `${l.lobe} ${l.percentAffected.toFixed(1)}% → ${l.score}`).join(', ');
   }
