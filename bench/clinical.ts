@@ -1,7 +1,7 @@
 /**
  * What the clinical figures add to `covseg segment` on a CT of clinical size
  * (512 × 512 × 300 int16 at 0.7 × 0.7 × 1.5 mm, stored RAS as a NIfTI from DICOM is):
- * two tapered lungs, lesions of ground glass and consolidation in both. One JSON line per
+ * two tapered lungs, lesions of ground glass and consolidation in both, and lobes. One JSON line per
  * step, the best of three runs, with the CPU:
  *   node dist/bench/clinical.js [--quick]   (--quick: 40 slices)
  */
@@ -53,5 +53,14 @@ function best(step: string, run: () => unknown): void {
   console.log(JSON.stringify({ bench: 'clinical', step, ms: +ms.toFixed(1), cpuMs: +cpuMs.toFixed(1), dims, cpu: cpus()[0]?.model ?? 'unknown' }));
 }
 
+// Lobes as LTRCLobes labels them (1 LUL, 2 LLL, 3 RUL, 4 RML, 5 RLL): each lung cut by height, for the lobe scores' extra counting.
+const lobes = new Uint8Array(hu.length);
+for (let i = 0; i < lobes.length; i++) {
+  const t = Math.floor(i / (nx * ny)) / nz;
+  lobes[i] = lungs[i] === 1 ? (t < 1 / 3 ? 5 : t < 2 / 3 ? 4 : 3) : lungs[i] === 2 ? (t < 1 / 2 ? 2 : 1) : 0;
+}
+const withLobes = { ...input, lobes: createVolume(lobes, dims, geometry) };
+
 best('figures', () => clinicalFigures(input));
 best('figures+pictures (segment adds this)', () => clinicalReportParts(input));
+best('figures+pictures with lobes (segment --lobe-weights adds this, besides the lobe model)', () => clinicalReportParts(withLobes));
