@@ -21,7 +21,7 @@ import type { LungSegmenter } from '../lungs/segmenter.js';
 
 /** The file lungmask releases LTRCLobes' weights as (src/lungs/models.ts). */
 const LOBE_WEIGHTS_FILE = 'unet_ltrclobes-3a07043d.pth';
-import { clinicalPictures, LOBES } from '../clinical/index.js';
+import { CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, clinicalPictures, lesionTypeMap, LOBES } from '../clinical/index.js';
 import { tempPathFor } from '../util/atomic-write.js';
 import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
@@ -69,7 +69,7 @@ export interface SegmentOptions {
 export interface SegmentResult {
   outDir: string;
   report: SegmentReport;
-  files: { lungs: string; lesions: string; reportJson: string; reportHtml: string; overlays: string[]; lobes?: string; viewerCt?: string; lungsPng?: string; lesionsPng?: string; dicomSeg?: string; dicomSr?: string };
+  files: { lungs: string; lesions: string; reportJson: string; reportHtml: string; overlays: string[]; lobes?: string; lesionTypes?: string; viewerCt?: string; lungsPng?: string; lesionsPng?: string; dicomSeg?: string; dicomSr?: string };
 }
 
 /** Output extension: the input's format family (NIfTI in → NIfTI out; DICOM and slices → NIfTI). */
@@ -148,7 +148,10 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     clinical: report.clinical ? clinicalPictures(segmented.clinical, report.clinical) : [],
   };
   const lobes = segmented.lps.lobes;
-  const masks = { lungs: fromLps(segmented.lps.lungs, segmented.transform), lesions: fromLps(segmented.lps.lesions, segmented.transform), ...(lobes ? { lobes: fromLps(lobes, segmented.transform) } : {}) };
+  const masks: Outputs['masks'] = { lungs: fromLps(segmented.lps.lungs, segmented.transform), lesions: fromLps(segmented.lps.lesions, segmented.transform), ...(lobes ? { lobes: fromLps(lobes, segmented.transform) } : {}) };
+  // HU input: the lesion by type as the figures split it, for viewers (the web page colours the two).
+  const density = report.clinical?.density;
+  if (density?.available) masks.lesionTypes = lesionTypeMap(ct, masks.lungs, masks.lesions, true, density.consolidationFrom);
   lap('report');
   progress('write', 0, 1);
   const modelFiles = { lung: options.lungWeights, lesion: options.loaded?.lesion?.file ?? options.lesionModel ?? DEFAULT_LESION_MODEL_PATH };
@@ -164,7 +167,7 @@ interface Outputs {
   /** The pipeline's report; its `outputs`, warnings and times are completed here. */
   report: SegmentReport;
   /** On the input's grid. */
-  masks: { lungs: LabelMap; lesions: LabelMap; lobes?: LabelMap };
+  masks: { lungs: LabelMap; lesions: LabelMap; lobes?: LabelMap; lesionTypes?: LabelMap };
   pictures: { sheet: Uint8Array; slices: { name: string; png: Uint8Array }[]; clinical: { name: string; png: Uint8Array; caption: string }[] };
   /** The model files run (their sha256 is the models' version in the DICOM SR); the lung's only where weights were given. */
   modelFiles: { lung?: string; lesion: string };
@@ -190,6 +193,10 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
       // The lobes the lobe scores were counted on, named as lungmask's LTRCLobes labels them.
       files.lobes = `lobes${ext}`;
       await writeVolume(join(tmp, files.lobes), masks.lobes, { labelNames: Object.fromEntries(LOBES.map((l) => [l.label, l.name])) });
+    }
+    if (masks.lesionTypes) {
+      files.lesionTypes = `lesion-types${ext}`;
+      await writeVolume(join(tmp, files.lesionTypes), masks.lesionTypes, { labelNames: { [CLASS_GROUND_GLASS]: 'ground-glass opacity', [CLASS_CONSOLIDATION]: 'consolidation' } });
     }
     if (isImageFile(meta)) {
       // Slices in, slices out too: label PNGs (0 background; lungs 1 right, 2 left; lesions 1).
@@ -254,6 +261,7 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
       lungs: abs(files.lungs), lesions: abs(files.lesions), reportJson: abs(files.reportJson), reportHtml: abs(files.reportHtml),
       overlays: files.overlays.map(abs),
       ...(files.lobes ? { lobes: abs(files.lobes) } : {}),
+      ...(files.lesionTypes ? { lesionTypes: abs(files.lesionTypes) } : {}),
       ...(files.viewerCt ? { viewerCt: abs(files.viewerCt) } : {}),
       ...(files.lungsPng ? { lungsPng: abs(files.lungsPng), lesionsPng: abs(files.lesionsPng!) } : {}),
       ...(files.dicomSeg ? { dicomSeg: abs(files.dicomSeg) } : {}),
