@@ -48,8 +48,10 @@ series when it holds DICOM files and no report.json.
 Verdict ("better / stable / worse"): by the change of the share of both lungs affected,
 later minus earlier: worse above +X percentage points, better below −X, stable within.
 X defaults to ${DEFAULT_STABLE_WITHIN_POINTS} points: well above what re-slicing and repositioning alone change
-(under one point on a real scan shifted and re-sliced) and above the disagreement of
-repeated lesion segmentations (a few points).
+(under one point on a real scan's masks shifted and re-sliced) and above the disagreement
+of repeated lesion segmentations (a few points). The lesion model's own masks can move
+more between scans reconstructed differently (12 points on a real lower-chest CT
+re-sliced from 3 mm to 2.2–2.6 mm): compare scans reconstructed alike.
 
 The density split (ground glass vs consolidation) needs the CT in HU: the folder's
 ct.nii.gz ('segment --viewer-ct') or the input the report names, if it is still there.

@@ -49,7 +49,8 @@ Writes (in DIR), all at once when finished (nothing half-written on failure):
                           input's exact geometry (lungs.nrrd for NRRD input)
   lesions.nii.gz          lesion mask, 1 = ground-glass opacity or consolidation
   lesion-types.nii.gz     HU input: the lesion by density, 1 = ground glass (below
-                          −400 HU), 2 = consolidation (from −400 HU), as report.json splits it
+                          −400 HU), 2 = consolidation (from −400 HU), as report.json
+                          splits it
   lobes.nii.gz            with --lobe-weights: the lobes (lungmask's LTRCLobes labels:
                           1 LUL, 2 LLL, 3 RUL, 4 RML, 5 RLL)
   lungs.png, lesions.png  the same as label PNGs, for slice inputs

@@ -65,9 +65,9 @@ report and download every output. Runs until Ctrl-C.
 Options:
 ${optionsHelp(FLAGS)}
 
-Each job's folder holds the upload and out/ (lungs, lesions, with --lobe-weights lobes,
-ct.nii.gz, report.json, report.html, overlay PNGs); it is removed --job-ttl-min after the job ends, and all of
-them on exit.
+Each job's folder holds the upload and out/ (lungs, lesions, lesion types, with
+--lobe-weights lobes, ct.nii.gz, report.json, report.html, overlay PNGs); it is removed
+--job-ttl-min after the job ends, and all of them on exit.
 
 Exit codes: 0 stopped with Ctrl-C, 1 could not start (port taken, missing bundle), 2 bad usage.`;
 
