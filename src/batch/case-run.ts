@@ -21,6 +21,8 @@ import { DONE_MARKER, verifiedDone, writeDoneMarker, type DoneMarker } from './d
 export interface CaseOptions {
   lungModel?: string;
   lungWeights?: string;
+  /** lungmask's LTRCLobes weights, for the lobe scores and lobes.nii.gz. */
+  lobeWeights?: string;
   lesionModel?: string;
   force?: boolean;
   maxVoxels?: number;
@@ -58,7 +60,7 @@ export interface BatchJob {
  * user and the timeout are left out: new credentials do not make a study's results stale.
  */
 export function jobKey(input: string, caseDir: string, options: CaseOptions, study?: StudySource): string {
-  const o = { lungModel: options.lungModel ?? 'default', lungWeights: options.lungWeights ? resolve(options.lungWeights) : null, lesionModel: resolve(options.lesionModel ?? DEFAULT_LESION_MODEL_PATH), force: options.force ?? false, maxVoxels: options.maxVoxels ?? null };
+  const o = { lungModel: options.lungModel ?? 'default', lungWeights: options.lungWeights ? resolve(options.lungWeights) : null, lesionModel: resolve(options.lesionModel ?? DEFAULT_LESION_MODEL_PATH), ...(options.lobeWeights ? { lobeWeights: resolve(options.lobeWeights) } : {}), force: options.force ?? false, maxVoxels: options.maxVoxels ?? null };
   const source = study ? [study.connection.url, study.studyInstanceUid, study.connection.targetUrl ?? study.connection.url] : resolve(input);
   return createHash('sha256').update(JSON.stringify([source, resolve(caseDir), o])).digest('hex').slice(0, 32);
 }

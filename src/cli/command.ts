@@ -203,6 +203,14 @@ export const flag = {
       help: o.help ?? "the lung model's weights: another lung ONNX for default, lungmask's .pth for its models, from\nhttps://github.com/JoHof/lungmask/releases/tag/v0.0",
     });
   },
+
+  /** `--lobe-weights FILE`: lungmask's LTRCLobes weights, for the lobe scores (segment, and every job of serve). */
+  lobeWeights(o: { help?: string } = {}): Flag<string | undefined> {
+    return flag.string({
+      arg: 'FILE',
+      help: o.help ?? "lungmask's LTRCLobes weights (unet_ltrclobes-3a07043d.pth, from\nhttps://github.com/JoHof/lungmask/releases/tag/v0.0): the lobes, for the lobar\nTSS 0–20 and Pan 0–25 scores; HU volumes only",
+    });
+  },
 };
 
 /** Checks that `--lung-model NAME` has the `--lung-weights` it needs; returns the name. */

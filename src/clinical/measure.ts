@@ -252,7 +252,7 @@ export function clinicalFigures(input: ClinicalInput): ClinicalFigures {
   }
   const lobeScore = (label: string, max: number, score: (p: number) => number): LobeScore | Unavailable => {
     if (!assessable) return notAssessable;
-    if (!lobeFigures) return { available: false, reason: input.lobesUnavailableReason ?? "needs lobe labels (lungmask's LTRCLobes weights: covseg segment --lobe-weights FILE)" };
+    if (!lobeFigures) return { available: false, reason: input.lobesUnavailableReason ?? "needs lobe labels (lungmask's LTRCLobes weights: --lobe-weights FILE of covseg segment or covseg serve)" };
     const missing = lobeFigures.filter((l) => l.voxels === 0).map((l) => l.name);
     if (missing.length) return { available: false, reason: `not every lobe is in the lobe map (missing: ${missing.join(', ')})` };
     const rows = lobeFigures.map((l) => ({ lobe: l.lobe, name: l.name, percentAffected: l.percentAffected, score: score(exactPct(l.lesionVoxels, l.voxels)) }));

@@ -107,12 +107,21 @@ export function levelSlice(src: SliceSource, z: number): LevelSlice {
   const ct = cut(src.ct);
   const lungs = cut(src.lungs);
   const lesions = cut(src.lesions);
+  return { ct, lungs, classes: lesionTypeMap(ct, lungs, lesions, src.isHu, src.consolidationFrom) };
+}
+
+/**
+ * The lesion by type on the masks' grid: 0 none, CLASS_GROUND_GLASS where the CT is below
+ * `consolidationFrom` HU, CLASS_CONSOLIDATION from it (lesion inside the lungs only; without
+ * HU every lesion voxel is CLASS_GROUND_GLASS, "lesion"). The split the figures count.
+ */
+export function lesionTypeMap(ct: Volume, lungs: LabelMap, lesions: LabelMap, isHu: boolean, consolidationFrom: number = LCTA_BANDS.infiltratedBelow): LabelMap {
   const classes = new Uint8Array(lungs.data.length);
   for (let i = 0; i < classes.length; i++) {
     if (!lesions.data[i] || !lungs.data[i]) continue;
-    classes[i] = src.isHu && ct.data[i]! >= src.consolidationFrom ? CLASS_CONSOLIDATION : CLASS_GROUND_GLASS;
+    classes[i] = isHu && ct.data[i]! >= consolidationFrom ? CLASS_CONSOLIDATION : CLASS_GROUND_GLASS;
   }
-  return { ct, lungs, classes: createVolume(classes, lungs.dims, lungs) };
+  return createVolume(classes, lungs.dims, lungs);
 }
 
 /**

@@ -21,7 +21,7 @@ import type { LungSegmenter } from '../lungs/segmenter.js';
 
 /** The file lungmask releases LTRCLobes' weights as (src/lungs/models.ts). */
 const LOBE_WEIGHTS_FILE = 'unet_ltrclobes-3a07043d.pth';
-import { clinicalPictures, LOBES } from '../clinical/index.js';
+import { CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, clinicalPictures, lesionTypeMap, LOBES } from '../clinical/index.js';
 import { replaceFolder, tempPathFor } from '../util/atomic-write.js';
 import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
@@ -47,8 +47,8 @@ export interface SegmentOptions {
   lobeWeights?: string;
   /** Lesion model (ONNX from `covseg train`, 2D or 3D). Defaults to models/lesion-2d.onnx. */
   lesionModel?: string;
-  /** Already loaded models (a server reuses them across jobs); `lung` is covseg's own, used when `lungModel` is 'default'. */
-  loaded?: { lung?: SegmentationModel; lesion?: SegmentationModel };
+  /** Already loaded models (a server reuses them across jobs); `lung` is covseg's own, used when `lungModel` is 'default'; `lobes` (from `openLobeModel(lobeWeights)`) is used in place of opening `lobeWeights`. */
+  loaded?: { lung?: SegmentationModel; lesion?: SegmentationModel; lobes?: LungSegmenter };
   /** Segment input that fails the CT/HU checks anyway (with a warning in the report). Defaults to false. */
   force?: boolean;
   /** Test-time flips of the lesion model, with the spread in the report (src/segment/pipeline.ts). Defaults to false. */
@@ -69,7 +69,7 @@ export interface SegmentOptions {
 export interface SegmentResult {
   outDir: string;
   report: SegmentReport;
-  files: { lungs: string; lesions: string; reportJson: string; reportHtml: string; overlays: string[]; lobes?: string; viewerCt?: string; lungsPng?: string; lesionsPng?: string; dicomSeg?: string; dicomSr?: string };
+  files: { lungs: string; lesions: string; reportJson: string; reportHtml: string; overlays: string[]; lobes?: string; lesionTypes?: string; viewerCt?: string; lungsPng?: string; lesionsPng?: string; dicomSeg?: string; dicomSr?: string };
 }
 
 /** Output extension: the input's format family (NIfTI in → NIfTI out; DICOM and slices → NIfTI). */
@@ -84,8 +84,11 @@ function modelLoader(options: SegmentOptions): { load: () => Promise<SegmentMode
   const opened: { release(): Promise<void> }[] = [];
   const load = async (): Promise<SegmentModels> => {
     // The lobe model first: a wrong weights file fails before the other models load.
-    const lobes = options.lobeWeights === undefined ? undefined : await openLobeModel(options.lobeWeights, options.threads);
-    if (lobes) opened.push(lobes);
+    let lobes = options.lobeWeights === undefined ? undefined : options.loaded?.lobes;
+    if (options.lobeWeights !== undefined && !lobes) {
+      lobes = await openLobeModel(options.lobeWeights, options.threads);
+      opened.push(lobes);
+    }
     const name = options.lungModel ?? 'default';
     let lungs: LungSegmenter;
     if (name === 'default' && options.loaded?.lung && !options.lungWeights) {
@@ -105,7 +108,7 @@ function modelLoader(options: SegmentOptions): { load: () => Promise<SegmentMode
 }
 
 /** lungmask's LTRCLobes from `weightsPath`; a file that is not its weights is refused in the words of `--lobe-weights`. */
-async function openLobeModel(weightsPath: string, threads: number | undefined): Promise<LungSegmenter> {
+export async function openLobeModel(weightsPath: string, threads: number | undefined): Promise<LungSegmenter> {
   try {
     return await openLungModel('ltrclobes', { weightsPath, threads });
   } catch (err) {
@@ -145,7 +148,10 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
     clinical: report.clinical ? clinicalPictures(segmented.clinical, report.clinical) : [],
   };
   const lobes = segmented.lps.lobes;
-  const masks = { lungs: fromLps(segmented.lps.lungs, segmented.transform), lesions: fromLps(segmented.lps.lesions, segmented.transform), ...(lobes ? { lobes: fromLps(lobes, segmented.transform) } : {}) };
+  const masks: Outputs['masks'] = { lungs: fromLps(segmented.lps.lungs, segmented.transform), lesions: fromLps(segmented.lps.lesions, segmented.transform), ...(lobes ? { lobes: fromLps(lobes, segmented.transform) } : {}) };
+  // HU input: the lesion by type as the figures split it, for viewers (the web page colours the two).
+  const density = report.clinical?.density;
+  if (density?.available) masks.lesionTypes = lesionTypeMap(ct, masks.lungs, masks.lesions, true, density.consolidationFrom);
   lap('report');
   progress('write', 0, 1);
   const modelFiles = { lung: options.lungWeights, lesion: options.loaded?.lesion?.file ?? options.lesionModel ?? DEFAULT_LESION_MODEL_PATH };
@@ -161,7 +167,7 @@ interface Outputs {
   /** The pipeline's report; its `outputs`, warnings and times are completed here. */
   report: SegmentReport;
   /** On the input's grid. */
-  masks: { lungs: LabelMap; lesions: LabelMap; lobes?: LabelMap };
+  masks: { lungs: LabelMap; lesions: LabelMap; lobes?: LabelMap; lesionTypes?: LabelMap };
   pictures: { sheet: Uint8Array; slices: { name: string; png: Uint8Array }[]; clinical: { name: string; png: Uint8Array; caption: string }[] };
   /** The model files run (their sha256 is the models' version in the DICOM SR); the lung's only where weights were given. */
   modelFiles: { lung?: string; lesion: string };
@@ -188,6 +194,10 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
       files.lobes = `lobes${ext}`;
       await writeVolume(join(tmp, files.lobes), masks.lobes, { labelNames: Object.fromEntries(LOBES.map((l) => [l.label, l.name])) });
     }
+    if (masks.lesionTypes) {
+      files.lesionTypes = `lesion-types${ext}`;
+      await writeVolume(join(tmp, files.lesionTypes), masks.lesionTypes, { labelNames: { [CLASS_GROUND_GLASS]: 'ground-glass opacity', [CLASS_CONSOLIDATION]: 'consolidation' } });
+    }
     if (isImageFile(meta)) {
       // Slices in, slices out too: label PNGs (0 background; lungs 1 right, 2 left; lesions 1).
       await writeFile(join(tmp, 'lungs.png'), encodePng({ width: ct.dims[0], height: ct.dims[1], channels: 1, data: masks.lungs.data }));
@@ -213,6 +223,7 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
       lungs: abs(files.lungs), lesions: abs(files.lesions), reportJson: abs(files.reportJson), reportHtml: abs(files.reportHtml),
       overlays: files.overlays.map(abs),
       ...(files.lobes ? { lobes: abs(files.lobes) } : {}),
+      ...(files.lesionTypes ? { lesionTypes: abs(files.lesionTypes) } : {}),
       ...(files.viewerCt ? { viewerCt: abs(files.viewerCt) } : {}),
       ...(files.lungsPng ? { lungsPng: abs(files.lungsPng), lesionsPng: abs(files.lesionsPng!) } : {}),
       ...(files.dicomSeg ? { dicomSeg: abs(files.dicomSeg) } : {}),

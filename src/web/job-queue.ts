@@ -20,7 +20,7 @@ import type { SegmentOptions, SegmentResult, SegmentStage } from '../segment/ind
 export const CPU_BUDGET = 2;
 
 /** The parts of SegmentOptions a job may set; all survive structured cloning into a worker. */
-export type SegmentJobOptions = Pick<SegmentOptions, 'lungModel' | 'lungWeights' | 'lesionModel' | 'force' | 'inputName' | 'maxVoxels'>;
+export type SegmentJobOptions = Pick<SegmentOptions, 'lungModel' | 'lungWeights' | 'lobeWeights' | 'lesionModel' | 'force' | 'inputName' | 'maxVoxels'>;
 
 /** Message to a worker: segment `input` into `outDir`. */
 export interface WorkerTask {

@@ -24,11 +24,13 @@ export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
  * - `ct`: the CT as read (for the viewer);
  * - `lungs`: the lung label map (1 right, 2 left);
  * - `lesions`: the lesion mask (0/1);
+ * - `lesion-types`: the lesion by density, 1 ground glass, 2 consolidation (HU input);
+ * - `lobes`: the lobe label map (lungmask's LTRCLobes labels; with `--lobe-weights`);
  * - `report-json`, `report-html`: the report;
  * - `lungs-png`, `lesions-png`: the same label maps as PNG (slice inputs only);
  * - `overlay`: a PNG picture of masks over the CT.
  */
-export type OutputKind = 'ct' | 'lungs' | 'lesions' | 'lungs-png' | 'lesions-png' | 'dicom-seg' | 'dicom-sr' | 'report-json' | 'report-html' | 'overlay';
+export type OutputKind = 'ct' | 'lungs' | 'lesions' | 'lesion-types' | 'lobes' | 'lungs-png' | 'lesions-png' | 'dicom-seg' | 'dicom-sr' | 'report-json' | 'report-html' | 'overlay';
 
 export interface JobOutput {
   /** File name inside the job's output folder; the only name the download route accepts. */
@@ -129,7 +131,7 @@ export class JobStore {
   async complete(job: Job, result: SegmentResult): Promise<void> {
     const f = result.files;
     const named: [string | undefined, OutputKind][] = [
-      [f.viewerCt, 'ct'], [f.lungs, 'lungs'], [f.lesions, 'lesions'],
+      [f.viewerCt, 'ct'], [f.lungs, 'lungs'], [f.lesions, 'lesions'], [f.lesionTypes, 'lesion-types'], [f.lobes, 'lobes'],
       [f.lungsPng, 'lungs-png'], [f.lesionsPng, 'lesions-png'], [f.dicomSeg, 'dicom-seg'], [f.dicomSr, 'dicom-sr'],
       [f.reportJson, 'report-json'], [f.reportHtml, 'report-html'],
       ...f.overlays.map((p): [string, OutputKind] => [p, 'overlay']),

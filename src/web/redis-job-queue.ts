@@ -124,9 +124,9 @@ export class RedisJobQueue implements WebJobQueue {
     // The case folder `out` of the job folder, relative to the work dir: the case's name in the workers' logs starts with the job id.
     const caseDir = resolve(task.outDir);
     const root = dirname(dirname(caseDir));
-    const { lungWeights, lesionModel, ...rest } = task.options;
+    const { lungWeights, lobeWeights, lesionModel, ...rest } = task.options;
     // Model paths absolute: a worker's current folder is not the server's.
-    const options = { ...rest, ...(lungWeights ? { lungWeights: resolve(lungWeights) } : {}), ...(lesionModel ? { lesionModel: resolve(lesionModel) } : {}), writeViewerCt: true };
+    const options = { ...rest, ...(lungWeights ? { lungWeights: resolve(lungWeights) } : {}), ...(lobeWeights ? { lobeWeights: resolve(lobeWeights) } : {}), ...(lesionModel ? { lesionModel: resolve(lesionModel) } : {}), writeViewerCt: true };
     const job = batchJob(task.input, relative(root, caseDir), root, options);
     return new Promise((resolvePromise, reject) => {
       const t: Tracked = { task, job, events, resolve: resolvePromise, reject, enqueued: false, enqueuedAt: Date.now() };

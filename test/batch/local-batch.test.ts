@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { batchInputs, caseNames, studyCaseName, verifiedDone, DONE_MARKER, type BatchSummary } from '../../src/batch/index.js';
 import { encodePng } from '../../src/io/raster.js';
+import { writeVolume } from '../../src/io/index.js';
+import type { SegmentReport } from '../../src/segment/index.js';
+import { fixturePath, scoredCt } from '../lungs/fixtures.js';
 import { noQueueNodeOptions, runCovseg } from '../helpers/run-cli.js';
 import { lesionModelFor, needsLungModel } from '../web/pipeline-models.js';
 import { makeScans, needsScans } from './scans.js';
@@ -91,6 +94,45 @@ test('covseg batch: every scan its folder and a summary; a bad entry fails alone
     const redone = JSON.parse(await readFile(join(out, victim.name, DONE_MARKER), 'utf8')) as { finishedAt: string };
     assert.notEqual(redone.finishedAt, marker.finishedAt);
     await stat(join(out, victim.name, 'report.html'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+const s1Csv = (csv: string) => csv.split('\n')[0]!;
+
+test('covseg batch --lobe-weights: each scan gets lobes.nii.gz and its lobar TSS / Pan scores; a file that is not LTRCLobes weights is refused before any scan runs', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'covseg-batch-lobes-'));
+  try {
+    // The lungmask fixture's networks (the real architectures, narrow layers), as test/segment/lobes.test.ts uses them.
+    const lesion = await lesionModelFor(dir);
+    const scan = join(dir, 'scored.nii.gz');
+    await writeVolume(scan, scoredCt());
+    const list = join(dir, 'list.txt');
+    await writeFile(list, `${scan}\n`);
+    const out = join(dir, 'out');
+    const lungs = ['--lung-model', 'r231', '--lung-weights', fixturePath('r231-tiny.pth'), '--lesion-model', lesion.path];
+    const wrong = runCovseg(['batch', '--input', list, '--out', out, ...lungs, '--lobe-weights', fixturePath('r231-tiny.pth')]);
+    assert.equal(wrong.status, 1, wrong.stderr);
+    assert.match(wrong.stderr, /r231-tiny\.pth/);
+    await assert.rejects(stat(join(out, 'summary.json')), /ENOENT/);
+
+    const r = runCovseg(['batch', '--input', list, '--out', out, ...lungs, '--lobe-weights', fixturePath('lobes-tiny-legacy.pth')]);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(await readFile(join(out, 'scored', 'report.json'), 'utf8')) as SegmentReport;
+    assert.equal(report.outputs['lobes'], 'lobes.nii.gz');
+    assert.equal(report.models.lobes, 'ltrclobes:lobes-tiny-legacy.pth');
+    const tss = report.clinical!.scores.lobarTss as { available: boolean; lobes?: { lobe: string }[] };
+    assert.equal(tss.available, true, JSON.stringify(tss));
+    assert.deepEqual(tss.lobes!.map((l) => l.lobe), ['RUL', 'RML', 'RLL', 'LUL', 'LLL']);
+    assert.match(s1Csv(await readFile(join(out, 'summary.csv'), 'utf8')), /lobar_tss/);
+    await stat(join(out, 'scored', 'lobes.nii.gz'));
+    // The same scan without lobes is another job: its folder is redone, not skipped.
+    const again = runCovseg(['batch', '--input', list, '--out', out, ...lungs]);
+    assert.equal(again.status, 0, again.stderr);
+    const s = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as BatchSummary;
+    assert.deepEqual(s.counts, { done: 1, skipped: 0, failed: 0 });
+    await assert.rejects(stat(join(out, 'scored', 'lobes.nii.gz')), /ENOENT/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

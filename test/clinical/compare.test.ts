@@ -2,18 +2,19 @@
  * `covseg compare` on result folders built from a real CT (TotalSegmentator's small
  * volume: real HU, real lung lobes) with a lesion painted into its right lower lobe: one
  * pair where the lesion shrinks, and the same scan shifted and re-sliced onto another
- * grid and orientation, which must come out stable. Plus the rule and the refusals on
- * hand-built figures.
+ * grid and orientation, which must come out stable; a real DICOM series given as a scan
+ * (segmented first). Plus the rule and the refusals on hand-built figures.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readVolume, writeVolume } from '../../src/io/index.js';
 import { decodePng } from '../../src/io/raster.js';
-import { lungAndLesionNumbers } from '../../src/segment/report.js';
+import { lungAndLesionNumbers, type SegmentReport } from '../../src/segment/report.js';
+import { segmentCase } from '../../src/segment/index.js';
 import { checkSamePatient, clinicalFigures, compareScans, type Comparison } from '../../src/clinical/index.js';
 import { resampleToGrid } from '../../src/volume/resample.js';
 import { createVolume, indexToWorld, type LabelMap, type Vec3, type Volume } from '../../src/volume/volume.js';
@@ -199,4 +200,34 @@ test('the verdict rule: beyond ±X points of % affected, by date order, every ch
   assert.throws(() => compareScans([{ name: 'a', figures: fa }]), /two or more scans/);
   assert.deepEqual(checkSamePatient([{ name: 'a', patientId: 'X' }, { name: 'b' }]), []);
   assert.throws(() => checkSamePatient([{ name: 'a', patientId: 'X' }, { name: 'b', patientId: 'Y' }]), /different patients/);
+});
+
+test('compare with scans for folders: each scan is segmented first (a DICOM series folder here) and compares exactly as its segment result folder does', { skip: needsShared('chest-ct-dicom-slice') }, async () => {
+  // A folder of DICOM files without report.json is a series (the real chest slice: lungs and some lesion).
+  const series = join(dir, 'example_ct_dicom');
+  mkdirSync(series);
+  copyFileSync(sharedPath('chest-ct-dicom-slice/0.dcm'), join(series, '0.dcm'));
+  // The same scan segmented by segment itself, with the same models and threads: a result folder.
+  const segmented = join(dir, 'seg-dicom');
+  await segmentCase(series, segmented, { writeViewerCt: true, threads: 1 });
+  const out = join(dir, 'out-scan');
+  const r = covseg(segmented, series, '--out', out, '--threads', '1', '--quiet', '--dates', '2020-03-01,2020-03-02');
+  assert.equal(r.status, 0, r.stderr);
+  const c = JSON.parse(readFileSync(join(out, 'comparison.json'), 'utf8')) as Comparison;
+  assert.deepEqual(c.scans.map((s) => s.name), [segmented, series]);
+  const written = join(out, 'segmented', '2-example_ct_dicom');
+  for (const f of ['report.json', 'lungs.nii.gz', 'lesions.nii.gz', 'ct.nii.gz']) assert.ok(existsSync(join(written, f)), f);
+  const step = c.steps[0]!;
+  assert.equal(step.verdict, 'stable', step.reason);
+  assert.ok(step.total.lungMl.from! > 10 && c.scans[0]!.percentAffected! > 0, 'lungs and lesion are found, so the equality means something');
+  for (const key of ['lungMl', 'lesionMl', 'percentAffected', 'consolidationPercentOfLesion'] as const) assert.equal(step.total[key].change, 0, key);
+  // The comparison gives figures to 2 decimals.
+  const reported = (JSON.parse(readFileSync(join(written, 'report.json'), 'utf8')) as SegmentReport).severity.percentAffected;
+  assert.equal(c.scans[1]!.percentAffected, Math.round(reported * 100) / 100);
+
+  // A scan that is not there is named; nothing is compared.
+  const missing = covseg(segmented, join(dir, 'gone.nii.gz'), '--out', join(dir, 'out-missing'), '--quiet');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /gone\.nii\.gz: /);
+  assert.equal(existsSync(join(dir, 'out-missing', 'comparison.json')), false);
 });

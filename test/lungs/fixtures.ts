@@ -57,6 +57,22 @@ export function referenceCt(): Volume<Int16Array> {
   return createVolume(readInt16(reference.ct.file), dims, { spacingMm, origin, direction });
 }
 
+/**
+ * The lungmask fixture CT with a slice of air above and below (so the lungs are wholly in
+ * view) and voxels large enough for adult lungs (the fixture's are a child's 60 mL): a scan
+ * the report grades and scores. The networks work per slice at 256 × 256, so neither
+ * change alters what they see of the lungs.
+ */
+export function scoredCt(): Volume<Int16Array> {
+  const ct = referenceCt();
+  const [nx, ny, nz] = ct.dims;
+  const slice = nx * ny;
+  const data = new Int16Array(slice * (nz + 2)).fill(-1000);
+  data.set(ct.data, slice);
+  const spacingMm: [number, number, number] = [ct.spacingMm[0] * 4, ct.spacingMm[1] * 4, ct.spacingMm[2] * 3.5];
+  return createVolume(data, [nx, ny, nz + 2], { spacingMm, direction: ct.direction, origin: [ct.origin[0], ct.origin[1], ct.origin[2] - spacingMm[2]] });
+}
+
 /** The reference's network input: the resized int16 slices, normalised as lungmask does. */
 export function referenceNetworkInput(): { input: Float32Array; count: number } {
   const hu = readInt16('preprocessed.i16.raw.gz');

@@ -12,36 +12,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readVolume, writeVolume } from '../../src/io/index.js';
 import { asLps } from '../../src/volume/index.js';
-import { createVolume, type LabelMap, type Volume } from '../../src/volume/volume.js';
+import { createVolume, type LabelMap } from '../../src/volume/volume.js';
 import { segmentCase, segmentCt } from '../../src/segment/index.js';
 import { clinicalCsv, clinicalFigures } from '../../src/clinical/index.js';
 import type { SegmentationModel } from '../../src/infer/segmentation-model.js';
 import type { LungSegmenter } from '../../src/lungs/segmenter.js';
 import { openLungModel } from '../../src/lungs/models.js';
 import { runCovseg } from '../helpers/run-cli.js';
-import { fixturePath, referenceCt } from '../lungs/fixtures.js';
+import { fixturePath, scoredCt } from '../lungs/fixtures.js';
 
 let dir = '';
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'covseg-lobes-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/**
- * The lungmask fixture CT with a slice of air above and below (so the lungs are wholly in
- * view) and voxels large enough for adult lungs (the fixture's are a child's 60 mL): a scan
- * the report grades and scores. The networks work per slice at 256 × 256, so neither
- * change alters what they see of the lungs.
- */
-function scoredCt(): Volume<Int16Array> {
-  const ct = referenceCt();
-  const [nx, ny, nz] = ct.dims;
-  const slice = nx * ny;
-  const data = new Int16Array(slice * (nz + 2)).fill(-1000);
-  data.set(ct.data, slice);
-  const spacingMm: [number, number, number] = [ct.spacingMm[0] * 4, ct.spacingMm[1] * 4, ct.spacingMm[2] * 3.5];
-  return createVolume(data, [nx, ny, nz + 2], { spacingMm, direction: ct.direction, origin: [ct.origin[0], ct.origin[1], ct.origin[2] - spacingMm[2]] });
-}
 
 /** A 2D "lesion model" without a network: the brightest part of its (normalised) input, so that every lobe has some lesion. */
 function brightLesions(): SegmentationModel {

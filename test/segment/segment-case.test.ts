@@ -59,6 +59,19 @@ test('a real DICOM chest slice: lungs like lungmask R231 finds, outputs on the i
   assert.equal(c.scores.zone.available, false);
   assert.ok(c.right.regions.peripheral && c.right.regions.ventral);
   for (const f of ['distribution.png', 'lesion-types.png']) assert.ok(r.files.overlays.some((o) => o.endsWith(f)), f);
+  // The lesion by type, for viewers: on the input grid, each voxel of the lesion mask 1 (ground glass, below −400 HU) or 2, counted as the figures count.
+  assert.equal(json.outputs.lesionTypes, 'lesion-types.nii.gz');
+  const types = await readVolume(r.files.lesionTypes!);
+  assert.deepEqual(types.dims, ct.dims);
+  const counts = [0, 0, 0];
+  for (let i = 0; i < types.data.length; i++) {
+    const t = types.data[i]!;
+    counts[t]!++;
+    assert.equal(t !== 0, lesions.data[i] !== 0, 'typed exactly where the lesion is');
+    if (t) assert.equal(t, ct.data[i]! >= -400 ? 2 : 1, `voxel ${i}: ${ct.data[i]} HU`);
+  }
+  assert.deepEqual(counts.slice(1), [c.total.groundGlass.voxels, c.total.consolidation.voxels]);
+  assert.ok(counts[1]! > 0 && counts[2]! > 0, 'this slice has both types');
   const html = readFileSync(r.files.reportHtml, 'utf8');
   for (const h of ['Lesion types', 'Where the disease is', 'CT scores', 'ground glass', 'Zone score</b>: not available']) assert.ok(html.includes(h), h);
   // Anonymised without a frame of reference: no SEG, hence no SR (it would reference the SEG), and the report says why.
@@ -108,6 +121,7 @@ test('a PNG slice: percentages without volumes, label PNGs too', { skip }, async
   assert.match((r.report.clinical!.density as { reason: string }).reason, /needs Hounsfield units/);
   assert.equal(r.report.clinical!.total.groundGlass, null);
   assert.ok(r.report.clinical!.right.regions.dorsal);
+  assert.equal(r.files.lesionTypes, undefined, 'no lesion types without HU');
 });
 
 test('the small real CT volume: clinical figures in 3D, and compare of two segment results of it is stable', { skip: skip || needsShared('small-ct-volume') }, async () => {

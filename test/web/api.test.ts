@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { startServer, type RunningServer } from '../../src/web/server.js';
-import { LEFT_LUNG, LESION, RIGHT_LUNG } from '../../src/figures/colors.js';
+import { CONSOLIDATION, GROUND_GLASS, LEFT_LUNG, LESION, RIGHT_LUNG } from '../../src/figures/colors.js';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
 
 const MAX_UPLOAD = 100_000;
@@ -86,6 +86,7 @@ test('health and config answer; config carries the figure colours', async () => 
   assert.deepEqual(health.body['queue'], { workers: 1, running: 0, queued: 0, reserved: 0, capacity: 5 });
   const config = await call('/api/config');
   assert.deepEqual(config.body['colors'], { rightLung: RIGHT_LUNG, leftLung: LEFT_LUNG, lesion: LESION });
+  assert.deepEqual(config.body['lesionTypeColors'], { groundGlass: GROUND_GLASS, consolidation: CONSOLIDATION });
   assert.equal(config.body['maxUploadBytes'], MAX_UPLOAD);
   assert.match(String(config.body['modeText']), /^Mode: local service/);
 });

@@ -14,8 +14,9 @@ import type { JobJson, RunningServer } from '../../src/web/server.js';
 import { severityHeadline, type SegmentReport } from '../../src/segment/index.js';
 import { PROJECT_ROOT } from '../helpers/shared-data.js';
 import { CHROMIUM, CHROMIUM_ARGS, needsChromium } from '../helpers/chromium.js';
-import { LEFT_LUNG, LESION, RIGHT_LUNG } from '../../src/figures/colors.js';
+import { CONSOLIDATION, GROUND_GLASS, LEFT_LUNG, LESION, RIGHT_LUNG } from '../../src/figures/colors.js';
 import { needsLungModel, startJobServer, type JobServer } from './pipeline-models.js';
+import { checkClinicalCells } from './report-cells.js';
 
 const DICOM = join(PROJECT_ROOT, 'examples/chest-ct-dicom-slice/chest-ct.dcm');
 const PNG = join(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1316.png');
@@ -26,6 +27,7 @@ let jobServer: JobServer;
 let server: RunningServer;
 let browser: Browser;
 const pageErrors: string[] = [];
+const rgba = (rgb: readonly number[]) => [...rgb, 255];
 
 before(async () => {
   if (skip) return;
@@ -78,6 +80,7 @@ async function checkReport(page: Page, job: JobJson): Promise<SegmentReport> {
   assert.equal(await page.textContent('#severity-category'), severityHeadline(report.severity));
   assert.equal(await page.getAttribute('#severity-percent', 'data-value'), String(report.severity.percentAffected));
   assert.equal(await page.textContent('#severity-description'), report.severity.description);
+  await checkClinicalCells(page, report);
   const links = await page.$$eval('#downloads a', (as) => as.map((a) => a.getAttribute('href')));
   assert.deepEqual(links, job.files.map((f) => f.url));
   return report;
@@ -93,14 +96,17 @@ test('upload the bundled DICOM slice: CT + right lung + left lung + lesions in N
   assert.deepEqual((await volumes(page)).map((v) => [v.name, v.opacity]), [
     ['CT', 1], ['right lung', 0.4], ['left lung', 0.4], ['lesions', 0.8],
   ]);
-  // Each overlay's label colours: its own label in the figures' colour, every other value transparent.
+  // Each overlay's label colours: its own label in the figures' colour, every other value transparent;
+  // the lesion (HU input) by type, from lesion-types.nii.gz, ground glass and consolidation as the report's pictures draw them, with a legend.
   const luts = await page.evaluate(() => window.covseg!.nv.volumes.slice(1).map((v) => ({ min: v.colormapLabel!.min, lut: Array.from(v.colormapLabel!.lut) })));
-  const rgba = (rgb: readonly number[]) => [...rgb, 255];
   assert.deepEqual(luts, [
     { min: 0, lut: [0, 0, 0, 0, ...rgba(RIGHT_LUNG), 0, 0, 0, 0] },
     { min: 0, lut: [0, 0, 0, 0, 0, 0, 0, 0, ...rgba(LEFT_LUNG)] },
-    { min: 0, lut: [0, 0, 0, 0, ...rgba(LESION)] },
+    { min: 0, lut: [0, 0, 0, 0, ...rgba(GROUND_GLASS), ...rgba(CONSOLIDATION)] },
   ]);
+  assert.ok(job.files.some((f) => f.kind === 'lesion-types' && f.name === 'lesion-types.nii.gz'));
+  assert.equal(await page.isVisible('#lesion-types-legend'), true);
+  assert.equal(await page.textContent('#lesion-types-legend'), ' ground glass  consolidation');
   const report = await checkReport(page, job);
   assert.ok(report.lungs.right.volumeMl! > 0 && report.lungs.left.volumeMl! > 0, 'a real chest slice has both lungs');
   assert.match(await page.textContent('#status-text') ?? '', /^Done in \d+\.\d s: chest-ct\.dcm$/);
@@ -144,6 +150,9 @@ test('drag and drop a PNG slice: volumes unknown (–), percentages of lung area
   assert.equal(report.lungs.total.volumeMl, null);
   assert.equal(await page.textContent('#lung-volume-total'), '–');
   assert.equal(await page.isVisible('#volume-note'), true);
+  // No HU: one lesion colour, no type legend.
+  assert.deepEqual(await page.evaluate(() => Array.from(window.covseg!.nv.volumes[3]!.colormapLabel!.lut)), [0, 0, 0, 0, ...rgba(LESION)]);
+  assert.equal(await page.isVisible('#lesion-types-legend'), false);
   await page.close();
 });
 

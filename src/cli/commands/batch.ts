@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { CovsegError, UsageError } from '../../util/errors.js';
+import { openLobeModel } from '../../segment/index.js';
 import { checkOutputDir } from '../../util/output-target.js';
 import { ProgressBar, isQuiet } from '../progress.js';
 import { batchInputs, batchJob, defaultJobs, removeLeftovers, runLocalBatch, studyCaseName, studyJob, writeSummary, type BatchJob, type CaseOptions, type CaseSummary } from '../../batch/index.js';
@@ -22,6 +23,7 @@ const FLAGS = {
   attempts: flag.number({ arg: 'N', default: DEFAULT_ATTEMPTS, check: (n) => Number.isInteger(n) && n >= 1, help: 'with --redis: tries of a scan that fails (bad input is not retried, a DICOMweb server down or busy is; a worker that dies does not use one up)' }),
   'lung-model': flag.lungModel(),
   'lung-weights': flag.lungWeights(),
+  'lobe-weights': flag.lobeWeights(),
   'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', help: "lesion model (2D or 3D ONNX from 'covseg train')" }),
   force: flag.boolean({ help: 'segment input that fails the checks (not CT, not in Hounsfield units) anyway, with a warning' }),
   'max-voxels': flag.maxVoxels(),
@@ -75,7 +77,10 @@ export const command: Command = {
     const lungModel = lungModelFlag(values['lung-model'], values['lung-weights']);
     const quiet = isQuiet(values.quiet);
     await checkOutputDir(values.out, '--out');
-    const options = { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'], force: values.force, maxVoxels: values['max-voxels'] };
+    const lobeWeights = values['lobe-weights'];
+    // A file that is not LTRCLobes weights would fail every scan: refuse it now, in segment's words.
+    if (lobeWeights !== undefined) await (await openLobeModel(lobeWeights, 1)).release();
+    const options = { lungModel, lungWeights: values['lung-weights'], lobeWeights, lesionModel: values['lesion-model'], force: values.force, maxVoxels: values['max-voxels'] };
     let jobs: BatchJob[];
     if (values.dicomweb) {
       jobs = await studyJobs({ ...values, dicomweb: values.dicomweb }, values.query ?? '', values.out, options);

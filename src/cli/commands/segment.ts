@@ -11,10 +11,7 @@ const FLAGS = {
   out: flag.string({ arg: 'DIR', help: 'output folder (must be new or empty; see --overwrite); checked before the work: a folder, beside which covseg can write' }),
   'lung-model': flag.lungModel(),
   'lung-weights': flag.lungWeights(),
-  'lobe-weights': flag.string({
-    arg: 'FILE',
-    help: "lungmask's LTRCLobes weights (unet_ltrclobes-3a07043d.pth, from\nhttps://github.com/JoHof/lungmask/releases/tag/v0.0): the lobes, for the lobar\nTSS 0–20 and Pan 0–25 scores; HU volumes only",
-  }),
+  'lobe-weights': flag.lobeWeights(),
   'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', aliases: ['model'], help: "lesion model (2D or 3D ONNX from 'covseg train')" }),
   force: flag.boolean({ help: 'segment input that fails the checks (not CT, not in Hounsfield units, colour picture) anyway, with a warning' }),
   tta: flag.boolean({ help: 'test-time flips: the lesion model on the four mirrors of each slice, averaged; report.json and report.html give the lowest–highest lesion volume and % affected over them (4× the lesion model\'s time; off by default)' }),
@@ -51,6 +48,9 @@ Writes (in DIR), all at once when finished (nothing half-written on failure):
   lungs.nii.gz            lung label map, 1 = right lung, 2 = left lung, in the
                           input's exact geometry (lungs.nrrd for NRRD input)
   lesions.nii.gz          lesion mask, 1 = ground-glass opacity or consolidation
+  lesion-types.nii.gz     HU input: the lesion by density, 1 = ground glass (below
+                          −400 HU), 2 = consolidation (from −400 HU), as report.json
+                          splits it
   lobes.nii.gz            with --lobe-weights: the lobes (lungmask's LTRCLobes labels:
                           1 LUL, 2 LLL, 3 RUL, 4 RML, 5 RLL)
   lungs.png, lesions.png  the same as label PNGs, for slice inputs

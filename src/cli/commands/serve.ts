@@ -2,6 +2,7 @@
 import { UsageError } from '../../util/errors.js';
 import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { startServer, type ServeOptions } from '../../web/index.js';
+import { openLobeModel } from '../../segment/index.js';
 import { DICOMWEB_FLAGS, dicomWebClients } from '../dicomweb-flags.js';
 
 const positive = (n: number) => n > 0;
@@ -48,6 +49,9 @@ const FLAGS = {
   'work-dir': flag.string({ arg: 'DIR', shownDefault: 'a new temp folder, removed on exit', help: 'where job folders go' }),
   'lung-model': flag.lungModel(),
   'lung-weights': flag.lungWeights(),
+  'lobe-weights': flag.lobeWeights({
+    help: "lungmask's LTRCLobes weights (unet_ltrclobes-3a07043d.pth, from\nhttps://github.com/JoHof/lungmask/releases/tag/v0.0): every job also gets the\nlobes (lobes.nii.gz), the lobar TSS 0–20 and Pan 0–25 scores; HU volumes only",
+  }),
   'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', help: 'lesion model ONNX' }),
   examples: flag.string({ arg: 'DIR', shownDefault: "the project's examples/", help: "sample cases for the page's button" }),
   log: flag.boolean({ help: 'log every request as JSON lines on stdout' }),
@@ -65,9 +69,9 @@ report and download every output. Runs until Ctrl-C.
 Options:
 ${optionsHelp(FLAGS)}
 
-Each job's folder holds the upload and out/ (lungs, lesions, ct.nii.gz, report.json,
-report.html, overlay PNGs); it is removed --job-ttl-min after the job ends, and all of
-them on exit.
+Each job's folder holds the upload and out/ (lungs, lesions, lesion types, with
+--lobe-weights lobes, ct.nii.gz, report.json, report.html, overlay PNGs); it is removed
+--job-ttl-min after the job ends, and all of them on exit.
 
 With --redis URL, a job (an upload, a sample, a PACS study) is a job of the batch queue:
 its input is the upload in its folder, its out folder the folder's out/, and whichever
@@ -94,6 +98,9 @@ export const command: Command = {
     const lungModel = lungModelFlag(values['lung-model'], values['lung-weights']);
     // No job runs on the server itself with --redis: a place on the queue is the only place there is.
     if (values.redis && values['max-queued'] < 1) throw new UsageError('--max-queued must be at least 1 with --redis');
+    // A file that is not LTRCLobes weights would fail every job: refuse it now, in segment's words.
+    const lobeWeights = values['lobe-weights'];
+    if (lobeWeights !== undefined) await (await openLobeModel(lobeWeights, 1)).release();
     const mb = (n: number) => Math.round(n * 1024 ** 2);
     const options: ServeOptions = {
       port: values.port,
@@ -110,7 +117,7 @@ export const command: Command = {
       jobTimeoutMs: Math.round(values['job-timeout-min'] * 60_000),
       workDir: values['work-dir'],
       examplesDir: values.examples,
-      segment: { lungModel, lungWeights: values['lung-weights'], lesionModel: values['lesion-model'], maxVoxels: values['max-voxels'] },
+      segment: { lungModel, lungWeights: values['lung-weights'], lobeWeights, lesionModel: values['lesion-model'], maxVoxels: values['max-voxels'] },
       logRequests: values.log,
       ...(values.redis ? { redis: values.redis } : {}),
     };

@@ -353,8 +353,42 @@ function renderReport(report: SegmentReport): void {
   const note = $('volume-note');
   note.hidden = report.input.spacingKnown;
   note.textContent = report.input.spacingKnown ? '' : 'An image file has no pixel size: volumes are not available, and the percentages are of lung area on this slice.';
+  renderClinical(report);
   $('warnings').replaceChildren(...report.warnings.map((w) => Object.assign(document.createElement('li'), { textContent: w })));
-  $('models').textContent = `Lung model: ${report.models.lung}. Lesion model: ${report.models.lesion}.`;
+  $('models').textContent = `Lung model: ${report.models.lung}. Lesion model: ${report.models.lesion}.${report.models.lobes ? ` Lobe model: ${report.models.lobes}.` : ''}`;
+}
+
+type Clinical = NonNullable<SegmentReport['clinical']>;
+
+/** A score's evidence cell when the scan is not assessable. */
+const NOT_GRADED = 'not scored: the scan is not graded (the reason is above)';
+
+/** Ground glass vs consolidation of both lungs and the three scores, each total with its evidence, or why it is not given (as report.html words it). */
+function renderClinical(report: SegmentReport): void {
+  const c: Clinical | undefined = report.clinical;
+  const t = c?.total;
+  for (const [key, amount] of [['ggo', t?.groundGlass], ['consolidation', t?.consolidation]] as const) {
+    setCell(`${key}-ml`, amount?.volumeMl ?? null, ' mL');
+    setCell(`${key}-percent`, amount?.percentOfLung ?? null, '%');
+    const share = amount && t ? (t.lesion.voxels ? (100 * amount.voxels) / t.lesion.voxels : 0) : null;
+    setCell(`${key}-share`, key === 'consolidation' ? (t?.consolidationPercentOfLesion ?? null) : share, '%');
+  }
+  const note = $('density-note');
+  note.textContent = !c ? 'This report has no clinical figures (an older covseg wrote it).' : c.density.available ? `Ground glass below ${c.density.consolidationFrom} HU, consolidation from it (Lung CT Analyzer's bands).` : `Ground glass / consolidation not available: ${c.density.reason}`;
+  note.hidden = false;
+  for (const key of ['zone', 'lobarTss', 'pan'] as const) {
+    const row = document.querySelector<HTMLTableRowElement>(`#score-table tr[data-score=${key}]`)!;
+    const s = c?.scores[key];
+    const total = row.querySelector<HTMLElement>('.total')!;
+    const evidence = row.querySelector<HTMLElement>('.evidence')!;
+    total.dataset['value'] = s?.available ? String(s.total) : '';
+    total.textContent = s?.available ? `${s.total}/${s.max}` : 'n/a';
+    row.title = s?.available ? s.label : '';
+    // Not assessable: each score's reason is the grade's, which the severity box already gives.
+    evidence.textContent = !s ? '' : !s.available ? (c!.scores.assessable ? s.reason : NOT_GRADED)
+      : 'zones' in s ? s.zones.map((z) => `${z.lung} ${z.zone} ${z.percentAffected.toFixed(1)}% → ${z.score}`).join(', ')
+        : s.lobes.map((l) => `${l.lobe} ${l.percentAffected.toFixed(1)}% → ${l.score}`).join(', ');
+  }
 }
 
 function renderDownloads(job: JobJson): void {
@@ -397,12 +431,25 @@ function singleLabel(label: number, maxLabel: number, rgb: readonly number[], na
   return { R: pick(0), G: pick(1), B: pick(2), A: I.map((i) => (i === label ? 255 : 0)), I, labels: I.map((i) => (i === label ? name : '')) };
 }
 
+/** The lesion-types map's colour table: 0 transparent, 1 ground glass, 2 consolidation. */
+function typeLabels(config: WebConfig) {
+  const { groundGlass: g, consolidation: c } = config.lesionTypeColors;
+  return { R: [0, g[0], c[0]], G: [0, g[1], c[1]], B: [0, g[2], c[2]], A: [0, 255, 255], I: [0, 1, 2], labels: ['', 'ground glass', 'consolidation'] };
+}
+
+function swatch(rgb: readonly number[]): HTMLElement {
+  const s = Object.assign(document.createElement('span'), { className: 'swatch' });
+  s.style.background = rgbCss(rgb);
+  return s;
+}
+
 async function showVolumes(state: ViewerState, job: JobJson): Promise<void> {
   const { nv, config } = state;
   const url = (kind: string) => job.files.find((f) => f.kind === kind)?.url;
   const ct = url('ct');
   const lungs = url('lungs');
-  const lesions = url('lesions');
+  // HU input: the lesion by type (1 ground glass, 2 consolidation), in two colours; else the 0/1 mask.
+  const lesions = url('lesion-types') ?? url('lesions');
   if (!ct || !lungs || !lesions) throw new Error(`job ${job.id} lacks a CT, lung or lesion file to show`);
   const report = job.report!;
   // Lung window (level −600 HU, width 1500) for CT in HU; other images keep NiiVue's robust range.
@@ -413,14 +460,14 @@ async function showVolumes(state: ViewerState, job: JobJson): Promise<void> {
     { url: lungs, name: fileName(lungs) },
     { url: lesions, name: fileName(lesions) },
   ]);
-  styleOverlays(state, report.input.dims[2] === 1);
+  styleOverlays(state, report.input.dims[2] === 1, url('lesion-types') !== undefined);
 }
 
 /**
  * Given the CT, the lung label map and the lesion mask as nv.volumes 0–2: the lung map
  * is shown twice (one side each), every overlay gets its label colours and opacity.
  */
-function styleOverlays(state: ViewerState, singleSlice: boolean): void {
+function styleOverlays(state: ViewerState, singleSlice: boolean, lesionTypes = false): void {
   const { nv, config } = state;
   const left = nv.volumes[1]!.clone();
   nv.addVolume(left);
@@ -431,7 +478,12 @@ function styleOverlays(state: ViewerState, singleSlice: boolean): void {
   // Lung label map: 1 right, 2 left; lesion mask: 0/1.
   nv.volumes[LAYER_INDEX.rightLung]!.setColormapLabel(singleLabel(1, 2, config.colors.rightLung, 'right lung'));
   nv.volumes[LAYER_INDEX.leftLung]!.setColormapLabel(singleLabel(2, 2, config.colors.leftLung, 'left lung'));
-  nv.volumes[LAYER_INDEX.lesion]!.setColormapLabel(singleLabel(1, 1, config.colors.lesion, 'lesion'));
+  nv.volumes[LAYER_INDEX.lesion]!.setColormapLabel(lesionTypes ? typeLabels(config) : singleLabel(1, 1, config.colors.lesion, 'lesion'));
+  // The legend says which colour is which type; the lesion swatch stands for both otherwise.
+  const legend = $('lesion-types-legend');
+  legend.hidden = !lesionTypes;
+  const { groundGlass, consolidation } = config.lesionTypeColors;
+  legend.replaceChildren(...(lesionTypes ? [swatch(groundGlass), ' ground glass ', swatch(consolidation), ' consolidation'] : []));
   nv.updateGLVolume();
   applyLayers(state);
   // A single slice has no coronal or sagittal extent to show.

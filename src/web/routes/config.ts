@@ -7,7 +7,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import { LEFT_LUNG, LESION, RIGHT_LUNG, type Rgb } from '../../figures/colors.js';
+import { CONSOLIDATION, GROUND_GLASS, LEFT_LUNG, LESION, RIGHT_LUNG, type Rgb } from '../../figures/colors.js';
 import { BROWSER_BUNDLE_DIR, BROWSER_LESION_MODEL_PATH, BROWSER_LUNG_MODEL_PATH, BROWSER_WORKER_FILE } from '../assets.js';
 import { HttpError } from '../http-error.js';
 import { isLoopback } from '../plugins/security.js';
@@ -16,6 +16,8 @@ import { isLoopback } from '../plugins/security.js';
 export interface WebConfig {
   /** Overlay colours, the ones every covseg figure uses (src/figures/colors.ts). */
   colors: { rightLung: Rgb; leftLung: Rgb; lesion: Rgb };
+  /** The lesion by type (a job's lesion-types file, HU input): ground glass and consolidation, as covseg's pictures draw them. */
+  lesionTypeColors: { groundGlass: Rgb; consolidation: Rgb };
   maxUploadBytes: number;
   /** Where the scan is processed, in words for the page's mode badge. */
   modeText: string;
@@ -65,6 +67,7 @@ function browserModeConfig(models: BrowserModels): BrowserModeConfig {
 export const configRoutes: FastifyPluginAsync<ConfigRouteOptions> = async (app, { host, maxUploadBytes, lesionModel }) => {
   const config: Omit<WebConfig, 'browserMode'> = {
     colors: { rightLung: RIGHT_LUNG, leftLung: LEFT_LUNG, lesion: LESION },
+    lesionTypeColors: { groundGlass: GROUND_GLASS, consolidation: CONSOLIDATION },
     maxUploadBytes,
     modeText: isLoopback(host)
       ? 'Mode: local service (scans are processed by covseg on this computer and do not leave it)'
