@@ -9,13 +9,25 @@
  * written) is a TID 1501 group without reference. Each measurement names the model that
  * made it (TID 4019: name and version, the model file's sha256 where known).
  *
- * Codes: DCM (PS3.16 Annex D), SNOMED CT (anatomy, findings, Volume), UCUM (units). The
- * share of lung affected, ground-glass and consolidation volumes and MosMedData's CT-0…CT-4
- * have no standard code; they are in covseg's private scheme 99COVSEG, which the SR names.
- */
+ * From report.clinical (where the report has it), TID 1501 groups without segment
+ * reference (no SEG segment is a region or a lobe): per lung and region (upper, middle,
+ * lower third; ventral, dorsal half; peripheral, central part) the lesion volume and the %
+ * of that region affected, the finding site being the lung with the region as its
+ * topographical modifier, and in each third its zone score (0-4); per lobe (with lobe
+ * labels) the lesion volume, % of the lobe affected, its lobar TSS (0-4) and Pan (0-5)
+ * scores; one group "CT severity scores" with the zone score (0-24), the lobar TSS (0-20)
+ * and the Pan score (0-25). A score not given (not assessable, no lobes, no thirds) is left
+ * out, and a comment among the qualitative evaluations says why.
+ *
+ * Codes: DCM (PS3.16 Annex D), SNOMED CT (anatomy, lobes, findings, Volume, the region
+ * qualifiers of CID 2), NCIt ("Middle", as CID 212 has it), UCUM (units; scores '{score}').
+ * The share of lung or lobe affected, ground-glass and consolidation volumes, the scores and
+ * MosMedData's CT-0…CT-4 have no standard code; they are in covseg's private scheme
+ * 99COVSEG, which the SR names. */
 import type { Code, SrCodingScheme, SrInstanceRef, SrItem, SrRelationship, WrittenDicomSeg } from '../io/index.js';
 import { COVSEG_UID, dicomSrSources, writeDicomSr } from '../io/index.js';
 import { dcmjsData } from '../io/dcmjs.js';
+import { LOBES, type LobeKey, type RegionName } from '../clinical/index.js';
 import type { SegmentReport, LesionSideNumbers, LungSideNumbers } from './report.js';
 
 const dcm = (value: string, meaning: string): Code => ({ value, scheme: 'DCM', meaning });
@@ -62,10 +74,43 @@ export const SR_CODES = {
   percentAffected: own('LUNG-AFFECTED', 'Percent of lung affected'),
   voxelCount: own('VOXELS', 'Voxel count'),
   notAssessable: own('NO-GRADE', 'Not assessable'),
+  topographicalModifier: sct('106233006', 'Topographical modifier'),
+  percentOfLobeAffected: own('LOBE-AFFECTED', 'Percent of lobe affected'),
+  zoneScore: own('ZONE-SCORE', 'Zone score (0-4)'),
+  zoneScoreTotal: own('ZONE-TOTAL', 'Zone severity score (0-24)'),
+  lobeTssScore: own('LOBE-TSS', 'Lobar severity score of the lobe (Chung/Li, 0-4)'),
+  lobarTss: own('TSS-TOTAL', 'Lobar total severity score (Chung/Li, 0-20)'),
+  lobePanScore: own('LOBE-PAN', 'Pan CT score of the lobe (0-5)'),
+  panTotal: own('PAN-TOTAL', 'Pan CT score (0-25)'),
   ml: ucum('ml', 'milliliter'),
   percent: ucum('%', 'percent'),
   voxels: ucum('{voxels}', 'voxels'),
+  score: ucum('{score}', 'score'),
 } as const;
+
+/**
+ * The regions of report.clinical as topographical modifiers of the lung (DICOM CID 2 and
+ * CID 212): upper/lower, anterior (ventral)/posterior (dorsal), peripheral/central are
+ * SNOMED CT qualifiers; "middle" has no SNOMED CT code in those groups, CID 212 gives NCIt's.
+ */
+export const REGION_SITES: Record<RegionName, { code: Code; phrase: string }> = {
+  upper: { code: sct('261183002', 'Upper'), phrase: 'upper third' },
+  middle: { code: { value: 'C25569', scheme: 'NCIt', meaning: 'Middle' }, phrase: 'middle third' },
+  lower: { code: sct('261122009', 'Lower'), phrase: 'lower third' },
+  ventral: { code: sct('255549009', 'Anterior'), phrase: 'ventral half' },
+  dorsal: { code: sct('255551008', 'Posterior'), phrase: 'dorsal half' },
+  peripheral: { code: sct('14414005', 'Peripheral'), phrase: 'peripheral part' },
+  central: { code: sct('26216008', 'Central'), phrase: 'central part' },
+};
+
+/** The five lobes (SNOMED CT body structures, as DICOM CID 6113 and TotalSegmentator's SEGs name them). */
+export const LOBE_SITES: Record<LobeKey, Code> = {
+  RUL: sct('42400003', 'Upper lobe of right lung'),
+  RML: sct('72481006', 'Middle lobe of right lung'),
+  RLL: sct('266005', 'Lower lobe of right lung'),
+  LUL: sct('44714003', 'Upper lobe of left lung'),
+  LLL: sct('41224006', 'Lower lobe of left lung'),
+};
 
 /** TID 4019: a model as the SR names it. */
 export interface Algorithm {
@@ -119,10 +164,17 @@ function volume(n: LungSideNumbers, algorithm: Algorithm): SrItem {
   return n.volumeMl !== null ? measurement(SR_CODES.volume, n.volumeMl, SR_CODES.ml, algorithm) : measurement(SR_CODES.voxelCount, n.voxels, SR_CODES.voxels, algorithm);
 }
 
+/** A lesion amount: mL where the voxel size is known, else the voxel count. */
+function amount(ml: number | null, voxels: number, algorithm: Algorithm): SrItem {
+  return ml !== null ? measurement(SR_CODES.volume, ml, SR_CODES.ml, algorithm) : measurement(SR_CODES.voxelCount, voxels, SR_CODES.voxels, algorithm);
+}
+
 interface Group {
   tracking: string;
   finding: Code;
   site?: Code;
+  /** Topographical modifier of the site (a region of the lung). */
+  siteModifier?: Code;
   segmentNumber?: number;
   measurements: SrItem[];
 }
@@ -140,7 +192,10 @@ function group(g: Group, input: SrContentInput): SrItem {
         item('CONTAINS', { valueType: 'IMAGE', concept: SR_CODES.referencedSegment, sopClassUid: input.seg.sopClassUid, sopInstanceUid: input.seg.sopInstanceUid, segmentNumber: g.segmentNumber }),
         item('CONTAINS', { valueType: 'UIDREF', concept: SR_CODES.sourceSeries, value: input.images[0]!.seriesInstanceUid }),
       ] : []),
-      ...(g.site ? [item('HAS CONCEPT MOD', { valueType: 'CODE', concept: SR_CODES.findingSite, value: g.site })] : []),
+      ...(g.site ? [item('HAS CONCEPT MOD', {
+        valueType: 'CODE', concept: SR_CODES.findingSite, value: g.site,
+        ...(g.siteModifier ? { children: [item('HAS CONCEPT MOD', { valueType: 'CODE', concept: SR_CODES.topographicalModifier, value: g.siteModifier })] } : {}),
+      })] : []),
       ...g.measurements,
     ],
   });
@@ -154,6 +209,55 @@ function lesionMeasurements(n: LesionSideNumbers, density: { groundGlassMl: numb
     ...(density?.groundGlassMl != null ? [measurement(SR_CODES.groundGlassVolume, density.groundGlassMl, SR_CODES.ml, algorithm)] : []),
     ...(density?.consolidationMl != null ? [measurement(SR_CODES.consolidationVolume, density.consolidationMl, SR_CODES.ml, algorithm)] : []),
   ];
+}
+
+/**
+ * The groups of report.clinical's regions, lobes and scores, and a comment for each score
+ * not given. Regions and lobes are TID 1501 groups: no segment of the SEG is a region or a
+ * lobe, so none is referenced. A region that cannot be told (thirds of a single slice, a
+ * missing lung) has no group.
+ */
+function clinicalGroups(report: SegmentReport, algorithm: Algorithm): { groups: Group[]; notGiven: string[] } {
+  const clinical = report.clinical;
+  if (!clinical) return { groups: [], notGiven: [] };
+  const { zone, lobarTss, pan } = clinical.scores;
+  const groups: Group[] = [];
+  for (const side of [{ key: 'right', name: 'right lung', code: SR_CODES.rightLung }, { key: 'left', name: 'left lung', code: SR_CODES.leftLung }] as const) {
+    for (const [region, figures] of Object.entries(clinical[side.key].regions) as [RegionName, (typeof clinical.right.regions)[RegionName]][]) {
+      if (!figures) continue;
+      const zoneScore = zone.available ? zone.zones.find((z) => z.lung === side.key && z.zone === region) : undefined;
+      groups.push({
+        tracking: `lesions in the ${REGION_SITES[region].phrase} of the ${side.name}`, finding: SR_CODES.lesion, site: side.code, siteModifier: REGION_SITES[region].code,
+        measurements: [
+          amount(figures.lesionMl, figures.lesionVoxels, algorithm),
+          measurement(SR_CODES.percentAffected, figures.percentAffected, SR_CODES.percent, algorithm),
+          ...(zoneScore ? [measurement(SR_CODES.zoneScore, zoneScore.score, SR_CODES.score, algorithm)] : []),
+        ],
+      });
+    }
+  }
+  for (const lobe of clinical.lobes ?? []) {
+    const tss = lobarTss.available ? lobarTss.lobes.find((l) => l.lobe === lobe.lobe) : undefined;
+    const p = pan.available ? pan.lobes.find((l) => l.lobe === lobe.lobe) : undefined;
+    groups.push({
+      tracking: `lesions in the ${LOBES.find((l) => l.key === lobe.lobe)!.name}`, finding: SR_CODES.lesion, site: LOBE_SITES[lobe.lobe],
+      measurements: [
+        amount(lobe.lesionMl, lobe.lesionVoxels, algorithm),
+        measurement(SR_CODES.percentOfLobeAffected, lobe.percentAffected, SR_CODES.percent, algorithm),
+        ...(tss ? [measurement(SR_CODES.lobeTssScore, tss.score, SR_CODES.score, algorithm)] : []),
+        ...(p ? [measurement(SR_CODES.lobePanScore, p.score, SR_CODES.score, algorithm)] : []),
+      ],
+    });
+  }
+  const totals = [
+    ...(zone.available ? [measurement(SR_CODES.zoneScoreTotal, zone.total, SR_CODES.score, algorithm)] : []),
+    ...(lobarTss.available ? [measurement(SR_CODES.lobarTss, lobarTss.total, SR_CODES.score, algorithm)] : []),
+    ...(pan.available ? [measurement(SR_CODES.panTotal, pan.total, SR_CODES.score, algorithm)] : []),
+  ];
+  if (totals.length > 0) groups.push({ tracking: 'CT severity scores', finding: SR_CODES.lesion, site: SR_CODES.lung, measurements: totals });
+  const notGiven = ([['zone severity score (0-24)', zone], ['lobar total severity score (0-20)', lobarTss], ['Pan CT score (0-25)', pan]] as const)
+    .flatMap(([name, s]) => (s.available ? [] : [`${name} not given: ${s.reason}`]));
+  return { groups, notGiven };
 }
 
 /** The TID 1500 content tree of `input.report` (root CONTAINER). */
@@ -173,6 +277,8 @@ export function measurementReportContent(input: SrContentInput): SrItem {
     ...sides.map((s) => ({ tracking: `lesions in the ${s.name}`, finding: SR_CODES.lesion, site: s.code, segmentNumber: seg.segmentNumbers.lesion, measurements: lesionMeasurements(report.lesions[s.key], density(s.key), algorithms.lesion) })),
     { tracking: 'lesions in both lungs', finding: SR_CODES.lesion, site: SR_CODES.lung, segmentNumber: seg.segmentNumbers.lesion, measurements: lesionMeasurements(report.lesions.total, density('total'), algorithms.lesion) },
   ];
+  const clinical = clinicalGroups(report, algorithms.lesion);
+  groups.push(...clinical.groups);
   const severity = report.severity;
   const evaluations: SrItem[] = severity.category !== null
     ? [item('CONTAINS', { valueType: 'CODE', concept: SR_CODES.severity, value: own(severity.category, ascii(`${severity.category}: ${severity.description}`)) })]
@@ -180,6 +286,7 @@ export function measurementReportContent(input: SrContentInput): SrItem {
       item('CONTAINS', { valueType: 'CODE', concept: SR_CODES.severity, value: SR_CODES.notAssessable }),
       item('CONTAINS', { valueType: 'TEXT', concept: SR_CODES.comment, value: ascii(`not assessable: ${severity.reason ?? severity.description}; the percentages are of ${severity.percentOf}`) }),
     ];
+  evaluations.push(...clinical.notGiven.map((why) => item('CONTAINS', { valueType: 'TEXT', concept: SR_CODES.comment, value: ascii(why) })));
   return {
     valueType: 'CONTAINER', concept: SR_CODES.report, template: '1500',
     children: [

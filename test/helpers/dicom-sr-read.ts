@@ -32,6 +32,8 @@ export interface SrGroup {
   template: string;
   finding: string;
   site?: string;
+  /** The finding site's topographical modifier (a region of the lung). */
+  siteModifier?: string;
   segment?: { sopInstanceUid: string; segmentNumber: number };
   sourceSeries?: string;
   /** NUM values by concept meaning, with their unit code. */
@@ -58,6 +60,8 @@ export function srGroups(root: SrNode): Record<string, SrGroup> {
       template: String(tmpl?.TemplateIdentifier),
       finding: code(text('Finding')!.ConceptCodeSequence)!.CodeValue,
       ...(text('Finding Site') ? { site: code(text('Finding Site')!.ConceptCodeSequence)!.CodeValue } : {}),
+      ...(text('Finding Site') && named(text('Finding Site')!, 'Topographical modifier')[0]
+        ? { siteModifier: code((named(text('Finding Site')!, 'Topographical modifier')[0] as SrNode & { ConceptCodeSequence?: Coded }).ConceptCodeSequence)!.CodeValue } : {}),
       ...(ref ? { segment: { sopInstanceUid: many(ref.ReferencedSOPSequence)[0]!.ReferencedSOPInstanceUID, segmentNumber: Number(many(ref.ReferencedSOPSequence)[0]!.ReferencedSegmentNumber) } } : {}),
       ...(text('Source series for segmentation') ? { sourceSeries: text('Source series for segmentation')!.UID! } : {}),
       nums,

@@ -12,6 +12,8 @@ import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import { needsShared, PROJECT_ROOT, sharedPath } from '../helpers/shared-data.js';
 import { writeSeriesFromSlice } from '../helpers/synthetic-dicom.js';
 import { readSr, srGroups } from '../helpers/dicom-sr-read.js';
+import { REGION_SITES } from '../../src/segment/dicom-sr-content.js';
+import type { RegionName } from '../../src/clinical/index.js';
 import { DCIODVFY_MISSING, dciodvfy } from '../helpers/dciodvfy.js';
 import { chestPhantom } from '../lungs/chest-phantom.js';
 
@@ -105,6 +107,18 @@ test('a DICOM series with its UIDs: a DICOM SEG with right lung, left lung and l
   assert.equal(groups['lesions in both lungs']!.nums['Percent of lung affected']!.value, json.lesions.total.percentOfLung);
   assert.equal(groups['both lungs']!.nums['Volume']!.value, json.lungs.total.volumeMl);
   assert.match(groups['lesions in both lungs']!.nums['Volume']!.algorithm[1]!, /^sha256:[0-9a-f]{12}$/, 'the lesion model file\'s hash');
+  // report.json's clinical block in it: each region's % affected, the zone score where given.
+  let regions = 0;
+  for (const side of ['right', 'left'] as const) {
+    for (const [region, f] of Object.entries(json.clinical[side].regions) as [RegionName, { percentAffected: number } | null][]) {
+      const g = groups[`lesions in the ${REGION_SITES[region].phrase} of the ${side} lung`];
+      assert.equal(g?.nums['Percent of lung affected']!.value, f?.percentAffected, `${side} ${region}`);
+      if (f) regions++;
+    }
+  }
+  assert.ok(regions > 0, 'some regions reported');
+  const zone = json.clinical.scores.zone;
+  assert.equal(groups['CT severity scores']?.nums['Zone severity score (0-24)']?.value, zone.available ? zone.total : undefined);
   if (!DCIODVFY_MISSING) for (const f of [r.files.dicomSeg, r.files.dicomSr!]) assert.deepEqual(dciodvfy(f).errors, [], f);
 });
 
