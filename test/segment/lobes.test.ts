@@ -20,6 +20,9 @@ import type { LungSegmenter } from '../../src/lungs/segmenter.js';
 import { openLungModel } from '../../src/lungs/models.js';
 import { runCovseg } from '../helpers/run-cli.js';
 import { fixturePath, scoredCt } from '../lungs/fixtures.js';
+import { writeSyntheticCtSeries } from '../helpers/synthetic-dicom.js';
+import { readSr, srGroups } from '../helpers/dicom-sr-read.js';
+import { DCIODVFY_MISSING, dciodvfy } from '../helpers/dciodvfy.js';
 
 let dir = '';
 before(() => {
@@ -75,6 +78,33 @@ test('segment --lobe-weights: lobar TSS and Pan scores in report.json, report.ht
   const [header, row] = clinicalCsv([{ info: { scan: 'scored' }, figures: report.clinical }]).trim().split('\n').map((l) => l.split(','));
   assert.equal(row![header!.indexOf('lobar_tss')], String(tss.total));
   assert.equal(row![header!.indexOf('pan_score_LUL')], String(pan.lobes[3].score));
+});
+
+test('segment --lobe-weights on a DICOM series: the SR carries each lobe (SNOMED CT site) with its % affected and scores, and the totals, as report.json has them; dciodvfy finds no error', async () => {
+  // The scored CT in LPS order written as a complete DICOM series (every UID), so that segment writes the SEG and the SR.
+  const ct = asLps(scoredCt()).volume;
+  const series = writeSyntheticCtSeries(join(dir, 'dicom-ct'), {
+    dims: ct.dims as [number, number, number], spacingMm: ct.spacingMm as [number, number, number], origin: ct.origin as [number, number, number], hu: ct.data,
+  });
+  // covseg's shipped lesion model: the SR names it with its file's sha256, which a model without a file has not.
+  const r = await segmentCase(join(dir, 'dicom-ct'), join(dir, 'dicom-scored'), { ...FIXTURE_LUNGS, lobeWeights: fixturePath('lobes-tiny-legacy.pth') });
+  assert.equal(r.files.dicomSr !== undefined, true, r.report.warnings.join('; '));
+  const report = JSON.parse(readFileSync(r.files.reportJson, 'utf8'));
+  const { lobarTss: tss, pan } = report.clinical.scores;
+  assert.ok(tss.available && pan.available, JSON.stringify([tss, pan]));
+  const groups = srGroups(readSr(r.files.dicomSr!));
+  const sites = { RUL: '42400003', RML: '72481006', RLL: '266005', LUL: '44714003', LLL: '41224006' } as const;
+  report.clinical.lobes.forEach((lobe: { lobe: keyof typeof sites; name: string; percentAffected: number }, k: number) => {
+    const g = groups[`lesions in the ${lobe.name}`]!;
+    assert.equal(g.site, sites[lobe.lobe], lobe.name);
+    assert.deepEqual([g.nums['Percent of lobe affected']!.value, g.nums['Lobar severity score of the lobe (Chung/Li, 0-4)']!.value, g.nums['Pan CT score of the lobe (0-5)']!.value],
+      [lobe.percentAffected, tss.lobes[k].score, pan.lobes[k].score], lobe.name);
+  });
+  const totals = groups['CT severity scores']!.nums;
+  assert.equal(totals['Lobar total severity score (Chung/Li, 0-20)']!.value, tss.total);
+  assert.equal(totals['Pan CT score (0-25)']!.value, pan.total);
+  assert.equal(totals['Zone severity score (0-24)']?.value, report.clinical.scores.zone.available ? report.clinical.scores.zone.total : undefined);
+  if (!DCIODVFY_MISSING) assert.deepEqual(dciodvfy(r.files.dicomSr!).errors, [], dciodvfy(r.files.dicomSr!).output);
 });
 
 test('segment --lobe-weights with a file that is not LTRCLobes weights: one line naming the file, before the lungs are segmented, no output', { skip: !existsSync(fixturePath('r231-tiny.pth')) && 'fixture missing' }, async () => {
