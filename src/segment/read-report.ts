@@ -6,7 +6,7 @@ import { Type } from '@sinclair/typebox';
 import { CovsegError } from '../util/errors.js';
 import { loadJsonFile } from '../util/json-file.js';
 import { SegmentReportSchema, type SegmentReport } from './report.js';
-import type { SegmentResult } from './segment-case.js';
+import { filesIn, type SegmentResult } from './segment-case.js';
 
 /** Checked first, so that another JSON file is named as such rather than by its first missing key. */
 const IDENTITY = Type.Object({ format: Type.Literal('covseg-report', { expected: "'covseg-report' (a covseg segment report)" }) });
@@ -34,18 +34,10 @@ export async function readSegmentReport(dir: string): Promise<SegmentReport> {
  */
 export async function readSegmentResult(dir: string): Promise<SegmentResult> {
   const report = await readSegmentReport(dir);
-  const o = report.outputs;
-  const at = (name: string | undefined) => (name ? join(dir, name) : undefined);
-  const named = new Set(Object.values(o));
-  const pictures = (await readdir(dir)).filter((f) => f.toLowerCase().endsWith('.png') && !named.has(f)).sort();
-  const optional = { lobes: at(o.lobes), viewerCt: at(o.viewerCt), lungsPng: at(o.lungsPng), lesionsPng: at(o.lesionsPng), dicomSeg: at(o.dicomSeg), dicomSr: at(o.dicomSr) };
-  return {
-    outDir: dir,
-    report,
-    files: {
-      lungs: join(dir, o.lungs!), lesions: join(dir, o.lesions!), reportJson: join(dir, o.reportJson ?? 'report.json'), reportHtml: join(dir, o.reportHtml ?? 'report.html'),
-      overlays: [...(o.overlays ? [join(dir, o.overlays)] : []), ...pictures.map((f) => join(dir, f))],
-      ...(Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) as Partial<SegmentResult['files']>),
-    },
-  };
+  // outputs names every file segmentCase wrote under its files key, the overlay sheet as 'overlays'.
+  const { overlays, ...named } = report.outputs;
+  const listed = new Set(Object.values(report.outputs));
+  const pictures = (await readdir(dir)).filter((f) => f.toLowerCase().endsWith('.png') && !listed.has(f)).sort();
+  const files = { reportJson: 'report.json', reportHtml: 'report.html', ...named, overlays: [...(overlays ? [overlays] : []), ...pictures] } as SegmentResult['files'];
+  return { outDir: dir, report, files: filesIn(dir, files) };
 }

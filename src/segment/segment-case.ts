@@ -72,6 +72,12 @@ export interface SegmentResult {
   files: { lungs: string; lesions: string; reportJson: string; reportHtml: string; overlays: string[]; lobes?: string; lesionTypes?: string; viewerCt?: string; lungsPng?: string; lesionsPng?: string; dicomSeg?: string; dicomSr?: string };
 }
 
+/** `files`, named relative to `dir`, as absolute paths (what SegmentResult gives). */
+export function filesIn(dir: string, files: SegmentResult['files']): SegmentResult['files'] {
+  const entries = Object.entries(files).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.map((f: string) => join(dir, f)) : join(dir, v as string)]);
+  return Object.fromEntries(entries) as SegmentResult['files'];
+}
+
 /** Output extension: the input's format family (NIfTI in → NIfTI out; DICOM and slices → NIfTI). */
 function maskExtension(meta: ImageMeta): string {
   if (meta.format === 'nrrd') return '.nrrd';
@@ -217,18 +223,7 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
     await writeFile(join(tmp, names.reportJson), JSON.stringify(report, null, 2) + '\n');
     await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: pictures.sheet, caption: 'right lung red, left lung green, lesions orange' }], pictures.clinical));
     await replaceFolder(tmp, out);
-    const abs = (f: string) => join(out, f);
-    return {
-      ...files,
-      lungs: abs(files.lungs), lesions: abs(files.lesions), reportJson: abs(files.reportJson), reportHtml: abs(files.reportHtml),
-      overlays: files.overlays.map(abs),
-      ...(files.lobes ? { lobes: abs(files.lobes) } : {}),
-      ...(files.lesionTypes ? { lesionTypes: abs(files.lesionTypes) } : {}),
-      ...(files.viewerCt ? { viewerCt: abs(files.viewerCt) } : {}),
-      ...(files.lungsPng ? { lungsPng: abs(files.lungsPng), lesionsPng: abs(files.lesionsPng!) } : {}),
-      ...(files.dicomSeg ? { dicomSeg: abs(files.dicomSeg) } : {}),
-      ...(files.dicomSr ? { dicomSr: abs(files.dicomSr) } : {}),
-    };
+    return filesIn(out, files);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw describeIoError(err, out) ?? err;

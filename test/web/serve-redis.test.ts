@@ -133,6 +133,8 @@ test('serve --redis: uploads go on the batch queue, a covseg worker runs them, t
     assert.deepEqual(report, JSON.parse(await readFile(join(server.workDir, id, 'out', 'report.json'), 'utf8')));
     assert.deepEqual(done.report, report);
     assert.equal(report.input.path, scan!.split('/').pop(), 'the report names the uploaded file');
+    // Every file the worker's report names is offered, lesion-types.nii.gz (HU input) included.
+    for (const n of Object.values((report as unknown as { outputs: Record<string, string> }).outputs)) assert.ok(names.includes(n), `${n} not among ${names.join(', ')}`);
     // The finished job left Redis with it.
     await until('the done job to leave Redis', async () => ((await queue.getJob(key)) ? undefined : true), 30_000);
 
