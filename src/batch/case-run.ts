@@ -3,9 +3,10 @@
  * `covseg worker` of a queue: skip it when its folder is done and verified (done.ts), else
  * segment into a temporary folder beside the target (a scan file or folder: segmentCase; a
  * study on a DICOMweb server: segmentStudy, which also stores the SEG and SR back with
- * STOW-RS), add the done marker, and rename the folder into place. The rename is the case's one moment of completion: when two runs of
- * one job race (a worker thought dead was only slow), the second finds the target taken and
- * discards its copy, so a case is completed once.
+ * STOW-RS), add the done marker, and rename the folder into place. The rename is the
+ * case's one moment of completion: when two runs of one job race (a worker thought dead
+ * was only slow), the second finds the target taken and discards its copy, so a case is
+ * completed once.
  */
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
@@ -135,8 +136,6 @@ export async function runCase(job: BatchJob, options: CaseRunOptions = {}): Prom
     await rm(tmp, { recursive: true, force: true });
   }
 }
-
-
 
 /**
  * Removes what killed runs of these jobs left in their --out (`NAME.tmp-…` folders), once the

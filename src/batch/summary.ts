@@ -10,8 +10,6 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 
 export type CaseStatus = 'done' | 'skipped' | 'failed';
 
-
-/** One case's line of the summary. */
 /** Which case a summary line is: its folder name, its input, and its StudyInstanceUID for a DICOMweb study. */
 export interface CaseIdentity {
   name: string;
@@ -19,6 +17,7 @@ export interface CaseIdentity {
   study?: string;
 }
 
+/** One case's line of the summary. */
 export interface CaseSummary extends CaseIdentity {
   /** done: completed by this run; skipped: done and verified by an earlier one; failed: `error` says why. */
   status: CaseStatus;

@@ -124,6 +124,11 @@ export async function openLobeModel(weightsPath: string, threads: number | undef
   }
 }
 
+/** Refuses `weightsPath` now if it is not LTRCLobes weights (openLobeModel's words): a batch or a service checks before its first scan, whose every job would fail. */
+export async function checkLobeWeights(weightsPath: string): Promise<void> {
+  await (await openLobeModel(weightsPath, 1)).release();
+}
+
 /** `covseg segment`: reads `input`, runs the pipeline (pipeline.ts), writes masks, pictures and the report into `outDir`. */
 export async function segmentCase(input: string, outDir: string, options: SegmentOptions = {}): Promise<SegmentResult> {
   const startedAtMs = performance.now();

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { CovsegError, UsageError } from '../../util/errors.js';
-import { openLobeModel } from '../../segment/index.js';
+import { checkLobeWeights } from '../../segment/index.js';
 import { checkOutputDir } from '../../util/output-target.js';
 import { ProgressBar, isQuiet } from '../progress.js';
 import { batchInputs, batchJob, defaultJobs, removeLeftovers, runLocalBatch, studyCaseName, studyJob, writeSummary, type BatchJob, type CaseOptions, type CaseSummary } from '../../batch/index.js';
@@ -78,8 +78,7 @@ export const command: Command = {
     const quiet = isQuiet(values.quiet);
     await checkOutputDir(values.out, '--out');
     const lobeWeights = values['lobe-weights'];
-    // A file that is not LTRCLobes weights would fail every scan: refuse it now, in segment's words.
-    if (lobeWeights !== undefined) await (await openLobeModel(lobeWeights, 1)).release();
+    if (lobeWeights !== undefined) await checkLobeWeights(lobeWeights);
     const options = { lungModel, lungWeights: values['lung-weights'], lobeWeights, lesionModel: values['lesion-model'], force: values.force, maxVoxels: values['max-voxels'] };
     let jobs: BatchJob[];
     if (values.dicomweb) {

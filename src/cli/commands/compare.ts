@@ -4,7 +4,7 @@
  * side-by-side view does the same).
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { StageBars } from '../progress.js';
 import { UsageError } from '../../util/errors.js';
@@ -14,6 +14,7 @@ import { saveFigure } from '../../figures/index.js';
 import { DEFAULT_STABLE_WITHIN_POINTS } from '../../clinical/index.js';
 import { compareResults, readSegmentReport, segmentCase } from '../../segment/index.js';
 import { scanDicomFolder } from '../../io/index.js';
+import { caseBaseName } from '../../batch/index.js';
 import { allInOrder } from '../../util/in-order.js';
 
 const FLAGS = {
@@ -102,7 +103,7 @@ export const command: Command = {
     for (const [k, given] of positionals.entries()) {
       let dir = given;
       if (isScan[k]) {
-        dir = join(out, 'segmented', `${k + 1}-${basename(resolve(given)).replace(/\.(nii\.gz|nii|nrrd|mha|dcm)$/i, '')}`);
+        dir = join(out, 'segmented', `${k + 1}-${caseBaseName(resolve(given))}`);
         const bars = new StageBars({ quiet: values.quiet });
         await segmentCase(given, dir, {
           lungModel, lungWeights: values['lung-weights'], lobeWeights: values['lobe-weights'], lesionModel: values['lesion-model'],

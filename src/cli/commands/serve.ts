@@ -2,7 +2,7 @@
 import { UsageError } from '../../util/errors.js';
 import { flag, lungModelFlag, optionsHelp, parseCommandLine, type Command } from '../command.js';
 import { startServer, type ServeOptions } from '../../web/index.js';
-import { openLobeModel } from '../../segment/index.js';
+import { checkLobeWeights } from '../../segment/index.js';
 import { DICOMWEB_FLAGS, dicomWebClients } from '../dicomweb-flags.js';
 
 const positive = (n: number) => n > 0;
@@ -98,9 +98,8 @@ export const command: Command = {
     const lungModel = lungModelFlag(values['lung-model'], values['lung-weights']);
     // No job runs on the server itself with --redis: a place on the queue is the only place there is.
     if (values.redis && values['max-queued'] < 1) throw new UsageError('--max-queued must be at least 1 with --redis');
-    // A file that is not LTRCLobes weights would fail every job: refuse it now, in segment's words.
     const lobeWeights = values['lobe-weights'];
-    if (lobeWeights !== undefined) await (await openLobeModel(lobeWeights, 1)).release();
+    if (lobeWeights !== undefined) await checkLobeWeights(lobeWeights);
     const mb = (n: number) => Math.round(n * 1024 ** 2);
     const options: ServeOptions = {
       port: values.port,
