@@ -83,6 +83,18 @@ Napi::Array toJsArray(Napi::Env env, const std::vector<double>& v) {
   return arr;
 }
 
+// The losses called from JS with (prob, target, lungMask, shape, eps, reduction[, bceWeight]).
+Napi::Value lossOf(const Napi::CallbackInfo& info, bool withBce) {
+  auto shape = shapeFrom(info[3], "shape");
+  auto p = tensorFrom(info[0], shape, "prob");
+  auto t = tensorFrom(info[1], shape, "target");
+  auto l = tensorFrom(info[2], shape, "lungMask");
+  auto red = info[5].As<Napi::String>().Utf8Value() == "sample" ? DiceReduction::Sample : DiceReduction::Batch;
+  auto eps = info[4].As<Napi::Number>().DoubleValue();
+  auto loss = withBce ? trainingLoss(p, t, l, eps, red, info[6].As<Napi::Number>().DoubleValue()) : maskedDiceLoss(p, t, l, eps, red);
+  return Napi::Number::New(info.Env(), loss.item<double>());
+}
+
 }  // namespace
 
 class Model : public Napi::ObjectWrap<Model> {
@@ -98,26 +110,10 @@ class Model : public Napi::ObjectWrap<Model> {
     exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
     // maskedDiceLoss(prob, target, lungMask, shape, eps, reduction) → number; the training
     // loss exposed on its own so tests can check it against hand-computed values.
-    exports.Set("maskedDiceLoss", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-                  auto env = info.Env();
-                  auto shape = shapeFrom(info[3], "shape");
-                  auto p = tensorFrom(info[0], shape, "prob");
-                  auto t = tensorFrom(info[1], shape, "target");
-                  auto l = tensorFrom(info[2], shape, "lungMask");
-                  auto red = info[5].As<Napi::String>().Utf8Value() == "sample" ? DiceReduction::Sample : DiceReduction::Batch;
-                  return Napi::Number::New(env, maskedDiceLoss(p, t, l, info[4].As<Napi::Number>().DoubleValue(), red).item<double>());
-                }));
+    exports.Set("maskedDiceLoss", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return lossOf(info, false); }));
     // trainingLoss(prob, target, lungMask, shape, eps, reduction, bceWeight) → number: what
     // trainStep minimises (maskedDiceLoss + bceWeight × whole-image BCE).
-    exports.Set("trainingLoss", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-                  auto env = info.Env();
-                  auto shape = shapeFrom(info[3], "shape");
-                  auto p = tensorFrom(info[0], shape, "prob");
-                  auto t = tensorFrom(info[1], shape, "target");
-                  auto l = tensorFrom(info[2], shape, "lungMask");
-                  auto red = info[5].As<Napi::String>().Utf8Value() == "sample" ? DiceReduction::Sample : DiceReduction::Batch;
-                  return Napi::Number::New(env, trainingLoss(p, t, l, info[4].As<Napi::Number>().DoubleValue(), red, info[6].As<Napi::Number>().DoubleValue()).item<double>());
-                }));
+    exports.Set("trainingLoss", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return lossOf(info, true); }));
     // matmulGflops(n, iterations, threads, device) → achieved GFLOP/s of an n×n float32
     // matrix product: the machine's practical peak, measured in the same process as the
     // training benchmark so the two are comparable.
