@@ -83,6 +83,18 @@ Napi::Array toJsArray(Napi::Env env, const std::vector<double>& v) {
   return arr;
 }
 
+// The losses called from JS with (prob, target, lungMask, shape, eps, reduction[, bceWeight]).
+Napi::Value lossOf(const Napi::CallbackInfo& info, bool withBce) {
+  auto shape = shapeFrom(info[3], "shape");
+  auto p = tensorFrom(info[0], shape, "prob");
+  auto t = tensorFrom(info[1], shape, "target");
+  auto l = tensorFrom(info[2], shape, "lungMask");
+  auto red = info[5].As<Napi::String>().Utf8Value() == "sample" ? DiceReduction::Sample : DiceReduction::Batch;
+  auto eps = info[4].As<Napi::Number>().DoubleValue();
+  auto loss = withBce ? trainingLoss(p, t, l, eps, red, info[6].As<Napi::Number>().DoubleValue()) : maskedDiceLoss(p, t, l, eps, red);
+  return Napi::Number::New(info.Env(), loss.item<double>());
+}
+
 }  // namespace
 
 class Model : public Napi::ObjectWrap<Model> {
@@ -98,15 +110,10 @@ class Model : public Napi::ObjectWrap<Model> {
     exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
     // maskedDiceLoss(prob, target, lungMask, shape, eps, reduction) → number; the training
     // loss exposed on its own so tests can check it against hand-computed values.
-    exports.Set("maskedDiceLoss", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-                  auto env = info.Env();
-                  auto shape = shapeFrom(info[3], "shape");
-                  auto p = tensorFrom(info[0], shape, "prob");
-                  auto t = tensorFrom(info[1], shape, "target");
-                  auto l = tensorFrom(info[2], shape, "lungMask");
-                  auto red = info[5].As<Napi::String>().Utf8Value() == "sample" ? DiceReduction::Sample : DiceReduction::Batch;
-                  return Napi::Number::New(env, maskedDiceLoss(p, t, l, info[4].As<Napi::Number>().DoubleValue(), red).item<double>());
-                }));
+    exports.Set("maskedDiceLoss", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return lossOf(info, false); }));
+    // trainingLoss(prob, target, lungMask, shape, eps, reduction, bceWeight) → number: what
+    // trainStep minimises (maskedDiceLoss + bceWeight × whole-image BCE).
+    exports.Set("trainingLoss", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return lossOf(info, true); }));
     // matmulGflops(n, iterations, threads, device) → achieved GFLOP/s of an n×n float32
     // matrix product: the machine's practical peak, measured in the same process as the
     // training benchmark so the two are comparable.
@@ -153,6 +160,8 @@ class Model : public Napi::ObjectWrap<Model> {
     threads_ = static_cast<int>(num("threads", 0));
     if (threads_ > 0) torch::set_num_threads(threads_);
     lossEps_ = num("lossEps", 1e-6);
+    bceWeight_ = num("bceWeight", 0);
+    if (bceWeight_ < 0) throw Napi::RangeError::New(env, "bceWeight must be ≥ 0");
     auto red = str("diceReduction", "batch");
     if (red == "batch") reduction_ = DiceReduction::Batch;
     else if (red == "sample") reduction_ = DiceReduction::Sample;
@@ -191,7 +200,7 @@ class Model : public Napi::ObjectWrap<Model> {
       net_->train();
       optimizer_->zeroGrad();
       prob = torch::sigmoid(net_->forward(image));
-      auto loss = maskedDiceLoss(prob, target, lung, lossEps_, reduction_);
+      auto loss = trainingLoss(prob, target, lung, lossEps_, reduction_, bceWeight_);
       loss.backward();
       optimizer_->step();
       r.loss = loss.item<double>();
@@ -199,7 +208,7 @@ class Model : public Napi::ObjectWrap<Model> {
       torch::NoGradGuard noGrad;
       net_->eval();
       prob = torch::sigmoid(net_->forward(image));
-      r.loss = maskedDiceLoss(prob, target, lung, lossEps_, reduction_).item<double>();
+      r.loss = trainingLoss(prob, target, lung, lossEps_, reduction_, bceWeight_).item<double>();
     }
     torch::NoGradGuard noGrad;
     auto p = prob.detach() * lung;
@@ -392,6 +401,7 @@ class Model : public Napi::ObjectWrap<Model> {
   torch::Device device_{torch::kCPU};
   int threads_ = 0;
   double lossEps_ = 1e-6;
+  double bceWeight_ = 0;
   DiceReduction reduction_ = DiceReduction::Batch;
   std::atomic<bool> busy_{false};
 };

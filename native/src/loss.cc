@@ -14,4 +14,13 @@ torch::Tensor maskedDiceLoss(const torch::Tensor& prob, const torch::Tensor& tar
   return -dice.mean();
 }
 
+torch::Tensor trainingLoss(const torch::Tensor& prob, const torch::Tensor& target, const torch::Tensor& lung,
+                           double eps, DiceReduction reduction, double bceWeight) {
+  auto loss = maskedDiceLoss(prob, target, lung, eps, reduction);
+  if (bceWeight <= 0) return loss;
+  // Clamped so that a saturated sigmoid (p = 0 or 1 in float32) gives a finite log.
+  auto p = prob.clamp(1e-6, 1.0 - 1e-6);
+  return loss + bceWeight * torch::binary_cross_entropy(p, target);
+}
+
 }  // namespace covseg

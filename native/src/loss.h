@@ -13,4 +13,13 @@ enum class DiceReduction { Batch, Sample };
 torch::Tensor maskedDiceLoss(const torch::Tensor& prob, const torch::Tensor& target, const torch::Tensor& lung,
                              double eps, DiceReduction reduction);
 
+// The training loss: maskedDiceLoss plus bceWeight × the mean binary cross-entropy over
+// every voxel of the batch, lung or not (target 0 outside the lungs). Dice alone never
+// sees outside the lung mask, so the network is free to fire on the heart, the chest wall
+// or bowel gas; an image scored over its whole area (as COVID-SemiSeg papers score) pays
+// for that, and the pixel-wise term teaches it to stay quiet there. bceWeight 0 is the
+// method's loss exactly.
+torch::Tensor trainingLoss(const torch::Tensor& prob, const torch::Tensor& target, const torch::Tensor& lung,
+                           double eps, DiceReduction reduction, double bceWeight);
+
 }  // namespace covseg

@@ -11,7 +11,7 @@ import { writeFilesAtomic, type PendingFile } from '../util/output-target.js';
 import { readImage, type ImageMeta, type ReadVolumeOptions } from '../io/index.js';
 import { isColourPicture } from '../io/raster-decode.js';
 import { createVolume, labelValues, MAX_LABEL_VALUES, type Volume } from '../volume/index.js';
-import { predictSlices, threshold as thresholdProbabilities } from '../infer/slice-inferer.js';
+import { predictSlices, predictSlicesFlipped, TTA_FLIPS, threshold as thresholdProbabilities } from '../infer/slice-inferer.js';
 import { predictVolume3d } from '../infer/volume-inferer.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { segmentLungsDefault } from '../lungs/default-model.js';
@@ -39,6 +39,8 @@ export interface EvaluateModelOptions {
   lungModel?: SegmentationModel;
   /** Most voxels an image or mask may have, checked from its header before decoding. Defaults to DEFAULT_MAX_VOXELS (src/io/limits.ts). */
   maxVoxels?: number;
+  /** 2D: test-time flips, the model averaged over the four mirrors of each slice, as `covseg segment --tta` runs it. Defaults to false. */
+  tta?: boolean;
 }
 
 export interface EvaluationRun {
@@ -57,6 +59,8 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
   const read: ReadVolumeOptions = options.maxVoxels !== undefined ? { maxVoxels: options.maxVoxels } : {};
   const batchSize = options.batchSize ?? 8;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new CovsegError(`batch size must be a positive integer, got ${batchSize}`);
+  const tta = options.tta ?? false;
+  if (tta && plan.dims !== 2) throw new CovsegError('test-time flips are for 2D models', { file: model.file });
   const stage = plan.data.kind === 'database' ? `evaluating ${plan.data.split}` : 'evaluating images';
   const progress = (done: number, total: number) => options.onProgress?.(done, total, stage);
   /** Where the lung masks predictions were restricted to came from (lesion models). */
@@ -69,7 +73,7 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
     // A folder's masks are the user's files: every one is checked before the model runs (a database's were written by build-db).
     if (plan.data.kind === 'folder') await checkFolderMasks(plan.cases, read);
     const colourImages: string[] = [];
-    const perCase = await evaluateSlices(model, plan.cases, level, batchSize, figureSlices, options.lungModel, lungSources, read, colourImages, progress);
+    const perCase = await evaluateSlices(model, plan.cases, { level, batchSize, tta }, figureSlices, options.lungModel, lungSources, read, colourImages, progress);
     for (const c of plan.cases) {
       const own = perCase.get(c.info.id)!;
       cases.push(poolCase(own, c.info));
@@ -96,6 +100,7 @@ export async function evaluateModel(model: SegmentationModel, plan: EvaluationPl
     date: (options.date ?? new Date()).toISOString(),
     warnings,
     lungMask: model.spec.task === 'lesion' ? ([...lungSources].sort().join(' + ') || 'none') : 'none',
+    ...(tta ? { testTimeFlips: TTA_FLIPS.length } : {}),
   });
   return { evaluation, figureSlices };
 }
@@ -164,7 +169,13 @@ async function loadSlice(files: SliceFiles, read: ReadVolumeOptions): Promise<Lo
  * volume (8-bit slices stay 8-bit, mixed types become float32), and returns each
  * slice's thresholded prediction.
  */
-async function predictStacked(model: SegmentationModel, loaded: readonly LoadedSlice[], level: number, batchSize: number): Promise<Uint8Array[]> {
+interface SlicePrediction {
+  level: number;
+  batchSize: number;
+  tta: boolean;
+}
+
+async function predictStacked(model: SegmentationModel, loaded: readonly LoadedSlice[], { level, batchSize, tta }: SlicePrediction): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   for (let start = 0; start < loaded.length;) {
     const [w, h] = loaded[start]!.image.dims;
@@ -175,7 +186,9 @@ async function predictStacked(model: SegmentationModel, loaded: readonly LoadedS
     const data = run.every((s) => s.image.data instanceof Uint8Array) ? new Uint8Array(plane * run.length) : new Float32Array(plane * run.length);
     run.forEach((s, k) => data.set(s.image.data, k * plane));
     // PNG/JPEG slices carry no geometry: identity direction, so predictSlices' LPS reorientation leaves them as they are.
-    const prediction = thresholdProbabilities(await predictSlices(model, createVolume(data, [w, h, run.length]), { batchSize }), level);
+    const stack = createVolume(data, [w, h, run.length]);
+    const probability = tta ? (await predictSlicesFlipped(model, stack, { batchSize, flips: TTA_FLIPS })).probability : await predictSlices(model, stack, { batchSize });
+    const prediction = thresholdProbabilities(probability, level);
     for (let k = 0; k < run.length; k++) out.push(prediction.data.slice(k * plane, (k + 1) * plane));
     start = end;
   }
@@ -190,8 +203,7 @@ async function predictStacked(model: SegmentationModel, loaded: readonly LoadedS
 async function evaluateSlices(
   model: SegmentationModel,
   cases: readonly SliceCasePlan[],
-  level: number,
-  batchSize: number,
+  predict: SlicePrediction,
   figureSlices: Map<string, FigureSlice>,
   lungModel: SegmentationModel | undefined,
   lungSources: Set<string>,
@@ -202,10 +214,11 @@ async function evaluateSlices(
   const perCase = new Map<string, SliceResult[]>(cases.map((c) => [c.info.id, []]));
   const work = cases.flatMap((c) => c.slices.map((files) => ({ caseId: c.info.id, files })));
   progress(0, work.length);
+  const { batchSize } = predict;
   for (let start = 0; start < work.length; start += batchSize) {
     const chunk = work.slice(start, start + batchSize);
     const loaded = await allInOrder(chunk.map((w) => loadSlice(w.files, read)));
-    const predictions = await predictStacked(model, loaded, level, batchSize);
+    const predictions = await predictStacked(model, loaded, predict);
     for (const [k, s] of loaded.entries()) {
       const { caseId } = chunk[k]!;
       if (s.colour) colourImages.push(s.files.image);

@@ -228,6 +228,8 @@ export interface EvaluationMeta {
    * 'model:<name>' = the lung model where the data has none, 'none' = not restricted).
    */
   lungMask: string;
+  /** 2D: how many mirrors of each slice the prediction averaged (test-time flips); absent: none. */
+  testTimeFlips?: number;
 }
 
 export const EVALUATION_FORMAT = 'covseg-evaluation';
@@ -270,6 +272,7 @@ export function buildEvaluation(cases: readonly CaseResult[], slices: readonly S
     task: spec.task,
     threshold: meta.threshold,
     lungMask: meta.lungMask,
+    ...(meta.testTimeFlips ? { testTimeFlips: meta.testTimeFlips } : {}),
     definitions: [
       `case = ${caseWord}`,
       `reference = ${spec.task === 'lung' ? 'lung mask (a lung model has no in-lung Dice)' : 'lesion mask; dice_in_lungs counts only voxels inside the lung mask'}`,

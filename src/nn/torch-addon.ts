@@ -37,6 +37,8 @@ export interface TorchModelOptions extends UNetConfig {
    * false positives); 'sample': mean of per-sample Dice. Defaults to 'batch'.
    */
   diceReduction?: 'batch' | 'sample';
+  /** Weight of the whole-image binary cross-entropy added to the masked Dice (native/src/loss.h `trainingLoss`). Defaults to 0. */
+  bceWeight?: number;
 }
 
 export interface OptimizerOptions {
@@ -101,6 +103,8 @@ export interface TorchAddon {
   /** Achieved GFLOP/s of an n×n float32 matrix product (the practical peak). */
   matmulGflops(n: number, iterations: number, threads: number, device?: 'cpu' | 'cuda'): number;
   maskedDiceLoss(prob: Float32Array, target: Float32Array, lungMask: Float32Array, shape: number[], eps: number, reduction: 'batch' | 'sample'): number;
+  /** What a training step minimises: maskedDiceLoss + bceWeight × the mean BCE over every voxel. */
+  trainingLoss(prob: Float32Array, target: Float32Array, lungMask: Float32Array, shape: number[], eps: number, reduction: 'batch' | 'sample', bceWeight: number): number;
 }
 
 const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/covseg_torch.node', import.meta.url));

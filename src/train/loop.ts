@@ -61,6 +61,14 @@ export interface TrainOptions {
   weightDecay?: number;
   /** Defaults to 'constant'. */
   schedule?: LrSchedule;
+  /**
+   * Weight of a pixel-wise binary cross-entropy over the whole image (target 0 outside the
+   * lungs) added to the method's lung-masked negative Dice. The Dice never sees outside the
+   * lung mask, so a network trained on it alone fires freely on the heart, the chest wall
+   * and bowel gas, which costs Dice wherever an image is scored over its whole area.
+   * Defaults to 0 (the method's loss alone).
+   */
+  bceWeight?: number;
   /** Random augmentation of training samples. Defaults to true. */
   augment?: boolean;
   /** Defaults to 42. */
@@ -207,7 +215,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
 
   const path = (f: string) => join(o.runDir, f);
   // What a resumed run must share with the run it continues (model metadata: task, input size and transform).
-  const recorded: TrainingRecord = { initFrom: o.initFrom ?? null, sampling: o.sampling ?? 'uniform', model: o.modelMetadata ?? {}, network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
+  const recorded: TrainingRecord = { initFrom: o.initFrom ?? null, sampling: o.sampling ?? 'uniform', model: o.modelMetadata ?? {}, network: o.network, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay, schedule: o.schedule, batchSize: o.batchSize, samplesPerEpoch: o.samplesPerEpoch ?? null, ...(o.bceWeight ? { bceWeight: o.bceWeight } : {}), augment: o.augment, seed: o.seed, epochs: o.epochs, spatial: train.spatial, trainSamples: train.length, valSamples: val.length };
   const resuming = o.resume && existsSync(path(RUN_FILES.last));
   if (existsSync(path(RUN_FILES.last)) && !o.resume) {
     throw new CovsegError(`a training run already exists here; pass --resume to continue it or choose another --out`, { file: o.runDir });
@@ -220,7 +228,7 @@ export async function trainNetwork(options: TrainOptions, data: { train: SampleS
   }
   await writeFileAtomic(path(RUN_FILES.options), JSON.stringify({ training: recorded }, null, 2) + '\n');
 
-  const model = createTorchModel({ ...o.network, device: o.device, threads: o.threads, seed: o.seed });
+  const model = createTorchModel({ ...o.network, device: o.device, threads: o.threads, seed: o.seed, bceWeight: o.bceWeight ?? 0 });
   model.setOptimizer({ type: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay });
   if (o.initFrom && !resuming) model.setState({ tensors: await initialWeights(o.initFrom, o.network), optimizerSteps: 0 });
   let progress: RunProgress = { epoch: 0, bestEpoch: 0, bestValLoss: Infinity, bestValDice: NaN, sinceBest: 0 };

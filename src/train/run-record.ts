@@ -32,6 +32,8 @@ export const TrainingRecordSchema = Type.Object({
   schedule: literals(LR_SCHEDULES),
   batchSize: Type.Number(),
   samplesPerEpoch: orNull(Type.Number()),
+  /** Absent when 0 (the method's loss), so that runs from before the term resume as they were. */
+  bceWeight: Type.Optional(Type.Number()),
   augment: Type.Boolean(),
   seed: Type.Number(),
   epochs: Type.Number(),

@@ -14,7 +14,7 @@ import { readImage } from '../../src/io/index.js';
 import { writePng } from '../../src/io/raster.js';
 import { percentiles } from '../../src/volume/index.js';
 import { loadSegmentationModel, type SegmentationModel } from '../../src/infer/segmentation-model.js';
-import { predictSlices } from '../../src/infer/slice-inferer.js';
+import { predictSlices, predictSlicesFlipped, TTA_FLIPS } from '../../src/infer/slice-inferer.js';
 import { evaluateModel, planDatabaseEvaluation, planFolderEvaluation, writeEvaluation, type Evaluation } from '../../src/eval/index.js';
 import { command } from '../../src/cli/commands/evaluate.js';
 import { tinyModel, writeSliceSetLayout, type SyntheticSlice } from '../helpers/tiny-models.js';
@@ -50,9 +50,9 @@ after(async () => {
 interface Counts { tp: number; fp: number; fn: number; tn: number }
 
 /** TP/FP/FN/TN of one slice counted here, from predictSlices on that slice alone. */
-async function handCounts(model: SegmentationModel, image: string, reference: string, cut: number, lungMask?: string): Promise<{ whole: Counts; inLungs: Counts | null }> {
+async function handCounts(model: SegmentationModel, image: string, reference: string, cut: number, lungMask?: string, tta = false): Promise<{ whole: Counts; inLungs: Counts | null }> {
   const ct = (await readImage(image)).volume;
-  const prob = (await predictSlices(model, ct)).data;
+  const prob = (tta ? (await predictSlicesFlipped(model, ct, { flips: TTA_FLIPS })).probability : await predictSlices(model, ct)).data;
   const ref = (await readImage(reference)).volume.data;
   const lung = lungMask ? (await readImage(lungMask)).volume.data : undefined;
   const whole = { tp: 0, fp: 0, fn: 0, tn: 0 };
@@ -113,6 +113,23 @@ test('database, all splits: every case and slice equals the hand count from pred
   const mean = dices.reduce((a, b) => a + b, 0) / dices.length;
   close(evaluation.summary.dice_mean, mean, 'summary mean');
   close(evaluation.summary.dice_std, Math.sqrt(dices.reduce((a, b) => a + (b - mean) ** 2, 0) / (dices.length - 1)), 'summary sample std');
+});
+
+test('test-time flips: every slice equals the hand count from the four mirrors averaged, and differs from plain inference', async () => {
+  const plan = await planDatabaseEvaluation(db, lesionModel.spec, { split: 'all' });
+  if (plan.dims !== 2) throw new Error('a 2D model gets a 2D plan');
+  const plain = (await evaluateModel(lesionModel, plan, { threshold: level, batchSize: 5 })).evaluation;
+  const { evaluation } = await evaluateModel(lesionModel, plan, { threshold: level, batchSize: 5, tta: true });
+  assert.equal(evaluation.testTimeFlips, 4);
+  assert.equal(plain.testTimeFlips, undefined);
+  let differs = 0;
+  for (const s of plan.cases.flatMap((c) => c.slices)) {
+    const hand = await handCounts(lesionModel, s.image, s.reference, level, s.lungMask, true);
+    const got = evaluation.slices.find((x) => x.id === s.id)!;
+    assert.deepEqual(got.confusion, hand.whole, `slice ${s.id}`);
+    if (JSON.stringify(got.confusion) !== JSON.stringify(plain.slices.find((x) => x.id === s.id)!.confusion)) differs++;
+  }
+  assert.ok(differs > 0, 'a random network is not mirror-symmetric: the flips must change some slice');
 });
 
 test('database test split through the CLI: JSON keys, markdown and figures written', async () => {

@@ -72,6 +72,25 @@ test('masked Dice loss equals hand-computed values and ignores voxels outside th
   assert.ok(Math.abs(two - -(1 + 0.5) / 2) < 1e-6, `${two}`);
 });
 
+test('the training loss is the masked Dice plus bceWeight × the whole-image BCE, outside the lung included', { skip }, () => {
+  const { maskedDiceLoss, trainingLoss } = loadTorchAddon();
+  const p = Float32Array.from([0.9, 0.2, 0.6, 0.1]);
+  const t = Float32Array.from([1, 0, 1, 0]);
+  const lung = Float32Array.from([1, 0, 1, 0]);
+  const dice = maskedDiceLoss(p, t, lung, [1, 1, 2, 2], 1e-6, 'batch');
+  assert.equal(trainingLoss(p, t, lung, [1, 1, 2, 2], 1e-6, 'batch', 0), dice);
+  // Mean BCE over all four voxels, the two outside the lung (targets 0) among them.
+  const bce = -(Math.log(0.9) + Math.log(0.8) + Math.log(0.6) + Math.log(0.9)) / 4;
+  const both = trainingLoss(p, t, lung, [1, 1, 2, 2], 1e-6, 'batch', 0.5);
+  assert.ok(Math.abs(both - (dice + 0.5 * bce)) < 1e-6, `${both}`);
+  // A prediction outside the lung now costs loss: the Dice alone does not see it.
+  const louder = Float32Array.from([0.9, 0.7, 0.6, 0.1]);
+  assert.equal(maskedDiceLoss(louder, t, lung, [1, 1, 2, 2], 1e-6, 'batch'), dice);
+  assert.ok(trainingLoss(louder, t, lung, [1, 1, 2, 2], 1e-6, 'batch', 0.5) > both);
+  // Saturated probabilities stay finite.
+  assert.ok(Number.isFinite(trainingLoss(Float32Array.from([1, 0, 1, 1]), t, lung, [1, 1, 2, 2], 1e-6, 'batch', 1)));
+});
+
 test('training steps lower the loss on a learnable toy task (2D)', { skip }, async () => {
   const model = createTorchModel({ dims: 2, baseFilters: 4, depth: 2, seed: 1, threads: 1 });
   model.setOptimizer({ type: 'adam', lr: 0.01 });

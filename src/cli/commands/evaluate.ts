@@ -30,6 +30,7 @@ const FLAGS = {
     help: "default: covseg's lung model (models/lung-2d.onnx) supplies lung masks where the data has none; none: score such slices unrestricted",
   }),
   threshold: flag.number({ arg: 'X', check: (n) => n > 0 && n < 1, shownDefault: "the model's own", help: 'probability cut in (0, 1)' }),
+  tta: flag.boolean({ help: "2D: test-time flips, the model averaged over the four mirrors of each slice\n(as 'covseg segment --tta'); four times the model's time" }),
   batch: flag.number({ arg: 'N', default: 8, check: (n) => Number.isInteger(n) && n > 0, help: 'slices per ONNX Runtime call' }),
   'max-voxels': flag.maxVoxels(),
   json: flag.string({
@@ -113,7 +114,7 @@ export const command: Command = {
         : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources } : {}), ...(values.fold ? { fold: values.fold } : {}) });
       for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
       const bars = new StageBars({ quiet });
-      const evalOptions: EvaluateModelOptions = { batchSize, maxVoxels, onProgress: bars.onProgress, ...(lungModel ? { lungModel } : {}) };
+      const evalOptions: EvaluateModelOptions = { batchSize, maxVoxels, onProgress: bars.onProgress, tta: values.tta, ...(lungModel ? { lungModel } : {}) };
       const run = await evaluateModel(model, plan, { ...evalOptions, ...(threshold === undefined ? {} : { threshold }) });
       // The 2D model on the same split and sources, at its own threshold (--threshold is the 3D model's).
       const run2d = versus && (await evaluateModel(versus, await planDatabaseEvaluation(values.db!, versus.spec, { split, ...(values.sources ? { sources: values.sources } : {}) }), evalOptions));
@@ -126,7 +127,7 @@ export const command: Command = {
         ...(values.figures ? { figures: values.figures } : {}),
       });
       const { spec } = model;
-      process.stdout.write(`${spec.dims}D ${spec.task} model ${model.file}, threshold ${run.evaluation.threshold}${spec.task === 'lesion' ? `, predictions inside the lungs (${run.evaluation.lungMask})` : ''}\n`);
+      process.stdout.write(`${spec.dims}D ${spec.task} model ${model.file}, threshold ${run.evaluation.threshold}${run.evaluation.testTimeFlips ? `, test-time flips (${run.evaluation.testTimeFlips} mirrors)` : ''}${spec.task === 'lesion' ? `, predictions inside the lungs (${run.evaluation.lungMask})` : ''}\n`);
       for (const line of summaryLines(run.evaluation)) process.stdout.write(`${line}\n`);
       if (versus && run2d) {
         const cmp = compareDims(run.evaluation, run2d.evaluation, volumeSliceIds(await loadManifest(values.db!)));
