@@ -20,7 +20,7 @@ import { detectFormat, readImage, writeVolume } from '../io/index.js';
 import { fromLps } from '../volume/index.js';
 import type { LabelMap, Volume } from '../volume/volume.js';
 import { checkInput, isImageFile, modelLoader, segmentCt, type SegmentedCt, type SegmentModels } from '../segment/index.js';
-import { PSEUDO_LABEL_DIRS, PSEUDO_LABELS_FILE, PSEUDO_LABELS_FORMAT, readPseudoLabels, type PseudoLabelItem, type PseudoLabelsFile } from '../datasets/index.js';
+import { PSEUDO_LABEL_DIRS, PSEUDO_LABELS_FILE, PSEUDO_LABELS_FORMAT, readPseudoLabels, zenodoGroupInName, type PseudoLabelItem, type PseudoLabelsFile } from '../datasets/index.js';
 import { withAtomicPath, writeFileAtomic } from '../util/atomic-write.js';
 import { CovsegError } from '../util/errors.js';
 import { checkOutputDir } from '../util/output-target.js';
@@ -41,7 +41,11 @@ export interface PseudoLabelOptions {
   lungWeights?: string;
   /** Items whose confidence is below this are listed as skipped. Defaults to 0 (none). */
   minConfidence?: number;
-  /** A regular expression on the input's file name: its capture groups joined by ':' (or the whole match) are the patientGroup. Defaults to none: each input its own group. */
+  /**
+   * A regular expression on the input's file name: its capture groups joined by ':' (or the
+   * whole match) are the patientGroup; or 'zenodo' (ZENODO_GROUPS): the group of the Zenodo
+   * 3757476 scan the name carries, as the zenodo source has it. Defaults to none: each input its own group.
+   */
   groupBy?: string;
   /** Regular expressions on the input's file name: matching inputs are left out. Defaults to none. */
   exclude?: readonly string[];
@@ -104,9 +108,20 @@ async function isDicomSeries(dir: string): Promise<boolean> {
   return first !== undefined && (await detectFormat(join(dir, first.name)).then((f) => f.format === 'dicom', () => false));
 }
 
-/** `name`'s patient group under `groupBy` (captures joined by ':', or the whole match); a name it does not match is an error. */
-function groupOf(name: string, groupBy: RegExp | undefined, id: string, file: string): string {
+/** --group-by's preset: the patient groups of the Zenodo 3757476 scans the names carry (zenodoGroupInName). */
+export const ZENODO_GROUPS = 'zenodo';
+
+/**
+ * `name`'s patient group under `groupBy` (captures joined by ':', or the whole match; the
+ * ZENODO_GROUPS preset: the Zenodo scan's group); a name it does not match is an error.
+ */
+function groupOf(name: string, groupBy: RegExp | typeof ZENODO_GROUPS | undefined, id: string, file: string): string {
   if (!groupBy) return `pseudo-labels:${id}`;
+  if (groupBy === ZENODO_GROUPS) {
+    const group = zenodoGroupInName(name);
+    if (!group) throw new CovsegError("--group-by zenodo: the file's name carries no Zenodo 3757476 scan name (coronacases_org_NNN, radiopaedia_org_covid-19-pneumonia-N_…-dcm), so its patient is unknown; give a --group-by REGEX or --exclude the file", { file });
+    return group;
+  }
   const m = groupBy.exec(name);
   if (!m) throw new CovsegError(`--group-by '${groupBy.source}' does not match this file's name, so its patient is unknown; fix the pattern or --exclude the file`, { file });
   const captures = m.slice(1).filter((c): c is string => c !== undefined && c !== '');
@@ -191,7 +206,7 @@ function judged(item: PseudoLabelItem, minConfidence: number): PseudoLabelItem {
 /** The inputs of `inputs` that --exclude leaves, each with its id, kind and patient group; the excluded paths; what the folders held besides. */
 async function inputsToLabel(inputs: readonly string[], options: PseudoLabelOptions): Promise<{ listed: Input[]; excluded: string[]; notes: string[] }> {
   const excludes = (options.exclude ?? []).map((e) => pattern(e, '--exclude'));
-  const groupBy = options.groupBy === undefined ? undefined : pattern(options.groupBy, '--group-by');
+  const groupBy = options.groupBy === undefined || options.groupBy === ZENODO_GROUPS ? options.groupBy : pattern(options.groupBy, '--group-by');
   const { paths: all, notes } = await listInputs(inputs);
   const excluded = all.filter((p) => excludes.some((e) => e.test(basename(p))));
   const paths = all.filter((p) => !excluded.includes(p));

@@ -9,7 +9,7 @@ export type { SourceOverlap } from './patient-groups.js';
 export { mosmed, scanMosmed } from './mosmed.js';
 export { medseg100, scanMedseg100 } from './medseg100.js';
 export { medseg9, scanMedseg9 } from './medseg9.js';
-export { zenodo, scanZenodo, zenodoCaseName } from './zenodo.js';
+export { zenodo, scanZenodo, zenodoCaseName, zenodoGroupInName } from './zenodo.js';
 export { zenodoSlices, scanZenodoSlices, zenodoSliceGroup } from './zenodo-slices.js';
 export {
   zenodoSliceStacks, scanZenodoSliceStacks, neighbourChange, findGaps, cutRuns, isStackable, stackSlices, stackFiles, groupRuns, readGroups,

@@ -9,9 +9,9 @@ import { createVolume } from '../../src/volume/volume.js';
 import { DEFAULT_LESION_MODEL_PATH, segmentCase } from '../../src/segment/index.js';
 import { DEFAULT_LUNG_MODEL_PATH } from '../../src/lungs/default-model.js';
 import { buildDatabase, loadSplits, loadManifest } from '../../src/database/index.js';
-import { readPseudoLabels, scanPseudoLabels, type PseudoLabelsFile } from '../../src/datasets/index.js';
+import { readPseudoLabels, scanPseudoLabels, zenodoGroupInName, type PseudoLabelsFile } from '../../src/datasets/index.js';
 import { teacherConfidence } from '../../src/batch/index.js';
-import { PROJECT_ROOT } from '../helpers/shared-data.js';
+import { needsShared, PROJECT_ROOT, sharedPath } from '../helpers/shared-data.js';
 import { runCovseg } from '../helpers/run-cli.js';
 import { writeMedseg100Layout } from '../helpers/synthetic-datasets.js';
 
@@ -121,6 +121,10 @@ test('pseudo-label refuses a bad input file in one line, naming it, before any m
   const group = runCovseg(['pseudo-label', '--model', DEFAULT_LESION_MODEL_PATH, '--input', slices, '--out', out, '--group-by', 'radiopaedia_(\\d+)']);
   assert.equal(group.status, 1);
   assert.match(group.stderr, new RegExp(`^covseg pseudo-label: error: ${join(slices, SLICES[0]!)}: --group-by 'radiopaedia_\\(\\\\d\\+\\)' does not match this file's name`));
+  await writeFile(join(bad, 'b.png'), await readFile(join(slices, SLICES[1]!)));
+  const zenodo = runCovseg(['pseudo-label', '--model', DEFAULT_LESION_MODEL_PATH, '--input', bad, '--out', out, '--group-by', 'zenodo']);
+  assert.equal(zenodo.status, 1);
+  assert.match(zenodo.stderr, new RegExp(`^covseg pseudo-label: error: ${join(bad, 'a.png')}: --group-by zenodo: the file's name carries no Zenodo 3757476 scan name`));
 });
 
 test('build-db --source pseudo-labels: the pseudo-labelled slices go to train only, beside an expert source; a damaged manifest is named', { skip }, async () => {
@@ -138,6 +142,21 @@ test('build-db --source pseudo-labels: the pseudo-labelled slices go to train on
   for (const c of pseudo) assert.equal(splits.caseSplit[c.caseId], 'train', c.caseId);
   assert.ok(manifest.cases.some((c) => c.source === 'medseg100' && splits.caseSplit[c.caseId] !== 'train'), 'the expert source still has validation/test cases');
   assert.deepEqual(splits.strata['pseudo-labels'], { train: 2, validation: 0, test: 0 });
+
+  // A pseudo-labelled slice of a patient the expert source holds out: in no split, and build-db says so.
+  const heldOut = manifest.cases.find((c) => c.source === 'medseg100' && splits.caseSplit[c.caseId] === 'test')!;
+  const file0 = join(out, 'pseudo-labels.json');
+  const edited = JSON.parse(await readFile(file0, 'utf8')) as PseudoLabelsFile;
+  edited.items[0]!.patientGroup = heldOut.patientGroup;
+  await writeFile(file0, JSON.stringify(edited));
+  const warned: string[] = [];
+  await buildDatabase({ sources: [{ name: 'medseg100', root: join(dir, 'medseg100') }, { name: 'pseudo-labels', root: out }], out: db }, { workers: 0, overview: false, onWarning: (m) => warned.push(m) });
+  const split2 = await loadSplits(db);
+  const moved = (await loadManifest(db)).cases.find((c) => c.originalId === edited.items[0]!.id)!;
+  assert.equal(split2.caseSplit[moved.caseId], undefined);
+  assert.match(split2.leftOut?.[moved.caseId] ?? '', new RegExp(`^patient group '${heldOut.patientGroup}' is in the test split \\(source medseg100\\)`));
+  assert.ok(warned.some((w) => w.startsWith(`1 train-only case is in no split, e.g. ${moved.caseId}: `) && w.endsWith('leave those patients out of pseudo-label with --exclude')), warned.join('\n'));
+  for (const c of manifest.cases.filter((c) => c.source === 'medseg100')) assert.equal(split2.caseSplit[c.caseId], splits.caseSplit[c.caseId], 'the expert split unmoved');
 
   // A damaged manifest: build-db and a pseudo-label rerun name it and say what to do.
   const file = join(out, 'pseudo-labels.json');
@@ -176,6 +195,28 @@ test('a CT volume (the example DICOM file): NIfTI image and masks on its grid, o
   const manifest = await loadManifest(db);
   assert.deepEqual(manifest.cases.map((c) => [c.caseId, c.kind]), [['Case-0000', 'volume']]);
   assert.equal((await loadSplits(db)).caseSplit['Case-0000'], 'train');
+});
+
+test('real COVID-SemiSeg renderings (shared data): --group-by zenodo gives the Zenodo scans\' patient groups; all labelled', { skip: skip || needsShared('covid-semiseg/TrainingSet/LungInfection-Train/Pseudo-label/Imgs') }, async () => {
+  const imgs = sharedPath('covid-semiseg/TrainingSet/LungInfection-Train/Pseudo-label/Imgs');
+  const names = ['Data-1_coronacases_org_001_100.jpg', 'Data-1_coronacases_org_001_50.jpg', 'Data-1_radiopaedia_org_covid-19-pneumonia-10_85902_3-dcm_85.jpg'];
+  const out = join(dir, 'pl-real');
+  const r = runCovseg(['pseudo-label', '--model', DEFAULT_LESION_MODEL_PATH, ...names.flatMap((n) => ['--input', join(imgs, n)]), '--out', out, '--threads', '1', '--group-by', 'zenodo']);
+  assert.equal(r.status, 0, r.stderr);
+  const items = (await readPseudoLabels(out)).items;
+  assert.deepEqual(items.map((i) => [i.id, i.patientGroup, i.skipped]), [
+    ['Data-1_coronacases_org_001_100', 'coronacases:001', undefined],
+    ['Data-1_coronacases_org_001_50', 'coronacases:001', undefined],
+    ['Data-1_radiopaedia_org_covid-19-pneumonia-10_85902_3-dcm_85', 'radiopaedia-case:10', undefined],
+  ]);
+  for (const i of items) assert.ok(i.lungPixels > 10_000 && i.confidence > 0.5, JSON.stringify(i));
+});
+
+test('zenodoGroupInName: the Zenodo scan a file name carries, as the zenodo source groups it', () => {
+  assert.equal(zenodoGroupInName('Data-1_coronacases_org_007_12.jpg'), 'coronacases:007');
+  assert.equal(zenodoGroupInName('Data-1_radiopaedia_org_covid-19-pneumonia-29_86491_1-dcm_3.jpg'), 'radiopaedia-case:29');
+  assert.equal(zenodoGroupInName('coronacases_org_010.nii.gz'), 'coronacases:010');
+  assert.equal(zenodoGroupInName('patient-17.png'), undefined);
 });
 
 test('teacherConfidence: mean |p − 0.5|·2 and the undecided share over the lung pixels only', () => {

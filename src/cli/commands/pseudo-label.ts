@@ -12,7 +12,7 @@ const FLAGS = {
   'lung-model': flag.lungModel(),
   'lung-weights': flag.lungWeights(),
   'min-confidence': flag.number({ arg: 'X', default: 0, help: 'list items whose confidence (mean |p − 0.5|·2 over the lung) is below X as skipped: build-db leaves them out', check: (n) => n >= 0 && n <= 1 }),
-  'group-by': flag.string({ arg: 'REGEX', help: "the patient of each input, from its file name: the pattern's capture groups joined by ':' (or the whole match), e.g. '(coronacases)_org_(\\d+)' for Data-K_coronacases_org_001_100.jpg; a name it does not match is an error (default: each input its own patient)" }),
+  'group-by': flag.string({ arg: 'REGEX|zenodo', help: "the patient of each input, from its file name: the pattern's capture groups joined by ':' (or the whole match), e.g. '(patient)-(\\d+)_' for patient-17_slice-040.png → patient:17; 'zenodo': the Zenodo 3757476 scan the name carries (COVID-SemiSeg's Data-K_coronacases_org_001_100.jpg → coronacases:001, radiopaedia_org_covid-19-pneumonia-10_… → radiopaedia-case:10), the zenodo source's groups; a name it does not match is an error (default: each input its own patient)" }),
   exclude: flag.repeated({ arg: 'REGEX', help: 'leave out inputs whose file name matches (repeatable): exclude every test patient, or its slices train the student' }),
   overwrite: flag.boolean({ help: 'start afresh: replace the folder\'s pseudo-labels instead of resuming' }),
   threads: flag.threads({ fallback: 2, help: "ONNX Runtime threads; at most the machine's cores" }),
