@@ -71,7 +71,7 @@ async function listCases(listFile: string): Promise<{ paths: string[]; notes: st
 }
 
 /** The cases of a FOLDER: every subfolder (a DICOM series) and every file covseg reads as an image. */
-async function folderCases(dir: string): Promise<{ paths: string[]; notes: string[] }> {
+export async function folderCases(dir: string): Promise<{ paths: string[]; notes: string[] }> {
   const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1));
   const paths: string[] = [];
   const skipped: string[] = [];

@@ -97,6 +97,11 @@ export async function publishDatabase(plan: BuildPlan, built: BuiltCases): Promi
   const manifest = manifestOf(plan, records, await covsegVersion());
   const splits = makeSplits(records.map((r) => ({ caseId: r.caseId, source: r.source, patientGroup: r.patientGroup })), { seed: plan.seed, overlap: plan.overlap });
   await writeJson(plan.out, SPLITS_FILE, splits);
+  const leftOut = Object.entries(splits.leftOut ?? {});
+  if (leftOut.length > 0) {
+    const [id, why] = leftOut[0]!;
+    plan.warn(`${leftOut.length} train-only case${leftOut.length === 1 ? ' is' : 's are'} in no split, e.g. ${id}: ${why}; leave those patients out of pseudo-label with --exclude`);
+  }
   const missingLung = records.filter((r) => r.lungMaskSource === 'missing' && r.kind === 'volume').length;
   if (missingLung > 0) {
     plan.warnings.push(`${missingLung} 3D case${missingLung === 1 ? ' has' : 's have'} no lung mask (lungMaskSource "missing", no lung files): pass a lung model (--lung-model) to segment them`);

@@ -8,13 +8,14 @@
  *   nothing of them in training, `out=coronacases` on Zenodo's coronacases.org scans.
  * - `kK/I` (e.g. `k5/1`): K-fold by patient group, stratified by source: fold I is the
  *   test set, fold I+1 (mod K) the validation set, the rest train.
+ * Train-only sources (pseudo-labels) are only ever train, or left out (splits.ts withTrainOnly).
  * A patient group is never split; a group shared by two sources (a patient in two
  * renderings) moves as one. The result has the form of splits.json, so training and
  * evaluation read it as they read the database's own.
  */
 import { CovsegError } from '../util/errors.js';
-import { naturalCompare } from '../datasets/index.js';
-import { makeSplits, seededShuffle, SPLIT_NAMES, SPLITS_FORMAT, type SplitCase, type SplitName, type Splits } from './splits.js';
+import { naturalCompare, SOURCE_NAMES, trainOnlyReason, type SourceName } from '../datasets/index.js';
+import { makeSplits, seededShuffle, withTrainOnly, SPLIT_NAMES, SPLITS_FORMAT, type SplitCase, type SplitName, type Splits } from './splits.js';
 
 export type FoldSpec = { kind: 'out'; name: string } | { kind: 'k-fold'; k: number; fold: number };
 
@@ -65,8 +66,16 @@ function assemble(cases: readonly SplitCase[], unitSplit: Map<string, SplitName>
   return { format: SPLITS_FORMAT, version: 1, seed, fractions, overlap: 'warn', units, cases: lists, caseSplit, strata };
 }
 
-/** The splits of fold `spec` over `cases` (case-id order); see the file comment. */
+/** The splits of fold `spec` over `cases` (case-id order); see the file comment. Train-only sources' cases only train (splits.ts withTrainOnly). */
 export function makeFoldSplits(cases: readonly SplitCase[], spec: FoldSpec, seed = 42): Splits {
+  if (spec.kind === 'out' && (SOURCE_NAMES as readonly string[]).includes(spec.name)) {
+    const trainOnly = trainOnlyReason(spec.name as SourceName);
+    if (trainOnly) throw new CovsegError(`fold out=${spec.name}: the source only trains (${trainOnly}), so it cannot be the test set`);
+  }
+  return withTrainOnly(cases, (expert) => expertFoldSplits(expert, spec, seed));
+}
+
+function expertFoldSplits(cases: readonly SplitCase[], spec: FoldSpec, seed: number): Splits {
   if (spec.kind === 'out') {
     const held = new Set(cases.filter((c) => c.source === spec.name || c.patientGroup.startsWith(`${spec.name}:`)).map((c) => c.patientGroup));
     if (held.size === 0) throw new CovsegError(`fold out=${spec.name}: no case of source '${spec.name}' and no patient group '${spec.name}:…' in the database`);

@@ -3,13 +3,18 @@
  * the 2D and 3D databases. The unit is the patientGroup: all cases (and so all 2D slices)
  * of one group sit in one subset. Groups are stratified by source, so each source is split
  * 80/10/10 on its own, and each stratum is shuffled with its own seed (seed, source): adding
- * a source never moves another source's groups.
+ * a source never moves another source's groups. A train-only source's cases (pseudo-labels:
+ * a teacher model's masks; DatasetAdapter.trainOnly) go to train and never to validation or
+ * test — they would score a model against another model — and never move a group either:
+ * they are set aside, the other cases split, and then they join train, except those of a
+ * patient group already in validation or test, which are left out of every subset (`leftOut`):
+ * in train they would be a held-out patient trained on (withTrainOnly).
  */
 import { Type } from '@sinclair/typebox';
 import { CovsegError } from '../util/errors.js';
 import { loadJsonFile } from '../util/json-file.js';
 import type { Static, TSchema } from '../util/schema.js';
-import { naturalCompare, overlapFamily, splitStratum, type SourceName } from '../datasets/index.js';
+import { naturalCompare, overlapFamily, splitStratum, trainOnlyReason, type SourceName } from '../datasets/index.js';
 import { databaseFile } from './db-file.js';
 import { Rng } from '../util/random.js';
 
@@ -64,6 +69,8 @@ export const SplitsSchema = Type.Object({
   caseSplit: Type.Record(Type.String(), SplitNameSchema),
   /** Units per subset for each source stratum. */
   strata: Type.Record(Type.String(), PerSplit(Type.Number())),
+  /** Cases of a train-only source in no subset, and why (their patient group is in validation or test). */
+  leftOut: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 export type Splits = Static<typeof SplitsSchema>;
 
@@ -95,6 +102,49 @@ export function splitCounts(n: number, fractions: Record<SplitName, number>): Re
 
 /** Splits cases at the patient level; see the file comment. `cases` in case-id order. */
 export function makeSplits(cases: readonly SplitCase[], options: MakeSplitsOptions = {}): Splits {
+  return withTrainOnly(cases, (expert) => splitExpertCases(expert, options));
+}
+
+/**
+ * `split` run on the cases of expert-labelled sources only, then the train-only sources'
+ * cases put in train (their patient groups new train units, stratum = their source), or
+ * left out where `split` put their patient group in validation or test. The one rule for
+ * splits.json and the validation folds (folds.ts) alike.
+ */
+export function withTrainOnly(cases: readonly SplitCase[], split: (expert: SplitCase[]) => Splits): Splits {
+  const trainOnly = (c: SplitCase) => trainOnlyReason(c.source) !== undefined;
+  if (!cases.some(trainOnly)) return split([...cases]);
+  const base = split(cases.filter((c) => !trainOnly(c)));
+  const groupSplit = new Map<string, { split: SplitName; source: SourceName }>();
+  for (const c of cases) if (!trainOnly(c) && !groupSplit.has(c.patientGroup)) groupSplit.set(c.patientGroup, { split: base.caseSplit[c.caseId]!, source: c.source });
+  const caseSplit: Record<string, SplitName> = { ...base.caseSplit };
+  const leftOut: Record<string, string> = { ...base.leftOut };
+  const units = { ...base.units, train: [...base.units.train] };
+  const strata = { ...base.strata };
+  const newUnits = new Set<string>();
+  for (const c of cases.filter(trainOnly)) {
+    const held = groupSplit.get(c.patientGroup);
+    if (held && held.split !== 'train') {
+      leftOut[c.caseId] = `patient group '${c.patientGroup}' is in the ${held.split} split (source ${held.source}): a ${c.source} case may only train, and in train it would be that held-out patient trained on`;
+      continue;
+    }
+    caseSplit[c.caseId] = 'train';
+    if (!held && !newUnits.has(c.patientGroup)) {
+      newUnits.add(c.patientGroup);
+      const row = (strata[c.source] ??= { train: 0, validation: 0, test: 0 });
+      row.train++;
+    }
+  }
+  units.train = [...units.train, ...newUnits].sort(naturalCompare);
+  const lists: Record<SplitName, string[]> = { train: [], validation: [], test: [] };
+  for (const c of cases) {
+    const s = caseSplit[c.caseId];
+    if (s) lists[s].push(c.caseId);
+  }
+  return { ...base, units, cases: lists, caseSplit, strata, ...(Object.keys(leftOut).length ? { leftOut } : {}) };
+}
+
+function splitExpertCases(cases: readonly SplitCase[], options: MakeSplitsOptions): Splits {
   const seed = options.seed ?? 42;
   const fractions = options.fractions ?? { train: 0.8, validation: 0.1, test: 0.1 };
   const overlap = options.overlap ?? 'warn';

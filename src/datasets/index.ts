@@ -9,7 +9,7 @@ export type { SourceOverlap } from './patient-groups.js';
 export { mosmed, scanMosmed } from './mosmed.js';
 export { medseg100, scanMedseg100 } from './medseg100.js';
 export { medseg9, scanMedseg9 } from './medseg9.js';
-export { zenodo, scanZenodo, zenodoCaseName } from './zenodo.js';
+export { zenodo, scanZenodo, zenodoCaseName, zenodoGroupInName } from './zenodo.js';
 export { zenodoSlices, scanZenodoSlices, zenodoSliceGroup } from './zenodo-slices.js';
 export {
   zenodoSliceStacks, scanZenodoSliceStacks, neighbourChange, findGaps, cutRuns, isStackable, stackSlices, stackFiles, groupRuns, readGroups,
@@ -20,4 +20,6 @@ export { semiseg, scanSemiseg } from './semiseg.js';
 export { semisegPseudo, scanSemisegPseudo, readRenderingPairs } from './semiseg-pseudo.js';
 export { pairRenderings, matchRendering, placeOnRendering, orientGrey, parseRenderingName, radiopaediaCaseNumber, PAIRS_FILE } from './rendering-pairs.js';
 export type { RenderingPairsFile, RenderingPair, RenderingPlacement, RenderingMatch, Grey2d, ReferenceSlice } from './rendering-pairs.js';
-export { ADAPTERS, adapterFor, loadCase } from './registry.js';
+export { pseudoLabels, scanPseudoLabels, readPseudoLabels, PseudoLabelsSchema, PseudoLabelItemSchema, PSEUDO_LABELS_FILE, PSEUDO_LABELS_FORMAT, PSEUDO_LABEL_DIRS } from './pseudo-labels.js';
+export type { PseudoLabelsFile, PseudoLabelItem } from './pseudo-labels.js';
+export { ADAPTERS, adapterFor, loadCase, trainOnlyReason } from './registry.js';

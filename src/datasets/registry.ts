@@ -5,6 +5,7 @@ import { mosmed } from './mosmed.js';
 import { semiseg } from './semiseg.js';
 import { zenodoSliceStacks } from './zenodo-slice-stacks.js';
 import { semisegPseudo } from './semiseg-pseudo.js';
+import { pseudoLabels } from './pseudo-labels.js';
 import { zenodoSlices } from './zenodo-slices.js';
 import { zenodo } from './zenodo.js';
 import { sourceName, type CaseRef, type DatasetAdapter, type LoadedCase, type SourceName } from './types.js';
@@ -18,7 +19,13 @@ export const ADAPTERS: Readonly<Record<SourceName, DatasetAdapter>> = {
   'zenodo-slice-stacks': zenodoSliceStacks,
   semiseg,
   'semiseg-pseudo': semisegPseudo,
+  'pseudo-labels': pseudoLabels,
 };
+
+/** Why `source`'s cases may only train (DatasetAdapter.trainOnly), or undefined for an expert-labelled source. */
+export function trainOnlyReason(source: SourceName): string | undefined {
+  return ADAPTERS[source].trainOnly;
+}
 
 /** The adapter of `source`; the error lists the valid names. */
 export function adapterFor(source: string): DatasetAdapter {

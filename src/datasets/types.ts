@@ -18,11 +18,12 @@ import { CovsegError } from '../util/errors.js';
  * - `zenodo-slice-stacks`: the same slices' contiguous runs of one coronacases scan, stacked
  *   back into volumes (3D database only; their slices are zenodo-slices' own);
  * - `semiseg`: COVID-SemiSeg training half, 50 JPEG slices cropped from the MedSeg 100 slices;
- * - `semiseg-pseudo`: COVID-SemiSeg's unlabelled Zenodo renderings paired with zenodo-slices' masks.
+ * - `semiseg-pseudo`: COVID-SemiSeg's unlabelled Zenodo renderings paired with zenodo-slices' masks;
+ * - `pseudo-labels`: the user's own slices or volumes labelled by a teacher model (`covseg pseudo-label`), train split only.
  */
-export type SourceName = 'mosmed' | 'medseg100' | 'medseg9' | 'zenodo' | 'zenodo-slices' | 'zenodo-slice-stacks' | 'semiseg' | 'semiseg-pseudo';
+export type SourceName = 'mosmed' | 'medseg100' | 'medseg9' | 'zenodo' | 'zenodo-slices' | 'zenodo-slice-stacks' | 'semiseg' | 'semiseg-pseudo' | 'pseudo-labels';
 
-export const SOURCE_NAMES: readonly SourceName[] = ['mosmed', 'medseg100', 'medseg9', 'zenodo', 'zenodo-slices', 'zenodo-slice-stacks', 'semiseg', 'semiseg-pseudo'];
+export const SOURCE_NAMES: readonly SourceName[] = ['mosmed', 'medseg100', 'medseg9', 'zenodo', 'zenodo-slices', 'zenodo-slice-stacks', 'semiseg', 'semiseg-pseudo', 'pseudo-labels'];
 
 /**
  * `name` as a SourceName. Otherwise throws what `fail` makes of "unknown source 'x'; valid
@@ -143,4 +144,10 @@ export interface DatasetAdapter {
    * there through another source); absent when they do, as every volume source's do.
    */
   no2dSlices?: string;
+  /**
+   * Why the source's cases may only train (labels that are a model's predictions, not an
+   * expert's): the splits put them in train, never in validation or test
+   * (src/database/splits.ts). Absent for expert-labelled sources.
+   */
+  trainOnly?: string;
 }

@@ -46,6 +46,17 @@ export function zenodoCaseName(imageStem: string): { maskStem: string; patientGr
   return { maskStem: imageStem, patientGroup: `zenodo:${imageStem}` };
 }
 
+/**
+ * The patient group of the Zenodo 3757476 scan whose name `fileName` carries
+ * (`Data-1_coronacases_org_001_100.jpg`, COVID-SemiSeg's rendering of coronacases_org_001 →
+ * coronacases:001; `…radiopaedia_org_covid-19-pneumonia-10_85902_3-dcm_…` → radiopaedia-case:10),
+ * as the zenodo source names it; undefined when it carries none.
+ */
+export function zenodoGroupInName(fileName: string): string | undefined {
+  const m = fileName.match(/coronacases_org_\d+|radiopaedia_org_covid-19-pneumonia-\d+_\d+_\d+-dcm/);
+  return m ? zenodoCaseName(m[0]).patientGroup : undefined;
+}
+
 /** Kaggle's metadata.csv: image file name → mask file names (its paths point into Kaggle's /input). */
 async function readMetadata(path: string): Promise<Map<string, { infection?: string; lung?: string; combined?: string }>> {
   const map = new Map<string, { infection?: string; lung?: string; combined?: string }>();

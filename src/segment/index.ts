@@ -1,5 +1,6 @@
 /** The segment stage: a new scan in, lungs, lesions, report and pictures out (pipeline.ts the core, segment-case.ts its file shell). */
-export { segmentCase, openLobeModel, checkLobeWeights, DEFAULT_LESION_MODEL_PATH, type SegmentOptions, type SegmentResult } from './segment-case.js';
+export { segmentCase, modelLoader, openLobeModel, checkLobeWeights, DEFAULT_LESION_MODEL_PATH, type SegmentOptions, type SegmentResult } from './segment-case.js';
+export { checkInput, isImageFile } from './segment-volume.js';
 export { segmentCt, type SegmentCtOptions, type SegmentedCt, type SegmentModels, type SegmentStage } from './pipeline.js';
 export { readSegmentReport, readSegmentResult } from './read-report.js';
 export { buildReport, lungAndLesionNumbers, SegmentReportSchema, type ReportContext, type SegmentReport, type LungSideNumbers, type LesionSideNumbers } from './report.js';

@@ -10,7 +10,7 @@
  * as given. The masks come back in LPS order with the transform; the shell puts them back
  * on the input's grid when it writes or shows them.
  */
-import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
+import { createVolume, type LabelMap, type Volume, type VoxelArray } from '../volume/volume.js';
 import { asLps, type ReorientTransform } from '../volume/index.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { hasNoGeometry, quarterTurn } from '../infer/slice-orientation.js';
@@ -19,7 +19,7 @@ import type { AnatomyRemoved } from '../lungs/anatomy.js';
 import { CovsegError } from '../util/errors.js';
 import { lapTimer } from '../util/laps.js';
 import { buildReport, lesionSpread, type SegmentReport } from './report.js';
-import { checkInput, findLesionsWithSpread, isImageFile, lesionModelName, qualityOf, type InputMeta } from './segment-volume.js';
+import { checkInput, findLesionsWithSpread, isImageFile, lesionModelName, qualityOf, type FoundLesions, type InputMeta } from './segment-volume.js';
 import { clinicalFigures, type ClinicalInput } from '../clinical/measure.js';
 import { labelsLobes } from '../clinical/lobes.js';
 
@@ -63,6 +63,11 @@ export interface SegmentedCt {
   transform: ReorientTransform;
   /** What the clinical figures were computed from, for their pictures (src/clinical `clinicalPictures`). */
   clinical: ClinicalInput;
+  /**
+   * The lesion model's probability (0–1) in LPS order on `lps.ct`'s grid, where the model ran
+   * (0 on slices without lung); absent when no lungs were in view. pseudo-label's confidence.
+   */
+  lesionProbability?: Volume<Float32Array>;
 }
 
 /**
@@ -92,7 +97,7 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
   // Lesions, only inside the lungs (affected lung is lung by definition).
   // No lungs in view, no lesions to look for: the lesion model is not run.
   const { view, lungsView, back } = found;
-  const lesionsFound = found.anyLung
+  const lesionsFound: Partial<FoundLesions> & Pick<FoundLesions, 'lesions'> = found.anyLung
     ? await findLesionsWithSpread(view, lungsView, lesionModel, { isHu: check.isHu, tta: options.tta ?? false, onProgress: (d, n) => progress('lesions', d, n) })
     : { lesions: createVolume(new Uint8Array(lungsView.data.length), lungsView.dims, lungsView) as LabelMap };
   const lungs = back(lungsView);
@@ -126,7 +131,8 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
   report.clinical = clinicalFigures(clinical);
   lap('clinical');
   progress('report', 1, 1);
-  return { report, lps: { ct: lps, lungs, lesions, ...(lobes ? { lobes } : {}) }, transform, clinical };
+  const probability = lesionsFound.probability && back(lesionsFound.probability);
+  return { report, lps: { ct: lps, lungs, lesions, ...(lobes ? { lobes } : {}) }, transform, clinical, ...(probability ? { lesionProbability: probability } : {}) };
 }
 
 /** What every step of segmentCt reads: the input, its one check, the warnings it adds to, progress. */
@@ -144,7 +150,7 @@ interface LungsFound {
   lungsView: LabelMap;
   anyLung: boolean;
   anatomy: AnatomyRemoved | undefined;
-  back: (m: LabelMap) => LabelMap;
+  back: <T extends VoxelArray>(m: Volume<T>) => Volume<T>;
 }
 
 async function findLungs(lps: Volume, lungModel: LungSegmenter, { meta, check, warnings, progress }: StepContext, force: boolean): Promise<LungsFound> {
@@ -174,7 +180,7 @@ async function findLungs(lps: Volume, lungModel: LungSegmenter, { meta, check, w
   if (isSlice && !anyLung) {
     throw new CovsegError('no lungs were found in this image, so lung involvement cannot be measured. Is it a chest CT (axial slices through the lungs)?', { file: meta.path });
   }
-  const back = (m: LabelMap): LabelMap => (turns ? createVolume(quarterTurn(m, -turns).data, lps.dims, lps) : m);
+  const back = <T extends VoxelArray>(m: Volume<T>): Volume<T> => (turns ? createVolume(quarterTurn(m, -turns).data, lps.dims, lps) : m);
   return { view, labels, lungsView, anyLung, anatomy, back };
 }
 

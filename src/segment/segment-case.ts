@@ -85,8 +85,8 @@ function maskExtension(meta: ImageMeta): string {
   return '.nii.gz';
 }
 
-/** Opens the models `options` name, each once; `release` frees the ones opened here (not the caller's `loaded`). */
-function modelLoader(options: SegmentOptions): { load: () => Promise<SegmentModels>; release: () => Promise<void> } {
+/** Opens the models `options` name, each once per `load`; `release` frees the ones opened here (not the caller's `loaded`). */
+export function modelLoader(options: SegmentOptions): { load: () => Promise<SegmentModels>; release: () => Promise<void> } {
   const opened: { release(): Promise<void> }[] = [];
   const load = async (): Promise<SegmentModels> => {
     // The lobe model first: a wrong weights file fails before the other models load.

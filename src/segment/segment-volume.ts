@@ -81,6 +81,8 @@ export interface FoundLesions {
   lesions: LabelMap;
   /** With `tta`: each mirror's own lesions (0/1, inside the lungs), for the spread of the figures. */
   members?: LabelMap[];
+  /** The model's lesion probability (0–1, the mirrors' mean with `tta`), everywhere it ran: what `lesions` thresholds, for a confidence. */
+  probability: Volume<Float32Array>;
 }
 
 /**
@@ -117,13 +119,13 @@ export async function findLesionsWithSpread(ct: Volume, lungs: LabelMap, lesionM
   const lesionData = threshold(prob, level).data;
   for (let i = 0; i < lesionData.length; i++) if (!lungs.data[i]) lesionData[i] = 0;
   const lesions = createVolume(lesionData, ct.dims, ct);
-  if (!memberBits) return { lesions };
+  if (!memberBits) return { lesions, probability: prob };
   const members = TTA_FLIPS.map((_, m) => {
     const data = new Uint8Array(lesionData.length);
     for (let i = 0; i < data.length; i++) data[i] = lungs.data[i] && (memberBits.data[i]! >> m) & 1 ? 1 : 0;
     return createVolume(data, ct.dims, ct) as LabelMap;
   });
-  return { lesions, members };
+  return { lesions, members, probability: prob };
 }
 
 /** A lesion model as the report names it. */

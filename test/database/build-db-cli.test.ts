@@ -18,7 +18,7 @@ test('build-db usage errors name the flag and what is expected', async () => {
   const table: [string[], RegExp][] = [
     [['--out', 'db'], /no --source given/],
     [['--source', 'semiseg=x'], /--out DB is required/],
-    [['--source', 'kaggle=x', '--out', 'db'], /--source 'kaggle=x': unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo/],
+    [['--source', 'kaggle=x', '--out', 'db'], /--source 'kaggle=x': unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo, pseudo-labels/],
     [['--source', '=x', '--out', 'db'], /--source '=x': unknown source ''; valid sources: mosmed,/],
     [['--source', 'semiseg', '--out', 'db'], /--source 'semiseg': expected NAME=PATH/],
     [['--source', 'semiseg=x', '--out', 'db', '--lung-model', 'r232'], /--lung-model 'r232' is not a lung model; available: default, r231/],

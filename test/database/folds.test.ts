@@ -56,3 +56,26 @@ test('parseFold refuses what it cannot read, naming both forms', () => {
   assert.throws(() => parseFold('k5/6'), /1 ≤ I ≤ K/);
   assert.throws(() => makeFoldSplits(cases(), parseFold('out=mosmed')), /no case of source 'mosmed'/);
 });
+
+test('folds: pseudo-labels only ever train; those of a held-out patient are in no subset', () => {
+  const all = cases();
+  const pseudo: SplitCase[] = [
+    ...[1, 2, 3].map((p) => ({ caseId: `PL-own-${p}`, source: 'pseudo-labels' as const, patientGroup: `pseudo-labels:${p}` })),
+    ...[1, 2, 3, 4, 5, 6].map((p) => ({ caseId: `PL-cc-${p}`, source: 'pseudo-labels' as const, patientGroup: `coronacases:00${p}` })),
+  ];
+  for (const fold of ['out=coronacases', 'k3/1', 'k3/2', 'k3/3']) {
+    const expert = makeFoldSplits(all, parseFold(fold));
+    const s = makeFoldSplits([...all, ...pseudo], parseFold(fold));
+    for (const c of all) assert.equal(s.caseSplit[c.caseId], expert.caseSplit[c.caseId], `${fold}: ${c.caseId} unmoved`);
+    for (const c of pseudo) {
+      const patient = all.find((a) => a.patientGroup === c.patientGroup);
+      const patientSplit = patient && expert.caseSplit[patient.caseId];
+      if (patientSplit === undefined || patientSplit === 'train') assert.equal(s.caseSplit[c.caseId], 'train', `${fold}: ${c.caseId}`);
+      else assert.ok(s.caseSplit[c.caseId] === undefined && s.leftOut?.[c.caseId]?.includes(`in the ${patientSplit} split`), `${fold}: ${c.caseId} left out`);
+    }
+  }
+  // out=coronacases: every coronacases pseudo-label is a test patient's, so none trains.
+  const out = makeFoldSplits([...all, ...pseudo], parseFold('out=coronacases'));
+  assert.deepEqual(Object.keys(out.leftOut ?? {}).sort(), pseudo.filter((c) => c.caseId.startsWith('PL-cc')).map((c) => c.caseId).sort());
+  assert.throws(() => makeFoldSplits(pseudo.slice(0, 3), parseFold('out=pseudo-labels')), /fold out=pseudo-labels: the source only trains \(its lesion masks are a teacher model's predictions/);
+});

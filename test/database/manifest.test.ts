@@ -42,7 +42,7 @@ test('manifest schema: a wrong field is one line naming the file and the field p
   assert.equal(await manifestError('lung-source', lungSource), `key 'cases[0].lungMaskSource' is 'lungmask', expected dataset, missing or model:<name>${fix}`);
   const source = good() as unknown as { sources: Record<string, unknown>[] };
   source.sources[0]!['name'] = 'kaggle';
-  assert.match(await manifestError('source', source), /^key 'sources\[0\]\.name' is 'kaggle', expected one of mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo;/);
+  assert.match(await manifestError('source', source), /^key 'sources\[0\]\.name' is 'kaggle', expected one of mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo, pseudo-labels;/);
   const noId = good() as unknown as { cases: Record<string, unknown>[] };
   delete noId.cases[1]!['caseId'];
   assert.equal(await manifestError('no-id', noId), `missing key 'cases[1].caseId' (string)${fix}`);

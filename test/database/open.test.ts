@@ -46,7 +46,7 @@ test('cases({ split, sources, task }): one query for training and evaluation', a
   assert.deepEqual(open.cases({ split: 'validation' })[0]!.slices[0]!.reference, join(db, '2d/lesions/Slice-00001.png'));
 
   // The one source-name check: the same words wherever a name comes in.
-  assert.throws(() => open.cases({ sources: ['kaggle'] }), (err: Error) => err.message === `${db}: unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo`);
+  assert.throws(() => open.cases({ sources: ['kaggle'] }), (err: Error) => err.message === `${db}: unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo, pseudo-labels`);
 });
 
 test('openDatabase takes the manifest file too, and refuses splits whose lists and map disagree', async () => {

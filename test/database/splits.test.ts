@@ -102,3 +102,28 @@ test('loadSplits reads what makeSplits wrote; errors name the file and the key',
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('pseudo-labels (a train-only source) only train, move no other group, and are left out where their patient is held out', () => {
+  const expert = cases('zenodo-slices', 20);
+  const before = makeSplits(expert, { seed: 3 });
+  const held = expert.find((c) => before.caseSplit[c.caseId] === 'test')!;
+  const trained = expert.find((c) => before.caseSplit[c.caseId] === 'train')!;
+  const pseudo: SplitCase[] = [
+    ...cases('pseudo-labels', 30, 2),
+    { caseId: 'pl-held', source: 'pseudo-labels', patientGroup: held.patientGroup },
+    { caseId: 'pl-trained', source: 'pseudo-labels', patientGroup: trained.patientGroup },
+  ];
+  const s = makeSplits([...expert, ...pseudo], { seed: 3 });
+  for (const c of expert) assert.equal(s.caseSplit[c.caseId], before.caseSplit[c.caseId], `${c.caseId} stays where it was`);
+  for (const c of pseudo.filter((p) => p.caseId !== 'pl-held')) assert.equal(s.caseSplit[c.caseId], 'train', c.caseId);
+  assert.equal(s.caseSplit['pl-held'], undefined, 'in no subset');
+  assert.match(s.leftOut?.['pl-held'] ?? '', new RegExp(`^patient group '${held.patientGroup}' is in the test split \\(source zenodo-slices\\): a pseudo-labels case may only train`));
+  assert.deepEqual(Object.keys(s.leftOut ?? {}), ['pl-held']);
+  assert.deepEqual(s.strata['pseudo-labels'], { train: 30, validation: 0, test: 0 }, 'its own groups, all train');
+  assert.deepEqual(s.strata['zenodo-slices'], before.strata['zenodo-slices']);
+  assert.equal(s.cases.train.length, before.cases.train.length + 61);
+  assert.ok(s.cases.train.includes('pl-trained'));
+  // Alone in a database, pseudo-labels are all train (nothing to validate or test on).
+  const alone = makeSplits(cases('pseudo-labels', 12));
+  assert.deepEqual([alone.cases.validation.length, alone.cases.test.length, alone.cases.train.length], [0, 0, 12]);
+});

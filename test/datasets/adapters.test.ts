@@ -295,7 +295,7 @@ test('scan errors: a source folder without its layout says what layout is expect
     await assert.rejects(scanZenodo(empty), /metadata\.csv: missing column 'ct_scan' \(columns: image, mask\)/);
     await mkdir(join(empty, 'ct'));
     await assert.rejects(scanZenodoSlices(empty), /slices\.csv: missing column 'file' \(columns: file, group\)|slices\.csv: missing column 'patient_group'/);
-    assert.throws(() => adapterFor('kaggle'), /unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo/);
+    assert.throws(() => adapterFor('kaggle'), /unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo, pseudo-labels/);
   } finally {
     await rm(empty, { recursive: true, force: true });
   }

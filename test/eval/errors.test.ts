@@ -44,7 +44,7 @@ async function folderPair(name: string, images: string[], masks: string[], size 
 
 const dbErrors: { name: string; spec: ModelSpec; options: { split?: string; sources?: string[] }; message: RegExp }[] = [
   { name: 'unknown split', spec: LESION_2D, options: { split: 'testing' }, message: /db: unknown split 'testing'; use one of train, validation, test, all/ },
-  { name: 'unknown source', spec: LESION_2D, options: { sources: ['kaggle'] }, message: /unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo/ },
+  { name: 'unknown source', spec: LESION_2D, options: { sources: ['kaggle'] }, message: /unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo, pseudo-labels/ },
   { name: 'no slices in the split', spec: LESION_2D, options: { sources: ['semiseg'] }, message: /the 'test' split \(sources semiseg\) has no 2D slices to evaluate; choose another --split or --sources/ },
   { name: 'a 3D model on a database without volumes', spec: { ...LESION_2D, dims: 3, inputTransform: 'method-3d' }, options: { split: 'all' }, message: /the database has no 3D volumes to evaluate; choose another --split or --sources, or build a 3D database/ },
 ];

@@ -71,6 +71,10 @@ test('segmentCt: the lung model gets the CT in LPS order and the one HU check; t
   assert.equal(r.report.lungs.left.voxels, 20 * 30 * 4);
   assert.ok(r.report.lungs.total.volumeMl! > 0);
   assert.equal(r.report.models.lung, 'stand-in');
+  // The lesion model's probability comes along, on the LPS grid, what the lesion mask thresholds (pseudo-label's confidence).
+  assert.deepEqual(r.lesionProbability?.dims, r.lps.ct.dims);
+  assert.deepEqual(r.lesionProbability?.direction, r.lps.ct.direction);
+  assert.ok(r.lesionProbability!.data.every((p) => p < 0.5) && r.lps.lesions.data.every((v) => v === 0));
 });
 
 test('segmentCt: a CT already in LPS order is not copied', async () => {

@@ -222,5 +222,5 @@ test("'ends' sampling: the outer 15 % of each case's slices and the negatives ar
 test('covseg train --sources: the one source-name check, as a usage error', async () => {
   const { command } = await import('../../src/cli/commands/train.js');
   await assert.rejects(command.run(['--db', 'db', '--dims', '2', '--out', 'run', '--sources', 'zenodo,kaggle']), (err: Error) =>
-    err.name === 'UsageError' && err.message === "--sources: unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo");
+    err.name === 'UsageError' && err.message === "--sources: unknown source 'kaggle'; valid sources: mosmed, medseg100, medseg9, zenodo, zenodo-slices, zenodo-slice-stacks, semiseg, semiseg-pseudo, pseudo-labels");
 });

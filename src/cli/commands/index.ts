@@ -17,6 +17,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'pair-renderings', summary: "pair COVID-SemiSeg's unlabelled Zenodo renderings with zenodo-slices' masks (build-db's semiseg-pseudo source)", load: async () => (await import('./pair-renderings.js')).command },
   { name: 'lungs', summary: "segment the lungs of a CT (covseg's model, or lungmask's R231 / LTRCLobes / R231CovidWeb)", load: async () => (await import('./lungs.js')).command },
   { name: 'train', summary: 'train a 2D or 3D U-Net (lung-masked Dice loss) on a covseg database', load: async () => (await import('./train.js')).command },
+  { name: 'pseudo-label', summary: "self-training: a teacher lesion model's masks for your own unlabelled slices or volumes (build-db's pseudo-labels source, train split only)", load: async () => (await import('./pseudo-label.js')).command },
   { name: 'evaluate', summary: 'score a model case by case on a database split or a folder of slices (Dice, Table 2, figures)', load: async () => (await import('./evaluate.js')).command },
   { name: 'segment', summary: 'segment lungs and lesions of a new CT and report the % of each lung affected', load: async () => (await import('./segment.js')).command },
   { name: 'batch', summary: 'segment many CTs (a list or a folder), resumable, here or on a BullMQ queue of workers; a summary table', load: async () => (await import('./batch.js')).command },
