@@ -14,11 +14,8 @@ import { cropToBox } from '../volume/crop-pad.js';
 import { reorientToLps } from '../volume/reorient.js';
 import { createVolume, type LabelMap, type Vec3, type Volume } from '../volume/volume.js';
 import { LCTA_BANDS } from './bands.js';
+import { CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, lesionTypeMap } from './lesion-types.js';
 import type { ClinicalFigures, LungClinical, RegionName } from './measure.js';
-
-/** The lesion classes of a slice overlay: 1 ground glass (or lesion, without HU), 2 consolidation. */
-export const CLASS_GROUND_GLASS = 1;
-export const CLASS_CONSOLIDATION = 2;
 
 /**
  * CT, lungs and lesions, with where the axial (LPS z) slices lie in their arrays: slices are
@@ -108,20 +105,6 @@ export function levelSlice(src: SliceSource, z: number): LevelSlice {
   const lungs = cut(src.lungs);
   const lesions = cut(src.lesions);
   return { ct, lungs, classes: lesionTypeMap(ct, lungs, lesions, src.isHu, src.consolidationFrom) };
-}
-
-/**
- * The lesion by type on the masks' grid: 0 none, CLASS_GROUND_GLASS where the CT is below
- * `consolidationFrom` HU, CLASS_CONSOLIDATION from it (lesion inside the lungs only; without
- * HU every lesion voxel is CLASS_GROUND_GLASS, "lesion"). The split the figures count.
- */
-export function lesionTypeMap(ct: Volume, lungs: LabelMap, lesions: LabelMap, isHu: boolean, consolidationFrom: number = LCTA_BANDS.infiltratedBelow): LabelMap {
-  const classes = new Uint8Array(lungs.data.length);
-  for (let i = 0; i < classes.length; i++) {
-    if (!lesions.data[i] || !lungs.data[i]) continue;
-    classes[i] = isHu && ct.data[i]! >= consolidationFrom ? CLASS_CONSOLIDATION : CLASS_GROUND_GLASS;
-  }
-  return createVolume(classes, lungs.dims, lungs);
 }
 
 /**
