@@ -5,7 +5,7 @@ export { labelsLobes, LOBES, MAX_LOBE_LABEL, type Lobe, type LobeKey } from './l
 export { MIN_SCORED_PERCENT, panScore, quarterScore, SCORE_LABELS } from './scores.js';
 export { clinicalColumns, clinicalCsv, type CsvScanInfo } from './csv.js';
 export { CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, lesionTypeMap } from './lesion-types.js';
-export { affectedColor, distributionPicture, drawLevel, levelKey, levelSlice, lungLevels, sliceSource, type DrawLevelOptions, type LevelSlice, type SliceSource } from './pictures.js';
+export { affectedColor, distributionPicture, drawLevel, lesionTypeColors, levelKey, levelSlice, lungLevels, sliceSource, type DrawLevelOptions, type LevelSlice, type SliceSource } from './pictures.js';
 export { checkSamePatient, compareScans, DEFAULT_STABLE_WITHIN_POINTS, type Change, type CompareOptions, type Comparison, type ComparisonStep, type LungChanges, type ScanForComparison, type Verdict } from './compare.js';
 export { COMPARE_LEVELS, matchedLevelsPicture, sliceAffectedPercent, trendPicture } from './compare-pictures.js';
 export { clinicalReportParts, clinicalPictures, type ClinicalPicture } from './report-parts.js';

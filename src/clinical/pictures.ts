@@ -138,7 +138,7 @@ export function drawLevel(src: SliceSource, z: number, options: DrawLevelOptions
   const pixels = raw instanceof Float32Array || raw instanceof Float64Array || raw instanceof Int16Array || raw instanceof Uint8Array ? raw : Float32Array.from(raw);
   let img = ctSliceToRgb(pixels, nx, ny, { window: src.isHu ? LUNG_WINDOW_HU : 'auto' });
   overlayLabels(img, lungs.data, LUNG_LABEL_COLORS, { alpha: 0, outline: true });
-  overlayLabels(img, classes.data, classColors(src.isHu), { alpha: 0.6 });
+  overlayLabels(img, classes.data, lesionTypeColors(src.isHu), { alpha: 0.6 });
   if (options.mmPerPixel) {
     const mm = options.mmPerPixel;
     img = resizeImage(img, Math.max(1, Math.round((nx * ct.spacingMm[0]) / mm)), Math.max(1, Math.round((ny * ct.spacingMm[1]) / mm)), { interpolation: 'nearest' });
@@ -152,7 +152,8 @@ export function drawLevel(src: SliceSource, z: number, options: DrawLevelOptions
   return panel(img, options.title ?? `slice ${z + 1}/${src.nz}`);
 }
 
-function classColors(isHu: boolean): Record<number, Rgb> {
+/** The colours of {@link lesionTypeMap}'s classes, for `overlayLabels`: ground glass and consolidation for HU input, one lesion colour without. */
+export function lesionTypeColors(isHu: boolean): Record<number, Rgb> {
   return isHu ? { [CLASS_GROUND_GLASS]: GROUND_GLASS, [CLASS_CONSOLIDATION]: CONSOLIDATION } : { [CLASS_GROUND_GLASS]: LESION };
 }
 
