@@ -88,7 +88,7 @@ try {
   t.push(performance.now());
   const types = lesionTypeMap(input.ct, input.lungs, input.lesions, true);
   t.push(performance.now());
-  await writeVolume(lesionTypesFile, types);
+  await writeVolume(lesionTypesFile, types, { labels: true });
   t.push(performance.now());
   const cpu = process.cpuUsage(cpu0);
   const [figuresMs, picturesMs, mapMs, writeMs] = t.slice(1).map((v, k) => +(v - t[k]!).toFixed(1));
@@ -101,8 +101,8 @@ try {
   best('figures+pictures (segment adds this)', () => clinicalReportParts(input));
   best('figures+pictures with lobes (segment --lobe-weights adds this, besides the lobe model)', () => clinicalReportParts(withLobes));
 
-  // segment also writes the lesion by type (HU input): the map, then lesion-types.nii.gz (gzip level 1, as every mask).
-  await bestAsync('lesion-types.nii.gz (map + write; segment adds this for HU input)', () => writeVolume(lesionTypesFile, lesionTypeMap(input.ct, input.lungs, input.lesions, true)));
+  // segment also writes the lesion by type (HU input): the map, then lesion-types.nii.gz (gzip level 1, run-length deflated as every mask).
+  await bestAsync('lesion-types.nii.gz (map + write; segment adds this for HU input)', () => writeVolume(lesionTypesFile, lesionTypeMap(input.ct, input.lungs, input.lesions, true), { labels: true }));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

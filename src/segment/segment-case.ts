@@ -199,17 +199,17 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
   const tmp = tempPathFor(out);
   try {
     await mkdir(tmp, { recursive: true });
-    await writeVolume(join(tmp, names.lungs), masks.lungs);
-    await writeVolume(join(tmp, names.lesions), masks.lesions);
+    await writeVolume(join(tmp, names.lungs), masks.lungs, { labels: true });
+    await writeVolume(join(tmp, names.lesions), masks.lesions, { labels: true });
     const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...pictures.slices.map((p) => p.name), ...pictures.clinical.map((p) => p.name)] };
     if (masks.lobes) {
       // The lobes the lobe scores were counted on, named as lungmask's LTRCLobes labels them.
       files.lobes = `lobes${ext}`;
-      await writeVolume(join(tmp, files.lobes), masks.lobes, { labelNames: Object.fromEntries(LOBES.map((l) => [l.label, l.name])) });
+      await writeVolume(join(tmp, files.lobes), masks.lobes, { labels: true, labelNames: Object.fromEntries(LOBES.map((l) => [l.label, l.name])) });
     }
     if (masks.lesionTypes) {
       files.lesionTypes = `lesion-types${ext}`;
-      await writeVolume(join(tmp, files.lesionTypes), masks.lesionTypes, { labelNames: { [CLASS_GROUND_GLASS]: 'ground-glass opacity', [CLASS_CONSOLIDATION]: 'consolidation' } });
+      await writeVolume(join(tmp, files.lesionTypes), masks.lesionTypes, { labels: true, labelNames: { [CLASS_GROUND_GLASS]: 'ground-glass opacity', [CLASS_CONSOLIDATION]: 'consolidation' } });
     }
     if (isImageFile(meta)) {
       // Slices in, slices out too: label PNGs (0 background; lungs 1 right, 2 left; lesions 1).
