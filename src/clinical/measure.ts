@@ -64,6 +64,9 @@ interface LungScan {
   zMax: number;
   yMin: number;
   yMax: number;
+  /** Per row (j + ny·k): the first lung voxel's x and one past the last, [0, 0) where the row has none of this lung. */
+  rowFrom: Int32Array;
+  rowTo: Int32Array;
 }
 
 /** Computes every clinical figure of one scan. */
@@ -115,42 +118,10 @@ export function clinicalFigures(input: ClinicalInput): ClinicalFigures {
     const zExtent = sc.zMax - sc.zMin + 2 * halfZ;
     const yFront = sc.yMin - halfY;
     const yExtent = sc.yMax - sc.yMin + 2 * halfY;
-    const [fx, fy, fz] = depth.factor;
-    const [cx, cy] = depth.dims;
-    const peripheral = depth.peripheral;
-    const lungData = lungs.data;
-    const coarseX = blockIndex(nx, depth.lo[0], fx);
-    // Axial grids (the x axis has no z or y world component, the usual case): third and half are fixed along a row.
-    const rowConstant = zx.every((v) => v === 0) && yx.every((v) => v === 0);
-    for (let k = sc.lo[2]; k < sc.hi[2]; k++) {
-      const ck = Math.floor((k - depth.lo[2]) / fz);
-      for (let j = sc.lo[1]; j < sc.hi[1]; j++) {
-        const rowZ = zy[j]! + zz[k]!;
-        const rowY = yy[j]! + yz[k]!;
-        const row = nx * (j + ny * k);
-        const coarseRow = cx * (Math.floor((j - depth.lo[1]) / fy) + cy * ck);
-        const rowThird = thirdOf(3 * (zTop - rowZ), zExtent);
-        const rowHalf = 2 * (rowY - yFront) < yExtent ? 0 : 1;
-        for (let i = sc.lo[0]; i < sc.hi[0]; i++) {
-          const idx = row + i;
-          if (lungData[idx] !== side) continue;
-          const third = rowConstant ? rowThird : thirdOf(3 * (zTop - (rowZ + zx[i]!)), zExtent);
-          const half = rowConstant ? rowHalf : 2 * (rowY + yx[i]! - yFront) < yExtent ? 0 : 1;
-          const central = peripheral[coarseRow + coarseX[i]!] ? 0 : 1;
-          let band = 0;
-          if (isHu) {
-            const v = ctData[idx]!;
-            band = v < b0 ? 0 : v < b1 ? 1 : v < b2 ? 2 : v < b3 ? 3 : 4;
-          }
-          const les = lesionData[idx] !== 0 ? 1 : 0;
-          h[cell(third, half, central, band, les)]++;
-          if (lobeData) {
-            const lobe = lobeData[idx]!;
-            if (lobe >= 1 && lobe <= MAX_LOBE_LABEL) lobeHist[(lobe * BANDS + band) * 2 + les]++;
-          }
-        }
-      }
-    }
+    countLung({
+      side, box: sc, lungs: lungs.data, ct: isHu ? ctData : undefined, lesions: lesionData, lobes: lobeData, nx, ny,
+      zx, zy, zz, yx, yy, yz, zTop, zExtent, yFront, yExtent, depth, bands: [b0, b1, b2, b3], hist: h, lobeHist,
+    });
   }
 
   const ml = voxelVolumeMl(lungs);
@@ -279,45 +250,122 @@ export function clinicalFigures(input: ClinicalInput): ClinicalFigures {
   };
 }
 
+interface CountArgs {
+  side: number;
+  /** The lung's bounding box (hi exclusive) and each row's stretch of it. */
+  box: Pick<LungScan, 'lo' | 'hi' | 'rowFrom' | 'rowTo'>;
+  lungs: Uint8Array;
+  /** The CT in HU; undefined without HU (every voxel in band 0, as the figures then use no band). */
+  ct: ArrayLike<number> | undefined;
+  lesions: Uint8Array;
+  lobes: Uint8Array | undefined;
+  nx: number;
+  ny: number;
+  /** World z and y per index (see clinicalFigures). */
+  zx: Float64Array; zy: Float64Array; zz: Float64Array; yx: Float64Array; yy: Float64Array; yz: Float64Array;
+  zTop: number; zExtent: number; yFront: number; yExtent: number;
+  depth: ReturnType<typeof peripheralCells>;
+  /** emphysemaBelow, aeratedBelow, infiltratedBelow, collapsedBelow. */
+  bands: [number, number, number, number];
+  hist: Uint32Array;
+  lobeHist: Uint32Array;
+}
+
+/**
+ * Sorts every voxel of lung `side` into its cell of `hist` (and of `lobeHist`, with lobes).
+ * The one hot loop of the figures, a row at a time in a small function of its own: the JIT
+ * optimises a function called for every row sooner than a loop inside one long call, which
+ * matters on segment's first (and only) call.
+ */
+function countLung(a: CountArgs): void {
+  const { box, ny, zy, zz, yy, yz, zTop, zExtent, yFront, yExtent, depth } = a;
+  const [, fy, fz] = depth.factor;
+  const [cx, cy] = depth.dims;
+  const row: RowCounter = {
+    ...a, coarseX: blockIndex(a.nx, depth.lo[0], depth.factor[0]),
+    // Axial grids (the x axis has no z or y world component, the usual case): third and half are fixed along a row.
+    rowConstant: a.zx.every((v) => v === 0) && a.yx.every((v) => v === 0),
+  };
+  const [, y0, z0] = box.lo;
+  const [, y1, z1] = box.hi;
+  const { rowFrom, rowTo } = box;
+  for (let k = z0; k < z1; k++) {
+    const ck = Math.floor((k - depth.lo[2]) / fz);
+    for (let j = y0; j < y1; j++) {
+      // Only the row's stretch from its first voxel of this lung to its last (none: an empty stretch).
+      const x0 = rowFrom[j + ny * k]!;
+      const x1 = rowTo[j + ny * k]!;
+      if (x0 === x1) continue;
+      const rowZ = zy[j]! + zz[k]!;
+      const rowY = yy[j]! + yz[k]!;
+      const coarseRow = cx * (Math.floor((j - depth.lo[1]) / fy) + cy * ck);
+      // (third·2 + half)·2 of the cell index, fixed along the row on axial grids.
+      const rowBase = (thirdOf(3 * (zTop - rowZ), zExtent) * 2 + (2 * (rowY - yFront) < yExtent ? 0 : 1)) * 2;
+      countRow(row, a.nx * (j + ny * k), x0, x1, rowZ, rowY, coarseRow, rowBase);
+    }
+  }
+}
+
+interface RowCounter extends CountArgs {
+  /** Per x, its block along the coarse grid's x. */
+  coarseX: Int32Array;
+  rowConstant: boolean;
+}
+
+/** The voxels x0 ≤ i < x1 of the row starting at `row`, into their cells (countLung's inner loop). */
+function countRow(r: RowCounter, row: number, x0: number, x1: number, rowZ: number, rowY: number, coarseRow: number, rowBase: number): void {
+  const { side, lungs, ct, lesions, lobes, zx, yx, zTop, zExtent, yFront, yExtent, hist, lobeHist, coarseX, rowConstant } = r;
+  const peripheral = r.depth.peripheral;
+  const [b0, b1, b2, b3] = r.bands;
+  for (let i = x0; i < x1; i++) {
+    const idx = row + i;
+    if (lungs[idx] !== side) continue;
+    const base = rowConstant ? rowBase : (thirdOf(3 * (zTop - (rowZ + zx[i]!)), zExtent) * 2 + (2 * (rowY + yx[i]! - yFront) < yExtent ? 0 : 1)) * 2;
+    const central = peripheral[coarseRow + coarseX[i]!] ? 0 : 1;
+    let band = 0;
+    if (ct) {
+      const v = ct[idx]!;
+      band = v < b0 ? 0 : v < b1 ? 1 : v < b2 ? 2 : v < b3 ? 3 : 4;
+    }
+    const les = lesions[idx] !== 0 ? 1 : 0;
+    // cell(third, half, central, band, lesion), written out.
+    hist[((base + central) * BANDS + band) * 2 + les]++;
+    if (lobes) {
+      const lobe = lobes[idx]!;
+      if (lobe >= 1 && lobe <= MAX_LOBE_LABEL) lobeHist[(lobe * BANDS + band) * 2 + les]++;
+    }
+  }
+}
+
 /** Per lung (1, 2): voxel count, bounding box (hi exclusive) and world extents of the voxel centres. */
 function scanLungs(lungs: LabelMap, zx: Float64Array, zy: Float64Array, zz: Float64Array, yx: Float64Array, yy: Float64Array, yz: Float64Array): LungScan[] {
   const [nx, ny, nz] = lungs.dims;
   const data = lungs.data;
-  const scans: LungScan[] = [1, 2].map(() => ({ voxels: 0, lo: [nx, ny, nz], hi: [0, 0, 0], zMin: Infinity, zMax: -Infinity, yMin: Infinity, yMax: -Infinity }));
-  const first = [0, 0, 0];
-  const last = [0, 0, 0];
-  // Rows of whole 32-bit words can be skipped four voxels at a time.
-  const words = nx % 4 === 0 && data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2) : undefined;
-  const count = [0, 0, 0];
+  const scans: LungScan[] = [1, 2].map(() => ({ voxels: 0, lo: [nx, ny, nz], hi: [0, 0, 0], zMin: Infinity, zMax: -Infinity, yMin: Infinity, yMax: -Infinity, rowFrom: new Int32Array(ny * nz), rowTo: new Int32Array(ny * nz) }));
+  // Per row, the first and last x and the count of each side (index 1, 2): typed, so the pass allocates nothing.
+  const first = new Int32Array(3);
+  const last = new Int32Array(3);
+  const count = new Int32Array(3);
+  // Rows can be skipped eight voxels at a time (two 32-bit words): most of a CT is not lung.
+  const words = nx % 8 === 0 && data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2) : undefined;
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
-      const row = nx * (j + ny * k);
-      count[1] = count[2] = 0;
-      for (let w = row >>> 2, end = (row + nx) >>> 2; words && w < end; w++) {
-        if (words[w] === 0) continue; // four background voxels at once: most of a CT is not lung
-        for (let i = 4 * w - row, e = i + 4; i < e; i++) {
-          const v = data[row + i]!;
-          if (v !== 1 && v !== 2) continue;
-          if (count[v] === 0) first[v] = i;
-          last[v] = i;
-          count[v]!++;
-        }
-      }
-      for (let i = 0; !words && i < nx; i++) {
-        const v = data[row + i]!;
-        if (v !== 1 && v !== 2) continue;
-        if (count[v] === 0) first[v] = i;
-        last[v] = i;
-        count[v]!++;
-      }
-      for (const side of [1, 2]) {
+      scanRow(data, words, nx * (j + ny * k), nx, first, last, count);
+      for (let side = 1; side <= 2; side++) {
         if (count[side] === 0) continue;
         const sc = scans[side - 1]!;
         sc.voxels += count[side]!;
-        sc.lo = [Math.min(sc.lo[0], first[side]!), Math.min(sc.lo[1], j), Math.min(sc.lo[2], k)];
-        sc.hi = [Math.max(sc.hi[0], last[side]! + 1), Math.max(sc.hi[1], j + 1), Math.max(sc.hi[2], k + 1)];
+        sc.rowFrom[j + ny * k] = first[side]!;
+        sc.rowTo[j + ny * k] = last[side]! + 1;
+        if (first[side]! < sc.lo[0]) sc.lo[0] = first[side]!;
+        if (j < sc.lo[1]) sc.lo[1] = j;
+        if (k < sc.lo[2]) sc.lo[2] = k;
+        if (last[side]! + 1 > sc.hi[0]) sc.hi[0] = last[side]! + 1;
+        if (j + 1 > sc.hi[1]) sc.hi[1] = j + 1;
+        if (k + 1 > sc.hi[2]) sc.hi[2] = k + 1;
         // World z and y are linear in x along a row, so their extremes over the row's lung voxels lie at its first and last one.
-        for (const i of [first[side]!, last[side]!]) {
+        for (let e = 0; e < 2; e++) {
+          const i = e === 0 ? first[side]! : last[side]!;
           const z = zx[i]! + zy[j]! + zz[k]!;
           const y = yx[i]! + yy[j]! + yz[k]!;
           if (z < sc.zMin) sc.zMin = z;
@@ -329,6 +377,40 @@ function scanLungs(lungs: LabelMap, zx: Float64Array, zy: Float64Array, zz: Floa
     }
   }
   return scans;
+}
+
+/**
+ * One row of the lung map (starting at `row`, `nx` long) into `count` (voxels of each side, index
+ * 1 and 2), `first` and `last` (their x); a function of its own for the JIT (see countLung).
+ */
+function scanRow(data: Uint8Array, words: Uint32Array | undefined, row: number, nx: number, first: Int32Array, last: Int32Array, count: Int32Array): void {
+  count[1] = count[2] = 0;
+  if (!words) {
+    for (let i = 0; i < nx; i++) seeVoxel(data[row + i]!, i, first, last, count);
+    return;
+  }
+  for (let w = row >>> 2, end = (row + nx) >>> 2; w < end; w += 2) {
+    const a: number = words[w]!;
+    if ((a | words[w + 1]!) === 0) continue;
+    const i = 4 * w - row;
+    // Eight voxels of one lung (most of a lung's rows): counted at once.
+    const side = a === 0x01010101 ? 1 : a === 0x02020202 ? 2 : 0;
+    if (side !== 0 && words[w + 1] === a) {
+      if (count[side] === 0) first[side] = i;
+      last[side] = i + 7;
+      count[side]! += 8;
+      continue;
+    }
+    for (let x = i; x < i + 8; x++) seeVoxel(data[row + x]!, x, first, last, count);
+  }
+}
+
+/** Voxel value `v` at x = `i` of a row, for scanRow. */
+function seeVoxel(v: number, i: number, first: Int32Array, last: Int32Array, count: Int32Array): void {
+  if (v !== 1 && v !== 2) return;
+  if (count[v] === 0) first[v] = i;
+  last[v] = i;
+  count[v]!++;
 }
 
 /**

@@ -14,11 +14,8 @@ import { cropToBox } from '../volume/crop-pad.js';
 import { reorientToLps } from '../volume/reorient.js';
 import { createVolume, type LabelMap, type Vec3, type Volume } from '../volume/volume.js';
 import { LCTA_BANDS } from './bands.js';
+import { CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, lesionTypeMap } from './lesion-types.js';
 import type { ClinicalFigures, LungClinical, RegionName } from './measure.js';
-
-/** The lesion classes of a slice overlay: 1 ground glass (or lesion, without HU), 2 consolidation. */
-export const CLASS_GROUND_GLASS = 1;
-export const CLASS_CONSOLIDATION = 2;
 
 /**
  * CT, lungs and lesions, with where the axial (LPS z) slices lie in their arrays: slices are
@@ -111,20 +108,6 @@ export function levelSlice(src: SliceSource, z: number): LevelSlice {
 }
 
 /**
- * The lesion by type on the masks' grid: 0 none, CLASS_GROUND_GLASS where the CT is below
- * `consolidationFrom` HU, CLASS_CONSOLIDATION from it (lesion inside the lungs only; without
- * HU every lesion voxel is CLASS_GROUND_GLASS, "lesion"). The split the figures count.
- */
-export function lesionTypeMap(ct: Volume, lungs: LabelMap, lesions: LabelMap, isHu: boolean, consolidationFrom: number = LCTA_BANDS.infiltratedBelow): LabelMap {
-  const classes = new Uint8Array(lungs.data.length);
-  for (let i = 0; i < classes.length; i++) {
-    if (!lesions.data[i] || !lungs.data[i]) continue;
-    classes[i] = isHu && ct.data[i]! >= consolidationFrom ? CLASS_CONSOLIDATION : CLASS_GROUND_GLASS;
-  }
-  return createVolume(classes, lungs.dims, lungs);
-}
-
-/**
  * Axial levels (LPS z index) at `fractions` of the lungs' cranio-caudal extent, 0 the top
  * lung slice, 1 the bottom one: the same fraction is the same anatomical level in two
  * scans of one patient, whatever their slice spacing or field of view. Without lungs, the
@@ -155,7 +138,7 @@ export function drawLevel(src: SliceSource, z: number, options: DrawLevelOptions
   const pixels = raw instanceof Float32Array || raw instanceof Float64Array || raw instanceof Int16Array || raw instanceof Uint8Array ? raw : Float32Array.from(raw);
   let img = ctSliceToRgb(pixels, nx, ny, { window: src.isHu ? LUNG_WINDOW_HU : 'auto' });
   overlayLabels(img, lungs.data, LUNG_LABEL_COLORS, { alpha: 0, outline: true });
-  overlayLabels(img, classes.data, classColors(src.isHu), { alpha: 0.6 });
+  overlayLabels(img, classes.data, lesionTypeColors(src.isHu), { alpha: 0.6 });
   if (options.mmPerPixel) {
     const mm = options.mmPerPixel;
     img = resizeImage(img, Math.max(1, Math.round((nx * ct.spacingMm[0]) / mm)), Math.max(1, Math.round((ny * ct.spacingMm[1]) / mm)), { interpolation: 'nearest' });
@@ -169,7 +152,8 @@ export function drawLevel(src: SliceSource, z: number, options: DrawLevelOptions
   return panel(img, options.title ?? `slice ${z + 1}/${src.nz}`);
 }
 
-function classColors(isHu: boolean): Record<number, Rgb> {
+/** The colours of {@link lesionTypeMap}'s classes, for `overlayLabels`: ground glass and consolidation for HU input, one lesion colour without. */
+export function lesionTypeColors(isHu: boolean): Record<number, Rgb> {
   return isHu ? { [CLASS_GROUND_GLASS]: GROUND_GLASS, [CLASS_CONSOLIDATION]: CONSOLIDATION } : { [CLASS_GROUND_GLASS]: LESION };
 }
 

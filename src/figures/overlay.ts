@@ -52,6 +52,11 @@ export function ctSliceToRgb(
     const lut = new Uint8Array(256);
     for (let v = 0; v < 256; v++) lut[v] = grey(v);
     for (let i = 0, o = 0; i < slice.length; i++, o += 3) d[o] = d[o + 1] = d[o + 2] = lut[slice[i]!]!;
+  } else if (slice instanceof Int16Array && slice.length > 65536) {
+    // A 512 × 512 CT slice has 4× more pixels than int16 has values: a table again.
+    const lut = new Uint8Array(65536);
+    for (let v = -32768; v < 32768; v++) lut[v + 32768] = grey(v);
+    for (let i = 0, o = 0; i < slice.length; i++, o += 3) d[o] = d[o + 1] = d[o + 2] = lut[slice[i]! + 32768]!;
   } else {
     for (let i = 0, o = 0; i < slice.length; i++, o += 3) d[o] = d[o + 1] = d[o + 2] = grey(slice[i]!);
   }

@@ -148,7 +148,7 @@ export async function writeDicomSeg(path: string, options: WriteDicomSegOptions)
     const segImages: string[] = [];
     for (const [i, l] of layers.entries()) {
       const p = join(work, `layer${i}.nrrd`);
-      await writeVolume(p, l.labels);
+      await writeVolume(p, l.labels, { labels: true });
       segImages.push(p);
     }
     const metaInfo = {

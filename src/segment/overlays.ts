@@ -1,12 +1,29 @@
 /**
  * Pictures of a segmentation: axial slices with the right lung (red) and left lung
- * (green) outlined and lesions filled (orange), as the method's Figure 1. Slices are
- * shown in radiological convention (patient's right on the image's left, anterior up),
- * which is the LPS-reoriented array as stored.
+ * (green) outlined and lesions filled, as the method's Figure 1: for HU input in the two
+ * colours of the report's clinical pictures, ground glass yellow and consolidation purple
+ * (src/clinical `lesionTypeMap`, the one classifier), else in one colour (orange). Slices
+ * are shown in radiological convention (patient's right on the image's left, anterior
+ * up), which is the LPS-reoriented array as stored.
  */
 import { createVolume, type LabelMap, type Volume } from '../volume/volume.js';
 import { asLps } from '../volume/index.js';
-import { ctSliceToRgb, overlayLabels, overlayMask, panel, grid, scaleNearest, resizeImage, LUNG_LABEL_COLORS, LESION, LUNG_WINDOW_HU, type RgbImage } from '../figures/index.js';
+import { ctSliceToRgb, overlayLabels, panel, grid, scaleNearest, resizeImage, stack, LUNG_LABEL_COLORS, LUNG_WINDOW_HU, type RgbImage } from '../figures/index.js';
+import { lesionTypeColors, lesionTypeMap, levelKey } from '../clinical/index.js';
+
+/** Opacity of the lesion fill over the CT. */
+export const LESION_ALPHA = 0.55;
+
+export interface OverlayOptions {
+  /** How many slices, at most. Defaults to 3. */
+  count?: number;
+  /**
+   * HU input: lesion voxels from this HU up are consolidation, below it ground glass, each
+   * in its colour (the report's `clinical.density.consolidationFrom`). Defaults to none: the
+   * lesion in one colour, as for images without HU.
+   */
+  consolidationFrom?: number;
+}
 
 export interface OverlaySlice {
   /** z index in the LPS-reoriented volume. */
@@ -21,7 +38,10 @@ export interface OverlaySlice {
  * slices spread evenly over the lungs' extent, and draws each. Without `lesions` (a lung
  * segmentation alone) the lungs are filled instead of outlined, as in the method's Figure 1.
  */
-export function overlaySlices(ct: Volume, lungs: LabelMap, lesions: LabelMap | undefined, isHu: boolean, count = 3): OverlaySlice[] {
+export function overlaySlices(ct: Volume, lungs: LabelMap, lesions: LabelMap | undefined, isHu: boolean, options: OverlayOptions = {}): OverlaySlice[] {
+  const count = options.count ?? 3;
+  const types = isHu && options.consolidationFrom !== undefined;
+  const colors = lesionTypeColors(types);
   // Volumes already in LPS order (the segment pipeline's) are read in place.
   const c = asLps(ct).volume;
   const l = asLps(lungs).volume as LabelMap;
@@ -52,7 +72,12 @@ export function overlaySlices(ct: Volume, lungs: LabelMap, lesions: LabelMap | u
     const slice = c.data.subarray(z * plane, (z + 1) * plane) as Float32Array | Int16Array | Uint8Array;
     let img = ctSliceToRgb(slice, nx, ny, { window: isHu ? LUNG_WINDOW_HU : 'auto' });
     overlayLabels(img, l.data.subarray(z * plane, (z + 1) * plane), LUNG_LABEL_COLORS, { alpha: lesions ? 0 : 0.35, outline: true });
-    if (lesions) overlayMask(img, s.data.subarray(z * plane, (z + 1) * plane).map((v, i) => (v && l.data[z * plane + i] ? 1 : 0)), LESION, { alpha: 0.55 });
+    if (lesions) {
+      // The lesion inside the lungs by type (one class without HU), on this slice.
+      const cut = <T extends Volume>(v: T) => createVolume(v.data.subarray(z * plane, (z + 1) * plane), [nx, ny, 1], v) as T;
+      const classes = lesionTypeMap(cut(c), cut(l), cut(s), types, options.consolidationFrom);
+      overlayLabels(img, classes.data, colors, { alpha: LESION_ALPHA });
+    }
     if (Math.abs(aspect - 1) > 0.01) img = resizeImage(img, nx, Math.round(ny * aspect), { interpolation: 'nearest' });
     if (img.width < 384) img = scaleNearest(img, Math.ceil(384 / img.width));
     const pct = lungArea[z]! > 0 ? ((100 * lesionArea[z]!) / lungArea[z]!).toFixed(1) : '0.0';
@@ -61,8 +86,13 @@ export function overlaySlices(ct: Volume, lungs: LabelMap, lesions: LabelMap | u
   });
 }
 
-/** All overlays side by side in one picture. */
-export function overlaySheet(slices: OverlaySlice[]): RgbImage {
-  return grid(slices.map((s) => s.image), { columns: slices.length, gap: 6 });
+/**
+ * All overlays side by side in one picture; with `key`, the colour key below them (the
+ * clinical pictures' own, `levelKey`): the lesion's two types for HU input (`key.types`), one
+ * lesion colour otherwise, and the lesion types said to need HU.
+ */
+export function overlaySheet(slices: OverlaySlice[], key?: { types: boolean }): RgbImage {
+  const sheet = grid(slices.map((s) => s.image), { columns: slices.length, gap: 6 });
+  return key ? stack([sheet, levelKey(key.types, sheet.width)], { gap: 0 }) : sheet;
 }
 

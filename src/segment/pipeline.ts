@@ -22,6 +22,7 @@ import { buildReport, lesionSpread, type SegmentReport } from './report.js';
 import { checkInput, findLesionsWithSpread, isImageFile, lesionModelName, qualityOf, type FoundLesions, type InputMeta } from './segment-volume.js';
 import { clinicalFigures, type ClinicalInput } from '../clinical/measure.js';
 import { labelsLobes } from '../clinical/lobes.js';
+import { lesionTypeMap } from '../clinical/lesion-types.js';
 
 /** The stages `onProgress` reports, in order ('read' and 'write' are the shells'; 'lobes' only with a lobe model; loading the models is timed, not counted). */
 export type SegmentStage = 'read' | 'lungs' | 'lesions' | 'lobes' | 'report' | 'write';
@@ -133,6 +134,17 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
   progress('report', 1, 1);
   const probability = lesionsFound.probability && back(lesionsFound.probability);
   return { report, lps: { ct: lps, lungs, lesions, ...(lobes ? { lobes } : {}) }, transform, clinical, ...(probability ? { lesionProbability: probability } : {}) };
+}
+
+/**
+ * The lesion by type, 1 ground glass / 2 consolidation (src/clinical `lesionTypeMap`, split
+ * where the report's figures split it), on the grid of `ct`, `lungs` and `lesions` (the
+ * input's or the pipeline's LPS one): for HU input only, undefined otherwise. Both shells
+ * give it to viewers: segment as lesion-types.nii.gz, browser mode to the page.
+ */
+export function lesionTypesOf(ct: Volume, lungs: LabelMap, lesions: LabelMap, report: SegmentReport): LabelMap | undefined {
+  const density = report.clinical?.density;
+  return density?.available ? lesionTypeMap(ct, lungs, lesions, true, density.consolidationFrom) : undefined;
 }
 
 /** What every step of segmentCt reads: the input, its one check, the warnings it adds to, progress. */

@@ -21,7 +21,7 @@ import type { LungSegmenter } from '../lungs/segmenter.js';
 
 /** The file lungmask releases LTRCLobes' weights as (src/lungs/models.ts). */
 const LOBE_WEIGHTS_FILE = 'unet_ltrclobes-3a07043d.pth';
-import { CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, clinicalPictures, lesionTypeMap, LOBES } from '../clinical/index.js';
+import { CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, clinicalPictures, LOBES } from '../clinical/index.js';
 import { replaceFolder, tempPathFor } from '../util/atomic-write.js';
 import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
@@ -32,7 +32,7 @@ import { overlaySheet, overlaySlices } from './overlays.js';
 import { lungAndLesionSegments } from './dicom-seg-segments.js';
 import { algorithmOf, writeMeasurementSr } from './dicom-sr-content.js';
 import { isImageFile } from './segment-volume.js';
-import { segmentCt, type SegmentModels, type SegmentStage } from './pipeline.js';
+import { lesionTypesOf, segmentCt, type SegmentModels, type SegmentStage } from './pipeline.js';
 
 export type { SegmentStage } from './pipeline.js';
 
@@ -152,17 +152,19 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   const lap = lapTimer(report.timingsMs);
 
   // Pictures from the pipeline's LPS-ordered volumes (radiological view, no reorientation); masks back on the input's grid, once.
-  const slices = overlaySlices(segmented.lps.ct, segmented.lps.lungs, segmented.lps.lesions, report.input.isHu);
+  // HU input: the lesion by type, as the figures split it, in the overlays and (below) for viewers (the web page colours the two).
+  const density = report.clinical?.density;
+  const consolidationFrom = density?.available ? density.consolidationFrom : undefined;
+  const slices = overlaySlices(segmented.lps.ct, segmented.lps.lungs, segmented.lps.lesions, report.input.isHu, { consolidationFrom });
   const pictures = {
-    sheet: figureToPng(overlaySheet(slices)),
+    sheet: figureToPng(overlaySheet(slices, { types: consolidationFrom !== undefined })),
     slices: slices.map((s) => ({ name: `overlay-slice${String(s.z + 1).padStart(3, '0')}.png`, png: figureToPng(s.image) })),
     clinical: report.clinical ? clinicalPictures(segmented.clinical, report.clinical) : [],
   };
   const lobes = segmented.lps.lobes;
   const masks: Outputs['masks'] = { lungs: fromLps(segmented.lps.lungs, segmented.transform), lesions: fromLps(segmented.lps.lesions, segmented.transform), ...(lobes ? { lobes: fromLps(lobes, segmented.transform) } : {}) };
-  // HU input: the lesion by type as the figures split it, for viewers (the web page colours the two).
-  const density = report.clinical?.density;
-  if (density?.available) masks.lesionTypes = lesionTypeMap(ct, masks.lungs, masks.lesions, true, density.consolidationFrom);
+  const lesionTypes = lesionTypesOf(ct, masks.lungs, masks.lesions, report);
+  if (lesionTypes) masks.lesionTypes = lesionTypes;
   lap('report');
   progress('write', 0, 1);
   const modelFiles = { lung: options.lungWeights, lesion: options.loaded?.lesion?.file ?? options.lesionModel ?? DEFAULT_LESION_MODEL_PATH };
@@ -197,17 +199,17 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
   const tmp = tempPathFor(out);
   try {
     await mkdir(tmp, { recursive: true });
-    await writeVolume(join(tmp, names.lungs), masks.lungs);
-    await writeVolume(join(tmp, names.lesions), masks.lesions);
+    await writeVolume(join(tmp, names.lungs), masks.lungs, { labels: true });
+    await writeVolume(join(tmp, names.lesions), masks.lesions, { labels: true });
     const files: SegmentResult['files'] = { lungs: names.lungs, lesions: names.lesions, reportJson: names.reportJson, reportHtml: names.reportHtml, overlays: [names.sheet, ...pictures.slices.map((p) => p.name), ...pictures.clinical.map((p) => p.name)] };
     if (masks.lobes) {
       // The lobes the lobe scores were counted on, named as lungmask's LTRCLobes labels them.
       files.lobes = `lobes${ext}`;
-      await writeVolume(join(tmp, files.lobes), masks.lobes, { labelNames: Object.fromEntries(LOBES.map((l) => [l.label, l.name])) });
+      await writeVolume(join(tmp, files.lobes), masks.lobes, { labels: true, labelNames: Object.fromEntries(LOBES.map((l) => [l.label, l.name])) });
     }
     if (masks.lesionTypes) {
       files.lesionTypes = `lesion-types${ext}`;
-      await writeVolume(join(tmp, files.lesionTypes), masks.lesionTypes, { labelNames: { [CLASS_GROUND_GLASS]: 'ground-glass opacity', [CLASS_CONSOLIDATION]: 'consolidation' } });
+      await writeVolume(join(tmp, files.lesionTypes), masks.lesionTypes, { labels: true, labelNames: { [CLASS_GROUND_GLASS]: 'ground-glass opacity', [CLASS_CONSOLIDATION]: 'consolidation' } });
     }
     if (isImageFile(meta)) {
       // Slices in, slices out too: label PNGs (0 background; lungs 1 right, 2 left; lesions 1).
@@ -226,7 +228,8 @@ async function writeOutputs(out: string, o: Outputs): Promise<SegmentResult['fil
     o.lap('write');
     report.outputs = { lungs: names.lungs, lesions: names.lesions, reportHtml: names.reportHtml, overlays: names.sheet, ...(Object.fromEntries(Object.entries(files).filter(([, v]) => typeof v === 'string')) as Record<string, string>) };
     await writeFile(join(tmp, names.reportJson), JSON.stringify(report, null, 2) + '\n');
-    await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: pictures.sheet, caption: 'right lung red, left lung green, lesions orange' }], pictures.clinical));
+    const lesionColours = masks.lesionTypes ? 'lesions by type: ground glass yellow, consolidation purple' : 'lesions orange (no HU: the two types are not told apart)';
+    await writeFile(join(tmp, names.reportHtml), renderReportHtml(report, [{ png: pictures.sheet, caption: `right lung red, left lung green, ${lesionColours}` }], pictures.clinical));
     await replaceFolder(tmp, out);
     return filesIn(out, files);
   } catch (err) {

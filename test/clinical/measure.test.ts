@@ -103,6 +103,32 @@ test('any orientation: the same chest on a flipped or transposed grid gives the 
   }
 });
 
+test('rows a whole number of 8-voxel words wide are scanned word by word: the same figures as voxel by voxel', () => {
+  // The 15-wide chest put into grids 16 and 24 voxels wide (background added on the right):
+  // the lung scan skips empty words there; on a lung map whose bytes start off a word
+  // boundary it reads voxel by voxel. All must give the 15-wide chest's figures.
+  const p = bilateral();
+  const [nx, ny, nz] = p.lungs.dims;
+  const want = figures(p);
+  for (const wide of [16, 24]) {
+    for (const offset of [0, 1]) {
+      const widen = <T extends Int16Array | Uint8Array>(v: T, make: (n: number) => T): T => {
+        const out = make(wide * ny * nz);
+        for (let r = 0; r < ny * nz; r++) out.set(v.subarray(r * nx, (r + 1) * nx), r * wide);
+        return out;
+      };
+      const dims = [wide, ny, nz] as [number, number, number];
+      const g = { spacingMm: p.lungs.spacingMm };
+      const lungs = widen(p.lungs.data, (n) => new Uint8Array(n + offset).subarray(offset));
+      const f = clinicalFigures({
+        ct: createVolume(widen(p.ct.data, (n) => new Int16Array(n).fill(40)), dims, g), lungs: createVolume(lungs, dims, g),
+        lesions: createVolume(widen(p.lesions.data, (n) => new Uint8Array(n)), dims, g), lobes: createVolume(widen(p.lobes.data, (n) => new Uint8Array(n)), dims, g), isHu: true,
+      });
+      assert.deepEqual(f, want, `${wide} wide, lung map at byte offset ${offset}`);
+    }
+  }
+});
+
 test('without HU the density split is unavailable, with the reason; regions and scores remain', () => {
   const f = figures(unilateral(), { isHu: false, huReason: 'an 8-bit PNG export' });
   assert.deepEqual(f.density, { available: false, reason: 'ground glass and consolidation are told apart by density, which needs Hounsfield units: an 8-bit PNG export' });

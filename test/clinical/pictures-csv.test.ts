@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  affectedColor, CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, clinicalCsv, clinicalFigures, distributionPicture, drawLevel, levelKey, levelSlice, lungLevels, sliceSource,
+  affectedColor, CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, clinicalCsv, clinicalFigures, distributionPicture, drawLevel, lesionTypeMap, levelKey, levelSlice, lungLevels, sliceSource,
 } from '../../src/clinical/index.js';
+import { createVolume } from '../../src/volume/volume.js';
 import { CONSOLIDATION, GROUND_GLASS, LESION, WHITE, type Rgb, type RgbImage } from '../../src/figures/index.js';
 import { bilateral, reoriented, unilateral } from './phantom.js';
 
@@ -51,6 +52,35 @@ test('slice levels are matched by position within the lungs, and the lesion is d
   const img = drawLevel(src, 5, { title: 'middle' });
   assert.ok(img.width >= 384);
   assert.ok(levelKey(true).width > 0 && levelKey(false).width > 0);
+});
+
+test('lesionTypeMap (which skips empty stretches of the mask eight voxels at a time) equals the voxel-by-voxel rule: any nonzero lesion value, odd lengths, unaligned masks', () => {
+  // The voxel-by-voxel rule, written out: lesion inside the lungs, consolidation from −400 HU.
+  const rule = (hu: ArrayLike<number>, lungs: ArrayLike<number>, lesions: ArrayLike<number>, isHu: boolean) =>
+    Array.from({ length: lungs.length }, (_, i) => (lesions[i] && lungs[i] ? (isHu && hu[i]! >= -400 ? CLASS_CONSOLIDATION : CLASS_GROUND_GLASS) : 0));
+  const p = bilateral();
+  for (const isHu of [true, false]) {
+    const mine = lesionTypeMap(p.ct, p.lungs, p.lesions, isHu);
+    assert.deepEqual([...mine.data], rule(p.ct.data, p.lungs.data, p.lesions.data, isHu));
+    assert.deepEqual([mine.dims, mine.spacingMm], [p.lungs.dims, p.lungs.spacingMm]);
+  }
+  // 61 voxels (not a whole number of words), on a buffer offset by 3 bytes; lesion values 1, 128 (the sign byte of a float64 word) and 255, one outside the lungs, one at the very end.
+  const n = 61;
+  const buf = new Uint8Array(n + 3);
+  const lesions = buf.subarray(3);
+  const lungs = new Uint8Array(n).fill(1);
+  const hu = Int16Array.from({ length: n }, (_, i) => (i % 3 === 0 ? -100 : -700));
+  for (const [i, v] of [[0, 1], [7, 128], [15, 255], [33, 1], [40, 128], [60, 1]] as const) lesions[i] = v;
+  lungs[33] = 0;
+  const dims = [n, 1, 1] as const;
+  const unaligned = lesionTypeMap(createVolume(hu, [...dims]), createVolume(lungs, [...dims]), createVolume(lesions, [...dims]), true);
+  assert.deepEqual([...unaligned.data], rule(hu, lungs, lesions, true));
+  // The same on an aligned copy, where the words are read.
+  const aligned = lesionTypeMap(createVolume(hu, [...dims]), createVolume(lungs, [...dims]), createVolume(Uint8Array.from(lesions), [...dims]), true);
+  assert.deepEqual([...aligned.data], rule(hu, lungs, lesions, true));
+  assert.deepEqual([...aligned.data].map((c, i) => (c ? i : -1)).filter((i) => i >= 0), [0, 7, 15, 40, 60]);
+  // Only the lesion's 128 at index 7 sits where a float64 word's sign is (byte 7 of 8): it is lesion.
+  assert.equal(aligned.data[7], CLASS_GROUND_GLASS);
 });
 
 test('the CSV export: one row per scan, fixed columns, empty cells for what is not available', () => {

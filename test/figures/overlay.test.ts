@@ -29,6 +29,18 @@ test('ctSliceToRgb windows linearly and clips', () => {
   assert.deepEqual(LUNG_WINDOW_HU, [-1350, 150]);
 });
 
+test('ctSliceToRgb on a large int16 slice (a table of all 65536 values) gives the float path\'s greys, every value, any window', () => {
+  // 512 × 256 pixels holding each int16 value twice, from −32768 up.
+  const slice = Int16Array.from({ length: 512 * 256 }, (_, i) => (i % 65536) - 32768);
+  for (const window of [undefined, [-1350, 150], [-1000, -999.5], [-40000, 40000]] as ([number, number] | undefined)[]) {
+    const options = window ? { window } : {};
+    const table = ctSliceToRgb(slice, 512, 256, options);
+    // The same values as float32, which take the per-pixel path.
+    const direct = ctSliceToRgb(Float32Array.from(slice), 512, 256, window ? options : { window: LUNG_WINDOW_HU });
+    assert.ok(table.data.every((v, i) => v === direct.data[i]), `window ${window ?? 'default'}`);
+  }
+});
+
 test("ctSliceToRgb 'auto' windows from the slice's 1st to 99th percentile", () => {
   // 0, 1, …, 100: numpy's linear percentiles are exactly 1 and 99.
   const ramp = Float32Array.from({ length: 101 }, (_, i) => i);

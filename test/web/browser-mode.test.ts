@@ -2,8 +2,8 @@
  * The page's browser mode end to end in Debian's chromium (headless), driven by
  * playwright-core: the same file goes through the service (upload, job, report.json)
  * and through the browser mode (NiiVue + the worker running covseg's pipeline on
- * onnxruntime-web), and the page must show the service's numbers, the three overlays,
- * and make no upload. Also: NiiVue's reading of the io fixtures, converted to a Volume,
+ * onnxruntime-web), and the page must show the service's numbers, the three overlays
+ * (the lesion by type, in two colours with the legend, for HU input), and make no upload. Also: NiiVue's reading of the io fixtures, converted to a Volume,
  * equals covseg's own reader.
  *
  * Tolerance: onnxruntime-web's WebAssembly and onnxruntime-node differ in float rounding
@@ -30,6 +30,7 @@ import { PROJECT_ROOT, needsShared, sharedPath } from '../helpers/shared-data.js
 import { CHROMIUM, CHROMIUM_ARGS, needsChromium } from '../helpers/chromium.js';
 import { needsLungModel, startJobServer, type JobServer } from './pipeline-models.js';
 import { uploadPath, waitForJob } from './client.js';
+import { CONSOLIDATION, GROUND_GLASS, LESION } from '../../src/figures/colors.js';
 
 const PNG = join(PROJECT_ROOT, 'examples/zenodo20-slices/ct/1316.png');
 const SMALL_CT = 'small-ct-volume/example_ct_sm.nii.gz';
@@ -130,7 +131,12 @@ async function checkAgainstService(page: Page, service: SegmentReport): Promise<
   return maxVoxelDiff;
 }
 
-/** NiiVue holds the CT and the three overlays, each overlay's labels counted as the report counts them. */
+/**
+ * NiiVue holds the CT and the three overlays, each overlay's labels counted as the report
+ * counts them. HU input: the lesion layer is the lesion by type (1 ground glass, 2
+ * consolidation; the worker's lesionTypeMap), counted as the report's clinical figures
+ * count them, in the service mode's two colours with the legend; else one colour, no legend.
+ */
 async function checkOverlays(page: Page, report: SegmentReport): Promise<void> {
   const layers = await page.evaluate(() => window.covseg!.nv.volumes.map((v) => {
     const counts = [0, 0, 0];
@@ -142,10 +148,22 @@ async function checkOverlays(page: Page, report: SegmentReport): Promise<void> {
   const n = report.input.dims[0] * report.input.dims[1] * report.input.dims[2];
   assert.deepEqual(layers.map((l) => l.n), [n, n, n, n], 'overlays on the CT\'s own grid');
   assert.deepEqual(layers[1]!.counts.slice(1), [report.lungs.right.voxels, report.lungs.left.voxels]);
-  assert.equal(layers[3]!.counts[1], report.lesions.total.voxels);
   // The service mode's label colours (browser.test.ts checks them against figures/colors.ts).
   assert.equal(layers[1]!.lut!.length, 12);
   assert.deepEqual(layers[2]!.lut!.slice(0, 8), [0, 0, 0, 0, 0, 0, 0, 0]);
+  const clinical = report.clinical!.total;
+  const rgba = (rgb: readonly number[]) => [...rgb, 255];
+  if (report.input.isHu) {
+    assert.deepEqual(layers[3]!.counts.slice(1), [clinical.groundGlass!.voxels, clinical.consolidation!.voxels], 'ground glass and consolidation voxels as the report counts them');
+    assert.equal(layers[3]!.counts[1]! + layers[3]!.counts[2]!, report.lesions.total.voxels);
+    assert.deepEqual(layers[3]!.lut, [0, 0, 0, 0, ...rgba(GROUND_GLASS), ...rgba(CONSOLIDATION)]);
+    assert.equal(await page.isVisible('#lesion-types-legend'), true);
+    assert.equal(await page.textContent('#lesion-types-legend'), ' ground glass  consolidation');
+  } else {
+    assert.deepEqual(layers[3]!.counts.slice(1), [report.lesions.total.voxels, 0]);
+    assert.deepEqual(layers[3]!.lut, [0, 0, 0, 0, ...rgba(LESION)]);
+    assert.equal(await page.isVisible('#lesion-types-legend'), false);
+  }
 }
 
 /** NiiVue's CT (nv.volumes[0]) as a Volume, through the page's own extraction and the worker's conversion. */
@@ -234,6 +252,11 @@ test('browser mode, a small real CT volume (NIfTI, 122×101×30): the service\'s
   assert.deepEqual(run.report.input.spacingMm, service.input.spacingMm);
   assert.equal(run.slices.lungs, service.input.dims[2], 'the lung model ran on every slice');
   await checkOverlays(page, run.report);
+  // The lesion types against the service's (its lesion-types.nii.gz is counted as its report counts, test/segment): float rounding only.
+  for (const type of ['groundGlass', 'consolidation'] as const) {
+    within(run.report.clinical!.total[type]!.voxels, service.clinical!.total[type]!.voxels, 2, `${type} voxels`);
+  }
+  assert.ok(run.report.clinical!.total.groundGlass!.voxels > 0 && run.report.clinical!.total.consolidation!.voxels > 0, 'the real CT has both types');
   checkNoUpload(requests, jobsBefore, ['/api/models/lung', '/api/models/lesion']);
   // The CT in the lung window, as the service mode shows it.
   assert.deepEqual(await page.evaluate(() => [window.covseg!.nv.volumes[0]!.cal_min, window.covseg!.nv.volumes[0]!.cal_max]), [-1350, 150]);

@@ -111,7 +111,7 @@ export const command: Command = {
       const names: Record<number, string> = {};
       model.classes.forEach((c, i) => { if (i > 0) names[i] = c; });
       // Everything is drawn first and written as one: the mask and the figure both, or neither.
-      const files: PendingFile[] = [{ path: output, write: (tmp) => writeVolume(tmp, labels, { labelNames: names }) }];
+      const files: PendingFile[] = [{ path: output, write: (tmp) => writeVolume(tmp, labels, { labels: true, labelNames: names }) }];
       const figure = values.figure;
       if (figure !== undefined) {
         // The method's Figure 1: right lung red, left lung green, over representative slices.

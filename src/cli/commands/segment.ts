@@ -69,7 +69,8 @@ Writes (in DIR), all at once when finished (nothing half-written on failure):
                           reason and % "of the lung in view"
   report.html             the report as one self-contained page with pictures
   overlays.png, overlay-slice*.png   representative slices (right lung red, left
-                          lung green, lesions orange)
+                          lung green; HU input: ground glass yellow, consolidation
+                          purple; else lesions orange), a colour key below
   distribution.png        where the disease is: each third, half and depth of each
                           lung coloured by % affected
   lesion-types.png        the middle of each third of the lungs, ground glass yellow

@@ -57,6 +57,8 @@ export interface DoneReply {
   /** Lung label map (1 right, 2 left) and lesion mask (0/1), in the input's voxel order. */
   lungs: Uint8Array;
   lesions: Uint8Array;
+  /** HU input: the lesion by type (1 ground glass, 2 consolidation), in the same order; absent without HU. */
+  lesionTypes?: Uint8Array;
   /** For an image file: the grey values covseg's reader made of it (the page shows them instead of a colour picture). */
   grey?: Uint8Array | Uint16Array;
 }

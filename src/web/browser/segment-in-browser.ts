@@ -11,7 +11,7 @@ import type { SegmentationModel } from '../../infer/segmentation-model.js';
 import { covsegLungSegmenter } from '../../lungs/lung-sides.js';
 import { covsegLungModelName } from '../../lungs/segmenter.js';
 import type { SegmentReport } from '../../segment/report.js';
-import { segmentCt, type SegmentStage } from '../../segment/pipeline.js';
+import { lesionTypesOf, segmentCt, type SegmentStage } from '../../segment/pipeline.js';
 import type { InputMeta } from '../../segment/segment-volume.js';
 
 export interface SegmentInBrowserOptions {
@@ -36,6 +36,8 @@ export interface BrowserSegmentResult {
   lungs: LabelMap;
   /** 0/1 on `ct`'s grid, inside the lungs. */
   lesions: LabelMap;
+  /** HU input: the lesion by type on `ct`'s grid, 1 ground glass, 2 consolidation (what segment writes as lesion-types.nii.gz). */
+  lesionTypes?: LabelMap;
 }
 
 /**
@@ -53,5 +55,8 @@ export async function segmentInBrowser(
     const models = await loadModels();
     return { lungs: covsegLungSegmenter(models.lung, covsegLungModelName(models.lung.file, models.lungSha256)), lesion: models.lesion };
   }, options);
-  return { report, lungs: fromLps(lps.lungs, transform), lesions: fromLps(lps.lesions, transform) };
+  const lungs = fromLps(lps.lungs, transform);
+  const lesions = fromLps(lps.lesions, transform);
+  const lesionTypes = lesionTypesOf(ct, lungs, lesions, report);
+  return { report, lungs, lesions, ...(lesionTypes ? { lesionTypes } : {}) };
 }

@@ -1,8 +1,8 @@
 /**
  * The browser mode's Web Worker (bundled by esbuild into dist/web/browser-worker.js):
  * downloads the models from the covseg service, runs `covseg segment`'s pipeline with
- * onnxruntime-web on the image the page sends, and sends back the label maps and the
- * report. The page stays responsive, and the scan never leaves the browser: the only
+ * onnxruntime-web on the image the page sends, and sends back the label maps (for HU
+ * input also the lesion by type) and the report. The page stays responsive, and the scan never leaves the browser: the only
  * requests made here are GETs for the models and onnxruntime-web's own files.
  *
  * Threads: onnxruntime-web's WebAssembly runs single-threaded. Its threaded mode needs
@@ -90,13 +90,13 @@ async function segment(request: SegmentRequest): Promise<void> {
     scope.postMessage({ type: 'progress', id, stage: 'models', done: 2, total: 2 });
     return { lung: lung.model, lungSha256: lung.sha256, lesion: lesion.model };
   };
-  const { report, lungs, lesions } = await segmentInBrowser(ct, meta, loadModels, {
+  const { report, lungs, lesions, lesionTypes } = await segmentInBrowser(ct, meta, loadModels, {
     force: request.force,
     onProgress: (stage, done, total) => scope.postMessage({ type: 'progress', id, stage, done, total }),
   });
   const grey = request.input.kind === 'raster' ? (ct.data as Uint8Array | Uint16Array) : undefined;
-  const buffers = [...new Set([lungs.data.buffer, lesions.data.buffer, ...(grey ? [grey.buffer] : [])])] as ArrayBuffer[];
-  scope.postMessage({ type: 'done', id, report, lungs: lungs.data, lesions: lesions.data, ...(grey ? { grey } : {}) }, buffers);
+  const buffers = [...new Set([lungs.data.buffer, lesions.data.buffer, ...(lesionTypes ? [lesionTypes.data.buffer] : []), ...(grey ? [grey.buffer] : [])])] as ArrayBuffer[];
+  scope.postMessage({ type: 'done', id, report, lungs: lungs.data, lesions: lesions.data, ...(lesionTypes ? { lesionTypes: lesionTypes.data } : {}), ...(grey ? { grey } : {}) }, buffers);
 }
 
 scope.onmessage = (event) => {

@@ -529,8 +529,9 @@ async function runInBrowser(state: ViewerState, file: File, force: boolean): Pro
     ct.cal_max = 150;
   }
   nv.addVolume(labelOverlay(mod, ct as NVImage, done.lungs, 'lungs'));
-  nv.addVolume(labelOverlay(mod, ct as NVImage, done.lesions, 'lesions'));
-  styleOverlays(state, report.input.dims[2] === 1);
+  // HU input: the lesion by type (1 ground glass, 2 consolidation), in two colours, as the service mode shows a job's lesion-types.nii.gz.
+  nv.addVolume(labelOverlay(mod, ct as NVImage, done.lesionTypes ?? done.lesions, 'lesions'));
+  styleOverlays(state, report.input.dims[2] === 1, done.lesionTypes !== undefined);
   setProgress(1, `Done in ${(ms / 1000).toFixed(1)} s in this browser: ${file.name}`);
   setState('viewer-ready');
 }
