@@ -50,11 +50,7 @@ export interface SegmentCtOptions {
   onProgress?: (stage: SegmentStage, done: number, total: number) => void;
   /**
    * Test-time flips: the lesion model on the four mirrors of each slice, averaged, and the
-   * spread of the figures over them in `report.lesionSpread` (4× the lesion model's time).
-   * Defaults to true for an image file (PNG/JPEG: one slice, so the four mirrors cost a
-   * fraction of a second) with a 2D lesion model, false otherwise: on the validation groups
-   * of every source the flips raised the lesion Dice (models/README.md), but on a
-   * 300-slice CT they would add about a minute, beyond segment's time budget.
+   * spread of the figures over them in `report.lesionSpread` (4× the lesion model's time). Defaults to false.
    */
   tta?: boolean;
 }
@@ -103,7 +99,7 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
   // No lungs in view, no lesions to look for: the lesion model is not run.
   const { view, lungsView, back } = found;
   const lesionsFound: Partial<FoundLesions> & Pick<FoundLesions, 'lesions'> = found.anyLung
-    ? await findLesionsWithSpread(view, lungsView, lesionModel, { isHu: check.isHu, tta: options.tta ?? (isImageFile(meta) && lesionModel.spec.dims === 2), onProgress: (d, n) => progress('lesions', d, n) })
+    ? await findLesionsWithSpread(view, lungsView, lesionModel, { isHu: check.isHu, tta: options.tta ?? false, onProgress: (d, n) => progress('lesions', d, n) })
     : { lesions: createVolume(new Uint8Array(lungsView.data.length), lungsView.dims, lungsView) as LabelMap };
   const lungs = back(lungsView);
   const lesions = back(lesionsFound.lesions);

@@ -51,7 +51,7 @@ export interface SegmentOptions {
   loaded?: { lung?: SegmentationModel; lesion?: SegmentationModel; lobes?: LungSegmenter };
   /** Segment input that fails the CT/HU checks anyway (with a warning in the report). Defaults to false. */
   force?: boolean;
-  /** Test-time flips of the lesion model, with the spread in the report (src/segment/pipeline.ts). Defaults to the pipeline's: on for image files, off for volumes. */
+  /** Test-time flips of the lesion model, with the spread in the report (src/segment/pipeline.ts). Defaults to false. */
   tta?: boolean;
   /** Replace an existing output folder. Defaults to false (an existing non-empty folder is an error). */
   overwrite?: boolean;
@@ -144,7 +144,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
   const models = modelLoader(options);
   let segmented;
   try {
-    segmented = await segmentCt(ct, meta, models.load, { force: options.force, ...(options.tta === undefined ? {} : { tta: options.tta }), inputName: options.inputName ?? resolve(input), startedAtMs, onProgress: progress });
+    segmented = await segmentCt(ct, meta, models.load, { force: options.force, tta: options.tta ?? false, inputName: options.inputName ?? resolve(input), startedAtMs, onProgress: progress });
   } finally {
     await models.release();
   }

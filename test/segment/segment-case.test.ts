@@ -138,19 +138,6 @@ test('a PNG slice: percentages without volumes, label PNGs too', { skip }, async
   assert.equal(r.files.lesionTypes, undefined, 'no lesion types without HU');
 });
 
-test('test-time flips: on by default for a PNG slice (the spread over the four mirrors in the report), off with tta false and for a volume', { skip }, async () => {
-  const flipped = await segmentCase(PNG, join(dir, 'png-tta'));
-  assert.equal(flipped.report.lesionSpread?.members, 4);
-  const [low, high] = flipped.report.lesionSpread!.total.percentOfLung;
-  assert.ok(low! <= high!);
-  const plain = await segmentCase(PNG, join(dir, 'png-plain'), { tta: false });
-  assert.equal(plain.report.lesionSpread, undefined);
-  // The flips' mean is not one mirror's mask: the lesion differs from plain inference.
-  assert.notEqual(flipped.report.lesions.total.voxels, plain.report.lesions.total.voxels);
-  const volume = await segmentCase(DICOM, join(dir, 'dicom-plain'));
-  assert.equal(volume.report.lesionSpread, undefined, 'a volume is flipped only when asked (time budget)');
-});
-
 test('the small real CT volume: clinical figures in 3D, and compare of two segment results of it is stable', { skip: skip || needsShared('small-ct-volume') }, async () => {
   const input = sharedPath('small-ct-volume/example_ct_sm.nii.gz');
   const a = await segmentCase(input, join(dir, 'small-a'), { writeViewerCt: true });

@@ -30,7 +30,7 @@ const FLAGS = {
     help: "default: covseg's lung model (models/lung-2d.onnx) supplies lung masks where the data has none; none: score such slices unrestricted",
   }),
   threshold: flag.number({ arg: 'X', check: (n) => n > 0 && n < 1, shownDefault: "the model's own", help: 'probability cut in (0, 1)' }),
-  'no-tta': flag.boolean({ help: "2D lesion models are scored with test-time flips (the model averaged over the four\nmirrors of each slice), as 'covseg segment' runs them on image files; this scores the\nmodel once per slice instead (a quarter of the time)" }),
+  tta: flag.boolean({ help: "2D: test-time flips, the model averaged over the four mirrors of each slice\n(as 'covseg segment --tta'); four times the model's time" }),
   batch: flag.number({ arg: 'N', default: 8, check: (n) => Number.isInteger(n) && n > 0, help: 'slices per ONNX Runtime call' }),
   'max-voxels': flag.maxVoxels(),
   json: flag.string({
@@ -114,10 +114,10 @@ export const command: Command = {
         : await planDatabaseEvaluation(values.db!, model.spec, { split, ...(values.sources ? { sources: values.sources } : {}), ...(values.fold ? { fold: values.fold } : {}) });
       for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
       const bars = new StageBars({ quiet });
-      const evalOptions: EvaluateModelOptions = { batchSize, maxVoxels, onProgress: bars.onProgress, tta: model.spec.dims === 2 && model.spec.task === 'lesion' && !values['no-tta'], ...(lungModel ? { lungModel } : {}) };
+      const evalOptions: EvaluateModelOptions = { batchSize, maxVoxels, onProgress: bars.onProgress, tta: values.tta, ...(lungModel ? { lungModel } : {}) };
       const run = await evaluateModel(model, plan, { ...evalOptions, ...(threshold === undefined ? {} : { threshold }) });
       // The 2D model on the same split and sources, at its own threshold (--threshold is the 3D model's).
-      const run2d = versus && (await evaluateModel(versus, await planDatabaseEvaluation(values.db!, versus.spec, { split, ...(values.sources ? { sources: values.sources } : {}) }), { ...evalOptions, tta: !values['no-tta'] }));
+      const run2d = versus && (await evaluateModel(versus, await planDatabaseEvaluation(values.db!, versus.spec, { split, ...(values.sources ? { sources: values.sources } : {}) }), evalOptions));
       bars.end();
       // What the run itself noticed (colour pictures), after the plan's warnings printed above.
       for (const w of run.evaluation.warnings.slice(plan.warnings.length)) process.stderr.write(`warning: ${w}\n`);

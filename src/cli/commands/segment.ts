@@ -14,8 +14,7 @@ const FLAGS = {
   'lobe-weights': flag.lobeWeights(),
   'lesion-model': flag.string({ arg: 'FILE', shownDefault: 'models/lesion-2d.onnx', aliases: ['model'], help: "lesion model (2D or 3D ONNX from 'covseg train')" }),
   force: flag.boolean({ help: 'segment input that fails the checks (not CT, not in Hounsfield units, colour picture) anyway, with a warning' }),
-  tta: flag.boolean({ help: 'test-time flips: the lesion model on the four mirrors of each slice, averaged; report.json and report.html give the lowest–highest lesion volume and % affected over them (4× the lesion model\'s time; by default on for PNG/JPEG slices, off for volumes)' }),
-  'no-tta': flag.boolean({ help: 'no test-time flips, also for PNG/JPEG slices (the lesion model once per slice)' }),
+  tta: flag.boolean({ help: 'test-time flips: the lesion model on the four mirrors of each slice, averaged; report.json and report.html give the lowest–highest lesion volume and % affected over them (4× the lesion model\'s time; off by default)' }),
   overwrite: flag.boolean({ help: 'replace an existing output folder' }),
   'viewer-ct': flag.boolean({ help: 'also write the CT as ct.nii.gz (for viewers)' }),
   threads: flag.threads({ fallback: 2, help: "ONNX Runtime threads; at most the machine's cores" }),
@@ -93,7 +92,6 @@ export const command: Command = {
   flags: FLAGS,
   async run(argv) {
     const { values, positionals } = parseCommandLine('segment', argv, FLAGS);
-    if (values.tta && values['no-tta']) throw new UsageError('give --tta or --no-tta, not both');
     const pacs = dicomWebClients(values);
     if (!pacs) {
       for (const f of ['study', 'series'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} needs --dicomweb URL`);
@@ -114,7 +112,7 @@ export const command: Command = {
       lobeWeights: values['lobe-weights'],
       lesionModel: values['lesion-model'],
       force: values.force,
-      ...(values.tta ? { tta: true } : values['no-tta'] ? { tta: false } : {}),
+      tta: values.tta,
       overwrite: values.overwrite,
       writeViewerCt: values['viewer-ct'],
       threads,
