@@ -5,10 +5,10 @@
  * the marker is there, was made for the same job (input and options), and every file still
  * has its hash: a deleted or changed output makes the case run again.
  */
-import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { sha256File } from '../util/file-digest.js';
 
 export const DONE_MARKER = 'batch.json';
 
@@ -27,10 +27,6 @@ export interface DoneMarker {
   files: Record<string, string>;
 }
 
-async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
-}
-
 /** Every file under `dir` (recursively), relative to it, sorted; the marker itself left out. */
 async function outputFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -40,7 +36,7 @@ async function outputFiles(dir: string): Promise<string[]> {
 /** Hashes the files of `dir` and writes its marker (atomically, last). */
 export async function writeDoneMarker(dir: string, m: Omit<DoneMarker, 'format' | 'version' | 'files'>): Promise<DoneMarker> {
   const files: Record<string, string> = {};
-  for (const f of await outputFiles(dir)) files[f] = await sha256(join(dir, f));
+  for (const f of await outputFiles(dir)) files[f] = await sha256File(join(dir, f));
   const marker: DoneMarker = { format: 'covseg-batch-case', version: 1, ...m, files };
   await writeFileAtomic(join(dir, DONE_MARKER), JSON.stringify(marker, null, 2) + '\n');
   return marker;
@@ -60,7 +56,7 @@ export async function verifiedDone(dir: string, key: string): Promise<DoneMarker
   if (marker.format !== 'covseg-batch-case' || marker.key !== key || typeof marker.files !== 'object' || marker.files === null) return undefined;
   for (const [f, hash] of Object.entries(marker.files)) {
     try {
-      if ((await sha256(join(dir, f))) !== hash) return undefined;
+      if ((await sha256File(join(dir, f))) !== hash) return undefined;
     } catch {
       return undefined;
     }

@@ -13,15 +13,15 @@
  * MANIFEST_EVERY items and at the end. A rerun keeps every item the manifest lists with the
  * same input and teacher sha256 whose files are there: it runs no model for them.
  */
-import { createHash } from 'node:crypto';
-import { copyFile, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, readdir, rm, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { detectFormat, readImage, writeVolume } from '../io/index.js';
 import { fromLps } from '../volume/index.js';
 import type { LabelMap, Volume } from '../volume/volume.js';
 import { checkInput, isImageFile, modelLoader, segmentCt, type SegmentedCt, type SegmentModels } from '../segment/index.js';
-import { PSEUDO_LABEL_DIRS, PSEUDO_LABELS_FILE, PSEUDO_LABELS_FORMAT, readPseudoLabels, zenodoGroupInName, type PseudoLabelItem, type PseudoLabelsFile } from '../datasets/index.js';
+import { countNonzero, PSEUDO_LABEL_DIRS, PSEUDO_LABELS_FILE, PSEUDO_LABELS_FORMAT, readPseudoLabels, zenodoGroupInName, type PseudoLabelItem, type PseudoLabelsFile } from '../datasets/index.js';
 import { withAtomicPath, writeFileAtomic } from '../util/atomic-write.js';
+import { sha256File } from '../util/file-digest.js';
 import { CovsegError } from '../util/errors.js';
 import { checkOutputDir } from '../util/output-target.js';
 import type { ProgressCallback } from '../util/progress.js';
@@ -176,8 +176,6 @@ export function teacherConfidence(probability: Volume<Float32Array> | undefined,
   return { confidence: n ? sum / n : 0, uncertainShare: n ? undecided / n : 0, lungPixels: n };
 }
 
-const sha256Of = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
-const countNonzero = (m: LabelMap) => m.data.reduce((s, v) => s + (v ? 1 : 0), 0);
 
 /** Writes the item's three files (atomically, each) and returns their names relative to `out`. */
 async function writeItem(out: string, input: Input, segmented: SegmentedCt, ct: Volume): Promise<NonNullable<PseudoLabelItem['files']>> {
@@ -228,7 +226,7 @@ async function labelOne(out: string, input: Input, models: SegmentModels, teache
     const segmented = await segmentCt(ct, meta, async () => models, { inputName: input.path });
     const files = await writeItem(out, input, segmented, ct);
     const figures = teacherConfidence(segmented.lesionProbability, segmented.lps.lungs);
-    return { ...base, ...figures, lesionPixels: countNonzero(segmented.lps.lesions), files };
+    return { ...base, ...figures, lesionPixels: countNonzero(segmented.lps.lesions.data), files };
   } catch (err) {
     // One item the pipeline refuses (no lungs in view, a volume not in HU) is listed, not the end of the run.
     if (!(err instanceof CovsegError)) throw err;
@@ -243,7 +241,7 @@ export async function pseudoLabel(inputs: readonly string[], outDir: string, opt
   const progress = options.onProgress ?? (() => {});
   await checkOutputDir(out, '--out');
   const teacherFile = resolve(options.lesionModel);
-  const teacherSha = await sha256Of(teacherFile).catch((err: NodeJS.ErrnoException) => {
+  const teacherSha = await sha256File(teacherFile).catch((err: NodeJS.ErrnoException) => {
     throw new CovsegError(`cannot read the teacher model: ${err.code ?? err.message}`, { file: teacherFile, cause: err });
   });
 

@@ -3,29 +3,10 @@
  * of its outputs, so a damaged one (truncated, overwritten) is recognised and rebuilt.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stackFiles, type CaseRef } from '../datasets/index.js';
+import { digestFile } from '../util/file-digest.js';
 
-/** A file's size and the sha256 (hex) of its bytes. */
-export interface FileDigest {
-  bytes: number;
-  sha256: string;
-}
-
-/** Size and sha256 of the file at `path`; rejects when it cannot be read. */
-export function digestFile(path: string): Promise<FileDigest> {
-  return new Promise<FileDigest>((resolve, reject) => {
-    const h = createHash('sha256');
-    let bytes = 0;
-    createReadStream(path)
-      .on('data', (chunk) => {
-        bytes += chunk.length;
-        h.update(chunk);
-      })
-      .on('end', () => resolve({ bytes, sha256: h.digest('hex') }))
-      .on('error', reject);
-  });
-}
+export { digestFile, type FileDigest } from '../util/file-digest.js';
 
 /** Hashes files once per build: MedSeg 100's 100 cases share three files. */
 export class FileHasher {

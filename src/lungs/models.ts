@@ -5,9 +5,8 @@
  * ONNX lung model) join with an entry of their own.
  */
 import { basename } from 'node:path';
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { CovsegError } from '../util/errors.js';
+import { sha256File } from '../util/file-digest.js';
 import { readStateDict } from '../nn/torch-pth/index.js';
 import type { SegmentationModel } from '../infer/segmentation-model.js';
 import { R231Session } from './r231-network.js';
@@ -116,7 +115,7 @@ const DEFAULT_MODEL: LungModel = {
 
 /** covseg's own model as a segmenter, named by its file's sha256: masks made by another version of the model are told apart (and rebuilt by build-db). */
 async function namedCovsegSegmenter(model: SegmentationModel, run?: LungRunOptions): Promise<LungSegmenter> {
-  const sha = createHash('sha256').update(await readFile(model.file)).digest('hex');
+  const sha = await sha256File(model.file);
   return covsegLungSegmenter(model, covsegLungModelName(basename(model.file), sha), run);
 }
 

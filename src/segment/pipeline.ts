@@ -143,8 +143,14 @@ export async function segmentCt(ct: Volume, meta: InputMeta, models: () => Promi
  * give it to viewers: segment as lesion-types.nii.gz, browser mode to the page.
  */
 export function lesionTypesOf(ct: Volume, lungs: LabelMap, lesions: LabelMap, report: SegmentReport): LabelMap | undefined {
+  const consolidationFrom = consolidationFromOf(report);
+  return consolidationFrom === undefined ? undefined : lesionTypeMap(ct, lungs, lesions, true, consolidationFrom);
+}
+
+/** Where the report's figures split the lesion (HU: consolidation from this value up), or undefined when they could not (no HU). */
+export function consolidationFromOf(report: SegmentReport): number | undefined {
   const density = report.clinical?.density;
-  return density?.available ? lesionTypeMap(ct, lungs, lesions, true, density.consolidationFrom) : undefined;
+  return density?.available ? density.consolidationFrom : undefined;
 }
 
 /** What every step of segmentCt reads: the input, its one check, the warnings it adds to, progress. */

@@ -4,9 +4,8 @@
  * lungs), segments the lungs, then lesions inside them, and writes everything into
  * a temporary folder that is renamed into place only when complete.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromLps } from '../volume/index.js';
@@ -23,6 +22,7 @@ import type { LungSegmenter } from '../lungs/segmenter.js';
 const LOBE_WEIGHTS_FILE = 'unet_ltrclobes-3a07043d.pth';
 import { CLASS_CONSOLIDATION, CLASS_GROUND_GLASS, clinicalPictures, LOBES } from '../clinical/index.js';
 import { replaceFolder, tempPathFor } from '../util/atomic-write.js';
+import { sha256File } from '../util/file-digest.js';
 import { describeIoError } from '../util/output-target.js';
 import { CovsegError } from '../util/errors.js';
 import { lapTimer } from '../util/laps.js';
@@ -32,7 +32,7 @@ import { overlaySheet, overlaySlices } from './overlays.js';
 import { lungAndLesionSegments } from './dicom-seg-segments.js';
 import { algorithmOf, writeMeasurementSr } from './dicom-sr-content.js';
 import { isImageFile } from './segment-volume.js';
-import { lesionTypesOf, segmentCt, type SegmentModels, type SegmentStage } from './pipeline.js';
+import { consolidationFromOf, lesionTypesOf, segmentCt, type SegmentModels, type SegmentStage } from './pipeline.js';
 
 export type { SegmentStage } from './pipeline.js';
 
@@ -153,8 +153,7 @@ export async function segmentCase(input: string, outDir: string, options: Segmen
 
   // Pictures from the pipeline's LPS-ordered volumes (radiological view, no reorientation); masks back on the input's grid, once.
   // HU input: the lesion by type, as the figures split it, in the overlays and (below) for viewers (the web page colours the two).
-  const density = report.clinical?.density;
-  const consolidationFrom = density?.available ? density.consolidationFrom : undefined;
+  const consolidationFrom = consolidationFromOf(report);
   const slices = overlaySlices(segmented.lps.ct, segmented.lps.lungs, segmented.lps.lesions, report.input.isHu, { consolidationFrom });
   const pictures = {
     sheet: figureToPng(overlaySheet(slices, { types: consolidationFrom !== undefined })),
@@ -188,7 +187,7 @@ interface Outputs {
   lap: (name: string) => void;
 }
 
-const sha256Of = async (file: string | undefined) => (file ? createHash('sha256').update(await readFile(file)).digest('hex') : undefined);
+const sha256Of = async (file: string | undefined) => (file ? sha256File(file) : undefined);
 const reasonOf = (err: unknown, known: new (...a: never[]) => { reason: string }) => (err instanceof known ? err.reason : err instanceof Error ? err.message : String(err));
 
 /** Writes masks, pictures, the DICOM SEG (DICOM in) and the report into a temp folder, then moves it into place as `out`; returns the absolute paths. */
