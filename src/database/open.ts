@@ -31,6 +31,8 @@ export interface TaskFiles {
   reference?: string;
   /** The lung mask, when the case has one (a lesion model's loss mask and in-lung Dice). */
   lungMask?: string;
+  /** The lesion mask, whatever the task (a lung model's training draws lesion-filled slices more often). */
+  lesionMask: string;
 }
 
 export interface SliceTaskFiles extends TaskFiles {
@@ -61,7 +63,7 @@ export interface OpenDatabase {
 
 function taskFiles(root: string, files: { image: string; lesion: string; lung?: string | undefined }, task: DatabaseTask): TaskFiles {
   const reference = task === 'lung' ? files.lung : files.lesion;
-  const out: TaskFiles = { image: join(root, files.image) };
+  const out: TaskFiles = { image: join(root, files.image), lesionMask: join(root, files.lesion) };
   if (reference !== undefined) out.reference = join(root, reference);
   if (files.lung !== undefined) out.lungMask = join(root, files.lung);
   return out;

@@ -79,6 +79,18 @@ export function markCaseEnds(samples: StoredSample[]): void {
   }
 }
 
+/** The share of the lung mask's pixels that the lesion mask marks (0 for an empty lung); both masks on one grid. */
+export function lesionShare(lesion: ArrayLike<number>, lung: ArrayLike<number>): number {
+  if (lesion.length !== lung.length) throw new Error(`lesion and lung masks differ in size (${lesion.length} vs ${lung.length} pixels)`);
+  let inLung = 0, both = 0;
+  for (let i = 0; i < lung.length; i++) {
+    if (!lung[i]) continue;
+    inLung++;
+    if (lesion[i]) both++;
+  }
+  return inLung ? both / inLung : 0;
+}
+
 /** The 2D slices of `split`, as model inputs of `inputSize`². */
 export async function loadSliceSplit(db: string, split: SplitName, options: DatabaseSamplesOptions): Promise<LoadedSplit> {
   const size = options.inputSize ?? 320;
@@ -97,6 +109,8 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
       continue;
     }
     const [image, target, lung] = await allInOrder([readPngGrey(s.image), readPngGrey(s.reference), options.task === 'lesion' ? readPngGrey(s.lungMask) : undefined]);
+    // A lung model's target is the lung mask; the lesion it holds weighs 'lesion' sampling.
+    const lesion = options.task === 'lung' ? await readPngGrey(s.lesionMask) : undefined;
     // Stored before equalisation, so training can jitter intensities the way exports differ.
     const input = sliceToModelStage1(image.data, image.width, image.height, size, transform);
     samples.push({
@@ -105,6 +119,7 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
       image: input,
       target: binaryResized(target.data, target.width, target.height, size),
       lossMask: lung ? binaryResized(lung.data, lung.width, lung.height, size) : new Uint8Array(size * size).fill(1),
+      ...(lesion ? { lesionShare: lesionShare(lesion.data, target.data) } : {}),
     });
   }
   markCaseEnds(samples);

@@ -23,6 +23,8 @@ export interface SampleSet {
   caseIds: string[];
   /** Samples drawn more often under 'ends' sampling (src/train/loop.ts). Defaults to none. */
   emphasised?: boolean[];
+  /** The share of each sample's lung its lesion covers, for 'lesion' sampling. Defaults to none (0). */
+  lesionShares?: number[];
   /**
    * Writes sample `index` into batch slot `slot`. With `rng`, applies random
    * augmentation (training); without, the sample as stored (validation).

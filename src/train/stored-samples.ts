@@ -15,6 +15,8 @@ export interface StoredSample {
   lossMask: Uint8Array;
   /** Drawn more often under 'ends' sampling: a slice near an end of its case, a negative. Defaults to false. */
   emphasis?: boolean;
+  /** The share of the sample's lung mask its lesion covers (0–1), where known: 'lesion' sampling draws by it. */
+  lesionShare?: number;
 }
 
 export interface StoredSetOptions {
@@ -40,6 +42,7 @@ export class StoredSampleSet implements SampleSet {
   readonly ids: string[];
   readonly caseIds: string[];
   readonly emphasised: boolean[];
+  readonly lesionShares: number[];
   private readonly lesionVoxels: Int32Array[];
 
   /** `stored`: shape of every sample as stored, [H, W] or [D, H, W]. */
@@ -58,6 +61,7 @@ export class StoredSampleSet implements SampleSet {
     this.ids = samples.map((s) => s.id);
     this.caseIds = samples.map((s) => s.caseId);
     this.emphasised = samples.map((s) => s.emphasis ?? false);
+    this.lesionShares = samples.map((s) => s.lesionShare ?? 0);
     // Lesion voxel indices, for lesion-centred patches (only needed when patching).
     const patching = this.spatial.some((p, i) => p < stored[i]!);
     this.lesionVoxels = samples.map((s) => (patching ? Int32Array.from(indicesOf(s.target)) : new Int32Array(0)));

@@ -219,6 +219,32 @@ test("'ends' sampling: the outer 15 % of each case's slices and the negatives ar
   if (existsSync(dicom)) assert.ok((await loadNegativeSlices([dicom], { inputSize: 32, transform: 'clahe-v1' })).every((s) => s.emphasis));
 });
 
+test("'lesion' sampling: a slice is drawn more often the more of its lung its lesion fills (1 + 10 × share), on top of 'ends'", async () => {
+  const { epochOrder, LESION_SHARE_WEIGHT } = await import('../../src/train/loop.js');
+  const { lesionShare } = await import('../../src/train/database-samples.js');
+  // 4 lung pixels, 1 of them lesion; the lesion pixel outside the lung does not count.
+  assert.equal(lesionShare([1, 0, 0, 0, 1, 0], [1, 1, 1, 1, 0, 0]), 0.25);
+  assert.equal(lesionShare([1, 1], [0, 0]), 0, 'no lung: share 0');
+  assert.throws(() => lesionShare([1], [1, 1]), /differ in size/);
+  const blank = (id: string, share: number): StoredSample => ({ id, caseId: id, image: new Float32Array(4), target: new Uint8Array(4), lossMask: new Uint8Array(4), lesionShare: share });
+  // 10 slices whose lesion fills half the lung, 90 with none.
+  const samples = [...Array.from({ length: 10 }, (_, k) => blank(`full${k}`, 0.5)), ...Array.from({ length: 90 }, (_, k) => blank(`clear${k}`, 0))];
+  const set = new StoredSampleSet(samples, [2, 2]);
+  assert.deepEqual(set.lesionShares.slice(9, 11), [0.5, 0]);
+  const rng = new Rng(5);
+  let full = 0, clear = 0;
+  for (let epoch = 0; epoch < 400; epoch++) {
+    const order = epochOrder(set, 'lesion', 5, rng);
+    assert.equal(new Set(order).size, 5, 'no repeats');
+    for (const i of order) if (i < 10) full++; else clear++;
+  }
+  const ratio = (full / 10) / (clear / 90), expected = 1 + LESION_SHARE_WEIGHT * 0.5;
+  assert.ok(ratio > expected * 0.75 && ratio < expected * 1.1, `lesion/clear draw ratio ${ratio.toFixed(2)}, weight ${expected}`);
+  // Without shares (a 3D set, or a lesion task) 'lesion' is 'ends'.
+  const plain = new StoredSampleSet([blank('a', 0), blank('b', 0)], [2, 2]);
+  assert.equal(epochOrder(plain, 'lesion', 2, new Rng(1)).length, 2);
+});
+
 test('covseg train --sources: the one source-name check, as a usage error', async () => {
   const { command } = await import('../../src/cli/commands/train.js');
   await assert.rejects(command.run(['--db', 'db', '--dims', '2', '--out', 'run', '--sources', 'zenodo,kaggle']), (err: Error) =>
