@@ -135,3 +135,18 @@ test('a folded (batch norm) float16 ONNX export seeds a --norm none network that
   assert.ok(maxDiff <= 1e-4, `max |libtorch − ORT| = ${maxDiff.toExponential(2)}`);
   await onnx.release();
 });
+
+test('readOnnxWeights gives each tensor its own values whether the file came as a Node Buffer or a Uint8Array', async () => {
+  const { readOnnxWeights } = await import('../../src/nn/onnx/graph.js');
+  const { randomUNetTensors } = await import('../helpers/tiny-models.js');
+  const config = { dims: 2 as const, baseFilters: 4, depth: 2 };
+  const bytes = exportUNetOnnx({ ...config, norm: 'none' }, randomUNetTensors(config, 5), { float16: true });
+  // readFileSync's Buffer: slicing a Buffer gives a view of the whole file, not a copy.
+  const asBuffer = Buffer.concat([Buffer.alloc(13), Buffer.from(bytes)]).subarray(13);
+  const plain = readOnnxWeights(bytes), fromBuffer = readOnnxWeights(asBuffer);
+  assert.deepEqual(Object.keys(fromBuffer), Object.keys(plain));
+  for (const [name, t] of Object.entries(fromBuffer)) {
+    assert.equal(t.data.length, t.shape.reduce((a, b) => a * b, 1), `${name}: one value per element`);
+    assert.deepEqual(t.data, plain[name]!.data, name);
+  }
+});

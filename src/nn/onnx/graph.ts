@@ -234,7 +234,8 @@ export function readOnnxWeights(model: Uint8Array): Record<string, { shape: numb
       else if (f.field === 1 && f.bytes) shape.push(...packedVarints(f.bytes));
       else if (f.field === 2 && f.value !== undefined) type = Number(f.value);
       else if (f.field === 8 && f.bytes) name = dec.decode(f.bytes);
-      else if (f.field === 9 && f.bytes) raw = f.bytes.slice();
+      // A copy of its own: a Node Buffer's slice() is a view, whose .buffer is the whole file.
+      else if (f.field === 9 && f.bytes) raw = new Uint8Array(f.bytes);
     }
     if (!raw) continue;
     if (type === OnnxDataType.float32) out[name] = { shape, data: new Float32Array(raw.buffer) };
