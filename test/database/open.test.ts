@@ -35,14 +35,15 @@ test('cases({ split, sources, task }): one query for training and evaluation', a
 
   // Files are absolute and chosen by the task: the reference is the lesion or the lung mask.
   const [lesion] = open.cases({ split: 'test', task: 'lesion' });
-  assert.deepEqual(lesion!.volume, { image: join(db, '3d/Case-0002/image.nrrd'), reference: join(db, '3d/Case-0002/lesion.nrrd'), lungMask: join(db, '3d/Case-0002/lung.nrrd') });
-  assert.deepEqual(lesion!.slices, [{ name: 'Case-0002_z001', z: 1, image: join(db, '2d/images/Case-0002_z001.png'), reference: join(db, '2d/lesions/Case-0002_z001.png'), lungMask: join(db, '2d/lungs/Case-0002_z001.png') }]);
+  assert.deepEqual(lesion!.volume, { image: join(db, '3d/Case-0002/image.nrrd'), lesionMask: join(db, '3d/Case-0002/lesion.nrrd'), reference: join(db, '3d/Case-0002/lesion.nrrd'), lungMask: join(db, '3d/Case-0002/lung.nrrd') });
+  assert.deepEqual(lesion!.slices, [{ name: 'Case-0002_z001', z: 1, image: join(db, '2d/images/Case-0002_z001.png'), lesionMask: join(db, '2d/lesions/Case-0002_z001.png'), reference: join(db, '2d/lesions/Case-0002_z001.png'), lungMask: join(db, '2d/lungs/Case-0002_z001.png') }]);
   const [lung] = open.cases({ split: 'test', task: 'lung' });
   assert.equal(lung!.volume!.reference, join(db, '3d/Case-0002/lung.nrrd'));
+  assert.equal(lung!.volume!.lesionMask, join(db, '3d/Case-0002/lesion.nrrd'), "a lung model's files name the lesion too (--sampling lesion)");
   // A case without a lung mask has no reference for a lung model, and a lesion reference without lung mask for a lesion model.
   const noLung = open.cases({ split: 'validation', task: 'lung' })[0]!;
   assert.equal(noLung.volume, undefined, '2D-only case');
-  assert.deepEqual(noLung.slices, [{ name: 'Slice-00001', z: 0, image: join(db, '2d/images/Slice-00001.png') }]);
+  assert.deepEqual(noLung.slices, [{ name: 'Slice-00001', z: 0, image: join(db, '2d/images/Slice-00001.png'), lesionMask: join(db, '2d/lesions/Slice-00001.png') }]);
   assert.deepEqual(open.cases({ split: 'validation' })[0]!.slices[0]!.reference, join(db, '2d/lesions/Slice-00001.png'));
 
   // The one source-name check: the same words wherever a name comes in.
