@@ -211,6 +211,8 @@ class Model : public Napi::ObjectWrap<Model> {
       r.loss = trainingLoss(prob, target, lung, lossEps_, reduction_, bceWeight_).item<double>();
     }
     torch::NoGradGuard noGrad;
+    // The reported sums and counts are inside the mask, unweighted (a weight only shapes the loss).
+    lung = (lung > 0).to(torch::kFloat32);
     auto p = prob.detach() * lung;
     auto tl = target * lung;
     r.intersection = perSample(p * tl);

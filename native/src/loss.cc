@@ -2,15 +2,19 @@
 
 namespace covseg {
 
+// `lung` is a per-voxel weight: 0/1 is the method's Dice inside the lungs; larger values
+// (a lung model's lesion voxels, train --lesion-weight) count those voxels that many times,
+// 2·Σwpt / (Σwp + Σwt), which for a 0/1 mask is the same number as before.
 torch::Tensor maskedDiceLoss(const torch::Tensor& prob, const torch::Tensor& target, const torch::Tensor& lung,
                              double eps, DiceReduction reduction) {
   auto p = prob * lung;
   auto t = target * lung;
+  auto pt = prob * target * lung;
   if (reduction == DiceReduction::Batch) {
-    return -2.0 * (p * t).sum() / (p.sum() + t.sum() + eps);
+    return -2.0 * pt.sum() / (p.sum() + t.sum() + eps);
   }
   auto pf = p.flatten(1), tf = t.flatten(1);
-  auto dice = 2.0 * (pf * tf).sum(1) / (pf.sum(1) + tf.sum(1) + eps);
+  auto dice = 2.0 * pt.flatten(1).sum(1) / (pf.sum(1) + tf.sum(1) + eps);
   return -dice.mean();
 }
 

@@ -30,6 +30,12 @@ export interface DatabaseSamplesOptions {
   inputSize?: number;
   /** 2D: input transform. Defaults to 'clahe-v2'. */
   transform?: SliceInputTransform;
+  /**
+   * 2D, task 'lung': the loss counts each lesion pixel of the lung target this many times
+   * (an integer 1–255, carried in the loss mask): missed consolidation at the pleura costs
+   * a lung model little Dice otherwise, as it is a small part of a large lung. Defaults to 1.
+   */
+  lesionWeight?: number;
   /** Passed to the sample set (augmentation, 3D patch size). */
   set?: StoredSetOptions;
   /** Told (samples read, their total, 'loading <split> slices|volumes') as they are read. Defaults to none. */
@@ -91,6 +97,15 @@ export function lesionShare(lesion: ArrayLike<number>, lung: ArrayLike<number>):
   return inLung ? both / inLung : 0;
 }
 
+/** A lung model's loss mask: 1 everywhere, `weight` on the lesion's pixels (nearest-resized to `size`²). */
+function lungLossWeights(lesion: { data: Uint8Array; width: number; height: number } | undefined, size: number, weight: number): Uint8Array {
+  const mask = new Uint8Array(size * size).fill(1);
+  if (!lesion || weight === 1) return mask;
+  const inLesion = binaryResized(lesion.data, lesion.width, lesion.height, size);
+  for (let i = 0; i < mask.length; i++) if (inLesion[i]) mask[i] = weight;
+  return mask;
+}
+
 /** The 2D slices of `split`, as model inputs of `inputSize`². */
 export async function loadSliceSplit(db: string, split: SplitName, options: DatabaseSamplesOptions): Promise<LoadedSplit> {
   const size = options.inputSize ?? 320;
@@ -118,7 +133,7 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
       caseId: c.patientGroup,
       image: input,
       target: binaryResized(target.data, target.width, target.height, size),
-      lossMask: lung ? binaryResized(lung.data, lung.width, lung.height, size) : new Uint8Array(size * size).fill(1),
+      lossMask: lung ? binaryResized(lung.data, lung.width, lung.height, size) : lungLossWeights(lesion, size, options.lesionWeight ?? 1),
       ...(lesion ? { lesionShare: lesionShare(lesion.data, target.data) } : {}),
     });
   }

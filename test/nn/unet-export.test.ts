@@ -72,6 +72,23 @@ test('masked Dice loss equals hand-computed values and ignores voxels outside th
   assert.ok(Math.abs(two - -(1 + 0.5) / 2) < 1e-6, `${two}`);
 });
 
+test('a weighted loss mask counts a voxel that many times in the Dice (train --lesion-weight); the reported counts stay unweighted', { skip }, async () => {
+  const { maskedDiceLoss } = loadTorchAddon();
+  const p = Float32Array.from([0.9, 0.2, 0.6, 0.1]);
+  const t = Float32Array.from([1, 0, 1, 1]);
+  // Voxel 0 weighs 3: 2·(3·0.9 + 0.6 + 0.1) / ((2.7 + 0.2 + 0.6 + 0.1) + (3 + 1 + 1))
+  const weighted = maskedDiceLoss(p, t, Float32Array.from([3, 1, 1, 1]), [1, 1, 2, 2], 0, 'batch');
+  assert.ok(Math.abs(weighted - -6.8 / 8.6) < 1e-6, `${weighted}`);
+  const perSample = maskedDiceLoss(p, t, Float32Array.from([3, 1, 1, 1]), [1, 1, 2, 2], 0, 'sample');
+  assert.ok(Math.abs(perSample - weighted) < 1e-6, 'one sample: both reductions agree');
+  const model = createTorchModel({ dims: 2, baseFilters: 4, depth: 2, seed: 4, threads: 1 });
+  const image = seededInput(256, 8), target = seededInput(256, 9).map((v) => (v > 0.5 ? 1 : 0));
+  const ones = new Float32Array(256).fill(1), heavy = ones.map((_, i) => (target[i] ? 5 : 1));
+  const plain = await model.evaluate(image, target, ones, [1, 1, 16, 16]), weightedStep = await model.evaluate(image, target, heavy, [1, 1, 16, 16]);
+  for (const k of ['tp', 'fp', 'fn', 'intersection', 'predSum', 'targetSum'] as const) assert.deepEqual(weightedStep[k], plain[k], k);
+  assert.notEqual(weightedStep.loss, plain.loss);
+});
+
 test('the training loss is the masked Dice plus bceWeight × the whole-image BCE, outside the lung included', { skip }, () => {
   const { maskedDiceLoss, trainingLoss } = loadTorchAddon();
   const p = Float32Array.from([0.9, 0.2, 0.6, 0.1]);

@@ -23,6 +23,32 @@ test('checkDatabaseTraining: settings that cannot work together, as CovsegError 
   assert.throws(() => checkDatabaseTraining({ ...base, negatives: ['abdomen.nii.gz'] }), /--negatives is for the 2D lung model/);
   checkDatabaseTraining({ ...base, task: 'lung', negatives: ['abdomen.nii.gz'] });
   assert.throws(() => checkDatabaseTraining({ ...base, dims: 3, negatives: ['a'] }, (m) => new RangeError(m)), RangeError);
+  assert.throws(() => checkDatabaseTraining({ ...base, lesionWeight: 5 }), /--lesion-weight is for the 2D lung model/);
+  assert.throws(() => checkDatabaseTraining({ ...base, task: 'lung', lesionWeight: 2.5 }), /--lesion-weight: an integer from 1 to 255, got 2.5/);
+  checkDatabaseTraining({ ...base, task: 'lung', lesionWeight: 5 });
+});
+
+test("a lung model's slices: the loss mask is 1, and lesionWeight on the lesion's pixels; the lesion's share of the lung is kept for 'lesion' sampling", async () => {
+  const { loadSliceSplit } = await import('../../src/train/database-samples.js');
+  const dir = mkdtempSync(join(tmpdir(), 'covseg-lung-weights-'));
+  try {
+    await writeSliceSetLayout(join(dir, 'slices'), ['p1', 'p2', 'p3', 'p4', 'p5'].map((g, k) => ({ file: `${k}.png`, group: g, lesionRadius: 4 })), 32);
+    await buildDatabase({ sources: [{ name: 'zenodo-slices', root: join(dir, 'slices') }], out: join(dir, 'db') }, { sliceSize: 32, workers: 0, overview: false });
+    const plain = (await loadSliceSplit(join(dir, 'db'), 'train', { task: 'lung', inputSize: 32 })).set;
+    const weighted = (await loadSliceSplit(join(dir, 'db'), 'train', { task: 'lung', inputSize: 32, lesionWeight: 5 })).set;
+    assert.ok(plain.length > 0);
+    for (const [k, s] of weighted.samples.entries()) {
+      assert.ok(plain.samples[k]!.lossMask.every((v) => v === 1), 'default: the whole slice, weight 1');
+      const heavy = s.lossMask.reduce((n, v) => n + (v === 5 ? 1 : 0), 0);
+      assert.ok(s.lossMask.every((v) => v === 1 || v === 5));
+      assert.ok(heavy > 0, `${s.id}: its lesion weighs 5`);
+      // The lesion lies inside the lung (lung = lung ∪ lesion): every weighted pixel is a target pixel.
+      assert.ok(s.lossMask.every((v, i) => v === 1 || s.target[i] === 1));
+      assert.ok(s.lesionShare! > 0 && s.lesionShare! < 1, `${s.id}: share ${s.lesionShare}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('trainOnDatabase: reads the splits, trains, and writes the model spec and what it was trained on', { skip }, async () => {
