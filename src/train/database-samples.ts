@@ -123,9 +123,10 @@ export async function loadSliceSplit(db: string, split: SplitName, options: Data
       skippedNoLung++;
       continue;
     }
-    const [image, target, lung] = await allInOrder([readPngGrey(s.image), readPngGrey(s.reference), options.task === 'lesion' ? readPngGrey(s.lungMask) : undefined]);
-    // A lung model's target is the lung mask; the lesion it holds weighs 'lesion' sampling.
-    const lesion = options.task === 'lung' ? await readPngGrey(s.lesionMask) : undefined;
+    // A lesion model's third mask is the lung (its loss mask); a lung model's is the lesion its
+    // target holds (the loss weights and 'lesion' sampling).
+    const [image, target, third] = await allInOrder([readPngGrey(s.image), readPngGrey(s.reference), readPngGrey(options.task === 'lesion' ? s.lungMask : s.lesionMask)]);
+    const [lung, lesion] = options.task === 'lesion' ? [third, undefined] : [undefined, third];
     // Stored before equalisation, so training can jitter intensities the way exports differ.
     const input = sliceToModelStage1(image.data, image.width, image.height, size, transform);
     samples.push({

@@ -52,7 +52,7 @@ const FLAGS = {
     arg: 'A,B',
     help: '2D, task lung: CTs (files or DICOM folders) with no lung in view, e.g. an abdominal CT; their slices train with an empty target',
   }),
-  'lesion-weight': flag.number({ arg: 'W', default: 1, check: (n) => Number.isInteger(n) && n >= 1 && n <= 255, help: '2D, task lung: each lesion pixel of the lung target counts W times in the Dice\n(consolidation at the pleura is lung, and a small part of a large lung)' }),
+  'lesion-weight': flag.number({ arg: 'W', default: 1, help: '2D, task lung: each lesion pixel of the lung target counts W times in the Dice\n(consolidation at the pleura is lung, and a small part of a large lung)' }),
   quiet: flag.boolean({ help: 'no progress bars or messages' }),
 };
 
