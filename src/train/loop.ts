@@ -50,6 +50,10 @@ export interface TrainOptions {
    *   the share of its lung its lesion covers): a lung model learns that consolidation is
    *   lung from the slices where the lesion fills the lung, which a uniform draw gives as
    *   often as a slice with one small spot (the 2D database holds only slices with lesion).
+   * - 'case-sqrt-ends': case-sqrt's weight × ENDS_WEIGHT for an emphasised sample. Under
+   *   case-sqrt alone the 20 lung-free negatives are one "case" and drawn 1/√20 as often as a
+   *   single-slice case's slice (under 2 % of an epoch), so a lung model fine-tuned that way
+   *   takes abdominal gas for lung again; this keeps both the small sources and the negatives.
    * Defaults to 'uniform'.
    */
   sampling?: SamplingMode;
@@ -103,9 +107,9 @@ export interface TrainOptions {
   onMessage?: (message: string) => void;
 }
 
-export type SamplingMode = 'uniform' | 'case-sqrt' | 'ends' | 'lesion';
-export const SAMPLING_MODES: readonly SamplingMode[] = ['uniform', 'case-sqrt', 'ends', 'lesion'];
-/** Under 'ends' and 'lesion' sampling, how much more often an emphasised sample is drawn. */
+export type SamplingMode = 'uniform' | 'case-sqrt' | 'ends' | 'lesion' | 'case-sqrt-ends';
+export const SAMPLING_MODES: readonly SamplingMode[] = ['uniform', 'case-sqrt', 'ends', 'lesion', 'case-sqrt-ends'];
+/** Under 'ends', 'lesion' and 'case-sqrt-ends' sampling, how much more often an emphasised sample is drawn. */
 export const ENDS_WEIGHT = 3;
 /** Under 'lesion' sampling, a slice whose lesion fills its whole lung is drawn 1 + this × as often as one without lesion. */
 export const LESION_SHARE_WEIGHT = 10;
@@ -122,7 +126,8 @@ export function epochOrder(set: SampleSet, mode: SamplingMode | undefined, count
   } else {
     const perCase = new Map<string, number>();
     for (const c of set.caseIds) perCase.set(c, (perCase.get(c) ?? 0) + 1);
-    weight = (i) => 1 / Math.sqrt(perCase.get(set.caseIds[i]!)!);
+    const emphasis = mode === 'case-sqrt-ends' ? ENDS_WEIGHT : 1;
+    weight = (i) => (set.emphasised?.[i] ? emphasis : 1) / Math.sqrt(perCase.get(set.caseIds[i]!)!);
   }
   // Weighted sampling without replacement (Efraimidis–Spirakis): key u^(1/w), largest first.
   const keyed = all.map((i) => ({ i, key: Math.log(rng.next() || Number.MIN_VALUE) / weight(i) }));

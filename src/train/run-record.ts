@@ -21,7 +21,7 @@ const NetworkSchema = Type.Object({
 /** The settings a run was started with; `--resume` refuses other ones (the epoch cap aside). */
 export const TrainingRecordSchema = Type.Object({
   initFrom: orNull(Type.String()),
-  sampling: literals(['uniform', 'case-sqrt', 'ends', 'lesion']),
+  sampling: literals(['uniform', 'case-sqrt', 'ends', 'lesion', 'case-sqrt-ends']),
   /** Model metadata (task, input size and transform): a resumed run must export the same model. */
   model: Type.Record(Type.String(), Type.String()),
   network: NetworkSchema,

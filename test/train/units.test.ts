@@ -219,6 +219,29 @@ test("'ends' sampling: the outer 15 % of each case's slices and the negatives ar
   if (existsSync(dicom)) assert.ok((await loadNegativeSlices([dicom], { inputSize: 32, transform: 'clahe-v1' })).every((s) => s.emphasis));
 });
 
+test("'case-sqrt-ends' sampling: case-sqrt's weights, and an emphasised sample (an end, a negative) 3× its case-mates", async () => {
+  const { epochOrder, ENDS_WEIGHT } = await import('../../src/train/loop.js');
+  const blank = (id: string, caseId: string, emphasis: boolean): StoredSample => ({ id, caseId, image: new Float32Array(4), target: new Uint8Array(4), lossMask: new Uint8Array(4), emphasis });
+  // Case N: 16 negatives, all emphasised (case-sqrt alone: total weight 16/4 = 4); 12 single-slice cases (12).
+  const samples = [...Array.from({ length: 16 }, (_, k) => blank(`n${k}`, 'N', true)), ...Array.from({ length: 12 }, (_, k) => blank(`s${k}`, `s${k}`, false))];
+  const set = new StoredSampleSet(samples, [2, 2]);
+  const share = (mode: 'case-sqrt' | 'case-sqrt-ends'): number => {
+    const rng = new Rng(9);
+    let negatives = 0, drawn = 0;
+    for (let epoch = 0; epoch < 2000; epoch++) {
+      const order = epochOrder(set, mode, 2, rng);
+      assert.equal(new Set(order).size, 2, 'no repeats');
+      negatives += order.filter((i) => i < 16).length;
+      drawn += order.length;
+    }
+    return negatives / drawn;
+  };
+  // Weights: case-sqrt 4 of 16 → 0.25; case-sqrt-ends 12 of 24 → 0.5 (draws of 2 without repeats shift it a little).
+  const plain = share('case-sqrt'), emphasised = share('case-sqrt-ends');
+  assert.ok(plain > 0.2 && plain < 0.3, `case-sqrt negative share ${plain.toFixed(3)}`);
+  assert.ok(emphasised > 0.44 && emphasised < 0.56, `case-sqrt-ends negative share ${emphasised.toFixed(3)} (weight ${ENDS_WEIGHT})`);
+});
+
 test("'lesion' sampling: a slice is drawn more often the more of its lung its lesion fills (1 + 10 × share), on top of 'ends'", async () => {
   const { epochOrder, LESION_SHARE_WEIGHT } = await import('../../src/train/loop.js');
   const { lesionShare } = await import('../../src/train/database-samples.js');

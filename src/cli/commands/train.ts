@@ -27,7 +27,7 @@ const FLAGS = {
   'samples-per-epoch': flag.number({ arg: 'N', check: (n) => n > 0, shownDefault: 'all', help: 'random subset of the training samples per epoch' }),
   sampling: flag.choice({
     choices: SAMPLING_MODES, arg: 'M', default: 'uniform',
-    help: 'uniform | case-sqrt: weight 1/√(slices of the case), so short scans and single-slice sources are not drowned |\nends: 2D slices in the outer 15 % at either end of their case, and --negatives, drawn 3× as often\n(the lung model\'s apices, bases and lung-free slices) |\nlesion: as ends, and a slice further × (1 + 10 × the share of its lung its lesion covers)\n(the lung model learns that consolidation filling the lung is lung)',
+    help: 'uniform | case-sqrt: weight 1/√(slices of the case), so short scans and single-slice sources are not drowned |\nends: 2D slices in the outer 15 % at either end of their case, and --negatives, drawn 3× as often\n(the lung model\'s apices, bases and lung-free slices) |\nlesion: as ends, and a slice further × (1 + 10 × the share of its lung its lesion covers)\n(the lung model learns that consolidation filling the lung is lung) |\ncase-sqrt-ends: case-sqrt, and the ends and --negatives 3× as often',
   }),
   optimizer: flag.choice({ choices: ['sgd', 'adam'] as const, default: 'sgd', shownDefault: 'sgd, the method', help: 'with momentum 0.9 for sgd' }),
   lr: flag.number({ arg: 'X', check: (n) => n > 0, shownDefault: '0.01 for sgd, 0.001 for adam', help: 'base learning rate' }),
