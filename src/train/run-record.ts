@@ -7,6 +7,7 @@ import { Type } from '@sinclair/typebox';
 import { loadJsonFile } from '../util/json-file.js';
 import { literals, orNull, type Static } from '../util/schema.js';
 import { LR_SCHEDULES } from './schedule.js';
+import { SAMPLING_MODES } from './sampling.js';
 
 /** The network as configured (UNetConfig). */
 const NetworkSchema = Type.Object({
@@ -21,7 +22,7 @@ const NetworkSchema = Type.Object({
 /** The settings a run was started with; `--resume` refuses other ones (the epoch cap aside). */
 export const TrainingRecordSchema = Type.Object({
   initFrom: orNull(Type.String()),
-  sampling: literals(['uniform', 'case-sqrt', 'ends', 'lesion', 'case-sqrt-ends']),
+  sampling: literals(SAMPLING_MODES),
   /** Model metadata (task, input size and transform): a resumed run must export the same model. */
   model: Type.Record(Type.String(), Type.String()),
   network: NetworkSchema,

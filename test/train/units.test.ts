@@ -177,7 +177,7 @@ test('quarter-turn rotations: counter-clockwise on screen, four turns are the id
 });
 
 test('epoch sampling: uniform is a shuffle; case-sqrt weighs a sample by 1/√(its case size), without repeats', async () => {
-  const { epochOrder } = await import('../../src/train/loop.js');
+  const { epochOrder } = await import('../../src/train/sampling.js');
   // Case A has 100 samples, ten cases have one each: under case-sqrt A's total weight equals theirs (10 vs 10).
   const caseIds = [...Array.from({ length: 100 }, () => 'A'), ...Array.from({ length: 10 }, (_, k) => `s${k}`)];
   const set = { spatial: [2, 2], length: caseIds.length, ids: caseIds.map((_, i) => `x${i}`), caseIds, fill() {} };
@@ -196,7 +196,7 @@ test('epoch sampling: uniform is a shuffle; case-sqrt weighs a sample by 1/√(i
 });
 
 test("'ends' sampling: the outer 15 % of each case's slices and the negatives are drawn 3× as often; a single-slice case has no ends", async () => {
-  const { epochOrder, ENDS_WEIGHT } = await import('../../src/train/loop.js');
+  const { epochOrder, ENDS_WEIGHT } = await import('../../src/train/sampling.js');
   const { markCaseEnds } = await import('../../src/train/database-samples.js');
   const { loadNegativeSlices } = await import('../../src/train/negative-samples.js');
   const blank = (id: string, caseId: string): StoredSample => ({ id, caseId, image: new Float32Array(4), target: new Uint8Array(4), lossMask: new Uint8Array(4) });
@@ -220,7 +220,7 @@ test("'ends' sampling: the outer 15 % of each case's slices and the negatives ar
 });
 
 test("'case-sqrt-ends' sampling: case-sqrt's weights, and an emphasised sample (an end, a negative) 3× its case-mates", async () => {
-  const { epochOrder, ENDS_WEIGHT } = await import('../../src/train/loop.js');
+  const { epochOrder, ENDS_WEIGHT } = await import('../../src/train/sampling.js');
   const blank = (id: string, caseId: string, emphasis: boolean): StoredSample => ({ id, caseId, image: new Float32Array(4), target: new Uint8Array(4), lossMask: new Uint8Array(4), emphasis });
   // Case N: 16 negatives, all emphasised (case-sqrt alone: total weight 16/4 = 4); 12 single-slice cases (12).
   const samples = [...Array.from({ length: 16 }, (_, k) => blank(`n${k}`, 'N', true)), ...Array.from({ length: 12 }, (_, k) => blank(`s${k}`, `s${k}`, false))];
@@ -243,7 +243,7 @@ test("'case-sqrt-ends' sampling: case-sqrt's weights, and an emphasised sample (
 });
 
 test("'lesion' sampling: a slice is drawn more often the more of its lung its lesion fills (1 + 10 × share), on top of 'ends'", async () => {
-  const { epochOrder, LESION_SHARE_WEIGHT } = await import('../../src/train/loop.js');
+  const { epochOrder, LESION_SHARE_WEIGHT } = await import('../../src/train/sampling.js');
   const { lesionShare } = await import('../../src/train/database-samples.js');
   // 4 lung pixels, 1 of them lesion; the lesion pixel outside the lung does not count.
   assert.equal(lesionShare([1, 0, 0, 0, 1, 0], [1, 1, 1, 1, 0, 0]), 0.25);
