@@ -36,9 +36,14 @@ export interface AugmentOptions {
   brightness?: number;
   /** Maximum standard deviation of Gaussian noise added after the transform. Defaults to 0.02. */
   noiseStd?: number;
+  /**
+   * 2D lung model only (the target is the lung mask): probability of painting a synthetic
+   * consolidation into the lung against its border (see `paintConsolidation`). Defaults to 0.
+   */
+  consolidationProbability?: number;
 }
 
-const DEFAULTS: Required<AugmentOptions> = { windowProbability: 0.3, gammaRange: [0.7, 1.5], flip: true, rot90Probability: 0.3, maxRotationDeg: 10, scaleRange: [0.55, 1.3], contrast: 0.1, brightness: 0.05, noiseStd: 0.02 };
+const DEFAULTS: Required<AugmentOptions> = { windowProbability: 0.3, gammaRange: [0.7, 1.5], flip: true, rot90Probability: 0.3, maxRotationDeg: 10, scaleRange: [0.55, 1.3], contrast: 0.1, brightness: 0.05, noiseStd: 0.02, consolidationProbability: 0 };
 
 /** Intensity changes an export could have made: random window (with saturation) and gamma, in place on a [0,1] image. */
 export function augmentBeforeTransform(image: Float32Array, rng: Rng, options: AugmentOptions = {}): void {
@@ -80,6 +85,114 @@ export function augmentAfterTransform(image: Float32Array, masks: Uint8Array[], 
   for (let i = 0; i < image.length; i++) {
     image[i] = (image[i]! - 0.5) * contrast + 0.5 + brightness + (noise > 0 ? noise * rng.normal() : 0);
   }
+}
+
+/** Radius (pixels) around the seed over which the tissue next to the lung is sampled. */
+const TISSUE_SAMPLE_RADIUS = 5;
+/** Largest noise (standard deviation, [0,1] units) put into a painted consolidation. */
+const MAX_TISSUE_NOISE = 0.02;
+/** Width (pixels) of the blend between a painted consolidation and the lung left unpainted. */
+const CONSOLIDATION_FEATHER = 3;
+
+/**
+ * Paints a synthetic consolidation into a 2D lung, in place, with probability
+ * `probability`: a region of one lung that starts at its border, filled with the density
+ * of the tissue just outside the lung there (chest wall, mediastinum, diaphragm), so that
+ * the lung's edge vanishes into it, as dense disease at the pleura makes it vanish. The
+ * lung mask (the target) is unchanged: consolidation is lung (the method's lung = lung ∪
+ * lesion), and a lung model that sees one slice has to learn to follow the lung's shape,
+ * not its darkness, to keep it. Why: the real consolidations a lung model leaves out lie
+ * against the mediastinum, the spine and the chest wall, and the datasets hold too few of
+ * them for the model to learn it (models/README.md). `image` is the [0,1] image before
+ * the input transform, `lung` its 0/1 lung mask, both `width`×`height`.
+ * Returns whether it painted.
+ */
+export function paintConsolidation(image: Float32Array, lung: Uint8Array, width: number, height: number, rng: Rng, probability: number): boolean {
+  if (probability <= 0 || rng.next() >= probability) return false;
+  const w = width, h = height;
+  // Seeds: lung pixels with a non-lung 4-neighbour inside the image (the pleura; where the
+  // lung meets the image's edge nothing outside it can be sampled).
+  const border: number[] = [];
+  let lungArea = 0;
+  for (let y = 1; y < h - 1; y++) {
+    for (let x = 1; x < w - 1; x++) {
+      const i = y * w + x;
+      if (!lung[i]) continue;
+      lungArea++;
+      if (!lung[i - 1] || !lung[i + 1] || !lung[i - w] || !lung[i + w]) border.push(i);
+    }
+  }
+  if (border.length === 0) return false;
+  const seed = border[rng.int(border.length)]!;
+  const sx = seed % w, sy = Math.floor(seed / w);
+  // Tissue density: the median of the non-lung pixels near the seed, and their spread.
+  const tissue: number[] = [];
+  const r0 = TISSUE_SAMPLE_RADIUS;
+  for (let y = Math.max(0, sy - r0); y <= Math.min(h - 1, sy + r0); y++) {
+    for (let x = Math.max(0, sx - r0); x <= Math.min(w - 1, sx + r0); x++) {
+      if ((x - sx) ** 2 + (y - sy) ** 2 <= r0 * r0 && !lung[y * w + x]) tissue.push(image[y * w + x]!);
+    }
+  }
+  if (tissue.length === 0) return false;
+  tissue.sort((a, b) => a - b);
+  const level = tissue[tissue.length >> 1]!;
+  // Consolidation is about as smooth as the tissue beside it; the window there may hold a
+  // rib's edge, so the spread is capped.
+  const spread = Math.min(MAX_TISSUE_NOISE, (tissue[Math.floor(tissue.length * 0.75)]! - tissue[Math.floor(tissue.length * 0.25)]!) / 1.35);
+  // Region: the lung pixels connected to the seed within a radius of a third to all of one
+  // lung's equivalent radius (two lungs share lungArea), so from a plaque to most of a lung.
+  const lungRadius = Math.sqrt(lungArea / (2 * Math.PI));
+  const radius = rng.uniform(1 / 3, 1) * lungRadius;
+  // An irregular outline, not a disk: the radius varies with the angle by three random harmonics (±30 %).
+  const harmonics = [2, 3, 5].map((k) => ({ k, phase: rng.uniform(0, 2 * Math.PI), amp: rng.uniform(0, 0.1) }));
+  const within = (x: number, y: number): boolean => {
+    const theta = Math.atan2(y - sy, x - sx);
+    const r = radius * (1 + harmonics.reduce((a, { k, phase, amp }) => a + amp * Math.sin(k * theta + phase), 0));
+    return (x - sx) ** 2 + (y - sy) ** 2 <= r * r;
+  };
+  const region = new Uint8Array(w * h);
+  const stack = [seed];
+  region[seed] = 1;
+  while (stack.length) {
+    const i = stack.pop()!;
+    const x = i % w, y = Math.floor(i / w);
+    for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, y > 0 ? i - w : -1, y < h - 1 ? i + w : -1]) {
+      if (j < 0 || region[j] || !lung[j]) continue;
+      const jx = j % w, jy = Math.floor(j / w);
+      if (!within(jx, jy)) continue;
+      region[j] = 1;
+      stack.push(j);
+    }
+  }
+  // Blend towards the unpainted lung only (the feather), never at the pleura: there the
+  // painted density must meet the tissue's without an edge. Distance in 4-steps from the
+  // unpainted lung, by breadth-first search.
+  const dist = new Int32Array(w * h).fill(-1);
+  let front: number[] = [];
+  for (let i = 0; i < w * h; i++) if (lung[i] && !region[i]) { dist[i] = 0; front.push(i); }
+  for (let d = 1; d <= CONSOLIDATION_FEATHER && front.length; d++) {
+    const next: number[] = [];
+    for (const i of front) {
+      const x = i % w;
+      for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, i - w, i + w]) {
+        if (j < 0 || j >= w * h || !region[j] || dist[j] >= 0) continue;
+        dist[j] = d;
+        next.push(j);
+      }
+    }
+    front = next;
+  }
+  // Strength: mostly dense consolidation, sometimes a denser ground glass; what is left of
+  // the lung's own texture under it reads as air bronchograms and vessels.
+  const strength = rng.uniform(0.6, 1);
+  for (let i = 0; i < w * h; i++) {
+    if (!region[i]) continue;
+    const feather = dist[i]! < 0 ? 1 : dist[i]! / (CONSOLIDATION_FEATHER + 1);
+    const a = strength * feather;
+    const painted = level + spread * rng.normal();
+    image[i] = Math.min(1, Math.max(0, (1 - a) * image[i]! + a * painted));
+  }
+  return true;
 }
 
 /** Rotates a square n×n image by `turns` quarter turns (counter-clockwise on screen), in place. */

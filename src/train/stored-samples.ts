@@ -3,7 +3,7 @@
  * sample per volume, or random patches of it biased towards lesions).
  */
 import type { Rng } from '../util/random.js';
-import { augmentAfterTransform, augmentBeforeTransform, type AugmentOptions } from './augment.js';
+import { augmentAfterTransform, augmentBeforeTransform, paintConsolidation, type AugmentOptions } from './augment.js';
 import type { BatchBuffers, SampleSet } from './samples.js';
 
 /** One stored sample: image [0,1], target and loss mask 0/1, all of the set's stored shape. */
@@ -82,6 +82,8 @@ export class StoredSampleSet implements SampleSet {
     copyBox(s.image, this.stored, start, this.spatial, image);
     copyBox(s.target, this.stored, start, this.spatial, target);
     copyBox(s.lossMask, this.stored, start, this.spatial, lossMask);
+    const consolidation = this.options.augment?.consolidationProbability ?? 0;
+    if (rng && consolidation > 0 && this.spatial.length === 2) paintConsolidation(image, target, this.spatial[1]!, this.spatial[0]!, rng, consolidation);
     if (rng) augmentBeforeTransform(image, rng, this.options.augment);
     if (this.options.finishInput) image.set(this.options.finishInput(image));
     if (rng) augmentAfterTransform(image, [target, lossMask], this.spatial, rng, this.options.augment);

@@ -41,6 +41,8 @@ export interface DatabaseTrainingOptions extends Omit<TrainOptions, 'network' | 
   negatives?: string[];
   /** 2D lung model: each lesion pixel of the lung target counts this many times in the loss (integer 1–255). Defaults to 1. */
   lesionWeight?: number;
+  /** 2D lung model: probability of painting a synthetic consolidation into a training slice's lung (src/train/augment.ts). Defaults to 0. */
+  syntheticConsolidation?: number;
 }
 
 /**
@@ -58,14 +60,18 @@ export function checkDatabaseTraining(o: DatabaseTrainingOptions, fail: (problem
     if (o.dims !== 2 || (o.task ?? 'lesion') !== 'lung') throw fail('--lesion-weight is for the 2D lung model (--dims 2 --task lung)');
     if (!Number.isInteger(o.lesionWeight) || o.lesionWeight < 1 || o.lesionWeight > 255) throw fail(`--lesion-weight: an integer from 1 to 255, got ${o.lesionWeight}`);
   }
+  if (o.syntheticConsolidation) {
+    if (o.dims !== 2 || (o.task ?? 'lesion') !== 'lung') throw fail('--synthetic-consolidation is for the 2D lung model (--dims 2 --task lung)');
+    if (!(o.syntheticConsolidation > 0 && o.syntheticConsolidation <= 1)) throw fail(`--synthetic-consolidation: a probability in (0, 1], got ${o.syntheticConsolidation}`);
+  }
 }
 
 /** Trains a U-Net on the train split of `o.db`, choosing the weights on its validation split. */
 export async function trainOnDatabase(o: DatabaseTrainingOptions): Promise<TrainResult> {
   checkDatabaseTraining(o);
-  const { db, dims, sources, fold, patch, negatives, network, task = 'lesion', inputSize = DATABASE_SIDE, transform = 'clahe-v2', batchSize, lesionWeight = 1, ...loop } = o;
+  const { db, dims, sources, fold, patch, negatives, network, task = 'lesion', inputSize = DATABASE_SIDE, transform = 'clahe-v2', batchSize, lesionWeight = 1, syntheticConsolidation = 0, ...loop } = o;
   const load = dims === 2 ? loadSliceSplit : loadVolumeSplit;
-  const data = { task, sources, fold, inputSize, transform, lesionWeight, onProgress: o.onProgress, set: { patch } };
+  const data = { task, sources, fold, inputSize, transform, lesionWeight, onProgress: o.onProgress, set: { patch, augment: { consolidationProbability: syntheticConsolidation } } };
   const train = await load(db, 'train', data);
   if (negatives?.length) train.set = train.set.concat(await loadNegativeSlices(negatives, { inputSize, transform }));
   const val = await load(db, 'validation', data);
@@ -82,7 +88,7 @@ export async function trainOnDatabase(o: DatabaseTrainingOptions): Promise<Train
     title: `${dims}D ${task} U-Net`,
     modelMetadata: {
       ...specToMetadata(spec),
-      'covseg.trainedOn': JSON.stringify({ db, sources: sources ?? 'all', ...(fold ? { fold } : {}), ...(lesionWeight !== 1 ? { lesionWeight } : {}), trainSamples: train.set.length, valSamples: val.set.length }),
+      'covseg.trainedOn': JSON.stringify({ db, sources: sources ?? 'all', ...(fold ? { fold } : {}), ...(lesionWeight !== 1 ? { lesionWeight } : {}), ...(syntheticConsolidation ? { syntheticConsolidation } : {}), trainSamples: train.set.length, valSamples: val.set.length }),
     },
   }, { train: train.set, val: val.set });
 }

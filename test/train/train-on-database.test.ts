@@ -26,6 +26,9 @@ test('checkDatabaseTraining: settings that cannot work together, as CovsegError 
   assert.throws(() => checkDatabaseTraining({ ...base, lesionWeight: 5 }), /--lesion-weight is for the 2D lung model/);
   assert.throws(() => checkDatabaseTraining({ ...base, task: 'lung', lesionWeight: 2.5 }), /--lesion-weight: an integer from 1 to 255, got 2.5/);
   checkDatabaseTraining({ ...base, task: 'lung', lesionWeight: 5 });
+  assert.throws(() => checkDatabaseTraining({ ...base, syntheticConsolidation: 0.5 }), /--synthetic-consolidation is for the 2D lung model/);
+  assert.throws(() => checkDatabaseTraining({ ...base, task: 'lung', syntheticConsolidation: 1.5 }), /--synthetic-consolidation: a probability in \(0, 1\], got 1.5/);
+  checkDatabaseTraining({ ...base, task: 'lung', syntheticConsolidation: 0.5 });
 });
 
 test("a lung model's slices: the loss mask is 1, and lesionWeight on the lesion's pixels; the lesion's share of the lung is kept for 'lesion' sampling", async () => {

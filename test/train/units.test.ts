@@ -9,7 +9,7 @@ import { loadCheckpoint, networkTensors, saveCheckpoint } from '../../src/train/
 import { historyToCsv, readHistory, writeHistory, type EpochRecord } from '../../src/train/history.js';
 import { StoredSampleSet, type StoredSample } from '../../src/train/stored-samples.js';
 import { allocateBatch } from '../../src/train/samples.js';
-import { augmentAfterTransform, augmentBeforeTransform } from '../../src/train/augment.js';
+import { augmentAfterTransform, augmentBeforeTransform, paintConsolidation } from '../../src/train/augment.js';
 import { setMetrics } from '../../src/train/loop.js';
 import { Rng } from '../../src/util/random.js';
 
@@ -105,6 +105,47 @@ test('3D patches: the centred patch for validation, lesion-centred patches for t
   }
   assert.throws(() => new StoredSampleSet([indexedSample(0)], [4, 6, 8], { patch: [2, 8, 4] }), /patch \[2,8,4\] must have 3 dims no larger than the stored shape/);
   assert.throws(() => new StoredSampleSet([indexedSample(0)], [4, 6, 9]), /sample a: arrays do not match the stored shape/);
+});
+
+test("a synthetic consolidation fills part of one lung from its border with the tissue's density, and nothing outside the lung", () => {
+  // A body of tissue (0.6) holding two dark lungs (0.1) either side of a mediastinum.
+  const w = 64, h = 48;
+  const image = new Float32Array(w * h);
+  const lung = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const inBody = y >= 4 && y < 44 && x >= 2 && x < 62;
+      const inLung = y >= 10 && y < 38 && ((x >= 8 && x < 28) || (x >= 36 && x < 56));
+      image[y * w + x] = inLung ? 0.1 : inBody ? 0.6 : 0;
+      lung[y * w + x] = inLung ? 1 : 0;
+    }
+  }
+  const untouched = image.slice();
+  assert.equal(paintConsolidation(image, lung, w, h, new Rng(1), 0), false, 'probability 0 never paints');
+  assert.equal(paintConsolidation(image, new Uint8Array(w * h), w, h, new Rng(1), 1), false, 'no lung, nothing to paint');
+  assert.deepEqual(image, untouched);
+  for (let seed = 0; seed < 10; seed++) {
+    const painted = untouched.slice();
+    assert.equal(paintConsolidation(painted, lung, w, h, new Rng(seed), 1), true);
+    const again = untouched.slice();
+    paintConsolidation(again, lung, w, h, new Rng(seed), 1);
+    assert.deepEqual(again, painted, 'the same seed paints the same');
+    let changed = 0, dense = 0, atBorder = false;
+    const sides = new Set<number>();
+    for (let i = 0; i < w * h; i++) {
+      if (painted[i] === untouched[i]) continue;
+      assert.equal(lung[i], 1, `pixel ${i} outside the lung changed`);
+      changed++;
+      sides.add(i % w < 32 ? 0 : 1);
+      if (painted[i]! > 0.35) dense++;
+      const x = i % w;
+      if (!lung[i - 1] || !lung[i + 1] || !lung[i - w] || !lung[i + w] || x === 0) atBorder = true;
+    }
+    assert.ok(changed > 20 && changed < 28 * 20, `seed ${seed}: ${changed} pixels painted`);
+    assert.ok(dense > changed / 3, `seed ${seed}: ${dense} of ${changed} painted pixels near the tissue's density`);
+    assert.ok(atBorder, `seed ${seed}: the consolidation starts at the pleura`);
+    assert.equal(sides.size, 1, `seed ${seed}: one lung only`);
+  }
 });
 
 test('augmentation keeps image and masks aligned and changes intensities as documented', () => {

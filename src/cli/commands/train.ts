@@ -54,6 +54,7 @@ const FLAGS = {
     help: '2D, task lung: CTs (files or DICOM folders) with no lung in view, e.g. an abdominal CT; their slices train with an empty target',
   }),
   'lesion-weight': flag.number({ arg: 'W', default: 1, help: '2D, task lung: each lesion pixel of the lung target counts W times in the Dice\n(consolidation at the pleura is lung, and a small part of a large lung)' }),
+  'synthetic-consolidation': flag.number({ arg: 'P', default: 0, help: '2D, task lung: with probability P paint a consolidation into a training slice\'s lung from its border, at the density of the tissue beside it; the target stays the lung (consolidation is lung: the model learns to follow the lung\'s shape, not its darkness)' }),
   quiet: flag.boolean({ help: 'no progress bars or messages' }),
 };
 
@@ -100,6 +101,7 @@ export const command: Command = {
       network: { baseFilters: values['base-filters'], depth: values.depth, norm: values.norm },
       negatives: values.negatives?.filter(Boolean),
       lesionWeight: values['lesion-weight'],
+      syntheticConsolidation: values['synthetic-consolidation'],
       ...(values.fold ? { fold: values.fold } : {}),
       runDir: values.out,
       epochs: values.epochs,
