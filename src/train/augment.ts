@@ -6,7 +6,7 @@
  * scales (2D), through the project's one resampler (`resampleToGrid`).
  */
 import { createVolume, type Mat3, type Vec3 } from '../volume/volume.js';
-import { resampleToGrid } from '../volume/index.js';
+import { connectedComponents, percentiles, resampleToGrid } from '../volume/index.js';
 import type { Rng } from '../util/random.js';
 
 export interface AugmentOptions {
@@ -134,48 +134,40 @@ export function paintConsolidation(image: Float32Array, lung: Uint8Array, width:
     }
   }
   if (tissue.length === 0) return false;
-  tissue.sort((a, b) => a - b);
-  const level = tissue[tissue.length >> 1]!;
+  const [q1, level, q3] = percentiles(Float32Array.from(tissue), [25, 50, 75]) as [number, number, number];
   // Consolidation is about as smooth as the tissue beside it; the window there may hold a
   // rib's edge, so the spread is capped.
-  const spread = Math.min(MAX_TISSUE_NOISE, (tissue[Math.floor(tissue.length * 0.75)]! - tissue[Math.floor(tissue.length * 0.25)]!) / 1.35);
+  const spread = Math.min(MAX_TISSUE_NOISE, (q3 - q1) / 1.35);
   // Region: the lung pixels connected to the seed within a radius of a third to all of one
   // lung's equivalent radius (two lungs share lungArea), so from a plaque to most of a lung.
   const lungRadius = Math.sqrt(lungArea / (2 * Math.PI));
   const radius = rng.uniform(1 / 3, 1) * lungRadius;
   // An irregular outline, not a disk: the radius varies with the angle by three random harmonics (±30 %).
   const harmonics = [2, 3, 5].map((k) => ({ k, phase: rng.uniform(0, 2 * Math.PI), amp: rng.uniform(0, 0.1) }));
-  const within = (x: number, y: number): boolean => {
-    const theta = Math.atan2(y - sy, x - sx);
+  const candidates = new Uint8Array(w * h);
+  for (let i = 0; i < w * h; i++) {
+    if (!lung[i]) continue;
+    const dx = (i % w) - sx, dy = Math.floor(i / w) - sy;
+    const theta = Math.atan2(dy, dx);
     const r = radius * (1 + harmonics.reduce((a, { k, phase, amp }) => a + amp * Math.sin(k * theta + phase), 0));
-    return (x - sx) ** 2 + (y - sy) ** 2 <= r * r;
-  };
-  const region = new Uint8Array(w * h);
-  const stack = [seed];
-  region[seed] = 1;
-  while (stack.length) {
-    const i = stack.pop()!;
-    const x = i % w, y = Math.floor(i / w);
-    for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, y > 0 ? i - w : -1, y < h - 1 ? i + w : -1]) {
-      if (j < 0 || region[j] || !lung[j]) continue;
-      const jx = j % w, jy = Math.floor(j / w);
-      if (!within(jx, jy)) continue;
-      region[j] = 1;
-      stack.push(j);
-    }
+    candidates[i] = dx * dx + dy * dy <= r * r ? 1 : 0;
   }
+  const dims: Vec3 = [w, h, 1];
+  const { labels } = connectedComponents(candidates, dims, { connectivity: 4 });
+  const seedLabel = labels[seed]!;
+  const inRegion = (i: number): boolean => labels[i] === seedLabel;
   // Blend towards the unpainted lung only (the feather), never at the pleura: there the
   // painted density must meet the tissue's without an edge. Distance in 4-steps from the
-  // unpainted lung, by breadth-first search.
+  // unpainted lung, by breadth-first search, CONSOLIDATION_FEATHER steps deep.
   const dist = new Int32Array(w * h).fill(-1);
   let front: number[] = [];
-  for (let i = 0; i < w * h; i++) if (lung[i] && !region[i]) { dist[i] = 0; front.push(i); }
+  for (let i = 0; i < w * h; i++) if (lung[i] && !inRegion(i)) { dist[i] = 0; front.push(i); }
   for (let d = 1; d <= CONSOLIDATION_FEATHER && front.length; d++) {
     const next: number[] = [];
     for (const i of front) {
       const x = i % w;
       for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, i - w, i + w]) {
-        if (j < 0 || j >= w * h || !region[j] || dist[j] >= 0) continue;
+        if (j < 0 || j >= w * h || !inRegion(j) || dist[j] >= 0) continue;
         dist[j] = d;
         next.push(j);
       }
@@ -186,7 +178,7 @@ export function paintConsolidation(image: Float32Array, lung: Uint8Array, width:
   // the lung's own texture under it reads as air bronchograms and vessels.
   const strength = rng.uniform(0.6, 1);
   for (let i = 0; i < w * h; i++) {
-    if (!region[i]) continue;
+    if (!inRegion(i)) continue;
     const feather = dist[i]! < 0 ? 1 : dist[i]! / (CONSOLIDATION_FEATHER + 1);
     const a = strength * feather;
     const painted = level + spread * rng.normal();
