@@ -55,13 +55,16 @@ export function checkDatabaseTraining(o: DatabaseTrainingOptions, fail: (problem
   if (o.patch && (o.dims !== 3 || o.patch.length !== 3 || o.patch.some((p) => !Number.isInteger(p) || p % div !== 0))) {
     throw fail(`--patch: three integers divisible by ${div}, for --dims 3`);
   }
-  if (o.negatives?.length && (o.dims !== 2 || (o.task ?? 'lesion') !== 'lung')) throw fail('--negatives is for the 2D lung model (--dims 2 --task lung)');
+  // Flags that only a 2D lung model's slices can use.
+  const lung2d = o.dims === 2 && (o.task ?? 'lesion') === 'lung';
+  const onlyLung2d = (flag: string): Error => fail(`${flag} is for the 2D lung model (--dims 2 --task lung)`);
+  if (o.negatives?.length && !lung2d) throw onlyLung2d('--negatives');
   if (o.lesionWeight !== undefined && o.lesionWeight !== 1) {
-    if (o.dims !== 2 || (o.task ?? 'lesion') !== 'lung') throw fail('--lesion-weight is for the 2D lung model (--dims 2 --task lung)');
+    if (!lung2d) throw onlyLung2d('--lesion-weight');
     if (!Number.isInteger(o.lesionWeight) || o.lesionWeight < 1 || o.lesionWeight > 255) throw fail(`--lesion-weight: an integer from 1 to 255, got ${o.lesionWeight}`);
   }
   if (o.syntheticConsolidation) {
-    if (o.dims !== 2 || (o.task ?? 'lesion') !== 'lung') throw fail('--synthetic-consolidation is for the 2D lung model (--dims 2 --task lung)');
+    if (!lung2d) throw onlyLung2d('--synthetic-consolidation');
     if (!(o.syntheticConsolidation > 0 && o.syntheticConsolidation <= 1)) throw fail(`--synthetic-consolidation: a probability in (0, 1], got ${o.syntheticConsolidation}`);
   }
 }
